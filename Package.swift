@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point downwards only:
+//   kasvu → KasvuRPC → (JSONRPC, KasvuReplica) → KasvuSync → KasvuDomain
+// See Sources/README.md for one line per module.
+let package = Package(
+    name: "Kasvu",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kasvu", targets: ["kasvu"]),
+        .library(name: "KasvuDomain", targets: ["KasvuDomain"]),
+        .library(name: "KasvuSync", targets: ["KasvuSync"]),
+        .library(name: "KasvuReplica", targets: ["KasvuReplica"]),
+        .library(name: "JSONRPC", targets: ["JSONRPC"]),
+        .library(name: "KasvuRPC", targets: ["KasvuRPC"]),
+        .library(name: "KasvuCentral", targets: ["KasvuCentral"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+    ],
+    targets: [
+        .target(name: "KasvuDomain", resources: [.copy("Resources/municipalities.csv")]),
+        .target(name: "KasvuSync", dependencies: ["KasvuDomain"]),
+        .target(name: "KasvuReplica", dependencies: [
+            "KasvuSync",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "KasvuCentral", dependencies: [
+            "KasvuSync",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "JSONRPC", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "KasvuRPC",
+            dependencies: ["JSONRPC", "KasvuReplica", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Resources/openrpc.json")]
+        ),
+        .executableTarget(name: "kasvu", dependencies: [
+            "KasvuRPC", "KasvuReplica", "KasvuCentral",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "KasvuDomainTests", dependencies: ["KasvuDomain"]),
+        .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync"]),
+        .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica"]),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
+        .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

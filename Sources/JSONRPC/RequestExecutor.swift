@@ -1,0 +1,130 @@
+import Logging
+
+/// Executes jobs strictly one after another, in arrival order.
+///
+/// Sequential execution is a guarantee clients rely on (a "create" followed
+/// by an "update" must apply in that order), so there is exactly one
+/// executor per server run, and each request's handler runs in its own task
+/// only so that it can be cancelled individually.
+struct RequestExecutor: Sendable {
+    let dispatcher: Dispatcher
+    let writer: OutputWriter
+    let registry: CancellationRegistry
+    let logger: Logger
+    let errorMapper: @Sendable (any Error) -> ResponseError
+
+    func run(_ jobs: AsyncStream<Job>) async {
+        for await job in jobs {
+            await execute(job)
+        }
+    }
+
+    private func execute(_ job: Job) async {
+        var replies: [JSONValue] = []
+        for entry in job.entries {
+            switch entry {
+            case .reply(let reply):
+                replies.append(reply)
+            case .notification(let method, let params):
+                await runNotification(method: method, params: params, framing: job.framing)
+            case .request(let ticket, let method, let params):
+                replies.append(await runRequest(ticket, method: method, params: params, framing: job.framing))
+            }
+        }
+        if job.isBatch {
+            // A batch made only of notifications gets no reply at all.
+            if !replies.isEmpty {
+                await writer.send(.array(replies), framing: job.framing)
+            }
+        } else {
+            for reply in replies {
+                await writer.send(reply, framing: job.framing)
+            }
+        }
+    }
+
+    private func runRequest(
+        _ ticket: CancellationRegistry.Ticket,
+        method: String,
+        params: JSONValue?,
+        framing: Framing
+    ) async -> JSONValue {
+        var requestLogger = logger
+        requestLogger[metadataKey: "jsonrpc.id"] = "\(ticket.id)"
+        requestLogger[metadataKey: "jsonrpc.method"] = "\(method)"
+        let logger = requestLogger
+        let context = makeContext(id: ticket.id, framing: framing)
+
+        let started = registry.start(ticket) {
+            Task { [self] in
+                await invoke(method: method, params: params, context: context, logger: logger)
+            }
+        }
+        guard let task = started else {
+            logger.debug("Request cancelled before it started")
+            return OutgoingMessage.errorResponse(id: ticket.id, error: .requestCancelled)
+        }
+        // The handler runs in an unstructured task so `$/cancelRequest` can
+        // cancel it alone; forward cancellation of the server itself too.
+        let outcome = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
+        registry.finish(ticket)
+
+        switch outcome {
+        case .success(let result):
+            return OutgoingMessage.response(id: ticket.id, result: result)
+        case .failure(let error):
+            return OutgoingMessage.errorResponse(id: ticket.id, error: error)
+        }
+    }
+
+    private func invoke(
+        method: String,
+        params: JSONValue?,
+        context: RequestContext,
+        logger: Logger
+    ) async -> CancellationRegistry.Outcome {
+        do {
+            let result = try await dispatcher.dispatch(method: method, params: params, context: context)
+            // A handler that noticed cancellation may return partial work;
+            // the client asked for the request to be abandoned, so say so.
+            return Task.isCancelled ? .failure(.requestCancelled) : .success(result)
+        } catch let error as ResponseError {
+            return .failure(error)
+        } catch {
+            // Errors thrown after cancellation (CancellationError or a
+            // library's own "cancelled" error) are reported as cancellation.
+            if error is CancellationError || Task.isCancelled {
+                return .failure(.requestCancelled)
+            }
+            logger.error("JSON-RPC handler failed", metadata: ["error": "\(String(reflecting: error))"])
+            return .failure(errorMapper(error))
+        }
+    }
+
+    private func runNotification(method: String, params: JSONValue?, framing: Framing) async {
+        let context = makeContext(id: nil, framing: framing)
+        do {
+            _ = try await dispatcher.dispatch(method: method, params: params, context: context)
+        } catch let error as ResponseError where error.code == ResponseError.methodNotFoundCode {
+            // Clients routinely send optional notifications a server may not
+            // implement (LSP's `$/…` family); that is not worth a warning.
+            logger.debug("Ignoring notification for unknown method", metadata: ["jsonrpc.method": "\(method)"])
+        } catch {
+            // Notifications have no response to carry the error.
+            logger.warning(
+                "JSON-RPC notification handler failed",
+                metadata: ["jsonrpc.method": "\(method)", "error": "\(String(reflecting: error))"]
+            )
+        }
+    }
+
+    private func makeContext(id: RequestID?, framing: Framing) -> RequestContext {
+        RequestContext(id: id, framing: framing) { [writer] method, params in
+            await writer.send(OutgoingMessage.notification(method: method, params: params), framing: framing)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Hummingbird
+import KasvuDomain
+import KasvuSync
+import Logging
+import NIOCore
+
+/// The central HTTP server: `POST /v1/sync`, `GET /healthz`, `GET /metrics`.
+///
+/// Every request is bounded in size (``Limits/maxBodyBytes``) and time
+/// (``Limits/requestTimeout``); every error answers with a JSON body
+/// `{"error": {"code", "kind", "message"}}`. `runService()` shuts down gracefully on SIGTERM.
+///
+/// ```swift
+/// let app = CentralServer.application(store: store, host: "127.0.0.1", port: 8080, logger: logger)
+/// try await app.runService()
+/// ```
+public enum CentralServer {
+    public struct Limits: Sendable {
+        public var maxBodyBytes = 32 << 20
+        public var requestTimeout: Duration = .seconds(60)
+        public var idleTimeout: Duration = .seconds(60)
+        public init() {}
+    }
+
+    public static func application(store: any CentralStore, host: String, port: Int, limits: Limits = Limits(),
+                                   logger: Logger,
+                                   onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let metrics = ServerMetrics()
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware(metrics: metrics))
+        router.post("/v1/sync") { request, context -> Response in
+            try await withTimeout(limits.requestTimeout) {
+                try await handleSync(request, store: store, limits: limits, metrics: metrics, logger: context.logger)
+            }
+        }
+        router.get("/healthz") { _, _ -> Response in
+            json(.ok, Data(#"{"status":"ok"}"#.utf8))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            let statistics = try? await store.statistics()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(statistics))))
+        }
+        let nanoseconds = limits.idleTimeout.components.seconds * 1_000_000_000
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "kasvu-central"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+
+    static func handleSync(_ request: Request, store: any CentralStore, limits: Limits, metrics: ServerMetrics,
+                           logger: Logger) async throws -> Response {
+        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
+              let replica = try await store.authenticate(token: String(authorization.dropFirst("Bearer ".count))) else {
+            throw ServerError(.unauthorized, KasvuError(.syncUnauthorized, "missing, unknown or revoked token; ask the central office for a new one"))
+        }
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: limits.maxBodyBytes) } catch is NIOTooManyBytesError {
+            throw ServerError(.contentTooLarge, KasvuError(.validationFailed, "request body over \(limits.maxBodyBytes) bytes; send smaller batches"))
+        }
+        let syncRequest: CentralSyncRequest
+        do { syncRequest = try JSONDecoder().decode(CentralSyncRequest.self, from: Data(buffer: body)) } catch {
+            throw ServerError(.badRequest, KasvuError(.validationFailed, "malformed sync request: \(PushedRecord.describe(error))"))
+        }
+        do {
+            let response = try await store.sync(syncRequest, from: replica)
+            metrics.recordSync(pushed: syncRequest.push.count, rejected: response.rejections.count, pulled: response.pull.count)
+            logger.debug("sync", metadata: ["replica": .string(replica.id), "pushed": .stringConvertible(syncRequest.push.count),
+                                            "pulled": .stringConvertible(response.pull.count)])
+            return json(.ok, try JSONEncoder().encode(response))
+        } catch let error as KasvuError {
+            throw ServerError(status(for: error), error)
+        }
+    }
+
+    static func status(for error: KasvuError) -> HTTPResponse.Status {
+        switch error.kind {
+        case .validationFailed: .badRequest
+        case .syncUnauthorized: .unauthorized
+        case .permissionDenied: .forbidden
+        case .replicaRewound, .clockSkew, .schemaMismatch, .alreadyExists: .conflict
+        case .storageFailed: .serviceUnavailable
+        default: .internalServerError
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ data: Data) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw ServerError(.serviceUnavailable, KasvuError(.storageFailed, "request took longer than \(limit); retry"))
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
+
+/// An error with the HTTP status to answer it with.
+struct ServerError: Error {
+    let status: HTTPResponse.Status
+    let error: KasvuError
+    init(_ status: HTTPResponse.Status, _ error: KasvuError) {
+        self.status = status
+        self.error = error
+    }
+}
+
+/// Turns every error — ours, Hummingbird's (404, 405, …) and unexpected ones — into a JSON body.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as ServerError {
+            response = Self.body(error.status, SyncErrorBody(error.error))
+        } catch let error as HTTPError {
+            response = Self.body(error.status, SyncErrorBody(code: error.status.code, kind: "http_\(error.status.code)",
+                                                             message: error.body ?? error.status.reasonPhrase))
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": .string("\(error)")])
+            response = Self.body(.internalServerError, SyncErrorBody(code: 500, kind: "internal", message: "internal server error"))
+        }
+        metrics.recordRequest(path: request.uri.path, status: response.status.code)
+        return response
+    }
+
+    static func body(_ status: HTTPResponse.Status, _ error: SyncErrorBody) -> Response {
+        CentralServer.json(status, (try? JSONEncoder().encode(error)) ?? Data())
+    }
+}

@@ -1,0 +1,53 @@
+import Synchronization
+
+/// Counters for `GET /metrics`, in the Prometheus text exposition format.
+final class ServerMetrics: Sendable {
+    private struct Counters {
+        var requests: [String: Int] = [:]
+        var pushed = 0
+        var rejected = 0
+        var pulled = 0
+    }
+
+    private let counters = Mutex(Counters())
+
+    func recordRequest(path: String, status: Int) {
+        let known = ["/v1/sync", "/healthz", "/metrics"].contains(path) ? path : "other"
+        counters.withLock { $0.requests["path=\"\(known)\",status=\"\(status)\"", default: 0] += 1 }
+    }
+
+    func recordSync(pushed: Int, rejected: Int, pulled: Int) {
+        counters.withLock {
+            $0.pushed += pushed
+            $0.rejected += rejected
+            $0.pulled += pulled
+        }
+    }
+
+    func prometheusText(_ statistics: CentralStatistics?) -> String {
+        let snapshot = counters.withLock { $0 }
+        var lines = ["# HELP kasvu_http_requests_total HTTP requests by path and status.", "# TYPE kasvu_http_requests_total counter"]
+        for (labels, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
+            lines.append("kasvu_http_requests_total{\(labels)} \(count)")
+        }
+        lines += [
+            "# HELP kasvu_sync_records_pushed_total Records received in sync pushes.", "# TYPE kasvu_sync_records_pushed_total counter",
+            "kasvu_sync_records_pushed_total \(snapshot.pushed)",
+            "# HELP kasvu_sync_records_rejected_total Pushed records rejected.", "# TYPE kasvu_sync_records_rejected_total counter",
+            "kasvu_sync_records_rejected_total \(snapshot.rejected)",
+            "# HELP kasvu_sync_records_pulled_total Records sent in pull batches.", "# TYPE kasvu_sync_records_pulled_total counter",
+            "kasvu_sync_records_pulled_total \(snapshot.pulled)",
+        ]
+        if let statistics {
+            lines += [
+                "# HELP kasvu_central_records Records in the central store.", "# TYPE kasvu_central_records gauge",
+                "kasvu_central_records \(statistics.records)",
+                "# HELP kasvu_central_replicas Registered, unrevoked replicas.", "# TYPE kasvu_central_replicas gauge",
+                "kasvu_central_replicas \(statistics.replicas)",
+                "# HELP kasvu_central_sequence Highest change sequence number.", "# TYPE kasvu_central_sequence gauge",
+                "kasvu_central_sequence \(statistics.sequence)",
+            ]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+
+/// Field checks shared by the entity schemas. Each returns the canonical value or throws a
+/// ``FieldError`` naming the field.
+enum Check {
+    static func string(_ name: String, _ value: FieldValue) throws(FieldError) -> String {
+        guard case .string(let text) = value else { throw FieldError(field: name, message: "must be a string") }
+        return text
+    }
+
+    static func text(_ name: String, maxLength: Int = 200) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+        { value throws(FieldError) in
+            let text = try string(name, value)
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw FieldError(field: name, message: "must not be blank")
+            }
+            guard text.count <= maxLength else { throw FieldError(field: name, message: "at most \(maxLength) characters") }
+            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" }) else {
+                throw FieldError(field: name, message: "must not contain control characters")
+            }
+            return .string(text)
+        }
+    }
+
+    static func oneOf(_ name: String, _ allowed: [String]) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+        { value throws(FieldError) in
+            let text = try string(name, value)
+            guard allowed.contains(text) else {
+                throw FieldError(field: name, message: "must be one of \(allowed.joined(separator: ", ")), got '\(text)'")
+            }
+            return .string(text)
+        }
+    }
+
+    static func id(_ name: String) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+        { value throws(FieldError) in .string(try RecordID.validate(try string(name, value), field: name)) }
+    }
+
+    static func hetu(_ value: FieldValue) throws(FieldError) -> FieldValue {
+        .string(try PersonalIdentityCode(try string("hetu", value)).value)
+    }
+
+    static func businessID(_ name: String) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+        { value throws(FieldError) in .string(try BusinessID(try string(name, value), field: name).value) }
+    }
+
+    static func municipality(_ value: FieldValue) throws(FieldError) -> FieldValue {
+        .string(try Municipalities.shipped.validate(try string("municipality", value)).code)
+    }
+
+    static func date(_ name: String) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+        { value throws(FieldError) in .string(try CalendarDate(iso: try string(name, value), field: name).description) }
+    }
+
+    static func month(_ value: FieldValue) throws(FieldError) -> FieldValue {
+        .string(try YearMonth(iso: try string("month", value), field: "month").description)
+    }
+
+    static func decimal(_ name: String, maxFractionDigits: Int) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+        { value throws(FieldError) in
+            .string(try DecimalText(try string(name, value), field: name, maxFractionDigits: maxFractionDigits).text)
+        }
+    }
+
+    static func int(_ name: String, _ range: ClosedRange<Int64>) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+        { value throws(FieldError) in
+            guard case .int(let number) = value, range.contains(number) else {
+                throw FieldError(field: name, message: "must be an integer in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return value
+        }
+    }
+
+    static func email(_ value: FieldValue) throws(FieldError) -> FieldValue {
+        let text = try string("email", value)
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !text.contains(" "), text.count <= 254 else {
+            throw FieldError(field: "email", message: "must be an e-mail address like name@example.fi")
+        }
+        return value
+    }
+
+    static func phone(_ value: FieldValue) throws(FieldError) -> FieldValue {
+        let text = try string("phone", value)
+        let digits = text.filter(\.isNumber).count
+        guard (5...20).contains(digits), text.allSatisfy({ $0.isASCII && ($0.isNumber || " +-()".contains($0)) }) else {
+            throw FieldError(field: "phone", message: "must be a phone number of 5–20 digits (+, spaces, hyphens allowed)")
+        }
+        return value
+    }
+
+    static func language(_ value: FieldValue) throws(FieldError) -> FieldValue {
+        let text = try string("language", value)
+        guard text.count == 2, text.allSatisfy({ $0.isASCII && $0.isLowercase }) else {
+            throw FieldError(field: "language", message: "must be a two-letter ISO 639-1 code such as fi, sv or en")
+        }
+        return value
+    }
+}
+
+/// The field lists of DESIGN section 5. Names are a public contract: extend, never rename.
+enum Schemas {
+    static let clientTypes = ["person", "company", "community"]
+    static let clientStatuses = ["registered", "assessment", "referred", "closed"]
+    static let contactKinds = ["meeting", "phone", "online", "service"]
+    static let eventKinds = ["education_started", "business_started", "employed", "employment_ended", "education_completed"]
+
+    static let client = EntitySchema(
+        kind: .client,
+        fields: [
+            FieldSpec("clientType", check: Check.oneOf("clientType", clientTypes)),
+            FieldSpec("hetu", access: .createOnly, indexed: true, check: Check.hetu),
+            FieldSpec("businessId", access: .createOnly, indexed: true, check: Check.businessID("businessId")),
+            FieldSpec("firstName", check: Check.text("firstName", maxLength: 100)),
+            FieldSpec("lastName", required: true, indexed: true, check: Check.text("lastName", maxLength: 100)),
+            FieldSpec("municipality", required: true, indexed: true, check: Check.municipality),
+            FieldSpec("phone", check: Check.phone),
+            FieldSpec("email", check: Check.email),
+            FieldSpec("language", check: Check.language),
+            FieldSpec("riskGroup", type: .integer, access: .system, indexed: true, check: Check.int("riskGroup", 1...3)),
+            FieldSpec("status", indexed: true, check: Check.oneOf("status", clientStatuses)),
+        ],
+        defaults: ["clientType": .string("person"), "status": .string("registered")],
+        recordRule: { record in
+            // A person is identified by henkilötunnus, a company or community by Y-tunnus.
+            let type = record["clientType"]?.stringValue ?? "person"
+            if type == "person" {
+                if (record["hetu"] ?? .null).isNull { return [FieldError(field: "hetu", message: "is required for a person client")] }
+                if !(record["businessId"] ?? .null).isNull { return [FieldError(field: "businessId", message: "is for company and community clients")] }
+            } else if (record["businessId"] ?? .null).isNull {
+                return [FieldError(field: "businessId", message: "is required for a \(type) client")]
+            }
+            return []
+        }
+    )
+
+    static let provider = EntitySchema(
+        kind: .provider,
+        fields: [
+            FieldSpec("name", required: true, indexed: true, check: Check.text("name")),
+            FieldSpec("businessId", required: true, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
+            FieldSpec("pilotArea", required: true, indexed: true, check: Check.text("pilotArea", maxLength: 100)),
+            FieldSpec("cap", type: .integer, required: true, check: Check.int("cap", 0...1_000_000)),
+            FieldSpec("capitationBase", required: true, check: Check.decimal("capitationBase", maxFractionDigits: 2)),
+            FieldSpec("hourlyRate", required: true, check: Check.decimal("hourlyRate", maxFractionDigits: 2)),
+        ]
+    )
+
+    static let referral = EntitySchema(
+        kind: .referral,
+        fields: [
+            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec("chosenBy", required: true, access: .createOnly, check: Check.oneOf("chosenBy", ["client", "assigned"])),
+            FieldSpec("state", access: .system, indexed: true, check: Check.oneOf("state", ReferralState.allCases.map(\.rawValue))),
+            FieldSpec("startDate", access: .system, check: Check.date("startDate")),
+            FieldSpec("endDate", access: .system, check: Check.date("endDate")),
+            FieldSpec("endReason", access: .system, check: Check.text("endReason")),
+        ],
+        defaults: ["state": .string(ReferralState.pending.rawValue)]
+    )
+
+    static let contact = EntitySchema(
+        kind: .contact,
+        fields: [
+            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec("date", required: true, indexed: true, check: Check.date("date")),
+            FieldSpec("kind", required: true, check: Check.oneOf("kind", contactKinds)),
+            FieldSpec("note", check: Check.text("note", maxLength: 4000)),
+        ]
+    )
+
+    static let hours = EntitySchema(
+        kind: .hours,
+        fields: [
+            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec("month", required: true, access: .createOnly, indexed: true, check: Check.month),
+            FieldSpec("hours", required: true, check: Check.decimal("hours", maxFractionDigits: 2)),
+            FieldSpec("employerBusinessId", check: Check.businessID("employerBusinessId")),
+        ],
+        recordRule: { record in
+            // A month has at most 31 × 24 = 744 hours; more is a typing error, not a claim.
+            if let text = record["hours"]?.stringValue, let whole = Int(text.split(separator: ".").first ?? ""), whole > 744 {
+                return [FieldError(field: "hours", message: "at most 744 hours in a month, got \(text)")]
+            }
+            return []
+        }
+    )
+
+    static let event = EntitySchema(
+        kind: .event,
+        fields: [
+            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec("date", required: true, indexed: true, check: Check.date("date")),
+            FieldSpec("kind", required: true, indexed: true, check: Check.oneOf("kind", eventKinds)),
+            FieldSpec("note", check: Check.text("note", maxLength: 4000)),
+        ]
+    )
+}

@@ -1,0 +1,96 @@
+/// A problem with one input field: which field and why.
+///
+/// ```swift
+/// FieldError(field: "hetu", message: "wrong check character: expected T")
+/// ```
+public struct FieldError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The field's public (camelCase) name, or a dotted path such as `set.hetu`.
+    public var field: String
+    public var message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    /// The same error reported under a parent path (`hetu` → `set.hetu`).
+    public func nested(in parent: String) -> FieldError {
+        FieldError(field: parent.isEmpty ? field : "\(parent).\(field)", message: message)
+    }
+
+    public var description: String { "\(field): \(message)" }
+}
+
+/// A domain or sync error with a stable numeric code and a stable snake_case kind.
+///
+/// Codes 1000–1999 are registry errors, 2000–2999 sync errors. The JSON-RPC layer turns
+/// them into error responses with `data.kind` (and `data.errors` for field problems);
+/// nothing below that layer knows about JSON-RPC.
+///
+/// ```swift
+/// throw KasvuError.notFound(entity: "client", id: id)
+/// ```
+public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The stable kinds and their codes. Codes never change once published.
+    public enum Kind: String, Sendable, CaseIterable, Codable {
+        case validationFailed = "validation_failed"
+        case notFound = "not_found"
+        case invalidTransition = "invalid_transition"
+        case capacityExceeded = "capacity_exceeded"
+        case permissionDenied = "permission_denied"
+        case alreadyExists = "already_exists"
+        case storageFailed = "storage_failed"
+        case replicaNotInitialized = "replica_not_initialized"
+        case syncUnreachable = "sync_unreachable"
+        case syncUnauthorized = "sync_unauthorized"
+        case replicaRewound = "replica_rewound"
+        case clockSkew = "clock_skew"
+        case schemaMismatch = "schema_mismatch"
+
+        public var code: Int {
+            switch self {
+            case .validationFailed: 1001
+            case .notFound: 1002
+            case .invalidTransition: 1003
+            case .capacityExceeded: 1004
+            case .permissionDenied: 1005
+            case .alreadyExists: 1006
+            case .storageFailed: 1007
+            case .replicaNotInitialized: 1008
+            case .syncUnreachable: 2001
+            case .syncUnauthorized: 2002
+            case .replicaRewound: 2003
+            case .clockSkew: 2004
+            case .schemaMismatch: 2005
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// Field-level details, for `validation_failed`.
+    public var fieldErrors: [FieldError]
+
+    public var code: Int { kind.code }
+
+    public init(_ kind: Kind, _ message: String, fieldErrors: [FieldError] = []) {
+        self.kind = kind
+        self.message = message
+        self.fieldErrors = fieldErrors
+    }
+
+    public var description: String { "\(kind.rawValue) (\(code)): \(message)" }
+
+    public static func validationFailed(_ errors: [FieldError]) -> KasvuError {
+        let summary = errors.map(\.description).joined(separator: "; ")
+        return KasvuError(.validationFailed, "invalid input: \(summary)", fieldErrors: errors)
+    }
+
+    public static func validationFailed(field: String, _ message: String) -> KasvuError {
+        validationFailed([FieldError(field: field, message: message)])
+    }
+
+    public static func notFound(entity: String, id: String) -> KasvuError {
+        KasvuError(.notFound, "no \(entity) with id \(id)")
+    }
+}

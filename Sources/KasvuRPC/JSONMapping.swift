@@ -1,0 +1,75 @@
+import JSONRPC
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+
+extension FieldValue {
+    var json: JSONValue {
+        switch self {
+        case .null: .null
+        case .bool(let flag): .bool(flag)
+        case .int(let number): .int(number)
+        case .string(let text): .string(text)
+        }
+    }
+
+    /// A scalar JSON value as a field value; nil for arrays, objects and non-integral numbers.
+    init?(json: JSONValue) {
+        switch json {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .int(let number): self = .int(number)
+        case .string(let text): self = .string(text)
+        default: return nil
+        }
+    }
+}
+
+extension FieldEntry {
+    func json(winner: Bool) -> JSONValue {
+        .object(["value": value.json, "actor": .string(dot.actor.rawValue), "counter": .int(Int64(dot.counter)),
+                 "hlc": .int(Int64(bitPattern: hlc.rawValue)), "winner": .bool(winner)])
+    }
+}
+
+extension FieldConflict {
+    var json: [String: JSONValue] {
+        var object: [String: JSONValue] = [
+            "field": .string(field), "kind": .string(kind.rawValue),
+            "values": .array(entries.enumerated().map { $0.element.json(winner: $0.offset == 0) }),
+        ]
+        if !editedFields.isEmpty { object["editedFields"] = .array(editedFields.map(JSONValue.string)) }
+        return object
+    }
+}
+
+extension Record {
+    /// `{id, <every schema field, null when unset>, deleted?, conflicts?}`.
+    var json: JSONValue {
+        var object: [String: JSONValue] = ["id": .string(id)]
+        for spec in kind.schema.fields { object[spec.name] = self[spec.name].json }
+        if isDeleted { object["deleted"] = true }
+        if !conflicts.isEmpty { object["conflicts"] = .array(conflicts.map { .object($0.json) }) }
+        return .object(object)
+    }
+}
+
+extension ConflictReport {
+    var json: JSONValue {
+        var object = conflict.json
+        object["entity"] = .string(kind.rawValue)
+        object["id"] = .string(id)
+        return .object(object)
+    }
+}
+
+extension KasvuError {
+    /// The JSON-RPC form: code 1000–2999, `data.kind`, and `data.errors` for field problems.
+    var responseError: ResponseError {
+        var data: [String: JSONValue] = ["kind": .string(kind.rawValue)]
+        if !fieldErrors.isEmpty {
+            data["errors"] = .array(fieldErrors.map { .object(["field": .string($0.field), "message": .string($0.message)]) })
+        }
+        return ResponseError(code: code, message: message, data: .object(data))
+    }
+}

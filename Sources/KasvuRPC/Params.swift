@@ -1,0 +1,91 @@
+import JSONRPC
+import KasvuDomain
+
+/// Named parameters of one request, with every shape problem collected into a single
+/// -32602 error (`data.errors: [{field, message}]`) before the handler touches the replica.
+struct Params {
+    private let object: [String: JSONValue]
+    private var errors: [(field: String, message: String)] = []
+
+    /// - Parameter allowed: the parameter names the method takes; anything else is an error,
+    ///   so that a typo (`lastname`) is never silently ignored.
+    init(_ params: JSONValue?, allowed: Set<String>) throws(ResponseError) {
+        switch params {
+        case nil, .null?: object = [:]
+        case .object(let members)?: object = members
+        default: throw .invalidParams("params must be an object of named parameters")
+        }
+        for key in object.keys.sorted() where !allowed.contains(key) {
+            errors.append((key, "unknown parameter; expected one of \(allowed.sorted().joined(separator: ", "))"))
+        }
+    }
+
+    mutating func string(_ key: String) -> String {
+        optionalString(key) ?? { errors.append((key, "is required")); return "" }()
+    }
+
+    mutating func optionalString(_ key: String) -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        default: errors.append((key, "must be a string")); return nil
+        }
+    }
+
+    mutating func optionalInt(_ key: String) -> Int? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .int(let value)?: return Int(value)
+        default: errors.append((key, "must be an integer")); return nil
+        }
+    }
+
+    mutating func optionalObject(_ key: String) -> [String: JSONValue]? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .object(let members)?: return members
+        default: errors.append((key, "must be an object")); return nil
+        }
+    }
+
+    mutating func id(_ key: String = "id") -> String {
+        let text = string(key)
+        guard !text.isEmpty else { return text }
+        do throws(FieldError) { return try RecordID.validate(text, field: key) } catch {
+            errors.append((key, error.message))
+            return text
+        }
+    }
+
+    /// Record fields given as JSON values, checked against the schema's value types. Values of
+    /// the right type but an invalid content (a bad henkilötunnus) are left for the domain's
+    /// validation, which answers `validation_failed`.
+    mutating func fields(_ members: [String: JSONValue], of kind: EntityKind, path: String = "") -> [String: FieldValue] {
+        var result: [String: FieldValue] = [:]
+        for (name, json) in members {
+            let field = path.isEmpty ? name : "\(path).\(name)"
+            guard let spec = kind.schema.field(name) else {
+                errors.append((field, "unknown field of \(kind.rawValue)"))
+                continue
+            }
+            switch (spec.type, json) {
+            case (_, .null): result[name] = .null
+            case (.string, .string(let text)): result[name] = .string(text)
+            case (.integer, .int(let number)): result[name] = .int(number)
+            case (.boolean, .bool(let flag)): result[name] = .bool(flag)
+            default: errors.append((field, "must be \(spec.type == .integer ? "an integer" : "a \(spec.type.rawValue)")"))
+            }
+        }
+        return result
+    }
+
+    /// Throws the collected -32602 error, if any.
+    func check() throws(ResponseError) {
+        guard errors.isEmpty else {
+            throw .invalidParams("invalid params: " + errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "),
+                                 errors: errors)
+        }
+    }
+
+    subscript(key: String) -> JSONValue? { object[key] }
+}

@@ -1,0 +1,77 @@
+import KasvuDomain
+import KasvuSync
+
+/// A record as the replica shows it: the winning value of every field, plus its conflicts.
+public struct Record: Sendable, Hashable {
+    public let kind: EntityKind
+    public let id: String
+    /// Winning values of the schema's fields (absent fields are not included).
+    public let values: [String: FieldValue]
+    public let conflicts: [FieldConflict]
+    public let isDeleted: Bool
+
+    init(kind: EntityKind, id: String, state: RecordState) {
+        self.kind = kind
+        self.id = id
+        var values = state.values
+        values[EntitySchema.deletedField] = nil
+        self.values = values
+        self.conflicts = state.conflicts
+        self.isDeleted = state.isDeleted
+    }
+
+    public subscript(field: String) -> FieldValue { values[field] ?? .null }
+}
+
+/// One page of a list query.
+public struct Page: Sendable {
+    public let items: [Record]
+    /// Pass as `after` to get the next page; nil on the last page.
+    public let next: String?
+}
+
+/// A conflict on one record's field, as `conflict/list` reports it.
+public struct ConflictReport: Sendable, Hashable {
+    public let kind: EntityKind
+    public let id: String
+    public let conflict: FieldConflict
+}
+
+/// What `replica/info` reports.
+public struct ReplicaInfo: Sendable, Hashable {
+    public let replicaID: String
+    public let actor: ActorID
+    public let role: ReplicaRole
+    public let schemaVersion: Int
+    public let pendingChanges: Int
+    public let lastSyncAt: String?
+    public let centralURL: String?
+}
+
+/// What a replica is for. The central store enforces the matching scope when it syncs.
+public enum ReplicaRole: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The central office (ELY centre): reads and writes everything.
+    case admin
+    /// A TE office: clients of its municipalities.
+    case office
+    /// A service provider: clients referred to it.
+    case provider
+}
+
+/// How hard a commit is pushed to disk before it is acknowledged.
+public enum Durability: String, Sendable, CaseIterable {
+    /// `synchronous = FULL`: a commit survives kill -9 and power loss (the WAL is fsynced on
+    /// every commit). The default.
+    case full
+    /// `synchronous = NORMAL`: a commit survives kill -9; the last commits before a power loss
+    /// may be rolled back (never corrupted).
+    case normal
+}
+
+/// Stored data that this code could not have written: an invariant is broken, which is an
+/// internal error (not a domain error a caller could fix). Restore the replica from the central
+/// store with a fresh `kasvu init` and sync.
+public struct CorruptReplicaError: Error, Sendable, CustomStringConvertible {
+    public let detail: String
+    public var description: String { "corrupt replica data: \(detail)" }
+}

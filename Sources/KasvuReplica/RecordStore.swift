@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// Reading and writing records. Every write method is one transaction: validate, stamp a new
+/// dot and HLC, update the record's sync state, upsert the outbox.
+extension Replica {
+    // MARK: - Writes
+
+    /// Creates a record after validating its fields and references.
+    /// - Parameter id: a caller-chosen UUID (for idempotent imports); random when nil.
+    public func create(_ kind: EntityKind, fields: [String: FieldValue], id: String? = nil) async throws -> Record {
+        let id = try id.map { id throws(KasvuError) in
+            do throws(FieldError) { return try RecordID.validate(id) } catch { throw .validationFailed([error]) }
+        } ?? RecordID.random()
+        let values = try kind.schema.validateCreate(fields)
+        return try await write { db in
+            if try Self.loadState(db, kind, id) != nil {
+                throw KasvuError(.alreadyExists, "a \(kind.rawValue) with id \(id) already exists")
+            }
+            try Self.checkReferences(db, kind, values)
+            return try self.commit(db, kind, id, state: RecordState(), changes: values)
+        }
+    }
+
+    /// Changes some fields of a live record.
+    public func update(_ kind: EntityKind, id: String, set changes: [String: FieldValue]) async throws -> Record {
+        let id = try Self.canonicalID(id)
+        guard !changes.isEmpty else { throw KasvuError.validationFailed(field: "set", "names no field to change") }
+        return try await write { db in
+            let state = try Self.liveState(db, kind, id)
+            var current = state.values
+            current[EntitySchema.deletedField] = nil
+            let values = try kind.schema.validateUpdate(changes, current: current)
+            return try self.commit(db, kind, id, state: state, changes: values)
+        }
+    }
+
+    /// Deletes a record: a write of `deleted = true` that remembers what it had seen, so that
+    /// concurrent edits elsewhere surface as a delete-vs-edit conflict instead of vanishing.
+    public func delete(_ kind: EntityKind, id: String) async throws {
+        let id = try Self.canonicalID(id)
+        _ = try await write { db in
+            let state = try Self.liveState(db, kind, id)
+            return try self.commit(db, kind, id, state: state, changes: [EntitySchema.deletedField: .bool(true)])
+        }
+    }
+
+    /// Moves a referral through its state machine (``ReferralState``).
+    public func transitionReferral(id: String, to next: ReferralState, date: CalendarDate?, reason: String?) async throws -> Record {
+        let id = try Self.canonicalID(id)
+        let today = Self.today()
+        return try await write { db in
+            let state = try Self.liveState(db, .referral, id)
+            guard let current = state.value("state").stringValue.flatMap(ReferralState.init(rawValue:)) else {
+                throw KasvuError(.invalidTransition, "referral \(id) has no valid state; resolve its conflicts first")
+            }
+            let start = state.value("startDate").stringValue.flatMap { try? CalendarDate(iso: $0) }
+            let changes = try current.transition(to: next, date: date, reason: reason, today: today, startDate: start)
+            return try self.commit(db, .referral, id, state: state, changes: changes)
+        }
+    }
+
+    /// Records the hours a client worked in a month for a provider. There is one hours record
+    /// per client, provider and month (its id is derived from them), so a second report for the
+    /// same month corrects the first, and two offline reports meet as one record.
+    public func reportHours(_ fields: [String: FieldValue]) async throws -> Record {
+        let values = try EntityKind.hours.schema.validateCreate(fields)
+        let id = RecordID.derived(["hours", values["clientId"]!.stringValue!, values["providerId"]!.stringValue!,
+                                   values["month"]!.stringValue!])
+        return try await write { db in
+            try Self.checkReferences(db, .hours, values)
+            let state = try Self.loadState(db, .hours, id) ?? RecordState()
+            var changes = values
+            if state.isDeleted { changes[EntitySchema.deletedField] = .bool(false) }
+            return try self.commit(db, .hours, id, state: state, changes: changes)
+        }
+    }
+
+    /// Resolves a conflict by writing one value to the field: an ordinary local write, which
+    /// supersedes every value this replica has seen.
+    public func resolveConflict(_ kind: EntityKind, id: String, field: String, value: FieldValue) async throws -> Record {
+        let id = try Self.canonicalID(id)
+        let value = try kind.schema.validateValue(field, value)
+        return try await write { db in
+            guard let state = try Self.loadState(db, kind, id) else { throw KasvuError.notFound(entity: kind.rawValue, id: id) }
+            guard state.conflicts.contains(where: { $0.field == field }) else {
+                throw KasvuError.validationFailed(field: "field", "\(kind.rawValue) \(id) has no conflict on \(field)")
+            }
+            return try self.commit(db, kind, id, state: state, changes: [field: value])
+        }
+    }
+
+    /// Stamps `changes` with a new dot and HLC, saves the state and queues it for push.
+    private func commit(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState,
+                        changes: [String: FieldValue]) throws -> Record {
+        guard let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica WHERE singleton = 1") else {
+            throw KasvuError(.replicaNotInitialized, "replica row missing")
+        }
+        let counter = UInt64(row["counter"] as Int64) + 1
+        var clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
+        let hlc = clock.tick(nowMillis: nowMillis())
+        var state = state
+        state.write(changes, dot: Dot(actor, counter), hlc: hlc)
+        try db.execute(sql: "UPDATE replica SET counter = ?, hlc = ? WHERE singleton = 1",
+                       arguments: [Int64(counter), Int64(bitPattern: hlc.rawValue)])
+        try Self.saveState(db, kind, id, state)
+        try db.execute(sql: """
+            INSERT INTO outbox (entity, id, version) VALUES (?, ?, ?)
+            ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version
+            """, arguments: [kind.rawValue, id, Int64(counter)])
+        return Record(kind: kind, id: id, state: state)
+    }
+
+    // MARK: - Reads
+
+    /// A live record, or a deleted one whose delete is in conflict (so it is never hidden).
+    public func get(_ kind: EntityKind, id: String) async throws -> Record {
+        let id = try Self.canonicalID(id)
+        return try await read { db in
+            guard let state = try Self.loadState(db, kind, id), !state.isDeleted || !state.conflicts.isEmpty else {
+                throw KasvuError.notFound(entity: kind.rawValue, id: id)
+            }
+            return Record(kind: kind, id: id, state: state)
+        }
+    }
+
+    /// Live records ordered by id, filtered by equality on indexed fields.
+    ///
+    /// - Parameters:
+    ///   - filter: field → value; each field must be one of the schema's indexed fields.
+    ///   - limit: 1…1000.
+    ///   - after: the `next` of the previous page.
+    public func list(_ kind: EntityKind, where filter: [String: FieldValue] = [:], limit: Int = 100,
+                     after: String? = nil) async throws -> Page {
+        guard (1...1000).contains(limit) else { throw KasvuError.validationFailed(field: "limit", "must be 1…1000") }
+        var clauses = ["deleted IS NOT 1"]
+        var arguments: [any DatabaseValueConvertible & Sendable] = []
+        var errors: [FieldError] = []
+        for (field, value) in filter.sorted(by: { $0.key < $1.key }) {
+            guard kind.schema.indexedFields.contains(field) else {
+                errors.append(FieldError(field: "where.\(field)", message:
+                    "cannot filter on \(field); filterable: \(kind.schema.indexedFields.joined(separator: ", "))"))
+                continue
+            }
+            switch value {
+            case .null: clauses.append("\(ReplicaSchema.column(field)) IS NULL")
+            case .string(let s): clauses.append("\(ReplicaSchema.column(field)) = ?"); arguments.append(s)
+            case .int(let i): clauses.append("\(ReplicaSchema.column(field)) = ?"); arguments.append(i)
+            case .bool(let b): clauses.append("\(ReplicaSchema.column(field)) = ?"); arguments.append(b)
+            }
+        }
+        guard errors.isEmpty else { throw KasvuError.validationFailed(errors) }
+        if let after {
+            clauses.append("id > ?")
+            arguments.append(after)
+        }
+        let sql = "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE \(clauses.joined(separator: " AND ")) ORDER BY id LIMIT \(limit + 1)"
+        let sqlArguments = StatementArguments(arguments.map { $0 as DatabaseValueConvertible? })
+        return try await read { db in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: sqlArguments)
+            let items = try rows.prefix(limit).map { row in
+                Record(kind: kind, id: row["id"], state: try Self.decodeState(row["sync_state"]))
+            }
+            return Page(items: items, next: rows.count > limit ? items.last?.id : nil)
+        }
+    }
+
+    /// Every conflicting field of every record (optionally of one entity), in a stable order.
+    public func conflicts(of kind: EntityKind? = nil) async throws -> [ConflictReport] {
+        let kinds = kind.map { [$0] } ?? EntityKind.allCases
+        return try await read { db in
+            var reports: [ConflictReport] = []
+            for kind in kinds {
+                let rows = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE has_conflict = 1 ORDER BY id")
+                for row in rows {
+                    let state = try Self.decodeState(row["sync_state"])
+                    reports += state.conflicts.map { ConflictReport(kind: kind, id: row["id"], conflict: $0) }
+                }
+            }
+            return reports
+        }
+    }
+
+    // MARK: - Helpers shared by the write and sync paths
+
+    static func canonicalID(_ id: String) throws(KasvuError) -> String {
+        do throws(FieldError) { return try RecordID.validate(id) } catch { throw .validationFailed([error]) }
+    }
+
+    static func today() -> CalendarDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Helsinki") ?? .gmt
+        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
+        return CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)!
+    }
+
+    static func loadState(_ db: Database, _ kind: EntityKind, _ id: String) throws -> RecordState? {
+        guard let text = try String.fetchOne(db, sql: "SELECT sync_state FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        return try decodeState(text)
+    }
+
+    static func liveState(_ db: Database, _ kind: EntityKind, _ id: String) throws -> RecordState {
+        guard let state = try loadState(db, kind, id), !state.isDeleted else {
+            throw KasvuError.notFound(entity: kind.rawValue, id: id)
+        }
+        return state
+    }
+
+    static func saveState(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState) throws {
+        try db.execute(sql: """
+            INSERT INTO "\(kind.rawValue)" (id, sync_state, has_conflict) VALUES (?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET sync_state = excluded.sync_state, has_conflict = excluded.has_conflict
+            """, arguments: [id, try encodeState(state), !state.conflicts.isEmpty])
+    }
+
+    static func decodeState(_ text: String) throws -> RecordState {
+        do { return try JSONDecoder().decode(RecordState.self, from: Data(text.utf8)) } catch {
+            throw CorruptReplicaError(detail: "\(error)")
+        }
+    }
+
+    static func encodeState(_ state: RecordState) throws -> String {
+        String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+    }
+
+    /// A referral, contact, hours report or event must point at a live client and provider.
+    static func checkReferences(_ db: Database, _ kind: EntityKind, _ values: [String: FieldValue]) throws {
+        var errors: [FieldError] = []
+        for (field, target) in [("clientId", EntityKind.client), ("providerId", .provider)] {
+            guard kind.schema.field(field) != nil, let id = values[field]?.stringValue else { continue }
+            if try loadState(db, target, id).map({ !$0.isDeleted }) != true {
+                errors.append(FieldError(field: field, message: "no \(target.rawValue) with id \(id)"))
+            }
+        }
+        guard errors.isEmpty else { throw KasvuError.validationFailed(errors) }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// A local replica: one SQLite file (WAL mode) holding the records a case worker may see,
+/// their sync state and the outbox of unpushed writes.
+///
+/// Every write is one SQLite transaction that stamps a new dot, updates the record's sync
+/// state and the outbox together, so an acknowledged write survives kill -9 (and power loss
+/// with ``Durability/full``). All methods run their SQLite work on GRDB's own dispatch queues,
+/// never on the cooperative thread pool.
+///
+/// ```swift
+/// let replica = try Replica.create(at: "office.sqlite", replicaID: "siilinjarvi-1", role: .office)
+/// let client = try await replica.create(.client, fields: [
+///     "hetu": .string("131052-308T"), "lastName": .string("Virtanen"), "municipality": .string("749"),
+/// ])
+/// try await replica.update(.client, id: client.id, set: ["phone": .string("040 123 4567")])
+/// ```
+public final class Replica: Sendable {
+    public let path: String
+    public let actor: ActorID
+    let pool: DatabasePool
+    /// Source of wall-clock milliseconds for HLC stamps; replaceable in tests.
+    let nowMillis: @Sendable () -> UInt64
+
+    public static var schemaVersion: Int { ReplicaSchema.version }
+
+    private init(path: String, pool: DatabasePool, actor: ActorID, nowMillis: @escaping @Sendable () -> UInt64) {
+        self.path = path
+        self.pool = pool
+        self.actor = actor
+        self.nowMillis = nowMillis
+    }
+
+    /// Wall-clock milliseconds since 1970.
+    public static func systemMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    private static func openPool(_ path: String, durability: Durability) throws -> DatabasePool {
+        var config = Configuration()
+        config.label = "kasvu-replica"
+        config.busyMode = .timeout(10)
+        let synchronous = durability == .full ? "FULL" : "NORMAL"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Evicted and deleted personal data must not linger in free pages (issue 5).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return try DatabasePool(path: path, configuration: config)
+    }
+
+    /// Creates a new replica database with a fresh random actor id.
+    ///
+    /// - Throws: ``KasvuError`` `already_exists` when `path` already holds a replica.
+    public static func create(at path: String, replicaID: String, role: ReplicaRole, centralURL: String? = nil,
+                              durability: Durability = .full,
+                              nowMillis: @escaping @Sendable () -> UInt64 = Replica.systemMillis) throws -> Replica {
+        guard !replicaID.isEmpty, replicaID.count <= 100,
+              replicaID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw KasvuError.validationFailed(field: "replicaId", "1–100 characters of letters, digits, '-', '_' or '.'")
+        }
+        if FileManager.default.fileExists(atPath: path), (try? Data(contentsOf: URL(fileURLWithPath: path)).isEmpty) == false {
+            throw KasvuError(.alreadyExists, "\(path) already exists; choose a new path (a replica is initialised once)")
+        }
+        // Personal data: readable by its owner only. Creating the file first sets the mode
+        // before SQLite writes anything to it.
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw KasvuError(.storageFailed, "cannot create \(path)")
+        }
+        let actor = ActorID.random()
+        let pool = try storage { try openPool(path, durability: durability) }
+        try storage {
+            try ReplicaSchema.migrator().migrate(pool)
+            try pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO replica (singleton, replica_id, actor, role, central_url, created_at)
+                    VALUES (1, ?, ?, ?, ?, ?)
+                    """, arguments: [replicaID, actor.rawValue, role.rawValue, centralURL, ISO8601DateFormatter().string(from: Date())])
+            }
+        }
+        return Replica(path: path, pool: pool, actor: actor, nowMillis: nowMillis)
+    }
+
+    /// Opens an existing replica, applying pending migrations.
+    public static func open(at path: String, durability: Durability = .full,
+                            nowMillis: @escaping @Sendable () -> UInt64 = Replica.systemMillis) throws -> Replica {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw KasvuError(.replicaNotInitialized, "no replica at \(path); create one with: kasvu init --db \(path) --replica-id ID")
+        }
+        let pool = try storage { try openPool(path, durability: durability) }
+        // Check before migrating, so that opening some other SQLite file changes nothing in it.
+        let actor = try storage {
+            guard try pool.read({ try $0.tableExists("replica") }) else { return String?.none }
+            try ReplicaSchema.migrator().migrate(pool)
+            return try pool.read { db in try String.fetchOne(db, sql: "SELECT actor FROM replica WHERE singleton = 1") }
+        }
+        guard let actor else {
+            throw KasvuError(.replicaNotInitialized, "\(path) is not an initialised replica; create one with kasvu init")
+        }
+        return Replica(path: path, pool: pool, actor: ActorID(rawValue: actor), nowMillis: nowMillis)
+    }
+
+    /// Identity, role and sync status.
+    public func info() async throws -> ReplicaInfo {
+        try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replica WHERE singleton = 1") else {
+                throw KasvuError(.replicaNotInitialized, "replica row missing")
+            }
+            let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox") ?? 0
+            let role: String = row["role"]
+            return ReplicaInfo(
+                replicaID: row["replica_id"], actor: ActorID(rawValue: row["actor"]),
+                role: ReplicaRole(rawValue: role) ?? .office, schemaVersion: ReplicaSchema.version,
+                pendingChanges: pending, lastSyncAt: row["last_sync_at"], centralURL: row["central_url"])
+        }
+    }
+
+    // MARK: - Storage access
+
+    /// Runs `body` in a write transaction, with storage errors turned into ``KasvuError``.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch let error as DatabaseError { throw Self.storageError(error) }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch let error as DatabaseError { throw Self.storageError(error) }
+    }
+
+    private static func storage<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DatabaseError { throw storageError(error) }
+    }
+
+    static func storageError(_ error: DatabaseError) -> KasvuError {
+        KasvuError(.storageFailed, "SQLite error \(error.resultCode.rawValue): \(error.message ?? "unknown")")
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// Progress of one sync, reported after every round trip.
+public struct SyncProgress: Sendable, Hashable {
+    public enum Phase: String, Sendable { case pushing, pulling, done }
+    public let phase: Phase
+    public let pushed: Int
+    public let pulled: Int
+    /// Records still waiting to be pushed, when known.
+    public let pendingPush: Int?
+}
+
+/// The outcome of a completed sync.
+public struct SyncSummary: Sendable, Hashable {
+    public let pushed: Int
+    public let pulled: Int
+    public let rejections: [SyncRejection]
+    public let roundTrips: Int
+    public let cursor: Int64
+}
+
+/// The replica side of the sync loop (DESIGN section 4): push outbox batches and pull
+/// `seq > cursor` in one round trip each, until nothing is left either way. Each pulled batch,
+/// its acknowledgements and the new cursor commit in one transaction, so an interruption at
+/// any point loses nothing and the next run resumes.
+///
+/// ```swift
+/// let client = SyncClient(replica: replica, transport: transport)
+/// let summary = try await client.run { progress in print(progress) }
+/// ```
+public struct SyncClient: Sendable {
+    public let replica: Replica
+    public let transport: any SyncTransport
+    public var batchSize: Int
+    public var pullLimit: Int
+    public var userName: String?
+    /// Stops a runaway loop (a peer that always answers `more`); far above any real sync.
+    public var maxRoundTrips = 1_000_000
+
+    public init(replica: Replica, transport: any SyncTransport, batchSize: Int = 1000, pullLimit: Int = 1000, userName: String? = nil) {
+        self.replica = replica
+        self.transport = transport
+        self.batchSize = batchSize
+        self.pullLimit = pullLimit
+        self.userName = userName
+    }
+
+    public func run(progress: @Sendable (SyncProgress) async -> Void = { _ in }) async throws -> SyncSummary {
+        var batch = max(1, batchSize)
+        var pushed = 0, pulled = 0, roundTrips = 0
+        var rejections: [SyncRejection] = []
+        var cursor: Int64 = 0
+        do {
+            while roundTrips < maxRoundTrips {
+                try Task.checkCancellation()
+                let items = try await replica.pendingPush(limit: batch)
+                let header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
+                let request = SyncRequest(header: header, push: items.map(\.envelope))
+                let response: SyncResponse
+                do {
+                    response = try await transport.exchange(request)
+                } catch is SyncBatchTooLarge {
+                    guard batch > 1 else { throw KasvuError(.validationFailed, "the central store refuses even a single record as too large") }
+                    batch = max(1, batch / 2)
+                    continue
+                }
+                roundTrips += 1
+                guard response.schemaVersion == SyncSchema.version else {
+                    throw KasvuError(.schemaMismatch, "central store speaks schema version \(response.schemaVersion), this replica \(SyncSchema.version)")
+                }
+                try await replica.applySyncResponse(response, acknowledging: items)
+                pushed += items.count - response.rejections.count
+                pulled += response.pull.count
+                rejections += response.rejections
+                cursor = response.cursor
+                let remaining = try await replica.info().pendingChanges
+                await progress(SyncProgress(phase: remaining > 0 ? .pushing : .pulling, pushed: pushed, pulled: pulled, pendingPush: remaining))
+                // Everything pushed (no writes arrived meanwhile) and nothing left to pull.
+                if !response.more && remaining == 0 { break }
+            }
+        } catch {
+            try? await replica.recordSyncResult(error: "\(error)")
+            throw error
+        }
+        try await replica.recordSyncResult(error: nil)
+        await progress(SyncProgress(phase: .done, pushed: pushed, pulled: pulled, pendingPush: 0))
+        return SyncSummary(pushed: pushed, pulled: pulled, rejections: rejections, roundTrips: roundTrips, cursor: cursor)
+    }
+}
+
+extension Replica {
+    /// The header of the next sync request: identity, counter, clock and cursor.
+    public func syncHeader(pullLimit: Int, userName: String?) async throws -> SyncHeader {
+        let now = nowMillis()
+        return try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, counter, hlc, pull_cursor FROM replica WHERE singleton = 1") else {
+                throw KasvuError(.replicaNotInitialized, "replica row missing")
+            }
+            let last = HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64))
+            return SyncHeader(schemaVersion: SyncSchema.version, replicaID: row["replica_id"], actor: self.actor,
+                              actorCounter: UInt64(row["counter"] as Int64), clock: max(last, HLC(millis: now)),
+                              cursor: row["pull_cursor"], pullLimit: pullLimit, userName: userName)
+        }
+    }
+
+    /// Clears acknowledged (and rejected) outbox items, merges the pulled batch and saves the
+    /// new cursor, all in one transaction.
+    public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws {
+        try await write { db in
+            for item in items {
+                try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ? AND version = ?",
+                               arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
+            }
+            for rejection in response.rejections {
+                try db.execute(sql: """
+                    INSERT INTO sync_rejection (entity, id, code, kind, message, at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (entity, id) DO UPDATE SET code = excluded.code, kind = excluded.kind, message = excluded.message, at = excluded.at
+                    """, arguments: [rejection.entity, rejection.id, rejection.code, rejection.kind, rejection.message,
+                                     ISO8601DateFormatter().string(from: Date())])
+            }
+            try self.mergeInTransaction(db, response.pull, cursor: response.cursor)
+        }
+    }
+
+    /// Records the end of a sync for `sync/status` and `replica/info`.
+    public func recordSyncResult(error: String?) async throws {
+        try await write { db in
+            if let error {
+                try db.execute(sql: "UPDATE replica SET last_sync_error = ? WHERE singleton = 1", arguments: [error])
+            } else {
+                try db.execute(sql: "UPDATE replica SET last_sync_at = ?, last_sync_error = NULL WHERE singleton = 1",
+                               arguments: [ISO8601DateFormatter().string(from: Date())])
+            }
+        }
+    }
+}

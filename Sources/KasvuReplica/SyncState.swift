@@ -1,0 +1,76 @@
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// A record queued for push, with the outbox version it was read at.
+public struct OutboxItem: Sendable, Hashable {
+    public let envelope: RecordEnvelope
+    /// Actor counter of the newest local write included.
+    public let version: Int64
+}
+
+/// The local half of sync (DESIGN section 4): read the outbox, clear what was acknowledged,
+/// merge pulled states together with the new cursor.
+extension Replica {
+    /// Up to `limit` records with unacknowledged local writes, as whole states (many writes
+    /// to one record between syncs travel once).
+    public func pendingPush(limit: Int) async throws -> [OutboxItem] {
+        try await read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT entity, id, version FROM outbox ORDER BY version LIMIT ?", arguments: [limit])
+            return try rows.compactMap { row -> OutboxItem? in
+                guard let kind = EntityKind(rawValue: row["entity"]), let state = try Self.loadState(db, kind, row["id"]) else {
+                    return nil
+                }
+                return OutboxItem(envelope: RecordEnvelope(entity: kind, id: row["id"], state: state), version: row["version"])
+            }
+        }
+    }
+
+    /// Clears acknowledged items, except records written again since they were read.
+    public func acknowledge(_ items: [OutboxItem]) async throws {
+        try await write { db in
+            for item in items {
+                try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ? AND version = ?",
+                               arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
+            }
+        }
+    }
+
+    /// Merges pulled record states and saves the new pull cursor in the same transaction.
+    /// Local unpushed writes survive: the merge keeps them, and their outbox rows stay.
+    public func merge(_ envelopes: [RecordEnvelope], cursor: Int64? = nil) async throws {
+        try await write { db in try self.mergeInTransaction(db, envelopes, cursor: cursor) }
+    }
+
+    func mergeInTransaction(_ db: Database, _ envelopes: [RecordEnvelope], cursor: Int64?) throws {
+            var clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT hlc FROM replica") ?? 0)))
+            for envelope in envelopes {
+                let id = try Self.canonicalID(envelope.id)
+                let local = try Self.loadState(db, envelope.entity, id) ?? RecordState()
+                let merged = local.merged(with: envelope.state)
+                guard merged != local else { continue }
+                for entry in envelope.state.fields.values.joined() { clock.observe(entry.hlc) }
+                try Self.saveState(db, envelope.entity, id, merged)
+            }
+            try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: clock.last.rawValue)])
+            if let cursor {
+                try db.execute(sql: "UPDATE replica SET pull_cursor = ? WHERE singleton = 1", arguments: [cursor])
+            }
+    }
+
+    /// Every record state the replica holds, deleted ones included (for tests and digests).
+    public func allStates(_ kind: EntityKind) async throws -> [RecordEnvelope] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" ORDER BY id").map {
+                RecordEnvelope(entity: kind, id: $0["id"], state: try Self.decodeState($0["sync_state"]))
+            }
+        }
+    }
+}
+
+extension Replica {
+    /// One record's full sync state, deleted or not; nil when the replica does not hold it.
+    public func state(_ kind: EntityKind, id: String) async throws -> RecordState? {
+        try await read { db in try Self.loadState(db, kind, id) }
+    }
+}

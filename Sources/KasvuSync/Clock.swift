@@ -1,0 +1,97 @@
+/// The identity of one writer: a replica database created by `kasvu init`.
+///
+/// 64 random bits as 16 lowercase hex digits: short, because it is stored in every field entry,
+/// and wide enough that the thousands of replicas of a pilot never collide.
+public struct ActorID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static func random() -> ActorID {
+        var generator = SystemRandomNumberGenerator()
+        return ActorID(hex: generator.next())
+    }
+
+    /// For deterministic tests and simulations.
+    public init(hex value: UInt64) {
+        let digits = String(value, radix: 16)
+        self.rawValue = String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    public static func < (a: ActorID, b: ActorID) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// One write event: the actor and its transaction counter. Unique across the whole system.
+public struct Dot: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let actor: ActorID
+    public let counter: UInt64
+
+    public init(_ actor: ActorID, _ counter: UInt64) {
+        self.actor = actor
+        self.counter = counter
+    }
+
+    public static func < (a: Dot, b: Dot) -> Bool { (a.actor, a.counter) < (b.actor, b.counter) }
+    public var description: String { "(\(actor), \(counter))" }
+}
+
+/// A hybrid logical clock timestamp: milliseconds since 1970 in the high 48 bits and a
+/// logical counter in the low 16, so that it orders like a wall clock yet never goes back.
+public struct HLC: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public let rawValue: UInt64
+
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public init(millis: UInt64, logical: UInt16 = 0) { rawValue = millis << 16 | UInt64(logical) }
+
+    public var millis: UInt64 { rawValue >> 16 }
+    public var logical: UInt16 { UInt16(truncatingIfNeeded: rawValue) }
+
+    public static let zero = HLC(rawValue: 0)
+    public static func < (a: HLC, b: HLC) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { "\(millis).\(logical)" }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(UInt64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// The local state of a hybrid logical clock. A value type: the replica persists `last` in
+/// the same transaction as the writes stamped with it.
+///
+/// ```swift
+/// var clock = HybridClock(last: .zero)
+/// let t1 = clock.tick(nowMillis: 1_700_000_000_000)
+/// clock.observe(remoteTimestamp)   // never issue a stamp below what was seen
+/// ```
+public struct HybridClock: Sendable, Hashable {
+    public private(set) var last: HLC
+
+    public init(last: HLC) { self.last = last }
+
+    /// A timestamp greater than every one issued or observed before, and at least `nowMillis`.
+    public mutating func tick(nowMillis: UInt64) -> HLC {
+        let wall = HLC(millis: nowMillis)
+        last = wall > last ? wall : HLC(rawValue: last.rawValue + 1)
+        return last
+    }
+
+    /// Moves the clock past a timestamp received from another replica.
+    public mutating func observe(_ remote: HLC) {
+        if remote > last { last = remote }
+    }
+}

@@ -1,0 +1,151 @@
+import KasvuDomain
+
+/// One value of a multi-value register: what was written, by which write, and when.
+public struct FieldEntry: Sendable, Hashable, Codable {
+    public let value: FieldValue
+    public let dot: Dot
+    public let hlc: HLC
+    /// For a delete (`deleted = true`): the version vector the delete was made under, so that
+    /// edits it had not seen surface as delete-vs-edit conflicts.
+    public let context: VersionVector?
+
+    public init(value: FieldValue, dot: Dot, hlc: HLC, context: VersionVector? = nil) {
+        self.value = value
+        self.dot = dot
+        self.hlc = hlc
+        self.context = context
+    }
+
+    /// The order every replica uses to pick the displayed winner: greatest `(hlc, actor)`.
+    public static func winsOver(_ a: FieldEntry, _ b: FieldEntry) -> Bool {
+        (a.hlc, a.dot.actor, a.dot.counter) > (b.hlc, b.dot.actor, b.dot.counter)
+    }
+
+    // Compact array form `[value, actor, counter, hlc, context?]`: entries are the bulk of the
+    // sync state, and field names in every entry would double its size.
+    public init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        value = try container.decode(FieldValue.self)
+        let actor = try container.decode(ActorID.self)
+        let counter = try container.decode(UInt64.self)
+        guard counter > 0 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "dot counter must be positive")
+        }
+        dot = Dot(actor, counter)
+        hlc = try container.decode(HLC.self)
+        context = container.isAtEnd ? nil : try container.decode(VersionVector.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(value)
+        try container.encode(dot.actor)
+        try container.encode(dot.counter)
+        try container.encode(hlc)
+        if let context { try container.encode(context) }
+    }
+}
+
+/// A field with more than one surviving value, or a delete that missed concurrent edits.
+public struct FieldConflict: Sendable, Hashable {
+    public enum Kind: String, Sendable, Codable {
+        /// Concurrent writes of the same field.
+        case concurrentValues = "concurrent_values"
+        /// A delete that had not seen edits of other fields (`field` is `deleted`).
+        case deleteVsEdit = "delete_vs_edit"
+    }
+
+    public let field: String
+    public let kind: Kind
+    /// The competing entries, winner first.
+    public let entries: [FieldEntry]
+    /// For delete-vs-edit: the fields edited without the delete's knowledge.
+    public let editedFields: [String]
+
+    public var winner: FieldEntry { entries[0] }
+}
+
+/// The sync state of one record: its version vector and a multi-value register per field.
+///
+/// Merging is commutative, associative and idempotent, so replicas converge whatever the
+/// order, repetition or batching of deliveries (DESIGN section 4).
+///
+/// ```swift
+/// var state = RecordState()
+/// state.write(["lastName": .string("Virtanen")], dot: Dot(me, 7), hlc: clock.tick(nowMillis: now))
+/// let merged = state.merged(with: remoteState)
+/// merged.conflicts   // fields with several values
+/// ```
+public struct RecordState: Sendable, Hashable, Codable {
+    public private(set) var vv: VersionVector
+    /// Field name → surviving entries, winner first. Never holds an empty list.
+    public private(set) var fields: [String: [FieldEntry]]
+
+    public init(vv: VersionVector = VersionVector(), fields: [String: [FieldEntry]] = [:]) {
+        self.vv = vv
+        self.fields = fields.filter { !$0.value.isEmpty }.mapValues { $0.sorted(by: FieldEntry.winsOver) }
+    }
+
+    enum CodingKeys: String, CodingKey { case vv, fields = "f" }
+
+    /// A local write: each written field's register becomes the single new entry, which
+    /// supersedes everything this state has seen. A write of `deleted = true` records the
+    /// version vector it was made under.
+    public mutating func write(_ changes: [String: FieldValue], dot: Dot, hlc: HLC) {
+        let seen = vv
+        for (name, value) in changes {
+            let context = (name == EntitySchemaDeletedField && value == .bool(true)) ? seen : nil
+            fields[name] = [FieldEntry(value: value, dot: dot, hlc: hlc, context: context)]
+        }
+        vv[dot.actor] = max(vv[dot.actor], dot.counter)
+    }
+
+    /// The merge of DESIGN section 4: per field, an entry survives if the other side holds
+    /// it too or has not seen its dot; the version vectors take the pointwise maximum.
+    public func merged(with other: RecordState) -> RecordState {
+        var result: [String: [FieldEntry]] = [:]
+        for name in Set(fields.keys).union(other.fields.keys) {
+            let mine = fields[name] ?? [], theirs = other.fields[name] ?? []
+            let theirDots = Set(theirs.map(\.dot)), myDots = Set(mine.map(\.dot))
+            var kept = mine.filter { theirDots.contains($0.dot) || !other.vv.covers($0.dot) }
+            kept += theirs.filter { !myDots.contains($0.dot) && !vv.covers($0.dot) }
+            if !kept.isEmpty { result[name] = kept }
+        }
+        return RecordState(vv: vv.merged(with: other.vv), fields: result)
+    }
+
+    /// The displayed value of every field: the winning entry's.
+    public var values: [String: FieldValue] { fields.mapValues { $0[0].value } }
+
+    public func value(_ name: String) -> FieldValue { fields[name]?.first?.value ?? .null }
+
+    /// Whether the winning value of `deleted` is true.
+    public var isDeleted: Bool { value(EntitySchemaDeletedField) == .bool(true) }
+
+    /// Every dot this state's entries carry (for detecting a reused dot with other content).
+    public var dots: Set<Dot> { Set(fields.values.joined().map(\.dot)) }
+
+    /// Every multi-valued field, plus a delete-vs-edit conflict when the winning delete had
+    /// not seen edits of other fields. Sorted by field name.
+    public var conflicts: [FieldConflict] {
+        var result = fields.filter { $0.value.count > 1 }.map {
+            FieldConflict(field: $0.key, kind: .concurrentValues, entries: $0.value, editedFields: [])
+        }
+        if isDeleted, let deletes = fields[EntitySchemaDeletedField]?.filter({ $0.value == .bool(true) }) {
+            let seen = deletes.reduce(VersionVector()) { $0.merged(with: $1.context ?? VersionVector()) }
+            let deleteDots = Set(deletes.map(\.dot))
+            let unseen = fields.filter { name, entries in
+                name != EntitySchemaDeletedField
+                    && entries.contains { !seen.covers($0.dot) && !deleteDots.contains($0.dot) }
+            }.keys.sorted()
+            if !unseen.isEmpty, !result.contains(where: { $0.field == EntitySchemaDeletedField }) {
+                result.append(FieldConflict(field: EntitySchemaDeletedField, kind: .deleteVsEdit,
+                                            entries: fields[EntitySchemaDeletedField]!, editedFields: unseen))
+            }
+        }
+        return result.sorted { $0.field < $1.field }
+    }
+}
+
+/// The tombstone field's name, shared with ``EntitySchema/deletedField``.
+let EntitySchemaDeletedField = EntitySchema.deletedField

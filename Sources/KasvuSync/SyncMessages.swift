@@ -1,0 +1,132 @@
+import KasvuDomain
+
+/// The body of `POST /v1/sync`: one round trip pushes a batch and asks for a pull batch.
+///
+/// Retrying a request is always safe: pushed states merge idempotently and the pull restarts
+/// from `header.cursor`.
+public struct SyncRequest: Sendable, Hashable, Codable {
+    public var header: SyncHeader
+    /// Whole record states with local writes not yet acknowledged.
+    public var push: [RecordEnvelope]
+
+    public init(header: SyncHeader, push: [RecordEnvelope]) {
+        self.header = header
+        self.push = push
+    }
+}
+
+/// Who is syncing and from where: everything in a ``SyncRequest`` but the pushed records.
+public struct SyncHeader: Sendable, Hashable, Codable {
+    /// The replica's schema version; an incompatible central store answers `schema_mismatch`.
+    public var schemaVersion: Int
+    public var replicaID: String
+    public var actor: ActorID
+    /// The replica's current write counter. The central store refuses a replica whose counter
+    /// went below what it has already seen (a database restored from a backup).
+    public var actorCounter: UInt64
+    /// The replica's HLC now; refused when more than the allowed skew ahead of the central clock.
+    public var clock: HLC
+    /// The pull cursor: the highest central sequence number already merged.
+    public var cursor: Int64
+    public var pullLimit: Int
+    /// Who is working on the replica (for the audit trail).
+    public var userName: String?
+
+    public init(schemaVersion: Int, replicaID: String, actor: ActorID, actorCounter: UInt64, clock: HLC, cursor: Int64,
+                pullLimit: Int, userName: String? = nil) {
+        self.schemaVersion = schemaVersion
+        self.replicaID = replicaID
+        self.actor = actor
+        self.actorCounter = actorCounter
+        self.clock = clock
+        self.cursor = cursor
+        self.pullLimit = pullLimit
+        self.userName = userName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, replicaID = "replicaId", actor, actorCounter, clock, cursor, pullLimit, userName
+    }
+}
+
+/// A pushed record the central store did not merge, and why. The rest of the batch landed.
+public struct SyncRejection: Sendable, Hashable, Codable {
+    public var entity: String
+    public var id: String
+    public var code: Int
+    public var kind: String
+    public var message: String
+
+    public init(entity: String, id: String, error: KasvuError) {
+        self.entity = entity
+        self.id = id
+        self.code = error.code
+        self.kind = error.kind.rawValue
+        self.message = error.message
+    }
+}
+
+/// The answer to a ``SyncRequest``.
+public struct SyncResponse: Sendable, Hashable, Codable {
+    public var schemaVersion: Int
+    /// How many pushed records were merged (every pushed record not in `rejections`).
+    public var accepted: Int
+    public var rejections: [SyncRejection]
+    /// Changed records with sequence numbers above the request's cursor, oldest first.
+    public var pull: [RecordEnvelope]
+    /// The cursor to send next time; covers everything in `pull`.
+    public var cursor: Int64
+    /// More pull batches are waiting.
+    public var more: Bool
+    /// The central clock, so replicas can report their skew.
+    public var clock: HLC
+
+    public init(schemaVersion: Int, accepted: Int, rejections: [SyncRejection], pull: [RecordEnvelope], cursor: Int64,
+                more: Bool, clock: HLC) {
+        self.schemaVersion = schemaVersion
+        self.accepted = accepted
+        self.rejections = rejections
+        self.pull = pull
+        self.cursor = cursor
+        self.more = more
+        self.clock = clock
+    }
+}
+
+/// The JSON body of every HTTP error of the sync API.
+public struct SyncErrorBody: Sendable, Hashable, Codable {
+    public struct Detail: Sendable, Hashable, Codable {
+        public var code: Int
+        public var kind: String
+        public var message: String
+    }
+
+    public var error: Detail
+
+    public init(code: Int, kind: String, message: String) {
+        error = Detail(code: code, kind: kind, message: message)
+    }
+
+    public init(_ error: KasvuError) {
+        self.init(code: error.code, kind: error.kind.rawValue, message: error.message)
+    }
+}
+
+/// Moves one sync round trip to the central store and back. The libcurl HTTP transport is the
+/// real one; the protocol keeps the sync loop independent of it.
+public protocol SyncTransport: Sendable {
+    /// - Throws: ``KasvuError`` (`sync_unreachable`, `sync_unauthorized`, `replica_rewound`,
+    ///   `clock_skew`, `schema_mismatch`, …) or ``SyncBatchTooLarge`` for HTTP 413.
+    func exchange(_ request: SyncRequest) async throws -> SyncResponse
+}
+
+/// The central store refused the request body as too large: halve the batch and retry.
+public struct SyncBatchTooLarge: Error, Sendable {
+    public init() {}
+}
+
+/// The version of the record format and sync protocol, exchanged on every sync. Replicas and
+/// central stores of different versions refuse each other with `schema_mismatch`.
+public enum SyncSchema {
+    public static let version = 1
+}

@@ -1,0 +1,44 @@
+import Foundation
+import ArgumentParser
+import JSONRPC
+import KasvuDomain
+import KasvuReplica
+import KasvuRPC
+import Logging
+
+struct RPC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve JSON-RPC 2.0 for one replica on stdin/stdout.",
+        discussion: """
+            Reads LSP framing (Content-Length: N, blank line, body) and newline-delimited JSON, and \
+            answers each message in the framing it came in. Logs go to stderr. Exits at end of input \
+            after answering every request. `rpc.discover` returns the OpenRPC catalogue.
+            """
+    )
+
+    @OptionGroup var replica: ReplicaOptions
+
+    @Option(help: "CA certificate file for verifying the central server's TLS certificate (for sync/run).")
+    var cacert: String?
+
+    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .notice
+
+    func run() async throws {
+        // A client that goes away must end the server with EOF handling, not kill it mid-write.
+        signal(SIGPIPE, SIG_IGN)
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "kasvu.rpc")
+        logger.logLevel = logLevel
+        let opened: Replica
+        do { opened = try Replica.open(at: replica.db, durability: replica.durability) } catch let error as KasvuError {
+            throw CLIError(error)
+        }
+        let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(for: opened),
+                                   logger: logger, errorMapper: ReplicaMethods.responseError)
+        logger.info("serving replica", metadata: ["db": .string(replica.db)])
+        await server.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

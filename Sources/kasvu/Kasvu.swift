@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Kasvu: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kasvu",
+        abstract: "Offline-first case registry for Finland's growth-services pilots.",
+        discussion: """
+            Every office and provider works on a local SQLite replica; `kasvu rpc` lets editors and \
+            scripts drive one over JSON-RPC 2.0 on stdin/stdout.
+            """,
+        subcommands: [Init.self, RPC.self, Central.self]
+    )
+}

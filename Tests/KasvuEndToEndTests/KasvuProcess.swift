@@ -1,0 +1,118 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// The real `kasvu` executable, built next to the test bundle by `swift build`.
+enum KasvuBinary {
+    static var path: String {
+        if let override = ProcessInfo.processInfo.environment["KASVU_BIN"] { return override }
+        let directory = Bundle.main.executableURL!.deletingLastPathComponent()
+        return directory.appendingPathComponent("kasvu").path
+    }
+
+    /// Runs `kasvu ARGS` to completion and returns its status and output.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A running `kasvu rpc` process driven over real pipes, as an editor or script would.
+final class RPCProcess: @unchecked Sendable {
+    // @unchecked: the reader state is touched only from `readQueue`, one read at a time, and
+    // the process handles are immutable after init.
+    let process = Process()
+    private let stdin: FileHandle
+    private let stdoutFD: Int32
+    private let readQueue = DispatchQueue(label: "rpc-test-reader")
+    private var reader: MessageReader
+    private var nextID: Int64 = 1
+    let stderrPipe = Pipe()
+
+    init(db: String) throws {
+        process.executableURL = URL(fileURLWithPath: KasvuBinary.path)
+        process.arguments = ["rpc", "--db", db]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = stderrPipe
+        try process.run()
+        stdin = input.fileHandleForWriting
+        stdoutFD = output.fileHandleForReading.fileDescriptor
+        reader = MessageReader(fileDescriptor: stdoutFD)
+        // Safety net against a hung server: never part of an assertion. A stuck read fails the
+        // test with EOF instead of stalling CI.
+        let process = self.process
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { process.terminate() } }
+    }
+
+    func send(_ text: String) { stdin.write(Data(text.utf8)) }
+
+    func sendLine(_ json: String) { send(json + "\n") }
+
+    func sendFramed(_ json: String) { send("Content-Length: \(json.utf8.count)\r\n\r\n" + json) }
+
+    /// The next message the server wrote, with the framing it used; nil at end of output.
+    func receive() async -> (framing: Framing, message: JSONValue)? {
+        await withCheckedContinuation { continuation in
+            readQueue.async {
+                switch self.reader.next() {
+                case .message(let framing, let bytes)?:
+                    continuation.resume(returning: (try? JSONValue.parse(bytes)).map { (framing, $0) })
+                default:
+                    continuation.resume(returning: nil)
+                }
+            }
+        }
+    }
+
+    /// Sends one newline-framed request and returns its response.
+    func call(_ method: String, _ params: JSONValue = .object([:])) async throws -> JSONValue {
+        let id = nextID
+        nextID += 1
+        let request: JSONValue = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params]
+        sendLine(request.jsonString)
+        let response = try #require(await receive())
+        #expect(response.message["id"] == .int(id))
+        return response.message
+    }
+
+    /// Calls and returns `result`, recording an issue if the call failed.
+    func result(_ method: String, _ params: JSONValue = .object([:])) async throws -> JSONValue {
+        let response = try await call(method, params)
+        guard let result = response["result"] else {
+            Issue.record("\(method) failed: \(response.jsonString)")
+            throw RPCFailure(response: response)
+        }
+        return result
+    }
+
+    func closeInput() { try? stdin.close() }
+
+    /// Closes stdin and waits for a clean exit.
+    func finish() async -> Int32 {
+        closeInput()
+        while await receive() != nil {}
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+struct RPCFailure: Error {
+    let response: JSONValue
+}

@@ -1,0 +1,234 @@
+import Foundation
+import JSONRPC
+import KasvuDomain
+import KasvuReplica
+import KasvuRPC
+import KasvuSync
+import Testing
+
+/// A fresh directory per test, removed afterwards.
+final class TemporaryDirectory {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kasvu-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+let ainoParams: JSONValue = ["hetu": "131052-308T", "firstName": "Aino", "lastName": "Virtanen", "municipality": "749"]
+let providerParams: JSONValue = [
+    "name": "Työpolku Oy", "businessId": "2077474-0", "pilotArea": "Pohjois-Savo", "cap": 700,
+    "capitationBase": "200.00", "hourlyRate": "10.00",
+]
+
+/// Every test starts a real `kasvu init` and `kasvu rpc` and talks to it over pipes.
+@Suite("kasvu rpc end to end", .serialized)
+struct RPCEndToEndTests {
+    let directory: TemporaryDirectory
+    let db: String
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        db = directory.path("replica.sqlite")
+        let created = try KasvuBinary.run(["init", "--db", db, "--replica-id", "office-1", "--role", "office"])
+        #expect(created.status == 0, "kasvu init failed: \(created.stderr)")
+    }
+
+    /// Everything the replica holds, for "nothing changed" checks.
+    func snapshot() async throws -> [RecordEnvelope] {
+        let replica = try Replica.open(at: db)
+        var all: [RecordEnvelope] = []
+        for kind in EntityKind.allCases { all += try await replica.allStates(kind) }
+        return all
+    }
+
+    @Test func answersEachFramingInKind() async throws {
+        let rpc = try RPCProcess(db: db)
+        rpc.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"replica/info"}"#)
+        let line = try #require(await rpc.receive())
+        #expect(line.framing == .newline)
+        #expect(line.message["result"]?["replicaId"] == "office-1")
+
+        rpc.sendFramed(#"{"jsonrpc":"2.0","id":"two","method":"replica/info"}"#)
+        let framed = try #require(await rpc.receive())
+        #expect(framed.framing == .contentLength)
+        #expect(framed.message["id"] == "two")
+        #expect(framed.message["result"]?["schemaVersion"] == .int(Int64(Replica.schemaVersion)))
+        #expect(await rpc.finish() == 0)
+    }
+
+    @Test func registersProvidersClientsAndReferrals() async throws {
+        let rpc = try RPCProcess(db: db)
+        let provider = try await rpc.result("provider/create", providerParams)
+        let client = try await rpc.result("client/create", ainoParams)
+        #expect(client["clientType"] == "person" && client["riskGroup"] == .null)
+        let clientID = try #require(client["id"]?.stringValue)
+        let referral = try await rpc.result("referral/create", [
+            "clientId": .string(clientID), "providerId": provider["id"]!, "chosenBy": "client",
+        ])
+        let active = try await rpc.result("referral/transition", ["id": referral["id"]!, "to": "active", "date": "2026-01-05"])
+        #expect(active["state"] == "active" && active["startDate"] == "2026-01-05")
+        let updated = try await rpc.result("client/update", ["id": .string(clientID), "set": ["phone": "040 123 4567"]])
+        #expect(updated["phone"] == "040 123 4567")
+        let page = try await rpc.result("client/list", ["where": ["municipality": "749"], "limit": 10])
+        #expect(page["items"]?.arrayValue?.count == 1 && page["next"] == .null)
+        let info = try await rpc.result("replica/info")
+        #expect(info["pendingChanges"] == 3)
+        #expect(await rpc.finish() == 0)
+    }
+
+    @Test func batchMixesGoodAndBadRequests() async throws {
+        let rpc = try RPCProcess(db: db)
+        rpc.sendLine("""
+            [{"jsonrpc":"2.0","id":1,"method":"client/create","params":\(ainoParams.jsonString)},
+             {"jsonrpc":"2.0","id":2,"method":"no/such"},
+             {"jsonrpc":"2.0","method":"replica/info"},
+             {"jsonrpc":"1.0","id":3,"method":"replica/info"},
+             42,
+             {"jsonrpc":"2.0","id":4,"method":"client/create","params":{"hetu":"131052-308U","lastName":"X","municipality":"749"}}]
+            """.replacingOccurrences(of: "\n", with: ""))
+        let batch = try #require(await rpc.receive())
+        let responses = try #require(batch.message.arrayValue)
+        #expect(responses.count == 5)  // the notification gets no response
+        #expect(responses[0]["result"]?["lastName"] == "Virtanen")
+        #expect(responses[1]["error"]?["code"] == -32601)
+        #expect(responses[2]["error"]?["code"] == -32600 && responses[2]["id"] == 3)
+        #expect(responses[3]["error"]?["code"] == -32600 && responses[3]["id"] == .null)
+        #expect(responses[4]["error"]?["code"] == 1001)
+        #expect(responses[4]["error"]?["data"]?["kind"] == "validation_failed")
+        #expect(await rpc.finish() == 0)
+        #expect(try await snapshot().count == 1)
+    }
+
+    @Test func standardErrorCodes() async throws {
+        let rpc = try RPCProcess(db: db)
+        rpc.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"#)
+        #expect(await rpc.receive()?.message["error"]?["code"] == -32700)
+        rpc.sendLine(#"{"jsonrpc":"2.0","id":1,"method":7}"#)
+        #expect(await rpc.receive()?.message["error"]?["code"] == -32600)
+        #expect(try await rpc.call("client/frobnicate")["error"]?["code"] == -32601)
+
+        let wrongTypes = try await rpc.call("client/create", ["hetu": 131052, "lastName": "Virtanen", "municipality": "749", "bogus": 1])
+        #expect(wrongTypes["error"]?["code"] == -32602)
+        let fields = wrongTypes["error"]?["data"]?["errors"]?.arrayValue?.compactMap { $0["field"]?.stringValue }
+        #expect(Set(fields ?? []) == ["hetu", "bogus"])
+
+        // -32603: stored data the code could not have written (a corrupted sync state).
+        let client = try await rpc.result("client/create", ainoParams)
+        let id = try #require(client["id"]?.stringValue)
+        #expect(await rpc.finish() == 0)
+        try corruptState(of: id)
+        let second = try RPCProcess(db: db)
+        #expect(try await second.call("client/get", ["id": .string(id)])["error"]?["code"] == -32603)
+        #expect(await second.finish() == 0)
+    }
+
+    @Test func domainErrorsCarryKindAndFields() async throws {
+        let rpc = try RPCProcess(db: db)
+        let invalid = try await rpc.call("client/create", ["hetu": "131052-308U", "lastName": "Virtanen", "municipality": "999"])
+        #expect(invalid["error"]?["code"] == 1001)
+        let fields = invalid["error"]?["data"]?["errors"]?.arrayValue?.compactMap { $0["field"]?.stringValue }
+        #expect(Set(fields ?? []) == ["hetu", "municipality"])
+        let missing = try await rpc.call("client/get", ["id": .string(RecordID.random())])
+        #expect(missing["error"]?["data"]?["kind"] == "not_found" && missing["error"]?["code"] == 1002)
+        #expect(await rpc.finish() == 0)
+        #expect(try await snapshot().isEmpty)
+    }
+
+    @Test func acknowledgedWriteSurvivesKill9() async throws {
+        let rpc = try RPCProcess(db: db)
+        let client = try await rpc.result("client/create", ainoParams)
+        rpc.kill()
+        #expect(rpc.process.terminationReason == .uncaughtSignal)
+        let replica = try Replica.open(at: db)
+        let reopened = try await replica.get(.client, id: try #require(client["id"]?.stringValue))
+        #expect(reopened["hetu"] == .string("131052-308T"))
+        #expect(try await replica.info().pendingChanges == 1)
+    }
+
+    @Test func malformedInputChangesNothing() async throws {
+        let setup = try RPCProcess(db: db)
+        let client = try await setup.result("client/create", ainoParams)
+        #expect(await setup.finish() == 0)
+        let before = try await snapshot()
+
+        let rpc = try RPCProcess(db: db)
+        rpc.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"client/update","params":{"id":"#)
+        #expect(await rpc.receive()?.message["error"]?["code"] == -32700)
+        let wrongType = try await rpc.call("client/update", ["id": client["id"]!, "set": ["phone": 401234567]])
+        #expect(wrongType["error"]?["code"] == -32602)
+        let badHetu = try await rpc.call("client/create", ["hetu": "311299W222X", "lastName": "B", "municipality": "749"])
+        #expect(badHetu["error"]?["data"]?["kind"] == "validation_failed")
+        let badID = try await rpc.call("client/update", ["id": "not-a-uuid", "set": ["phone": "040 1"]])
+        #expect(badID["error"]?["code"] == -32602)
+        // A Content-Length larger than the body, then end of input.
+        rpc.send("Content-Length: 500\r\n\r\n" + #"{"jsonrpc":"2.0","id":9,"method":"client/delete","params":{"id":"\#(client["id"]!.stringValue!)"}}"#)
+        rpc.closeInput()
+        let truncated = await rpc.receive()
+        #expect(truncated?.framing == .contentLength)
+        #expect(truncated?.message["error"]?["code"] == -32700)
+        #expect(await rpc.finish() == 0)
+        #expect(try await snapshot() == before)
+    }
+
+    @Test func discoverListsExactlyTheServedMethods() async throws {
+        let rpc = try RPCProcess(db: db)
+        let document = try await rpc.result("rpc.discover")
+        let documented = Set(document["methods"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
+        let replica = try Replica.open(at: db)
+        #expect(documented == Set(ReplicaMethods.dispatcher(for: replica).methodNames))
+        #expect(documented.contains("conflict/resolve") && documented.contains("rpc.discover"))
+        #expect(await rpc.finish() == 0)
+    }
+
+    @Test func conflictsFromAnotherReplicaAreListedAndResolved() async throws {
+        let rpc = try RPCProcess(db: db)
+        let client = try await rpc.result("client/create", ainoParams)
+        #expect(await rpc.finish() == 0)
+        // A second replica edits the same field concurrently; its state arrives as a sync would.
+        let id = try #require(client["id"]?.stringValue)
+        let office = try Replica.open(at: db)
+        let other = try Replica.create(at: directory.path("other.sqlite"), replicaID: "provider-1", role: .provider)
+        try await other.merge(try await office.allStates(.client))
+        _ = try await other.update(.client, id: id, set: ["phone": .string("040 222 2222")])
+        _ = try await office.update(.client, id: id, set: ["phone": .string("040 111 1111")])
+        try await office.merge(try await other.allStates(.client))
+
+        let second = try RPCProcess(db: db)
+        let listed = try await second.result("conflict/list")
+        #expect(listed["items"]?.arrayValue?.count == 1)
+        #expect(listed["items"]?.arrayValue?.first?["field"] == "phone")
+        let shown = try await second.result("client/get", ["id": .string(id)])
+        #expect(shown["conflicts"]?.arrayValue?.first?["values"]?.arrayValue?.count == 2)
+        let resolved = try await second.result("conflict/resolve", ["entity": "client", "id": .string(id), "field": "phone", "value": "040 333 3333"])
+        #expect(resolved["phone"] == "040 333 3333" && resolved["conflicts"] == nil)
+        #expect(try await second.result("conflict/list")["items"] == .array([]))
+        #expect(await second.finish() == 0)
+    }
+
+    @Test func logsGoToStderrAndEOFExitsCleanly() async throws {
+        let rpc = try RPCProcess(db: db)
+        rpc.sendLine(#"{"jsonrpc":"2.0","method":"replica/info"}"#)  // a notification: no answer
+        #expect(await rpc.finish() == 0)
+    }
+
+    /// Breaks one record's stored sync state behind the server's back.
+    func corruptState(of id: String) throws {
+        let result = try KasvuBinaryTools.sqlite(db, "UPDATE client SET sync_state = '{\"broken\":1}' WHERE id = '\(id)'")
+        #expect(result == 0)
+    }
+}
+
+enum KasvuBinaryTools {
+    /// Runs SQL through Python's sqlite3 module: an outside program touching the file.
+    static func sqlite(_ db: String, _ sql: String) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", db, sql]
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
