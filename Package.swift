@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "JSONRPC", targets: ["JSONRPC"]),
         .library(name: "KasvuRPC", targets: ["KasvuRPC"]),
         .library(name: "KasvuCentral", targets: ["KasvuCentral"]),
+        .library(name: "KasvuCurl", targets: ["KasvuCurl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -29,6 +30,12 @@ let package = Package(
             "KasvuSync",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "KasvuCurl", dependencies: ["CCurl", "KasvuSync"]),
         .target(name: "KasvuCentral", dependencies: [
             "KasvuSync",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -42,7 +49,7 @@ let package = Package(
             resources: [.copy("Resources/openrpc.json")]
         ),
         .executableTarget(name: "kasvu", dependencies: [
-            "KasvuRPC", "KasvuReplica", "KasvuCentral",
+            "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,6 +58,12 @@ let package = Package(
         .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
         .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica"]),
+        .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl"]),
+        .testTarget(
+            name: "KasvuSyncEndToEndTests",
+            dependencies: ["KasvuCurl", "KasvuReplica", "KasvuCentral"],
+            exclude: ["Fixtures"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

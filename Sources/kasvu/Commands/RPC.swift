@@ -34,7 +34,11 @@ struct RPC: AsyncParsableCommand {
         do { opened = try Replica.open(at: replica.db, durability: replica.durability) } catch let error as KasvuError {
             throw CLIError(error)
         }
-        let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(for: opened),
+        let cacert = self.cacert
+        let makeSyncClient: @Sendable () async throws -> SyncClient = {
+            try await SyncRunner.client(opened, cacert: cacert, batchSize: 1000)
+        }
+        let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(for: opened, makeSyncClient: makeSyncClient),
                                    logger: logger, errorMapper: ReplicaMethods.responseError)
         logger.info("serving replica", metadata: ["db": .string(replica.db)])
         await server.run()

@@ -1,0 +1,65 @@
+import Foundation
+import KasvuDomain
+import KasvuSync
+
+/// The real sync transport: `POST /v1/sync` over libcurl (``CurlHTTPClient``).
+///
+/// HTTP outcomes become sync errors: 413 → ``SyncBatchTooLarge`` (the loop halves the batch),
+/// 401 → `sync_unauthorized`, a JSON error body → its `kind`, an unreachable server (after the
+/// client's retries) → `sync_unreachable`.
+///
+/// ```swift
+/// let transport = try CurlSyncTransport(centralURL: "https://kasvu.example.fi", token: token)
+/// let summary = try await SyncClient(replica: replica, transport: transport).run()
+/// ```
+public struct CurlSyncTransport: SyncTransport {
+    let client: CurlHTTPClient
+    let endpoint: String
+    let token: String
+
+    public init(centralURL: String, token: String, options: HTTPClientOptions = HTTPClientOptions()) throws {
+        var base = centralURL
+        while base.hasSuffix("/") { base.removeLast() }
+        endpoint = base + "/v1/sync"
+        self.token = token
+        do { client = try CurlHTTPClient(options: options) } catch {
+            throw KasvuError(.syncUnreachable, "cannot set up the HTTP client: \(error)")
+        }
+    }
+
+    public func exchange(_ request: SyncRequest) async throws -> SyncResponse {
+        let body = try JSONEncoder().encode(request)
+        let request = HTTPRequest(
+            method: "POST", url: endpoint,
+            headers: [(name: "Authorization", value: "Bearer \(token)"), (name: "Content-Type", value: "application/json")],
+            body: Array(body), idempotent: true)
+        let response: HTTPResponse
+        switch await send(request) {
+        case .success(let answer): response = answer
+        case .failure(let error): throw KasvuError(.syncUnreachable, "central server unreachable: \(error)")
+        }
+        return try Self.interpret(response)
+    }
+
+    private func send(_ request: HTTPRequest) async -> Result<HTTPResponse, HTTPClientError> {
+        do { return .success(try await client.send(request)) } catch { return .failure(error) }
+    }
+
+    static func interpret(_ response: HTTPResponse) throws -> SyncResponse {
+        switch response.status {
+        case 200:
+            do { return try JSONDecoder().decode(SyncResponse.self, from: Data(response.body)) } catch {
+                throw KasvuError(.syncUnreachable, "the central server sent an unreadable sync response: \(error)")
+            }
+        case 413:
+            throw SyncBatchTooLarge()
+        default:
+            let detail = try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error
+            if response.status == 401 {
+                throw KasvuError(.syncUnauthorized, detail?.message ?? "the central server refused the token (HTTP 401)")
+            }
+            let kind = detail.flatMap { KasvuError.Kind(rawValue: $0.kind) } ?? .syncUnreachable
+            throw KasvuError(kind, detail?.message ?? "central server answered HTTP \(response.status)")
+        }
+    }
+}

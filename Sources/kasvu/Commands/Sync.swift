@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import KasvuCurl
+import KasvuDomain
+import KasvuReplica
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sync a replica with its central store: push local writes, pull everything new.",
+        discussion: "Loops until nothing is left either way. Shows a progress bar on a terminal and plain lines otherwise. Safe to interrupt at any point: the next run resumes."
+    )
+
+    @OptionGroup var replica: ReplicaOptions
+
+    @Option(help: "CA certificate file for verifying the central server's TLS certificate.")
+    var cacert: String?
+
+    @Option(help: "Records per push batch (halved automatically when the server says 413).")
+    var batchSize: Int = 1000
+
+    func run() async throws {
+        do {
+            let opened = try Replica.open(at: replica.db, durability: replica.durability)
+            let summary = try await SyncRunner.run(opened, cacert: cacert, batchSize: batchSize) { progress in
+                SyncRunner.show(progress)
+            }
+            if isatty(STDOUT_FILENO) == 1 { print("") }
+            print("sync done: pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejections.count), \(summary.roundTrips) round trips")
+            for rejection in summary.rejections {
+                print("rejected \(rejection.entity) \(rejection.id): \(rejection.kind): \(rejection.message)")
+            }
+        } catch let error as KasvuError {
+            throw CLIError(error)
+        }
+    }
+}
+
+/// Builds the transport from the replica's stored credentials and runs one sync.
+enum SyncRunner {
+    static func run(_ replica: Replica, cacert: String?, batchSize: Int,
+                    progress: @escaping @Sendable (SyncProgress) async -> Void) async throws -> SyncSummary {
+        try await client(replica, cacert: cacert, batchSize: batchSize).run(progress: progress)
+    }
+
+    static func client(_ replica: Replica, cacert: String?, batchSize: Int) async throws -> SyncClient {
+        let info = try await replica.info()
+        guard let central = info.centralURL else {
+            throw KasvuError(.syncUnreachable, "replica has no central URL; initialise it with --central URL --token TOKEN")
+        }
+        guard let token = ProcessInfo.processInfo.environment["KASVU_TOKEN"] ?? replica.loadToken() else {
+            throw KasvuError(.syncUnauthorized, "no token: put it in \(replica.tokenPath) with kasvu init --token, or set KASVU_TOKEN")
+        }
+        var options = HTTPClientOptions()
+        options.caCertificatePath = cacert
+        let transport = try CurlSyncTransport(centralURL: central, token: token, options: options)
+        return SyncClient(replica: replica, transport: transport, batchSize: batchSize,
+                          userName: ProcessInfo.processInfo.environment["USER"])
+    }
+
+    static func show(_ progress: SyncProgress) {
+        let line = "\(progress.phase.rawValue): pushed \(progress.pushed), pulled \(progress.pulled)"
+            + (progress.pendingPush.map { ", \($0) waiting" } ?? "")
+        if isatty(STDOUT_FILENO) == 1 {
+            let total = progress.pushed + (progress.pendingPush ?? 0)
+            let filled = total == 0 ? 30 : 30 * progress.pushed / total
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+            FileHandle.standardOutput.write(Data("\r[\(bar)] \(line)".utf8))
+        } else {
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+    }
+}

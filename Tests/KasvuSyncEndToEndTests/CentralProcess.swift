@@ -1,0 +1,137 @@
+import Foundation
+import KasvuCurl
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import Testing
+
+/// The real `kasvu` executable, built next to the test bundle by `swift build`.
+enum Kasvu {
+    static var path: String {
+        ProcessInfo.processInfo.environment["KASVU_BIN"] ?? Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("kasvu").path
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A fresh directory per test, removed afterwards.
+final class TemporaryDirectory: Sendable {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kasvu-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A running `kasvu central serve` on a free loopback port.
+final class CentralProcess: @unchecked Sendable {
+    // @unchecked: `process` is replaced only by `restart()`, which tests call from one task.
+    private(set) var process: Process
+    let db: String
+    private(set) var port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(db: String, port: Int = 0, extraArguments: [String] = []) throws {
+        self.db = db
+        (process, self.port) = try Self.start(db: db, port: port, extraArguments: extraArguments)
+    }
+
+    private static func start(db: String, port: Int, extraArguments: [String]) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Kasvu.path)
+        process.arguments = ["central", "serve", "--db", db, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"] + extraArguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Safety net against a hung server, never part of an assertion.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 300) { if process.isRunning { process.terminate() } }
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("listening on http://"), let chosen = text.split(separator: ":").last.flatMap({ Int($0) }) else {
+            throw CentralFailure(message: "central did not start: \(text)")
+        }
+        return (process, chosen)
+    }
+
+    func addReplica(_ id: String, role: String = "office") throws -> String {
+        let result = try Kasvu.run(["central", "add-replica", "--db", db, "--id", id, "--role", role])
+        guard result.status == 0, let token = result.stdout.split(separator: "\n").last else {
+            throw CentralFailure(message: "add-replica failed: \(result.stderr)")
+        }
+        return String(token)
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Starts the server again on the same file and port, after a crash.
+    func restart() throws {
+        (process, port) = try Self.start(db: db, port: port, extraArguments: [])
+    }
+
+    func stop() -> Int32 {
+        process.terminate()  // SIGTERM: graceful shutdown
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+}
+
+struct CentralFailure: Error { let message: String }
+
+/// A replica in this test process, syncing through the real libcurl transport.
+struct TestReplica {
+    let replica: Replica
+    let token: String
+    let central: CentralProcess
+
+    init(_ name: String, in directory: TemporaryDirectory, central: CentralProcess, role: String = "office",
+         nowMillis: @escaping @Sendable () -> UInt64 = Replica.systemMillis) throws {
+        token = try central.addReplica(name, role: role)
+        replica = try Replica.create(at: directory.path("\(name).sqlite"), replicaID: name, role: ReplicaRole(rawValue: role)!,
+                                     centralURL: central.url, nowMillis: nowMillis)
+        try replica.saveToken(token)
+        self.central = central
+    }
+
+    @discardableResult
+    func sync(batchSize: Int = 100) async throws -> SyncSummary {
+        var options = HTTPClientOptions()
+        options.maxAttempts = 3
+        options.initialBackoff = 0.01
+        let transport = try CurlSyncTransport(centralURL: central.url, token: token, options: options)
+        return try await SyncClient(replica: replica, transport: transport, batchSize: batchSize, pullLimit: batchSize).run()
+    }
+
+    /// Every record state, for comparing replicas.
+    func everything() async throws -> [RecordEnvelope] {
+        var all: [RecordEnvelope] = []
+        for kind in EntityKind.allCases { all += try await replica.allStates(kind) }
+        return all
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import KasvuCurl
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import Testing
+
+let companyClient: [String: FieldValue] = [
+    "clientType": .string("company"), "businessId": .string("2077474-0"), "lastName": .string("Oy Asiakas"), "municipality": .string("749"),
+]
+
+/// The central server's refusals, each over real HTTP: the refused request changes nothing.
+@Suite("Central server safety", .serialized)
+struct SafetyTests {
+    let directory: TemporaryDirectory
+    let central: CentralProcess
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        central = try CentralProcess(db: directory.path("central.sqlite"), extraArguments: ["--max-body-bytes", "200000"])
+    }
+
+    func post(_ body: [UInt8], token: String?) async throws -> (status: Int, error: SyncErrorBody.Detail?, body: [UInt8]) {
+        var headers = [(name: "Content-Type", value: "application/json")]
+        if let token { headers.append((name: "Authorization", value: "Bearer \(token)")) }
+        let client = try CurlHTTPClient(options: HTTPClientOptions())
+        let response = try await client.send(HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body))
+        #expect(response.header("content-type") == "application/json")
+        return (response.status, try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error, response.body)
+    }
+
+    func centralRecordCount() async throws -> Int {
+        let client = try CurlHTTPClient(options: HTTPClientOptions())
+        let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics"))
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("kasvu_central_records ") })
+        return try #require(Int(line.split(separator: " ")[1]))
+    }
+
+    func request(for replica: TestReplica, schemaVersion: Int = SyncSchema.version) async throws -> SyncRequest {
+        var header = try await replica.replica.syncHeader(pullLimit: 100, userName: nil)
+        header.schemaVersion = schemaVersion
+        return SyncRequest(header: header, push: try await replica.replica.pendingPush(limit: 100).map(\.envelope))
+    }
+
+    @Test func missingForgedAndRevokedTokensGet401() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: companyClient)
+        let body = Array(try JSONEncoder().encode(try await request(for: office)))
+        let forged = "office." + String(repeating: "ab", count: 32)
+        for token in [nil, forged, "garbage"] {
+            let answer = try await post(body, token: token)
+            #expect(answer.status == 401)
+            #expect(answer.error?.kind == "sync_unauthorized")
+        }
+        #expect(try Kasvu.run(["central", "revoke-replica", "--db", central.db, "--id", "office"]).status == 0)
+        #expect(try await post(body, token: office.token).status == 401)
+        await #expect(throws: KasvuError.self) { try await office.sync() }
+        #expect(try await centralRecordCount() == 0)
+        #expect(try await office.replica.info().pendingChanges == 1)
+    }
+
+    @Test func malformedAndOversizedBodiesGet4xxWithJSON() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        for body in ["{", "[]", #"{"header":{}}"#, "\u{FF}\u{FE}"] {
+            let answer = try await post(Array(body.utf8), token: office.token)
+            #expect(answer.status == 400, "body \(body)")
+            #expect(answer.error?.kind == "validation_failed")
+        }
+        let huge = try await post(Array(repeating: UInt8(ascii: " "), count: 300_000), token: office.token)
+        #expect(huge.status == 413)
+        #expect(huge.error != nil)
+        let client = try CurlHTTPClient(options: HTTPClientOptions())
+        let missing = try await client.send(HTTPRequest(method: "GET", url: central.url + "/v2/nothing"))
+        #expect(missing.status == 404)
+        #expect((try? JSONDecoder().decode(SyncErrorBody.self, from: Data(missing.body))) != nil)
+        #expect(try await centralRecordCount() == 0)
+    }
+
+    @Test func oversizedBatchesAreHalvedUntilTheyFit() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        for index in 0..<200 {
+            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })
+        }
+        let summary = try await office.sync(batchSize: 200)  // ~500 bytes each: 200 do not fit in 200 kB… but 100 do
+        #expect(summary.pushed == 200)
+        #expect(try await centralRecordCount() == 200)
+    }
+
+    @Test func aMalformedRecordIsRejectedAndTheRestLands() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: companyClient)
+        let good = try await request(for: office)
+        var json = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(good)) as? [String: Any])
+        var push = try #require(json["push"] as? [[String: Any]])
+        var bad = push[0]
+        bad["id"] = RecordID.random()
+        var state = try #require(bad["state"] as? [String: Any])
+        var fields = try #require(state["f"] as? [String: Any])
+        var entry = try #require((fields["municipality"] as? [[Any]])?.first)
+        entry[0] = "999"  // not a municipality
+        fields["municipality"] = [entry]
+        state["f"] = fields
+        bad["state"] = state
+        push.append(bad)
+        push.append(["entity": "spaceship", "id": RecordID.random(), "state": [:]])
+        json["push"] = push
+        let answer = try await post(Array(try JSONSerialization.data(withJSONObject: json)), token: office.token)
+        #expect(answer.status == 200)
+        let response = try JSONDecoder().decode(SyncResponse.self, from: Data(answer.body))
+        #expect(response.accepted == 1)
+        #expect(response.rejections.count == 2)
+        #expect(response.rejections.allSatisfy { $0.kind == "validation_failed" })
+        #expect(try await centralRecordCount() == 1)
+    }
+
+    @Test func rewoundReplicaIsRefusedWithRecovery() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: companyClient)
+        // A file-level backup: the database and its write-ahead log.
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: office.replica.path + suffix) {
+            try FileManager.default.copyItem(atPath: office.replica.path + suffix, toPath: directory.path("backup.sqlite") + suffix)
+        }
+        _ = try await office.replica.create(.client, fields: companyClient)
+        try await office.sync()
+        // The laptop is restored from the backup: its counter is behind what the central store saw.
+        let restored = try Replica.open(at: directory.path("backup.sqlite"))
+        try restored.saveToken(office.token)
+        let stale = TestReplica(restoring: restored, token: office.token, central: central)
+        do {
+            try await stale.sync()
+            Issue.record("a rewound replica was accepted")
+        } catch let error as KasvuError {
+            #expect(error.kind == .replicaRewound)
+            #expect(error.message.contains("kasvu init"))
+        }
+        #expect(try await centralRecordCount() == 2)
+    }
+
+    @Test func clockFarAheadIsRefused() async throws {
+        let future: @Sendable () -> UInt64 = { Replica.systemMillis() + 10 * 60 * 1000 }
+        let office = try TestReplica("office", in: directory, central: central, nowMillis: future)
+        _ = try await office.replica.create(.client, fields: companyClient)
+        do {
+            try await office.sync()
+            Issue.record("a skewed clock was accepted")
+        } catch let error as KasvuError {
+            #expect(error.kind == .clockSkew)
+            #expect(error.message.contains("ahead"))
+        }
+        #expect(try await centralRecordCount() == 0)
+    }
+
+    @Test func schemaMismatchIsRefused() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: companyClient)
+        let body = Array(try JSONEncoder().encode(try await request(for: office, schemaVersion: SyncSchema.version + 1)))
+        let answer = try await post(body, token: office.token)
+        #expect(answer.status == 409)
+        #expect(answer.error?.kind == "schema_mismatch")
+        #expect(try await centralRecordCount() == 0)
+    }
+
+    @Test func healthzAndMetricsAnswer() async throws {
+        let client = try CurlHTTPClient(options: HTTPClientOptions())
+        let health = try await client.send(HTTPRequest(method: "GET", url: central.url + "/healthz"))
+        #expect(health.status == 200)
+        let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics"))
+        #expect(String(decoding: metrics.body, as: UTF8.self).contains("# TYPE kasvu_http_requests_total counter"))
+        #expect(central.stop() == 0)  // SIGTERM: graceful shutdown, exit status 0
+    }
+}
+
+extension TestReplica {
+    init(restoring replica: Replica, token: String, central: CentralProcess) {
+        self.replica = replica
+        self.token = token
+        self.central = central
+    }
+}
