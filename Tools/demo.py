@@ -1,6 +1,11 @@
-"""Drives a real `kasvu rpc` process over pipes and prints what happens.
+"""The Kasvu demo: a central server and two replicas, driven through the real binaries.
 
 Usage: python3 Tools/demo.py PATH_TO_KASVU
+
+Starts `kasvu central serve` on a free loopback port with an embedded SQLite store,
+initialises an office replica and a provider replica, registers providers and clients, syncs,
+lets both replicas edit the same client offline (one field in common, one not), syncs again,
+shows the clean merge and the conflict, resolves it, and shows every replica equal.
 """
 import json
 import shutil
@@ -10,17 +15,26 @@ import tempfile
 
 kasvu = sys.argv[1]
 workdir = tempfile.mkdtemp(prefix="kasvu-demo-")
-db = f"{workdir}/office.sqlite"
 
 
-def show(title, value):
-    print(f"\n== {title}")
+def step(title):
+    print(f"\n\033[1m== {title}\033[0m" if sys.stdout.isatty() else f"\n== {title}")
+
+
+def show(value):
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-class RPC:
-    def __init__(self, db):
-        self.process = subprocess.Popen([kasvu, "rpc", "--db", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+class Replica:
+    """A `kasvu rpc` process: JSON-RPC 2.0 over its stdin and stdout, newline framing."""
+
+    def __init__(self, name, role, central_url, token):
+        self.name = name
+        self.db = f"{workdir}/{name}.sqlite"
+        subprocess.run([kasvu, "init", "--db", self.db, "--replica-id", name, "--role", role,
+                        "--central", central_url, "--token", token], check=True, capture_output=True)
+        self.process = subprocess.Popen([kasvu, "rpc", "--db", self.db], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
         self.next_id = 1
 
     def call(self, method, **params):
@@ -28,43 +42,97 @@ class RPC:
         self.next_id += 1
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
-        response = json.loads(self.process.stdout.readline())
-        if "error" in response:
-            return response["error"]
-        return response["result"]
+        progress = 0
+        while True:
+            message = json.loads(self.process.stdout.readline())
+            if message.get("method") == "$/progress":
+                progress += 1
+                continue
+            if "error" in message:
+                return {"error": message["error"]}
+            if method == "sync/run":
+                message["result"]["progressNotifications"] = progress
+            return message["result"]
+
+    def sync(self):
+        result = self.call("sync/run")
+        print(f"{self.name}: sync/run pushed {result['pushed']}, pulled {result['pulled']} "
+              f"in {result['roundTrips']} round trip(s), {result['progressNotifications']} $/progress notifications")
 
     def close(self):
         self.process.stdin.close()
         return self.process.wait()
 
 
+central = None
+replicas = []
 try:
-    init = subprocess.run([kasvu, "init", "--db", db, "--replica-id", "siilinjarvi-office-1", "--role", "office"],
-                          check=True, capture_output=True, text=True)
-    show("kasvu init", json.loads(init.stdout))
-    rpc = RPC(db)
-    p1 = rpc.call("provider/create", name="Työpolku Oy", businessId="2077474-0", pilotArea="Pohjois-Savo",
-                  cap=700, capitationBase="200.00", hourlyRate="10.00")
-    p2 = rpc.call("provider/create", name="Uraverkko ry", businessId="0112038-9", pilotArea="Pohjois-Savo",
-                  cap=700, capitationBase="185.50", hourlyRate="12.00")
-    show("provider/create (2 providers)", [p1, p2])
-    aino = rpc.call("client/create", hetu="131052-308T", firstName="Aino", lastName="Virtanen",
-                    municipality="749", language="fi")
-    eero = rpc.call("client/create", hetu="010594Y9032", firstName="Eero", lastName="Heikkinen", municipality="402")
-    show("client/create (Siilinjärvi 749, Lapinlahti 402)", [aino, eero])
-    show("client/create with an invalid henkilötunnus → validation_failed",
-         rpc.call("client/create", hetu="131052-308U", lastName="Virhe", municipality="749"))
-    referral = rpc.call("referral/create", clientId=aino["id"], providerId=p1["id"], chosenBy="client")
-    referral = rpc.call("referral/transition", id=referral["id"], to="active", date="2026-11-02")
-    show("referral/create + referral/transition → active", referral)
-    show("referral/transition active → pending → invalid_transition",
-         rpc.call("referral/transition", id=referral["id"], to="pending"))
-    rpc.call("contact/record", clientId=aino["id"], providerId=p1["id"], date="2026-11-05", kind="meeting", note="First meeting")
-    show("hours/report", rpc.call("hours/report", clientId=aino["id"], providerId=p1["id"], month="2026-11",
-                                  hours="37.5", employerBusinessId="1572860-0"))
-    show("client/list where municipality = 749", rpc.call("client/list", where={"municipality": "749"}, limit=10))
-    show("replica/info (pendingChanges wait for the next sync)", rpc.call("replica/info"))
-    status = rpc.close()
-    print(f"\nkasvu rpc exited with status {status} at end of input; the replica is {db}")
+    step("Central server on embedded SQLite")
+    central_db = f"{workdir}/central.sqlite"
+    central = subprocess.Popen([kasvu, "central", "serve", "--db", central_db, "--listen", "127.0.0.1:0",
+                                "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
+    url = central.stdout.readline().strip().split(" ")[-1]
+    print(f"kasvu central serve is {url.replace('http://', 'listening on ')}")
+    tokens = {}
+    for name, role in [("siilinjarvi-office", "office"), ("tyopolku-provider", "provider")]:
+        added = subprocess.run([kasvu, "central", "add-replica", "--db", central_db, "--id", name, "--role", role],
+                               check=True, capture_output=True, text=True)
+        tokens[name] = added.stdout.strip().splitlines()[-1]
+        print(f"registered {name} ({role}); token {tokens[name][:len(name) + 9]}… (shown once, stored hashed)")
+    office = Replica("siilinjarvi-office", "office", url, tokens["siilinjarvi-office"])
+    provider = Replica("tyopolku-provider", "provider", url, tokens["tyopolku-provider"])
+    replicas = [office, provider]
+
+    step("The office registers providers and clients (offline: nothing has synced yet)")
+    p1 = office.call("provider/create", name="Työpolku Oy", businessId="2077474-0", pilotArea="Pohjois-Savo",
+                     cap=700, capitationBase="200.00", hourlyRate="10.00")
+    office.call("provider/create", name="Uraverkko ry", businessId="0112038-9", pilotArea="Pohjois-Savo",
+                cap=700, capitationBase="185.50", hourlyRate="12.00")
+    aino = office.call("client/create", hetu="131052-308T", firstName="Aino", lastName="Virtanen",
+                       municipality="749", language="fi")
+    office.call("client/create", hetu="311299W222C", firstName="Eero", lastName="Heikkinen", municipality="402")
+    print("client/create with a wrong check character →")
+    show(office.call("client/create", hetu="131052-308U", lastName="Virhe", municipality="749"))
+    referral = office.call("referral/create", clientId=aino["id"], providerId=p1["id"], chosenBy="client")
+    referral = office.call("referral/transition", id=referral["id"], to="active", date="2026-11-02")
+    print(f"referral of Aino Virtanen to Työpolku Oy: {referral['state']} since {referral['startDate']}")
+    print(f"office replica/info: {office.call('replica/info')['pendingChanges']} records waiting to sync")
+
+    step("Sync: office → central → provider")
+    office.sync()
+    provider.sync()
+    print(f"the provider now holds {len(provider.call('client/list')['items'])} clients")
+
+    step("Both edit Aino offline: the phone on both sides, language at the office, email at the provider")
+    office.call("client/update", id=aino["id"], set={"phone": "040 111 1111", "language": "sv"})
+    provider.call("client/update", id=aino["id"], set={"phone": "050 222 2222", "email": "aino.virtanen@example.fi"})
+
+    step("Sync both ways")
+    office.sync()
+    provider.sync()
+    office.sync()
+    merged = office.call("client/get", id=aino["id"])
+    print(f"clean merge of different fields: language={merged['language']}, email={merged['email']}")
+    print("the common field is a conflict, shown with every value (the same winner on every replica):")
+    show(merged["conflicts"])
+
+    step("The office resolves it (an ordinary write), then everyone syncs")
+    resolved = office.call("conflict/resolve", entity="client", id=aino["id"], field="phone", value="040 333 3333")
+    print(f"resolved phone: {resolved['phone']}")
+    office.sync()
+    provider.sync()
+    views = [r.call("client/get", id=aino["id"]) for r in replicas]
+    for r, view in zip(replicas, views):
+        print(f"{r.name}: phone={view['phone']}, language={view['language']}, email={view['email']}, "
+              f"conflicts={len(view.get('conflicts', []))}, pending={r.call('replica/info')['pendingChanges']}")
+    print("every replica equal:", views[0] == views[1])
+    for r in replicas:
+        r.close()
+    replicas = []
 finally:
+    for r in replicas:
+        r.process.kill()
+    if central is not None:
+        central.terminate()
+        central.wait()
     shutil.rmtree(workdir, ignore_errors=True)

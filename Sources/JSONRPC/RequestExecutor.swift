@@ -100,8 +100,12 @@ struct RequestExecutor: Sendable {
             if error is CancellationError || Task.isCancelled {
                 return .failure(.requestCancelled)
             }
-            logger.error("JSON-RPC handler failed", metadata: ["error": "\(String(reflecting: error))"])
-            return .failure(errorMapper(error))
+            // Errors the mapper turns into an application error (validation, not found, …)
+            // are ordinary answers; only unexpected ones deserve the error level.
+            let mapped = errorMapper(error)
+            let level: Logger.Level = mapped.code == ResponseError.internalErrorCode ? .error : .debug
+            logger.log(level: level, "JSON-RPC handler failed", metadata: ["error": "\(String(reflecting: error))"])
+            return .failure(mapped)
         }
     }
 
