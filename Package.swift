@@ -24,7 +24,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
     ],
     targets: [
-        .target(name: "KasvuDomain", resources: [.copy("Resources/municipalities.csv")]),
+        .target(name: "KasvuDomain", resources: [
+            .copy("Resources/municipalities.csv"),
+            .copy("Resources/profiling-model.json"),
+            .copy("Resources/tariff.json"),
+        ]),
         .target(name: "KasvuSync", dependencies: ["KasvuDomain"]),
         .target(name: "KasvuReplica", dependencies: [
             "KasvuSync",

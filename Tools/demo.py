@@ -33,7 +33,7 @@ class Replica:
         self.db = f"{workdir}/{name}.sqlite"
         subprocess.run([kasvu, "init", "--db", self.db, "--replica-id", name, "--role", role,
                         "--central", central_url, "--token", token], check=True, capture_output=True)
-        self.process = subprocess.Popen([kasvu, "rpc", "--db", self.db], stdin=subprocess.PIPE,
+        self.process = subprocess.Popen([kasvu, "rpc", "--db", self.db, "--user", f"case-worker@{name}"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True)
         self.next_id = 1
 
@@ -89,19 +89,28 @@ try:
     office.call("provider/create", name="Uraverkko ry", businessId="0112038-9", pilotArea="Pohjois-Savo",
                 cap=700, capitationBase="185.50", hourlyRate="12.00")
     aino = office.call("client/create", hetu="131052-308T", firstName="Aino", lastName="Virtanen",
-                       municipality="749", language="fi")
+                       municipality="749", language="fi", monthsUnemployed=14, educationLevel="basic",
+                       monthsEmployedLast24=3, languageSkills="good")
     office.call("client/create", hetu="311299W222C", firstName="Eero", lastName="Heikkinen", municipality="402")
     print("client/create with a wrong check character →")
     show(office.call("client/create", hetu="131052-308U", lastName="Virhe", municipality="749"))
+    proposal = office.call("client/profile", id=aino["id"])
+    print(f"profiling proposes group {proposal['proposedGroup']} (score {proposal['score']}, model {proposal['modelVersion']}):")
+    for part in proposal["explanation"]:
+        print(f"  {part['factor']:>22} = {str(part['value']):<10} contributes {part['contribution']}")
+    print("overriding without a reason →", office.call("client/confirmRiskGroup", id=aino["id"], group=2)["error"]["message"])
+    confirmed = office.call("client/confirmRiskGroup", id=aino["id"], group=proposal["proposedGroup"])
+    print(f"confirmed group {confirmed['riskGroup']} by {confirmed['riskGroupConfirmedBy']}")
     referral = office.call("referral/create", clientId=aino["id"], providerId=p1["id"], chosenBy="client")
-    referral = office.call("referral/transition", id=referral["id"], to="active", date="2026-11-02")
-    print(f"referral of Aino Virtanen to Työpolku Oy: {referral['state']} since {referral['startDate']}")
+    print(f"referral of Aino Virtanen to Työpolku Oy: {referral['state']} (the central office confirms it against the cap)")
     print(f"office replica/info: {office.call('replica/info')['pendingChanges']} records waiting to sync")
 
     step("Sync: office → central → provider")
     office.sync()
     provider.sync()
     print(f"the provider now holds {len(provider.call('client/list')['items'])} clients")
+    referral = office.call("referral/get", id=referral["id"])
+    print(f"after sync the referral is {referral['state']} since {referral['startDate']} (decided by the central store)")
 
     step("Both edit Aino offline: the phone on both sides, language at the office, email at the provider")
     office.call("client/update", id=aino["id"], set={"phone": "040 111 1111", "language": "sv"})

@@ -15,7 +15,11 @@ entities = {
    "municipality": S("string", pattern=r"^\d{3}$", description="kuntanumero from the shipped municipality list, or 198/199/200"),
    "phone": S("string"), "email": S("string", format="email"),
    "language": S("string", pattern="^[a-z]{2}$", description="ISO 639-1"),
-   "riskGroup": nullable(S("integer", minimum=1, maximum=3, description="confirmed risk group; set by the system only")),
+   "riskGroup": nullable(S("integer", minimum=1, maximum=3, description="confirmed risk group; set by client/confirmRiskGroup only")),
+   "monthsUnemployed": S("integer", minimum=0, maximum=600), "educationLevel": S("string", enum=["none","basic","vocational","higher"]),
+   "monthsEmployedLast24": S("integer", minimum=0, maximum=24), "languageSkills": S("string", enum=["native","good","basic","none"]),
+   "riskGroupProposal": nullable(S("integer")), "riskGroupScore": nullable(S("string")), "profilingModelVersion": nullable(S("string")),
+   "riskGroupConfirmedBy": nullable(S("string")), "riskGroupConfirmedAt": nullable(S("string")), "riskGroupReason": nullable(S("string")),
    "status": S("string", enum=["registered","assessment","referred","closed"], default="registered"),
  },
  "Provider": {
@@ -26,6 +30,7 @@ entities = {
    "clientId": uuid, "providerId": uuid, "chosenBy": S("string", enum=["client","assigned"]),
    "state": S("string", enum=["pending","active","waitlisted","rejected","cancelled","ended"], description="set by the system; change with referral/transition"),
    "startDate": nullable(date), "endDate": nullable(date), "endReason": nullable(S("string")),
+   "riskGroup": nullable(S("integer", description="the client's confirmed group when the referral was made")),
  },
  "Contact": {"clientId": uuid, "providerId": uuid, "date": date, "kind": S("string", enum=["meeting","phone","online","service"]), "note": S("string")},
  "Hours": {"clientId": uuid, "providerId": uuid, "month": S("string", pattern=r"^\d{4}-\d{2}$"), "hours": dec("hours worked in the month, at most 2 decimals"), "employerBusinessId": S("string", description="employer's Y-tunnus")},
@@ -36,7 +41,7 @@ required_create = {
  "Referral": ["clientId","providerId","chosenBy"], "Contact": ["clientId","providerId","date","kind"],
  "Hours": ["clientId","providerId","month","hours"], "Event": ["clientId","providerId","date","kind"],
 }
-system_fields = {"Client": ["riskGroup"], "Referral": ["state","startDate","endDate","endReason"]}
+system_fields = {"Client": ["riskGroup","riskGroupProposal","riskGroupScore","profilingModelVersion","riskGroupConfirmedBy","riskGroupConfirmedAt","riskGroupReason"], "Referral": ["state","startDate","endDate","endReason","riskGroup"]}
 create_only = {"Client": ["hetu","businessId"], "Provider": ["businessId"], "Referral": ["clientId","providerId","chosenBy"], "Hours": ["clientId","providerId","month"], "Contact": ["clientId","providerId"], "Event": ["clientId","providerId"]}
 
 schemas = {}
@@ -87,9 +92,16 @@ for kind, N in [("client","Client"),("provider","Provider")]:
     if kind == "client":
         methods.append(m("client/delete", "Delete a client (a synced tombstone; concurrent edits elsewhere surface as a delete_vs_edit conflict).", [p("id", uuid, True)], "result", S("object", properties={"id": uuid, "deleted": S("boolean")}), ["not_found"]))
     methods.append(list_method(kind, N))
-methods.append(m("referral/create", "Refer a client to a provider; the referral starts pending.", [p("id", uuid)] + [p(k, entities["Referral"][k], True) for k in ["clientId","providerId","chosenBy"]], "referral", ref("Referral"), ["validation_failed","not_found"]))
+methods.append(m("referral/create", "Refer a client (with a confirmed risk group) to a provider; the referral starts pending and the central office confirms it (active or waitlisted) against the provider's cap on sync. Without providerId (chosenBy: assigned) the provider of the client's region with the most free places is assigned, ties broken by provider id. A client has at most one pending or active referral; switch: true closes the open one (ended or cancelled, reason provider_switched) in the same transaction. A provider known to be full answers capacity_exceeded.",
+   [p("id", uuid), p("clientId", uuid, True), p("providerId", uuid), p("chosenBy", entities["Referral"]["chosenBy"], True), p("switch", S("boolean", default=False))],
+   "referral", ref("Referral"), ["validation_failed","not_found","capacity_exceeded"]))
+methods.append(m("client/profile", "Propose a risk group from the client's profiling inputs (monthsUnemployed, educationLevel, monthsEmployedLast24, languageSkills, and age from the henkilötunnus) with the transparent, versioned model; records the proposal. A proposal is not a decision: see client/confirmRiskGroup.",
+   [p("id", uuid, True)], "proposal", S("object", properties={"proposedGroup": S("integer", minimum=1, maximum=3), "score": S("string", description="exact decimal"), "modelVersion": S("string"),
+     "explanation": S("array", items=S("object", properties={"factor": S("string"), "value": {}, "contribution": S("string")}))}, required=["proposedGroup","score","modelVersion","explanation"]), ["validation_failed","not_found"]))
+methods.append(m("client/confirmRiskGroup", "A person confirms the proposed risk group or overrides it (reason required when it differs). Who (kasvu rpc --user), when and the model version are kept. No client gets a group without a confirmation.",
+   [p("id", uuid, True), p("group", S("integer", minimum=1, maximum=3), True), p("reason", S("string"))], "client", ref("Client"), ["validation_failed","not_found"]))
 methods.append(get_method("referral","Referral"))
-methods.append(m("referral/transition", "Move a referral through its state machine: pending → active | waitlisted | rejected | cancelled; waitlisted → active | cancelled; active → ended (reason required).",
+methods.append(m("referral/transition", "Move a referral through its state machine: pending → rejected | cancelled; waitlisted → cancelled; active → ended (reason required). pending → active | waitlisted and waitlisted → active are decided by the central office against the provider's cap when it syncs (invalid_transition here).",
    [p("id", uuid, True), p("to", S("string", enum=["pending","active","waitlisted","rejected","cancelled","ended"]), True), p("date", date, desc="effective date; today (Europe/Helsinki) when absent"), p("reason", S("string"), desc="required for ended")],
    "referral", ref("Referral"), ["invalid_transition","validation_failed","not_found"]))
 methods.append(list_method("referral","Referral"))

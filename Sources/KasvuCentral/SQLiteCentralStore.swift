@@ -63,6 +63,25 @@ public final class SQLiteCentralStore: CentralStore {
                 INSERT INTO sequence VALUES (1, 0);
                 """)
         }
+        migrator.registerMigration("v2: central actor, referral columns") { db in
+            try db.execute(sql: """
+                -- The central store's own writer identity, for the referral decisions it makes.
+                CREATE TABLE central_actor (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    actor TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL
+                );
+                ALTER TABLE record ADD COLUMN referral_provider GENERATED ALWAYS AS
+                    (CASE WHEN entity = 'referral' THEN json_extract(state, '$.f.providerId[0][0]') END) VIRTUAL;
+                ALTER TABLE record ADD COLUMN referral_client GENERATED ALWAYS AS
+                    (CASE WHEN entity = 'referral' THEN json_extract(state, '$.f.clientId[0][0]') END) VIRTUAL;
+                ALTER TABLE record ADD COLUMN referral_state GENERATED ALWAYS AS
+                    (CASE WHEN entity = 'referral' THEN json_extract(state, '$.f.state[0][0]') END) VIRTUAL;
+                CREATE INDEX record_referral_by_provider ON record(referral_provider, referral_state) WHERE entity = 'referral';
+                CREATE INDEX record_referral_by_client ON record(referral_client, referral_state) WHERE entity = 'referral';
+                """)
+        }
         return migrator
     }
 
@@ -140,6 +159,7 @@ public final class SQLiteCentralStore: CentralStore {
         let accepted = valid.count
         let rejected = rejections
         let merging = valid
+        let nowMillis = self.nowMillis
         return try await write { db in
             try Self.checkActor(db, header, replica: replica)
             var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
@@ -150,12 +170,24 @@ public final class SQLiteCentralStore: CentralStore {
                 let merged = (current ?? RecordState()).merged(with: envelope.state)
                 if merged != current {
                     sequence += 1
-                    try db.execute(sql: """
-                        INSERT INTO record (entity, id, state, seq) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (entity, id) DO UPDATE SET state = excluded.state, seq = excluded.seq
-                        """, arguments: [envelope.entity.rawValue, envelope.id, try Self.encode(merged), sequence])
+                    try Self.save(db, envelope.entity, envelope.id, merged, sequence: sequence)
                 }
                 if merged == envelope.state { delivered["\(envelope.entity.rawValue)/\(envelope.id)"] = merged }
+            }
+            // Caps hold in the merged state: decide the referrals of every provider touched.
+            var touched: Set<String> = []
+            for envelope in merging {
+                if envelope.entity == .provider { touched.insert(envelope.id) }
+                if envelope.entity == .referral, let provider = envelope.state.value("providerId").stringValue { touched.insert(provider) }
+            }
+            if !touched.isEmpty {
+                var centralStamp = try CentralActor.load(db, nowMillis: nowMillis)
+                let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis) }) { kind, id, state in
+                    sequence += 1
+                    try Self.save(db, kind, id, state, sequence: sequence)
+                }
+                for provider in touched.sorted() { try scheduler.schedule(db, provider: provider) }
+                try centralStamp.save(db)
             }
             try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
             try db.execute(sql: """
@@ -237,6 +269,13 @@ public final class SQLiteCentralStore: CentralStore {
 
     static func load(_ db: Database, _ kind: EntityKind, _ id: String) throws -> RecordState? {
         try String.fetchOne(db, sql: "SELECT state FROM record WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id]).map(decode)
+    }
+
+    static func save(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState, sequence: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO record (entity, id, state, seq) VALUES (?, ?, ?, ?)
+            ON CONFLICT (entity, id) DO UPDATE SET state = excluded.state, seq = excluded.seq
+            """, arguments: [kind.rawValue, id, try encode(state), sequence])
     }
 
     static func encode(_ state: RecordState) throws -> String {

@@ -15,7 +15,8 @@ import KasvuSync
 public enum ReplicaMethods {
     /// - Parameter makeSyncClient: builds the sync client for `sync/run` (the executable gives it
     ///   the libcurl transport); nil when the replica cannot sync from here.
-    public static func dispatcher(for replica: Replica,
+    /// - Parameter userName: who works on this replica (kept with risk-group confirmations).
+    public static func dispatcher(for replica: Replica, userName: String = "unknown",
                                   makeSyncClient: (@Sendable () async throws -> SyncClient)? = nil) -> Dispatcher {
         var dispatcher = Dispatcher()
         dispatcher.register("rpc.discover") { params, _ in
@@ -36,7 +37,7 @@ public enum ReplicaMethods {
             registerCreate(&dispatcher, "\(kind.rawValue)/create", kind, replica)
             registerUpdate(&dispatcher, kind, replica)
         }
-        registerCreate(&dispatcher, "referral/create", .referral, replica)
+        registerPilotRules(&dispatcher, replica, userName: userName)
         registerCreate(&dispatcher, "contact/record", .contact, replica)
         registerCreate(&dispatcher, "event/record", .event, replica)
         for kind in EntityKind.allCases {
@@ -106,6 +107,43 @@ public enum ReplicaMethods {
         }
         registerSync(&dispatcher, replica, makeSyncClient)
         return dispatcher
+    }
+
+    private static func registerPilotRules(_ dispatcher: inout Dispatcher, _ replica: Replica, userName: String) {
+        dispatcher.register("client/profile") { params, _ in
+            var p = try Params(params, allowed: ["id"])
+            let id = p.id()
+            try p.check()
+            let proposal = try await replica.profile(clientID: id)
+            return .object([
+                "proposedGroup": .int(Int64(proposal.group)), "score": .string("\(proposal.score)"),
+                "modelVersion": .string(proposal.modelVersion),
+                "explanation": .array(proposal.explanation.map {
+                    .object(["factor": .string($0.factor), "value": $0.value.json, "contribution": .string("\($0.contribution)")])
+                }),
+            ])
+        }
+        dispatcher.register("client/confirmRiskGroup") { params, _ in
+            var p = try Params(params, allowed: ["id", "group", "reason"])
+            let id = p.id()
+            let group = p.optionalInt("group")
+            let reason = p.optionalString("reason")
+            if group == nil { _ = p.string("group") }
+            try p.check()
+            return try await replica.confirmRiskGroup(clientID: id, group: group ?? 0, reason: reason, confirmedBy: userName).json
+        }
+        dispatcher.register("referral/create") { params, _ in
+            var p = try Params(params, allowed: ["id", "clientId", "providerId", "chosenBy", "switch"])
+            var members = params?.objectValue ?? [:]
+            let id = members.removeValue(forKey: "id") == nil ? nil : p.id()
+            let switchProvider = members.removeValue(forKey: "switch")
+            if let switchProvider, switchProvider.boolValue == nil {
+                throw ResponseError.invalidParams("invalid params: switch must be a boolean", errors: [("switch", "must be true or false")])
+            }
+            let fields = p.fields(members, of: .referral)
+            try p.check()
+            return try await replica.createReferral(fields, id: id, switchProvider: switchProvider?.boolValue ?? false).json
+        }
     }
 
     private static func registerSync(_ dispatcher: inout Dispatcher, _ replica: Replica,

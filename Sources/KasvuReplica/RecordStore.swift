@@ -56,6 +56,9 @@ extension Replica {
             guard let current = state.value("state").stringValue.flatMap(ReferralState.init(rawValue:)) else {
                 throw KasvuError(.invalidTransition, "referral \(id) has no valid state; resolve its conflicts first")
             }
+            if next == .active || next == .waitlisted {
+                throw KasvuError(.invalidTransition, "a referral becomes active or waitlisted only when the central office confirms it against the provider's cap (on sync)")
+            }
             let start = state.value("startDate").stringValue.flatMap { try? CalendarDate(iso: $0) }
             let changes = try current.transition(to: next, date: date, reason: reason, today: today, startDate: start)
             return try self.commit(db, .referral, id, state: state, changes: changes)
@@ -93,23 +96,35 @@ extension Replica {
     }
 
     /// Stamps `changes` with a new dot and HLC, saves the state and queues it for push.
-    private func commit(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState,
-                        changes: [String: FieldValue]) throws -> Record {
+    func commit(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState,
+                changes: [String: FieldValue]) throws -> Record {
+        try apply(db, kind, id, state: state, changes: changes, stamp: try stamp(db))
+    }
+
+    /// Takes the next dot and HLC for a write transaction: one counter per transaction, shared
+    /// by every record it writes (DESIGN section 4).
+    func stamp(_ db: Database) throws -> (dot: Dot, hlc: HLC) {
         guard let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica WHERE singleton = 1") else {
             throw KasvuError(.replicaNotInitialized, "replica row missing")
         }
         let counter = UInt64(row["counter"] as Int64) + 1
         var clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
         let hlc = clock.tick(nowMillis: nowMillis())
-        var state = state
-        state.write(changes, dot: Dot(actor, counter), hlc: hlc)
         try db.execute(sql: "UPDATE replica SET counter = ?, hlc = ? WHERE singleton = 1",
                        arguments: [Int64(counter), Int64(bitPattern: hlc.rawValue)])
+        return (Dot(actor, counter), hlc)
+    }
+
+    /// Writes `changes` under an existing stamp and queues the record for push.
+    func apply(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState, changes: [String: FieldValue],
+               stamp: (dot: Dot, hlc: HLC)) throws -> Record {
+        var state = state
+        state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
         try Self.saveState(db, kind, id, state)
         try db.execute(sql: """
             INSERT INTO outbox (entity, id, version) VALUES (?, ?, ?)
             ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version
-            """, arguments: [kind.rawValue, id, Int64(counter)])
+            """, arguments: [kind.rawValue, id, Int64(stamp.dot.counter)])
         return Record(kind: kind, id: id, state: state)
     }
 
@@ -189,12 +204,7 @@ extension Replica {
         do throws(FieldError) { return try RecordID.validate(id) } catch { throw .validationFailed([error]) }
     }
 
-    static func today() -> CalendarDate {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Helsinki") ?? .gmt
-        let parts = calendar.dateComponents([.year, .month, .day], from: Date())
-        return CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)!
-    }
+    static func today() -> CalendarDate { CalendarDate.today() }
 
     static func loadState(_ db: Database, _ kind: EntityKind, _ id: String) throws -> RecordState? {
         guard let text = try String.fetchOne(db, sql: "SELECT sync_state FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [id]) else {

@@ -65,17 +65,29 @@ struct RPCEndToEndTests {
         let client = try await rpc.result("client/create", ainoParams)
         #expect(client["clientType"] == "person" && client["riskGroup"] == .null)
         let clientID = try #require(client["id"]?.stringValue)
+        let unprofiled = try await rpc.call("referral/create", ["clientId": .string(clientID), "providerId": provider["id"]!, "chosenBy": "client"])
+        #expect(unprofiled["error"]?["data"]?["kind"] == "validation_failed")
+        _ = try await rpc.result("client/update", ["id": .string(clientID), "set": [
+            "monthsUnemployed": 14, "educationLevel": "basic", "monthsEmployedLast24": 3, "languageSkills": "good",
+        ]])
+        let proposal = try await rpc.result("client/profile", ["id": .string(clientID)])
+        #expect(proposal["proposedGroup"] == 3 && proposal["explanation"]?.arrayValue?.count == 5)
+        let override = try await rpc.call("client/confirmRiskGroup", ["id": .string(clientID), "group": 2])
+        #expect(override["error"]?["data"]?["errors"]?.arrayValue?.first?["field"] == "reason")
+        let confirmed = try await rpc.result("client/confirmRiskGroup", ["id": .string(clientID), "group": 3])
+        #expect(confirmed["riskGroup"] == 3 && confirmed["riskGroupConfirmedBy"] != .null)
         let referral = try await rpc.result("referral/create", [
             "clientId": .string(clientID), "providerId": provider["id"]!, "chosenBy": "client",
         ])
-        let active = try await rpc.result("referral/transition", ["id": referral["id"]!, "to": "active", "date": "2026-01-05"])
-        #expect(active["state"] == "active" && active["startDate"] == "2026-01-05")
+        #expect(referral["state"] == "pending" && referral["riskGroup"] == 3)
+        let cancelled = try await rpc.result("referral/transition", ["id": referral["id"]!, "to": "cancelled", "date": "2026-01-05"])
+        #expect(cancelled["state"] == "cancelled" && cancelled["endDate"] == "2026-01-05")
         let updated = try await rpc.result("client/update", ["id": .string(clientID), "set": ["phone": "040 123 4567"]])
         #expect(updated["phone"] == "040 123 4567")
         let page = try await rpc.result("client/list", ["where": ["municipality": "749"], "limit": 10])
         #expect(page["items"]?.arrayValue?.count == 1 && page["next"] == .null)
         let info = try await rpc.result("replica/info")
-        #expect(info["pendingChanges"] == 3)
+        #expect(info["pendingChanges"] == 3)  // provider, client, referral: coalesced per record
         #expect(await rpc.finish() == 0)
     }
 

@@ -83,28 +83,139 @@ let tyopolku: [String: FieldValue] = [
     }
 
     @Test func referralFollowsItsStateMachine() async throws {
-        let client = try await replica.create(.client, fields: aino)
+        let client = try await profiledClient()
         let provider = try await replica.create(.provider, fields: tyopolku)
-        let referral = try await replica.create(.referral, fields: [
+        let referral = try await replica.createReferral([
             "clientId": .string(client.id), "providerId": .string(provider.id), "chosenBy": .string("client"),
         ])
-        #expect(referral["state"] == .string("pending"))
-        let active = try await replica.transitionReferral(id: referral.id, to: .active, date: CalendarDate(year: 2026, month: 1, day: 5), reason: nil)
-        #expect(active["startDate"] == .string("2026-01-05"))
-        do {
-            _ = try await replica.transitionReferral(id: referral.id, to: .pending, date: nil, reason: nil)
-            Issue.record("active → pending was allowed")
-        } catch let error as KasvuError {
-            #expect(error.kind == .invalidTransition)
+        #expect(referral["state"] == .string("pending") && referral["riskGroup"] == .int(2))
+        // Only the central office confirms a pending referral against the cap.
+        for next in [ReferralState.active, .waitlisted] {
+            do {
+                _ = try await replica.transitionReferral(id: referral.id, to: next, date: nil, reason: nil)
+                Issue.record("pending → \(next) was allowed locally")
+            } catch let error as KasvuError {
+                #expect(error.kind == .invalidTransition)
+            }
+        }
+        // The central office's decision arrives as a write of another actor.
+        var decided = try #require(try await replica.state(.referral, id: referral.id))
+        decided.write(["state": .string("active"), "startDate": .string("2026-01-05")], dot: Dot(ActorID(hex: 0xCE), 1), hlc: HLC(millis: 1))
+        try await replica.merge([RecordEnvelope(entity: .referral, id: referral.id, state: decided)])
+        await #expect(throws: KasvuError.self) {
+            try await replica.transitionReferral(id: referral.id, to: .ended, date: CalendarDate(year: 2026, month: 3, day: 1), reason: nil)
         }
         let ended = try await replica.transitionReferral(id: referral.id, to: .ended, date: CalendarDate(year: 2026, month: 3, day: 1), reason: "employed")
-        #expect(ended["endReason"] == .string("employed"))
+        #expect(ended["endReason"] == .string("employed") && ended["endDate"] == .string("2026-03-01"))
+        await #expect(throws: KasvuError.self) {
+            try await replica.transitionReferral(id: referral.id, to: .cancelled, date: nil, reason: nil)
+        }
+    }
+
+    /// A person client with profiling inputs, profiled and confirmed in group 2.
+    func profiledClient(_ fields: [String: FieldValue] = aino) async throws -> Record {
+        let client = try await replica.create(.client, fields: fields.merging([
+            "monthsUnemployed": .int(10), "educationLevel": .string("vocational"),
+            "monthsEmployedLast24": .int(6), "languageSkills": .string("native"),
+        ]) { $1 })
+        let proposal = try await replica.profile(clientID: client.id)
+        return try await replica.confirmRiskGroup(clientID: client.id, group: 2, reason: proposal.group == 2 ? nil : "test", confirmedBy: "tester")
+    }
+
+    @Test func profilingIsExplainedAndNeedsAPerson() async throws {
+        let client = try await replica.create(.client, fields: aino.merging([
+            "monthsUnemployed": .int(14), "educationLevel": .string("basic"),
+            "monthsEmployedLast24": .int(3), "languageSkills": .string("good"),
+        ]) { $1 })
+        await #expect(throws: KasvuError.self) { try await replica.confirmRiskGroup(clientID: client.id, group: 2, reason: nil, confirmedBy: "x") }
+        let proposal = try await replica.profile(clientID: client.id)
+        #expect(proposal.modelVersion == ProfilingModel.current.version)
+        #expect(proposal.explanation.map(\.factor) == ProfilingModel.current.factors.map(\.name))
+        #expect(proposal.score == proposal.explanation.reduce(Decimal(string: ProfilingModel.current.intercept)!) { $0 + $1.contribution })
+        // 0.5 + 14×0.08 + (age over 50)×0.05 + 1.0 − 0.3 + 0.3 with the shipped model: group 3 for a 74-year-old.
+        #expect(proposal.group == 3)
+        #expect(try await replica.get(.client, id: client.id)["riskGroup"] == .null)
+
+        let other = proposal.group == 1 ? 2 : 1
+        do {
+            _ = try await replica.confirmRiskGroup(clientID: client.id, group: other, reason: "  ", confirmedBy: "aino.case-worker")
+            Issue.record("an override without a reason was accepted")
+        } catch let error as KasvuError {
+            #expect(error.fieldErrors.map(\.field) == ["reason"])
+        }
+        let overridden = try await replica.confirmRiskGroup(clientID: client.id, group: other, reason: "recent work history", confirmedBy: "aino.case-worker")
+        #expect(overridden["riskGroup"] == .int(Int64(other)))
+        #expect(overridden["riskGroupConfirmedBy"] == .string("aino.case-worker"))
+        #expect(overridden["riskGroupReason"] == .string("recent work history"))
+        #expect(overridden["profilingModelVersion"] == .string(ProfilingModel.current.version))
+        #expect(overridden["riskGroupConfirmedAt"] != .null)
+
+        var missing = aino
+        missing["hetu"] = .string("010101A123N")
+        let incomplete = try await replica.create(.client, fields: missing)
+        await #expect(throws: KasvuError.self) { try await replica.profile(clientID: incomplete.id) }
+    }
+
+    @Test func oneOpenReferralPerClientAndSwitching() async throws {
+        let client = try await profiledClient()
+        let first = try await replica.create(.provider, fields: tyopolku)
+        let second = try await replica.create(.provider, fields: tyopolku.merging(["name": .string("Uraverkko ry"), "businessId": .string("0112038-9")]) { $1 })
+        let referral = try await replica.createReferral(["clientId": .string(client.id), "providerId": .string(first.id), "chosenBy": .string("client")])
+        await #expect(throws: KasvuError.self) {
+            try await replica.createReferral(["clientId": .string(client.id), "providerId": .string(second.id), "chosenBy": .string("client")])
+        }
+        let moved = try await replica.createReferral(["clientId": .string(client.id), "providerId": .string(second.id), "chosenBy": .string("client")],
+                                                     switchProvider: true)
+        #expect(try await replica.get(.referral, id: referral.id)["state"] == .string("cancelled"))
+        #expect(try await replica.get(.referral, id: referral.id)["endReason"] == .string("provider_switched"))
+        #expect(moved["providerId"] == .string(second.id))
+    }
+
+    @Test func unprofiledClientsCannotBeReferred() async throws {
+        let client = try await replica.create(.client, fields: aino)
+        let provider = try await replica.create(.provider, fields: tyopolku)
+        do {
+            _ = try await replica.createReferral(["clientId": .string(client.id), "providerId": .string(provider.id), "chosenBy": .string("client")])
+            Issue.record("a client without a confirmed group was referred")
+        } catch let error as KasvuError {
+            #expect(error.message.contains("risk group"))
+        }
+    }
+
+    @Test func assignmentPicksTheRegionsProviderWithMostFreePlaces() async throws {
+        let client = try await profiledClient()  // Siilinjärvi: Pohjois-Savo
+        let small = try await replica.create(.provider, fields: tyopolku.merging(["cap": .int(5)]) { $1 })
+        let large = try await replica.create(.provider, fields: tyopolku.merging(["cap": .int(50), "businessId": .string("0112038-9")]) { $1 })
+        _ = try await replica.create(.provider, fields: tyopolku.merging(["cap": .int(900), "pilotArea": .string("Pirkanmaa")]) { $1 })
+        let assigned = try await replica.createReferral(["clientId": .string(client.id), "chosenBy": .string("assigned")])
+        #expect(assigned["providerId"] == .string(large.id))
+        #expect(assigned["providerId"] != .string(small.id))
+        await #expect(throws: KasvuError.self) {
+            try await replica.createReferral(["clientId": .string(client.id), "chosenBy": .string("client")])
+        }
+    }
+
+    @Test func aProviderKnownToBeFullAnswersCapacityExceeded() async throws {
+        let provider = try await replica.create(.provider, fields: tyopolku.merging(["cap": .int(1)]) { $1 })
+        let first = try await profiledClient()
+        let referral = try await replica.createReferral(["clientId": .string(first.id), "providerId": .string(provider.id), "chosenBy": .string("client")])
+        var decided = try #require(try await replica.state(.referral, id: referral.id))
+        decided.write(["state": .string("active"), "startDate": .string("2026-01-05")], dot: Dot(ActorID(hex: 0xCE), 1), hlc: HLC(millis: 1))
+        try await replica.merge([RecordEnvelope(entity: .referral, id: referral.id, state: decided)])
+        let second = try await profiledClient(aino.merging(["hetu": .string("311299W222C")]) { $1 })
+        do {
+            _ = try await replica.createReferral(["clientId": .string(second.id), "providerId": .string(provider.id), "chosenBy": .string("client")])
+            Issue.record("a full provider accepted a referral offline")
+        } catch let error as KasvuError {
+            #expect(error.kind == .capacityExceeded)
+        }
     }
 
     @Test func referencesMustExist() async throws {
         do {
-            _ = try await replica.create(.referral, fields: [
-                "clientId": .string(RecordID.random()), "providerId": .string(RecordID.random()), "chosenBy": .string("client"),
+            _ = try await replica.create(.contact, fields: [
+                "clientId": .string(RecordID.random()), "providerId": .string(RecordID.random()),
+                "date": .string("2026-01-05"), "kind": .string("meeting"),
             ])
             Issue.record("dangling references accepted")
         } catch let error as KasvuError {

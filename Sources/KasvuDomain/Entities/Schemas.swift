@@ -56,9 +56,9 @@ enum Check {
         .string(try YearMonth(iso: try string("month", value), field: "month").description)
     }
 
-    static func decimal(_ name: String, maxFractionDigits: Int) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
+    static func decimal(_ name: String, maxFractionDigits: Int, allowNegative: Bool = false) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
         { value throws(FieldError) in
-            .string(try DecimalText(try string(name, value), field: name, maxFractionDigits: maxFractionDigits).text)
+            .string(try DecimalText(try string(name, value), field: name, maxFractionDigits: maxFractionDigits, allowNegative: allowNegative).text)
         }
     }
 
@@ -119,6 +119,18 @@ enum Schemas {
             FieldSpec("language", check: Check.language),
             FieldSpec("riskGroup", type: .integer, access: .system, indexed: true, check: Check.int("riskGroup", 1...3)),
             FieldSpec("status", indexed: true, check: Check.oneOf("status", clientStatuses)),
+            // Profiling inputs (never delivered to providers once scopes apply).
+            FieldSpec("monthsUnemployed", type: .integer, check: Check.int("monthsUnemployed", 0...600)),
+            FieldSpec("educationLevel", check: Check.oneOf("educationLevel", ["none", "basic", "vocational", "higher"])),
+            FieldSpec("monthsEmployedLast24", type: .integer, check: Check.int("monthsEmployedLast24", 0...24)),
+            FieldSpec("languageSkills", check: Check.oneOf("languageSkills", ["native", "good", "basic", "none"])),
+            // The system's proposal and the person's confirmation (GDPR Art. 22).
+            FieldSpec("riskGroupProposal", type: .integer, access: .system, check: Check.int("riskGroupProposal", 1...3)),
+            FieldSpec("riskGroupScore", access: .system, check: Check.decimal("riskGroupScore", maxFractionDigits: 6, allowNegative: true)),
+            FieldSpec("profilingModelVersion", access: .system, check: Check.text("profilingModelVersion")),
+            FieldSpec("riskGroupConfirmedBy", access: .system, check: Check.text("riskGroupConfirmedBy")),
+            FieldSpec("riskGroupConfirmedAt", access: .system, check: Check.text("riskGroupConfirmedAt")),
+            FieldSpec("riskGroupReason", access: .system, check: Check.text("riskGroupReason", maxLength: 2000)),
         ],
         defaults: ["clientType": .string("person"), "status": .string("registered")],
         recordRule: { record in
@@ -152,6 +164,8 @@ enum Schemas {
             FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
             FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
             FieldSpec("chosenBy", required: true, access: .createOnly, check: Check.oneOf("chosenBy", ["client", "assigned"])),
+            // The client's confirmed risk group when the referral was made (the tariff uses it).
+            FieldSpec("riskGroup", type: .integer, access: .system, check: Check.int("riskGroup", 1...3)),
             FieldSpec("state", access: .system, indexed: true, check: Check.oneOf("state", ReferralState.allCases.map(\.rawValue))),
             FieldSpec("startDate", access: .system, check: Check.date("startDate")),
             FieldSpec("endDate", access: .system, check: Check.date("endDate")),

@@ -80,3 +80,15 @@ public struct YearMonth: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (a: YearMonth, b: YearMonth) -> Bool { (a.year, a.month) < (b.year, b.month) }
 }
+
+import Foundation
+
+extension CalendarDate {
+    /// Today in Finland (`Europe/Helsinki`): the pilots' working day, whatever the machine's zone.
+    public static func today(now: Date = Date()) -> CalendarDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Helsinki") ?? TimeZone(secondsFromGMT: 7200)!
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        return CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)!
+    }
+}

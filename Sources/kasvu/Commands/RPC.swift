@@ -18,6 +18,9 @@ struct RPC: AsyncParsableCommand {
 
     @OptionGroup var replica: ReplicaOptions
 
+    @Option(help: "Who works on this replica, kept with risk-group confirmations (default: $USER).")
+    var user: String?
+
     @Option(help: "CA certificate file for verifying the central server's TLS certificate (for sync/run).")
     var cacert: String?
 
@@ -38,7 +41,8 @@ struct RPC: AsyncParsableCommand {
         let makeSyncClient: @Sendable () async throws -> SyncClient = {
             try await SyncRunner.client(opened, cacert: cacert, batchSize: 1000)
         }
-        let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(for: opened, makeSyncClient: makeSyncClient),
+        let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(
+            for: opened, userName: user ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown", makeSyncClient: makeSyncClient),
                                    logger: logger, errorMapper: ReplicaMethods.responseError)
         logger.info("serving replica", metadata: ["db": .string(replica.db)])
         await server.run()
