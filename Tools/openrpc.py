@@ -122,6 +122,10 @@ methods.append(m("sync/run", "One full sync with the central store: push local w
 methods.append(m("sync/status", "Pending changes, last successful sync, last error and the records the central store rejected.", [], "status",
    S("object", properties={"pendingChanges": S("integer"), "lastSyncAt": nullable(S("string")), "lastError": nullable(S("string")), "cursor": S("integer"), "centralUrl": nullable(S("string")), "rejections": S("array", items=rejection)}, required=["pendingChanges","lastSyncAt","lastError","cursor","rejections"])))
 
+methods.append(m("report/caseload", "Per provider: active, pending and waitlisted referrals against the cap, and active referrals by risk group (from what this replica holds; the central office's admin replica holds everything).", [], "report",
+   S("object", properties={"items": S("array", items=S("object", properties={"providerId": uuid, "name": S("string"), "pilotArea": S("string"), "cap": S("integer"),
+     "active": S("integer"), "pending": S("integer"), "waitlisted": S("integer"), "free": S("integer"), "activeByRiskGroup": S("object", additionalProperties=S("integer"))}))}, required=["items"])))
+
 errs = {
  "validation_failed": (1001, "A field value is invalid; data.errors lists {field, message}."),
  "not_found": (1002, "No live record with that id."),

@@ -105,6 +105,7 @@ public enum ReplicaMethods {
             }
             return try await replica.resolveConflict(kind, id: id, field: field, value: value).json
         }
+        registerReports(&dispatcher, replica)
         registerSync(&dispatcher, replica, makeSyncClient)
         return dispatcher
     }
@@ -143,6 +144,21 @@ public enum ReplicaMethods {
             let fields = p.fields(members, of: .referral)
             try p.check()
             return try await replica.createReferral(fields, id: id, switchProvider: switchProvider?.boolValue ?? false).json
+        }
+    }
+
+    private static func registerReports(_ dispatcher: inout Dispatcher, _ replica: Replica) {
+        dispatcher.register("report/caseload") { params, _ in
+            try Params(params, allowed: []).check()
+            let rows = try await replica.caseloadReport()
+            return .object(["items": .array(rows.map { row in
+                .object([
+                    "providerId": .string(row.providerID), "name": .string(row.name), "pilotArea": .string(row.pilotArea),
+                    "cap": .int(row.cap), "active": .int(Int64(row.active)), "pending": .int(Int64(row.pending)),
+                    "waitlisted": .int(Int64(row.waitlisted)), "free": .int(row.free),
+                    "activeByRiskGroup": .object(Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", JSONValue.int(Int64(row.activeByRiskGroup[$0] ?? 0))) })),
+                ])
+            })])
         }
     }
 

@@ -73,6 +73,12 @@ struct CapTests {
         #expect(after.first { $0.id == waitlisted[0] }?["state"] == .string("active"))
         #expect(after.first { $0.id == waitlisted[1] }?["state"] == .string("waitlisted"))
         for replica in [a, b] { #expect(try await replica.replica.list(.referral, limit: 100).items == after) }
+
+        let caseload = try await admin.replica.caseloadReport()
+        let row = try #require(caseload.first)
+        #expect(caseload.count == 1)
+        #expect(row.active == 3 && row.waitlisted == 2 && row.pending == 0 && row.free == 0)
+        #expect(caseload.first?.activeByRiskGroup.values.reduce(0, +) == 3)
     }
 
     func waitlistedByCreation(_ replica: Replica) async throws -> [String] {

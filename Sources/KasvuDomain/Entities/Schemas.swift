@@ -193,6 +193,10 @@ enum Schemas {
             FieldSpec("month", required: true, access: .createOnly, indexed: true, check: Check.month),
             FieldSpec("hours", required: true, check: Check.decimal("hours", maxFractionDigits: 2)),
             FieldSpec("employerBusinessId", check: Check.businessID("employerBusinessId")),
+            // The register finding of an audit (audit/record).
+            FieldSpec("verifiedHours", access: .system, check: Check.decimal("verifiedHours", maxFractionDigits: 2)),
+            FieldSpec("auditedBy", access: .system, check: Check.text("auditedBy")),
+            FieldSpec("auditedAt", access: .system, check: Check.text("auditedAt")),
         ],
         recordRule: { record in
             // A month has at most 31 × 24 = 744 hours; more is a typing error, not a claim.
