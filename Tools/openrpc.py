@@ -33,7 +33,8 @@ entities = {
    "riskGroup": nullable(S("integer", description="the client's confirmed group when the referral was made")),
  },
  "Contact": {"clientId": uuid, "providerId": uuid, "date": date, "kind": S("string", enum=["meeting","phone","online","service"]), "note": S("string")},
- "Hours": {"clientId": uuid, "providerId": uuid, "month": S("string", pattern=r"^\d{4}-\d{2}$"), "hours": dec("hours worked in the month, at most 2 decimals"), "employerBusinessId": S("string", description="employer's Y-tunnus")},
+ "Hours": {"clientId": uuid, "providerId": uuid, "month": S("string", pattern=r"^\d{4}-\d{2}$"), "hours": dec("hours worked in the month, at most 2 decimals"), "employerBusinessId": S("string", description="employer's Y-tunnus"),
+   "verifiedHours": nullable(S("string", description="register finding, set by audit/record")), "auditedBy": nullable(S("string")), "auditedAt": nullable(S("string"))},
  "Event": {"clientId": uuid, "providerId": uuid, "date": date, "kind": S("string", enum=["education_started","business_started","employed","employment_ended","education_completed"]), "note": S("string")},
 }
 required_create = {
@@ -41,7 +42,7 @@ required_create = {
  "Referral": ["clientId","providerId","chosenBy"], "Contact": ["clientId","providerId","date","kind"],
  "Hours": ["clientId","providerId","month","hours"], "Event": ["clientId","providerId","date","kind"],
 }
-system_fields = {"Client": ["riskGroup","riskGroupProposal","riskGroupScore","profilingModelVersion","riskGroupConfirmedBy","riskGroupConfirmedAt","riskGroupReason"], "Referral": ["state","startDate","endDate","endReason","riskGroup"]}
+system_fields = {"Hours": ["verifiedHours","auditedBy","auditedAt"], "Client": ["riskGroup","riskGroupProposal","riskGroupScore","profilingModelVersion","riskGroupConfirmedBy","riskGroupConfirmedAt","riskGroupReason"], "Referral": ["state","startDate","endDate","endReason","riskGroup"]}
 create_only = {"Client": ["hetu","businessId"], "Provider": ["businessId"], "Referral": ["clientId","providerId","chosenBy"], "Hours": ["clientId","providerId","month"], "Contact": ["clientId","providerId"], "Event": ["clientId","providerId"]}
 
 schemas = {}
@@ -108,7 +109,7 @@ methods.append(list_method("referral","Referral"))
 for method, kind, N, summary in [("contact/record","contact","Contact","Record a service contact with a client."), ("event/record","event","Event","Record an outcome event for a client.")]:
     methods.append(m(method, summary, [p("id", uuid)] + [p(k, v, k in required_create[N]) for k, v in entities[N].items()], kind, ref(N), ["validation_failed"]))
 methods.append(m("hours/report", "Report the hours a client worked in a month. One record per client, provider and month: a second report corrects the first.",
-   [p(k, v, k in required_create["Hours"]) for k, v in entities["Hours"].items()], "hours", ref("Hours"), ["validation_failed"]))
+   [p(k, v, k in required_create["Hours"]) for k, v in entities["Hours"].items() if k not in system_fields["Hours"]], "hours", ref("Hours"), ["validation_failed"]))
 for kind, N in [("contact","Contact"),("hours","Hours"),("event","Event")]:
     methods.append(get_method(kind, N)); methods.append(list_method(kind, N))
 methods.append(m("conflict/list", "Every multi-valued field (and every delete that missed concurrent edits) in the replica.", [p("entity", entity_enum)], "result", S("object", properties={"items": S("array", items=ref("Conflict"))}, required=["items"])))
@@ -125,6 +126,20 @@ methods.append(m("sync/status", "Pending changes, last successful sync, last err
 methods.append(m("report/caseload", "Per provider: active, pending and waitlisted referrals against the cap, and active referrals by risk group (from what this replica holds; the central office's admin replica holds everything).", [], "report",
    S("object", properties={"items": S("array", items=S("object", properties={"providerId": uuid, "name": S("string"), "pilotArea": S("string"), "cap": S("integer"),
      "active": S("integer"), "pending": S("integer"), "waitlisted": S("integer"), "free": S("integer"), "activeByRiskGroup": S("object", additionalProperties=S("integer"))}))}, required=["items"])))
+
+money = S("string", pattern=r"^-?\d+\.\d{2}$")
+invoice_schema = S("object", description="Lines and adjustments are rounded half-up to cents each; subtotal = sum of lines; total = subtotal + adjustments. Reproduces shared/domain/tariff-example.json exactly.",
+   properties={"providerId": uuid, "kind": S("string", enum=["capitation","outcome"]), "month": S("string"), "period": S("string"),
+   "lines": S("array", items=S("object")), "adjustments": S("array", items=S("object", properties={"reason": S("string", enum=["minimum_service_not_delivered","audit_recovery","bonus_education_started"]), "amount": money})),
+   "subtotal": money, "total": money}, required=["providerId","kind","lines","adjustments","subtotal","total"])
+methods.append(m("invoice/compute", "A provider's capitation invoice for a month ({kind: capitation, month: YYYY-MM}: daily-prorated capitation per active or ended referral, weighted by the referral's risk group, with the minimum-service sanction) or outcome invoice for a four-month period ({kind: outcome, period: YYYY-Tn, audit?: {seed, rate}}: hours x hourly rate x outcome weight, audit recovery from recorded findings, education bonus). The tariff is versioned data.",
+   [p("providerId", uuid, True), p("kind", S("string", enum=["capitation","outcome"]), True), p("month", S("string", pattern=r"^\d{4}-\d{2}$")), p("period", S("string", pattern=r"^\d{4}-T[1-3]$")),
+    p("audit", S("object", properties={"seed": S("string"), "rate": S("string")}))], "invoice", invoice_schema, ["validation_failed","not_found"]))
+methods.append(m("audit/sample", "The hours reports of a provider's period to verify against the registers: ranked by sha256(\"<seed>:<hours id>\") as lowercase hex ascending, the first ceil(rate x count).",
+   [p("providerId", uuid, True), p("period", S("string"), True), p("rate", S("string", description="decimal in (0, 1]"), True), p("seed", S("string"), True)],
+   "sample", S("object", properties={"sampled": S("array", items=uuid)}, required=["sampled"]), ["validation_failed","not_found"]))
+methods.append(m("audit/record", "Store the register finding for one hours report (verified hours); the next outcome invoice with an audit carries the extrapolated recovery.",
+   [p("hoursId", uuid, True), p("verifiedHours", S("string", pattern=r"^\d+(\.\d{1,2})?$"), True)], "hours", ref("Hours"), ["validation_failed","not_found"]))
 
 errs = {
  "validation_failed": (1001, "A field value is invalid; data.errors lists {field, message}."),

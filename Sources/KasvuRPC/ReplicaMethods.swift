@@ -106,6 +106,7 @@ public enum ReplicaMethods {
             return try await replica.resolveConflict(kind, id: id, field: field, value: value).json
         }
         registerReports(&dispatcher, replica)
+        registerInvoices(&dispatcher, replica, userName: userName)
         registerSync(&dispatcher, replica, makeSyncClient)
         return dispatcher
     }
@@ -145,6 +146,55 @@ public enum ReplicaMethods {
             try p.check()
             return try await replica.createReferral(fields, id: id, switchProvider: switchProvider?.boolValue ?? false).json
         }
+    }
+
+    private static func registerInvoices(_ dispatcher: inout Dispatcher, _ replica: Replica, userName: String) {
+        dispatcher.register("invoice/compute") { params, _ in
+            var p = try Params(params, allowed: ["providerId", "kind", "month", "period", "audit"])
+            let provider = p.id("providerId")
+            let kind = p.string("kind")
+            let month = p.optionalString("month"), period = p.optionalString("period")
+            let audit = p.optionalObject("audit")
+            try p.check()
+            let invoice: Invoice
+            switch kind {
+            case "capitation":
+                guard let month else { throw ResponseError.invalidParams("invalid params: month is required", errors: [("month", "is required for a capitation invoice")]) }
+                invoice = try await replica.capitationInvoice(providerID: provider, month: try domain { () throws(FieldError) in try YearMonth(iso: month) })
+            case "outcome":
+                guard let period else { throw ResponseError.invalidParams("invalid params: period is required", errors: [("period", "is required for an outcome invoice (YYYY-T1…T3)")]) }
+                var auditParams = try Params(audit.map(JSONValue.object), allowed: ["seed", "rate"])
+                let seed = auditParams.optionalString("seed"), rate = auditParams.optionalString("rate")
+                try auditParams.check()
+                let term = try domain { () throws(FieldError) in try BillingPeriod(iso: period) }
+                invoice = try await replica.outcomeInvoice(providerID: provider, period: term,
+                                                           audit: audit == nil ? nil : (seed ?? "", rate ?? "0"))
+            default:
+                throw ResponseError.invalidParams("invalid params: kind", errors: [("kind", "must be capitation or outcome")])
+            }
+            return try JSONValue.parse(try invoice.jsonData())
+        }
+        dispatcher.register("audit/sample") { params, _ in
+            var p = try Params(params, allowed: ["providerId", "period", "rate", "seed"])
+            let provider = p.id("providerId")
+            let period = p.string("period"), rate = p.string("rate"), seed = p.string("seed")
+            try p.check()
+            let term = try domain { () throws(FieldError) in try BillingPeriod(iso: period) }
+            let sampled = try await replica.auditSample(providerID: provider, period: term, rate: rate, seed: seed)
+            return .object(["sampled": .array(sampled.map(JSONValue.string))])
+        }
+        dispatcher.register("audit/record") { params, _ in
+            var p = try Params(params, allowed: ["hoursId", "verifiedHours"])
+            let id = p.id("hoursId")
+            let verified = p.string("verifiedHours")
+            try p.check()
+            return try await replica.recordAudit(hoursID: id, verifiedHours: verified, auditedBy: userName).json
+        }
+    }
+
+    /// Runs a domain parse, reporting its field error as `validation_failed`.
+    private static func domain<T>(_ body: () throws(FieldError) -> T) throws(KasvuError) -> T {
+        do throws(FieldError) { return try body() } catch { throw .validationFailed([error]) }
     }
 
     private static func registerReports(_ dispatcher: inout Dispatcher, _ replica: Replica) {

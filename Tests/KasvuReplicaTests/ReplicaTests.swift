@@ -211,6 +211,19 @@ let tyopolku: [String: FieldValue] = [
         }
     }
 
+    @Test func providerTermsMustLieWithinTheTariffRanges() async throws {
+        do {
+            _ = try await replica.create(.provider, fields: tyopolku.merging(["capitationBase": .string("99.00"), "hourlyRate": .string("15.01")]) { $1 })
+            Issue.record("out-of-range terms accepted")
+        } catch let error as KasvuError {
+            #expect(error.kind == .validationFailed)
+            #expect(Set(error.fieldErrors.map(\.field)) == ["capitationBase", "hourlyRate"])
+        }
+        let provider = try await replica.create(.provider, fields: tyopolku)
+        await #expect(throws: KasvuError.self) { try await replica.update(.provider, id: provider.id, set: ["hourlyRate": .string("4.99")]) }
+        #expect(try await replica.update(.provider, id: provider.id, set: ["hourlyRate": .string("15.00")])["hourlyRate"] == .string("15.00"))
+    }
+
     @Test func referencesMustExist() async throws {
         do {
             _ = try await replica.create(.contact, fields: [

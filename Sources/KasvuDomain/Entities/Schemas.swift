@@ -155,7 +155,12 @@ enum Schemas {
             FieldSpec("cap", type: .integer, required: true, check: Check.int("cap", 0...1_000_000)),
             FieldSpec("capitationBase", required: true, check: Check.decimal("capitationBase", maxFractionDigits: 2)),
             FieldSpec("hourlyRate", required: true, check: Check.decimal("hourlyRate", maxFractionDigits: 2)),
-        ]
+        ],
+        recordRule: { record in
+            // Contract terms must lie within the purchaser's ranges of the tariff in force.
+            guard let base = record["capitationBase"]?.stringValue, let rate = record["hourlyRate"]?.stringValue else { return [] }
+            return Tariff.current.checkTerms(capitationBase: base, hourlyRate: rate)
+        }
     )
 
     static let referral = EntitySchema(

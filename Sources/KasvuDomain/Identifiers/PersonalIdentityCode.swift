@@ -46,7 +46,7 @@ public struct PersonalIdentityCode: Sendable, Hashable, CustomStringConvertible 
         let number = { (range: Range<Int>) in Int(String(chars[range]))! }
         let day = number(0..<2), month = number(2..<4), year = century + number(4..<6)
         guard let date = CalendarDate(year: year, month: month, day: day) else {
-            throw fail("no such date: \(String(format2: day)).\(String(format2: month)).\(year)")
+            throw fail("no such date: \(String.twoDigits(day)).\(String.twoDigits(month)).\(year)")
         }
         let individual = number(7..<10)
         guard individual >= 2 else { throw fail("individual number must be 002–899, got \(String(chars[7..<10]))") }
@@ -66,8 +66,9 @@ public struct PersonalIdentityCode: Sendable, Hashable, CustomStringConvertible 
 }
 
 extension String {
-    /// Two-digit zero-padded decimal, for messages and ISO dates.
-    init(format2 value: Int) {
-        self = value < 10 ? "0\(value)" : "\(value)"
+    /// Two-digit zero-padded decimal, for messages and ISO dates. A named function rather than
+    /// an initializer, so that `map(String.init)` never picks it up by accident.
+    static func twoDigits(_ value: Int) -> String {
+        value < 10 ? "0\(value)" : "\(value)"
     }
 }

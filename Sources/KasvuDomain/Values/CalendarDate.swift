@@ -43,7 +43,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     public var description: String {
         let y = String(year)
-        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + String(format2: month) + "-" + String(format2: day)
+        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + String.twoDigits(month) + "-" + String.twoDigits(day)
     }
 
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool {

@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// Invoices and audits from the records this replica holds (the central office's admin
+/// replica holds all of them). The rules live in ``InvoiceCalculator`` and the tariff is data.
+extension Replica {
+    /// Everything the tariff needs about one provider: its terms, its referrals with the risk
+    /// group recorded at referral, its contacts, hours reports and events.
+    public func invoiceFacts(providerID: String) async throws -> InvoiceFacts {
+        let providerID = try Self.canonicalID(providerID)
+        return try await read { db in
+            let provider = try Self.liveState(db, .provider, providerID)
+            func live(_ kind: EntityKind) throws -> [(id: String, state: RecordState)] {
+                try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE provider_id = ? AND deleted IS NOT 1 ORDER BY id",
+                                 arguments: [providerID]).map { ($0["id"], try Self.decodeState($0["sync_state"])) }
+            }
+            func date(_ state: RecordState, _ field: String) -> CalendarDate? {
+                state.value(field).stringValue.flatMap { try? CalendarDate(iso: $0) }
+            }
+            let referrals = try live(.referral).compactMap { id, state -> InvoiceFacts.Referral? in
+                guard let start = date(state, "startDate"), let group = state.value("riskGroup").intValue else { return nil }
+                return InvoiceFacts.Referral(id: id, clientId: state.value("clientId").stringValue ?? "", riskGroup: Int(group),
+                                             state: state.value("state").stringValue ?? "", start: start, end: date(state, "endDate"))
+            }
+            let contacts = try live(.contact).compactMap { _, state in
+                date(state, "date").map { InvoiceFacts.Contact(clientId: state.value("clientId").stringValue ?? "", date: $0) }
+            }
+            let hours = try live(.hours).compactMap { id, state -> InvoiceFacts.Hours? in
+                guard let month = state.value("month").stringValue.flatMap({ try? YearMonth(iso: $0) }),
+                      let amount = state.value("hours").stringValue else { return nil }
+                return InvoiceFacts.Hours(id: id, clientId: state.value("clientId").stringValue ?? "", month: month, hours: amount)
+            }
+            let events = try live(.event).compactMap { _, state in
+                date(state, "date").map {
+                    InvoiceFacts.Event(clientId: state.value("clientId").stringValue ?? "", date: $0, kind: state.value("kind").stringValue ?? "")
+                }
+            }
+            return InvoiceFacts(
+                provider: InvoiceFacts.Provider(id: providerID, capitationBase: provider.value("capitationBase").stringValue ?? "0",
+                                                hourlyRate: provider.value("hourlyRate").stringValue ?? "0"),
+                referrals: referrals, contacts: contacts, hours: hours, events: events)
+        }
+    }
+
+    public func capitationInvoice(providerID: String, month: YearMonth, tariff: Tariff = .current) async throws -> Invoice {
+        try InvoiceCalculator.capitation(try await invoiceFacts(providerID: providerID), month: month, tariff: tariff)
+    }
+
+    /// The outcome invoice of a four-month period. With an audit (`seed`, `rate`), the sampled
+    /// reports' recorded findings (``recordAudit``) give the extrapolated recovery.
+    public func outcomeInvoice(providerID: String, period: BillingPeriod, audit: (seed: String, rate: String)? = nil,
+                               tariff: Tariff = .current) async throws -> Invoice {
+        let facts = try await invoiceFacts(providerID: providerID)
+        var findings: AuditFindings?
+        if let audit {
+            let verified = try await read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, json_extract(sync_state, '$.f.verifiedHours[0][0]') AS verified FROM hours
+                    WHERE provider_id = ? AND deleted IS NOT 1 AND verified IS NOT NULL
+                    """, arguments: [facts.provider.id]).map { ($0["id"] as String, $0["verified"] as String) }
+            }
+            findings = AuditFindings(seed: audit.seed, rate: audit.rate, verifiedHours: Dictionary(verified) { a, _ in a })
+        }
+        return try InvoiceCalculator.outcome(facts, period: period, audit: findings, tariff: tariff)
+    }
+
+    /// The hours reports of a provider's period to check against the registers, in the
+    /// documented order: sha256("<seed>:<id>") ascending, the first ceil(rate × count).
+    public func auditSample(providerID: String, period: BillingPeriod, rate: String, seed: String) async throws -> [String] {
+        let rateValue: Decimal
+        do throws(FieldError) {
+            rateValue = try Money.parse(rate, field: "rate", maxFractionDigits: 6)
+        } catch { throw KasvuError.validationFailed([error]) }
+        guard rateValue > 0, rateValue <= 1 else { throw KasvuError.validationFailed(field: "rate", "must be in (0, 1]") }
+        let ids = try await invoiceFacts(providerID: providerID).hours.filter { period.contains($0.month) }.map(\.id)
+        return AuditSampler.sample(hoursIDs: ids, seed: seed, rate: rateValue)
+    }
+
+    /// Stores a register finding for one hours report; the next outcome invoice with an audit
+    /// carries the recovery.
+    public func recordAudit(hoursID: String, verifiedHours: String, auditedBy: String) async throws -> Record {
+        let id = try Self.canonicalID(hoursID)
+        let value = try EntityKind.hours.schema.validateValue("verifiedHours", .string(verifiedHours))
+        let now = ISO8601DateFormatter().string(from: Date())
+        return try await write { db in
+            let state = try Self.liveState(db, .hours, id)
+            return try self.commit(db, .hours, id, state: state, changes: [
+                "verifiedHours": value, "auditedBy": .string(auditedBy), "auditedAt": .string(now),
+            ])
+        }
+    }
+}
