@@ -57,15 +57,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "KasvuDomainTests", dependencies: ["KasvuDomain"]),
-        .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync"]),
-        .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica"]),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
-        .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica"]),
-        .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl"]),
+        // Helpers shared by the test targets: temporary directories, seeded randomness, the
+        // shared domain data, the path of the built `kasvu` binary.
+        .target(name: "KasvuTestSupport", path: "Tests/KasvuTestSupport"),
+        .testTarget(name: "KasvuDomainTests", dependencies: ["KasvuDomain", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica", "KasvuTestSupport"]),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
         .testTarget(
             name: "KasvuSyncEndToEndTests",
-            dependencies: ["KasvuCurl", "KasvuReplica", "KasvuCentral"],
+            dependencies: ["KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport"],
             exclude: ["Fixtures"]
         ),
     ],

@@ -141,6 +141,11 @@ methods.append(m("audit/sample", "The hours reports of a provider's period to ve
 methods.append(m("audit/record", "Store the register finding for one hours report (verified hours); the next outcome invoice with an audit carries the extrapolated recovery.",
    [p("hoursId", uuid, True), p("verifiedHours", S("string", pattern=r"^\d+(\.\d{1,2})?$"), True)], "hours", ref("Hours"), ["validation_failed","not_found"]))
 
+methods.append(m("report/outcomes", "Per pilot area and risk group: clients with an active or ended referral, how many (and what share) have any hours reported, total hours and outcome fees (hours x hourly rate x weight, each rounded to cents); optionally for one period.",
+   [p("period", S("string", pattern=r"^\d{4}-T[1-3]$"))], "report", S("object", properties={"items": S("array", items=S("object", properties={
+     "pilotArea": S("string"), "riskGroup": S("integer"), "clients": S("integer"), "clientsWithHours": S("integer"), "shareWithHours": S("string"),
+     "totalHours": S("string"), "fees": money}))}, required=["items"]), ["validation_failed"]))
+
 errs = {
  "validation_failed": (1001, "A field value is invalid; data.errors lists {field, message}."),
  "not_found": (1002, "No live record with that id."),

@@ -107,6 +107,7 @@ public enum ReplicaMethods {
         }
         registerReports(&dispatcher, replica)
         registerInvoices(&dispatcher, replica, userName: userName)
+        registerOutcomesReport(&dispatcher, replica)
         registerSync(&dispatcher, replica, makeSyncClient)
         return dispatcher
     }
@@ -207,6 +208,23 @@ public enum ReplicaMethods {
                     "cap": .int(row.cap), "active": .int(Int64(row.active)), "pending": .int(Int64(row.pending)),
                     "waitlisted": .int(Int64(row.waitlisted)), "free": .int(row.free),
                     "activeByRiskGroup": .object(Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", JSONValue.int(Int64(row.activeByRiskGroup[$0] ?? 0))) })),
+                ])
+            })])
+        }
+    }
+
+    private static func registerOutcomesReport(_ dispatcher: inout Dispatcher, _ replica: Replica) {
+        dispatcher.register("report/outcomes") { params, _ in
+            var p = try Params(params, allowed: ["period"])
+            let period = p.optionalString("period")
+            try p.check()
+            let term = try period.map { text throws(KasvuError) in try domain { () throws(FieldError) in try BillingPeriod(iso: text) } }
+            let rows = try await replica.outcomesReport(period: term)
+            return .object(["items": .array(rows.map { row in
+                .object([
+                    "pilotArea": .string(row.pilotArea), "riskGroup": .int(Int64(row.riskGroup)), "clients": .int(Int64(row.clients)),
+                    "clientsWithHours": .int(Int64(row.clientsWithHours)), "shareWithHours": .string(Money.format(row.shareWithHours, scale: 4)),
+                    "totalHours": .string(Money.format(row.totalHours, scale: 2)), "fees": .string(Money.format(row.fees)),
                 ])
             })])
         }

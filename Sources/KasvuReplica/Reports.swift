@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import KasvuDomain
 import KasvuSync
@@ -46,6 +47,67 @@ extension Replica {
                 return CaseloadRow(providerID: id, name: state.value("name").stringValue ?? "", pilotArea: state.value("pilotArea").stringValue ?? "",
                                    cap: state.value("cap").intValue ?? 0, active: entry.active, pending: entry.pending,
                                    waitlisted: entry.waitlisted, activeByRiskGroup: entry.groups)
+            }
+        }
+    }
+}
+
+/// Outcomes of one pilot area and risk group.
+public struct OutcomeRow: Sendable, Hashable {
+    public let pilotArea: String
+    public let riskGroup: Int
+    /// Clients with an active or ended referral in this area and group.
+    public let clients: Int
+    public let clientsWithHours: Int
+    public let totalHours: Decimal
+    /// Outcome fees: each hours report × the provider's hourly rate × the group's weight, rounded to cents.
+    public let fees: Decimal
+
+    /// Share of clients with any hours, 4 decimals.
+    public var shareWithHours: Decimal {
+        clients == 0 ? 0 : Money.round(Decimal(clientsWithHours) / Decimal(clients), scale: 4)
+    }
+}
+
+extension Replica {
+    /// Per pilot area and risk group: clients, share with any hours, total hours and outcome
+    /// fees, optionally for one four-month period.
+    public func outcomesReport(period: BillingPeriod? = nil, tariff: Tariff = .current) async throws -> [OutcomeRow] {
+        try await read { db in
+            func states(_ kind: EntityKind) throws -> [(id: String, state: RecordState)] {
+                try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE deleted IS NOT 1 ORDER BY id")
+                    .map { ($0["id"], try Self.decodeState($0["sync_state"])) }
+            }
+            var providers: [String: (area: String, rate: Decimal)] = [:]
+            for (id, state) in try states(.provider) {
+                let rate = (try? Money.parse(state.value("hourlyRate").stringValue ?? "0", field: "hourlyRate")) ?? 0
+                providers[id] = (state.value("pilotArea").stringValue ?? "", rate)
+            }
+            struct Key: Hashable { let area: String; let group: Int }
+            var members: [Key: Set<String>] = [:]
+            var groupOf: [String: Int] = [:]  // "client/provider" → risk group of that referral
+            for (_, state) in try states(.referral) {
+                guard ["active", "ended"].contains(state.value("state").stringValue ?? ""),
+                      let provider = state.value("providerId").stringValue, let area = providers[provider]?.area,
+                      let group = state.value("riskGroup").intValue, let client = state.value("clientId").stringValue else { continue }
+                members[Key(area: area, group: Int(group)), default: []].insert(client)
+                groupOf["\(client)/\(provider)"] = Int(group)
+            }
+            var withHours: [Key: Set<String>] = [:]
+            var hoursTotal: [Key: Decimal] = [:], fees: [Key: Decimal] = [:]
+            for (_, state) in try states(.hours) {
+                guard let client = state.value("clientId").stringValue, let provider = state.value("providerId").stringValue,
+                      let terms = providers[provider], let group = groupOf["\(client)/\(provider)"],
+                      let text = state.value("hours").stringValue, let hours = try? Money.parse(text, field: "hours") else { continue }
+                if let period, let month = state.value("month").stringValue.flatMap({ try? YearMonth(iso: $0) }), !period.contains(month) { continue }
+                let key = Key(area: terms.area, group: group)
+                withHours[key, default: []].insert(client)
+                hoursTotal[key, default: 0] += hours
+                fees[key, default: 0] += Money.round(hours * terms.rate * (tariff.outcomeWeight(riskGroup: group) ?? 0))
+            }
+            return members.keys.sorted { ($0.area, $0.group) < ($1.area, $1.group) }.map { key in
+                OutcomeRow(pilotArea: key.area, riskGroup: key.group, clients: members[key]!.count,
+                           clientsWithHours: withHours[key]?.count ?? 0, totalHours: hoursTotal[key] ?? 0, fees: fees[key] ?? 0)
             }
         }
     }

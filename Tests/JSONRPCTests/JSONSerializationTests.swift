@@ -1,4 +1,5 @@
 import JSONRPC
+import KasvuTestSupport
 import Testing
 
 @Suite("JSON serialization")

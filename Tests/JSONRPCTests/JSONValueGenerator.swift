@@ -1,3 +1,4 @@
+import KasvuTestSupport
 import JSONRPC
 
 /// Builds arbitrary `JSONValue`s from a seeded generator, biased towards the

@@ -1,4 +1,5 @@
 import JSONRPC
+import KasvuTestSupport
 import Testing
 
 /// Reads every frame from an in-memory stream.

@@ -1,3 +1,4 @@
+import KasvuTestSupport
 import Testing
 @testable import KasvuCurl
 
@@ -71,23 +72,10 @@ import Testing
     }
 
     @Test func jitterComesFromTheGivenGenerator() {
-        var first = SplitMix64(seed: 42)
-        var second = SplitMix64(seed: 42)
+        var first = SeededGenerator(seed: 42)
+        var second = SeededGenerator(seed: 42)
         let waits = (1...8).map { policy.backoff(afterAttempt: $0, using: &first) }
         #expect(waits == (1...8).map { policy.backoff(afterAttempt: $0, using: &second) })
         #expect(Set(waits).count > 1)
-    }
-}
-
-/// A tiny seeded generator, so a jittered sequence can be reproduced.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

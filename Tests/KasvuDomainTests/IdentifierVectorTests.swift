@@ -1,5 +1,6 @@
 import Foundation
 import KasvuDomain
+import KasvuTestSupport
 import Testing
 
 struct HetuVector: Sendable, CustomTestStringConvertible {

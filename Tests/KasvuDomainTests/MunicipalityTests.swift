@@ -1,5 +1,6 @@
 import Foundation
 import KasvuDomain
+import KasvuTestSupport
 import Testing
 
 @Suite struct MunicipalityTests {

@@ -1,5 +1,6 @@
 import Foundation
 import KasvuDomain
+import KasvuTestSupport
 import Testing
 
 /// The golden example `shared/domain/tariff-example.json`, read at test time: its queries are the

@@ -1,31 +1,8 @@
 import Foundation
 import JSONRPC
+import KasvuTestSupport
 import Testing
 
-/// The real `kasvu` executable, built next to the test bundle by `swift build`.
-enum KasvuBinary {
-    static var path: String {
-        if let override = ProcessInfo.processInfo.environment["KASVU_BIN"] { return override }
-        let directory = Bundle.main.executableURL!.deletingLastPathComponent()
-        return directory.appendingPathComponent("kasvu").path
-    }
-
-    /// Runs `kasvu ARGS` to completion and returns its status and output.
-    @discardableResult
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-}
 
 /// A running `kasvu rpc` process driven over real pipes, as an editor or script would.
 final class RPCProcess: @unchecked Sendable {

@@ -4,18 +4,9 @@ import KasvuDomain
 import KasvuReplica
 import KasvuRPC
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
-/// A fresh directory per test, removed afterwards.
-final class TemporaryDirectory {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("kasvu-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 let ainoParams: JSONValue = ["hetu": "131052-308T", "firstName": "Aino", "lastName": "Virtanen", "municipality": "749"]
 let providerParams: JSONValue = [
@@ -89,6 +80,31 @@ struct RPCEndToEndTests {
         let info = try await rpc.result("replica/info")
         #expect(info["pendingChanges"] == 3)  // provider, client, referral: coalesced per record
         #expect(await rpc.finish() == 0)
+    }
+
+    @Test func invoicesAuditsAndReportsOverRPCAndCLI() async throws {
+        let rpc = try RPCProcess(db: db)
+        let provider = try #require(try await rpc.result("provider/create", providerParams)["id"]?.stringValue)
+        let capitation = try await rpc.result("invoice/compute", ["providerId": .string(provider), "kind": "capitation", "month": "2026-11"])
+        #expect(capitation["kind"] == "capitation" && capitation["total"] == "0.00" && capitation["lines"] == .array([]))
+        let outcome = try await rpc.result("invoice/compute", ["providerId": .string(provider), "kind": "outcome", "period": "2026-T3",
+                                                               "audit": ["seed": "s", "rate": "0.4"]])
+        #expect(outcome["period"] == "2026-T3")
+        #expect(outcome["adjustments"]?.arrayValue?.first?["reason"] == "audit_recovery")
+        let badPeriod = try await rpc.call("invoice/compute", ["providerId": .string(provider), "kind": "outcome", "period": "2026-T4"])
+        #expect(badPeriod["error"]?["data"]?["kind"] == "validation_failed")
+        #expect(try await rpc.result("audit/sample", ["providerId": .string(provider), "period": "2026-T3", "rate": "0.5", "seed": "x"])["sampled"] == .array([]))
+        let caseload = try await rpc.result("report/caseload")
+        #expect(caseload["items"]?.arrayValue?.first?["cap"] == 700)
+        #expect(try await rpc.result("report/outcomes", ["period": "2026-T3"])["items"] == .array([]))
+        #expect(await rpc.finish() == 0)
+
+        let csv = try KasvuBinary.run(["invoice", "--db", db, "--provider", provider, "--month", "2026-11", "--format", "csv"])
+        #expect(csv.status == 0)
+        #expect(csv.stdout.hasPrefix("type,id,clientId,detail,amount") && csv.stdout.contains("total,,,,0.00"))
+        let report = try KasvuBinary.run(["report", "caseload", "--db", db])
+        #expect(report.stdout.contains("Työpolku Oy,Pohjois-Savo,700,0,0,0,700"))
+        #expect(try KasvuBinary.run(["invoice", "--db", db, "--provider", provider]).status != 0)  // neither --month nor --period
     }
 
     @Test func batchMixesGoodAndBadRequests() async throws {

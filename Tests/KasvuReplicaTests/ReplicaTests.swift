@@ -2,18 +2,9 @@ import Foundation
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
-/// A fresh directory per test, removed afterwards.
-final class TemporaryDirectory {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("kasvu-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 let aino: [String: FieldValue] = [
     "hetu": .string("131052-308T"), "firstName": .string("Aino"), "lastName": .string("Virtanen"), "municipality": .string("749"),

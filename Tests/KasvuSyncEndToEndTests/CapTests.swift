@@ -2,16 +2,9 @@ import Foundation
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
-/// A valid henkilötunnus for test person `n` (born in 1980, individual number 100 + n).
-func testHetu(_ n: Int) -> String {
-    let day = 1 + n % 28, month = 1 + (n / 28) % 12, individual = 100 + n % 700
-    let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
-    let digits = "\(two(day))\(two(month))80\(individual)"
-    let check = Array("0123456789ABCDEFHJKLMNPRSTUVWXY")[Int(digits)! % 31]
-    return "\(two(day))\(two(month))80-\(individual)\(check)"
-}
 
 /// Caps hold in the merged state: the central office confirms pending referrals in creation
 /// order as its own actor, and every replica ends with the same decisions.

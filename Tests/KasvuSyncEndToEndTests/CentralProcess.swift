@@ -3,41 +3,10 @@ import KasvuCurl
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
-/// The real `kasvu` executable, built next to the test bundle by `swift build`.
-enum Kasvu {
-    static var path: String {
-        ProcessInfo.processInfo.environment["KASVU_BIN"] ?? Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("kasvu").path
-    }
 
-    @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-}
-
-/// A fresh directory per test, removed afterwards.
-final class TemporaryDirectory: Sendable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("kasvu-sync-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 /// A running `kasvu central serve` on a free loopback port.
 final class CentralProcess: @unchecked Sendable {
@@ -54,7 +23,7 @@ final class CentralProcess: @unchecked Sendable {
 
     private static func start(db: String, port: Int, extraArguments: [String]) throws -> (Process, Int) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Kasvu.path)
+        process.executableURL = URL(fileURLWithPath: KasvuBinary.path)
         process.arguments = ["central", "serve", "--db", db, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"] + extraArguments
         let out = Pipe()
         process.standardOutput = out
@@ -76,7 +45,7 @@ final class CentralProcess: @unchecked Sendable {
     }
 
     func addReplica(_ id: String, role: String = "office") throws -> String {
-        let result = try Kasvu.run(["central", "add-replica", "--db", db, "--id", id, "--role", role])
+        let result = try KasvuBinary.run(["central", "add-replica", "--db", db, "--id", id, "--role", role])
         guard result.status == 0, let token = result.stdout.split(separator: "\n").last else {
             throw CentralFailure(message: "add-replica failed: \(result.stderr)")
         }

@@ -2,6 +2,7 @@ import Foundation
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
 /// Conflicts across replicas through the real central server, and `sync/run` over JSON-RPC.
@@ -70,7 +71,7 @@ struct ConflictSyncTests {
             _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Kasvu.path)
+        process.executableURL = URL(fileURLWithPath: KasvuBinary.path)
         process.arguments = ["rpc", "--db", office.replica.path]
         let input = Pipe(), output = Pipe()
         process.standardInput = input

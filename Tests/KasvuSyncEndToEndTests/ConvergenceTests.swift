@@ -2,20 +2,9 @@ import Foundation
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
-/// SplitMix64: deterministic, so a failing seed replays exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One acknowledged write of one field, with what its writer had seen of the record.
 struct LoggedWrite: Hashable {

@@ -3,6 +3,7 @@ import KasvuCurl
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
 /// A loopback proxy in front of the central server that loses or holds chosen responses
@@ -71,7 +72,7 @@ struct FaultTests {
     func startSync(_ replica: TestReplica, via url: String) async throws -> Process {
         try await replica.replica.setCentralURL(url)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Kasvu.path)
+        process.executableURL = URL(fileURLWithPath: KasvuBinary.path)
         process.arguments = ["sync", "--db", replica.replica.path, "--batch-size", "25"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

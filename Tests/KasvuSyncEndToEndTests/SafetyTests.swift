@@ -3,6 +3,7 @@ import KasvuCurl
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
+import KasvuTestSupport
 import Testing
 
 let companyClient: [String: FieldValue] = [
@@ -53,7 +54,7 @@ struct SafetyTests {
             #expect(answer.status == 401)
             #expect(answer.error?.kind == "sync_unauthorized")
         }
-        #expect(try Kasvu.run(["central", "revoke-replica", "--db", central.db, "--id", "office"]).status == 0)
+        #expect(try KasvuBinary.run(["central", "revoke-replica", "--db", central.db, "--id", "office"]).status == 0)
         #expect(try await post(body, token: office.token).status == 401)
         await #expect(throws: KasvuError.self) { try await office.sync() }
         #expect(try await centralRecordCount() == 0)

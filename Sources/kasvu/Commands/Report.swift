@@ -8,7 +8,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json, csv 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reports for the central office, from a replica's data.",
-        subcommands: [Caseload.self]
+        subcommands: [Caseload.self, Outcomes.self]
     )
 
     struct Caseload: AsyncParsableCommand {
@@ -40,6 +40,44 @@ struct Report: AsyncParsableCommand {
                 }
                 let data = try JSONSerialization.data(withJSONObject: ["items": objects], options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+}
+
+extension Report {
+    struct Outcomes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Per pilot area and risk group: clients, share with any hours, total hours, outcome fees.")
+
+        @OptionGroup var replica: ReplicaOptions
+
+        @Option(help: "Only hours of this four-month period, YYYY-Tn.")
+        var period: String?
+
+        @Option(help: "json or csv.")
+        var format: OutputFormat = .csv
+
+        func run() async throws {
+            let rows: [OutcomeRow]
+            do {
+                let term = try period.map { text throws(KasvuError) in
+                    do throws(FieldError) { return try BillingPeriod(iso: text) } catch { throw .validationFailed([error]) }
+                }
+                rows = try await Replica.open(at: replica.db, durability: replica.durability).outcomesReport(period: term)
+            } catch let error as KasvuError {
+                throw CLIError(error)
+            }
+            let table = rows.map { row in
+                [row.pilotArea, "\(row.riskGroup)", "\(row.clients)", "\(row.clientsWithHours)", Money.format(row.shareWithHours, scale: 4),
+                 Money.format(row.totalHours), Money.format(row.fees)]
+            }
+            let header = ["pilotArea", "riskGroup", "clients", "clientsWithHours", "shareWithHours", "totalHours", "fees"]
+            switch format {
+            case .csv:
+                print(([header] + table).map { $0.map(CSV.field).joined(separator: ",") }.joined(separator: "\n"))
+            case .json:
+                let objects = table.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: ["items": objects], options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
             }
         }
     }

@@ -1,0 +1,141 @@
+import Foundation
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// The worked tariff example loaded into a real replica through its public API, and the
+/// invoices computed from the stored records. Ids differ (the replica's are UUIDs), so
+/// results are compared after mapping them back to the example's names.
+@Suite("Invoices from a replica's records")
+struct InvoiceIntegrationTests {
+    let directory: TemporaryDirectory
+    let replica: Replica
+    let example = SharedData.json("tariff-example.json")
+    /// Example id → replica id, and back.
+    var ids: [String: String] = [:]
+    var names: [String: String] { Dictionary(uniqueKeysWithValues: ids.map { ($1, $0) }) }
+
+    init() async throws {
+        directory = try TemporaryDirectory()
+        replica = try Replica.create(at: directory.path("admin.sqlite"), replicaID: "admin", role: .admin)
+        try await load()
+    }
+
+    private mutating func load() async throws {
+        let input = example["input"] as! [String: Any]
+        for provider in input["providers"] as! [[String: Any]] {
+            ids[provider["id"] as! String] = try await replica.create(.provider, fields: [
+                "name": .string(provider["name"] as! String), "businessId": .string(provider["businessId"] as! String),
+                "pilotArea": .string("Pohjois-Savo"), "cap": .int(Int64(provider["cap"] as! Int)),
+                "capitationBase": .string(provider["capitationBase"] as! String), "hourlyRate": .string(provider["hourlyRate"] as! String),
+            ]).id
+        }
+        let centralActor = ActorID(hex: 0xCE17)
+        for (index, referral) in (input["referrals"] as! [[String: Any]]).enumerated() {
+            let client = try await replica.create(.client, fields: [
+                "hetu": .string(testHetu(index)), "lastName": .string("Asiakas \(index)"), "municipality": .string("749"),
+                "monthsUnemployed": .int(6), "educationLevel": .string("vocational"), "monthsEmployedLast24": .int(6), "languageSkills": .string("native"),
+            ])
+            ids[referral["clientId"] as! String] = client.id
+            let group = referral["riskGroup"] as! Int
+            let proposal = try await replica.profile(clientID: client.id)
+            _ = try await replica.confirmRiskGroup(clientID: client.id, group: group,
+                                                   reason: proposal.group == group ? nil : "worked example", confirmedBy: "test")
+            let created = try await replica.createReferral([
+                "clientId": .string(client.id), "providerId": .string(ids[referral["providerId"] as! String]!), "chosenBy": .string("client"),
+            ])
+            ids[referral["id"] as! String] = created.id
+            // The central office's decision and the referral's history arrive as writes of its actor.
+            guard referral["state"] as! String != "pending" else { continue }
+            var state = try #require(try await replica.state(.referral, id: created.id))
+            var changes: [String: FieldValue] = ["state": .string(referral["state"] as! String), "startDate": .string(referral["start"] as! String)]
+            if let end = referral["end"] as? String { changes["endDate"] = .string(end) }
+            if let reason = referral["endReason"] as? String { changes["endReason"] = .string(reason) }
+            state.write(changes, dot: Dot(centralActor, UInt64(index + 1)), hlc: HLC(millis: 1))
+            try await replica.merge([RecordEnvelope(entity: .referral, id: created.id, state: state)])
+        }
+        for contact in input["contacts"] as! [[String: Any]] {
+            _ = try await replica.create(.contact, fields: [
+                "clientId": .string(ids[contact["clientId"] as! String]!), "providerId": .string(ids[contact["providerId"] as! String]!),
+                "date": .string(contact["date"] as! String), "kind": .string(contact["kind"] as! String),
+            ])
+        }
+        for hours in input["hours"] as! [[String: Any]] {
+            ids[hours["id"] as! String] = try await replica.reportHours([
+                "clientId": .string(ids[hours["clientId"] as! String]!), "providerId": .string(ids[hours["providerId"] as! String]!),
+                "month": .string(hours["month"] as! String), "hours": .string(hours["hours"] as! String),
+            ]).id
+        }
+        for event in input["events"] as! [[String: Any]] {
+            _ = try await replica.create(.event, fields: [
+                "clientId": .string(ids[event["clientId"] as! String]!), "providerId": .string(ids[event["providerId"] as! String]!),
+                "date": .string(event["date"] as! String), "kind": .string(event["kind"] as! String),
+            ])
+        }
+    }
+
+    /// The invoice as Foundation objects with the example's ids, lines and adjustments in a
+    /// canonical order (the replica's UUIDs sort differently from c1…c7).
+    func normalized(_ invoice: Invoice) throws -> NSDictionary {
+        let data = try invoice.jsonData()
+        var text = String(decoding: data, as: UTF8.self)
+        for (uuid, name) in names { text = text.replacingOccurrences(of: uuid, with: name) }
+        return canonical(try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])
+    }
+
+    func canonical(_ object: [String: Any]) -> NSDictionary {
+        var object = object
+        for key in ["lines", "adjustments"] {
+            let items = (object[key] as? [[String: Any]]) ?? []
+            object[key] = items.sorted { "\($0["clientId"] ?? "")\($0["id"] ?? "")\($0["reason"] ?? "")" < "\($1["clientId"] ?? "")\($1["id"] ?? "")\($1["reason"] ?? "")" }
+        }
+        return object as NSDictionary
+    }
+
+    @Test func capitationInvoicesMatchTheExample() async throws {
+        let expected = (example["expected"] as! [String: Any])["capitation"] as! [[String: Any]]
+        for query in (example["queries"] as! [String: Any])["capitation"] as! [[String: Any]] {
+            let invoice = try await replica.capitationInvoice(providerID: ids[query["providerId"] as! String]!,
+                                                              month: try YearMonth(iso: query["month"] as! String))
+            let wanted = try #require(expected.first { $0["providerId"] as? String == query["providerId"] as? String })
+            #expect(try normalized(invoice) == canonical(wanted))
+        }
+    }
+
+    @Test func outcomeInvoiceWithoutAuditMatchesTheExample() async throws {
+        let expected = (example["expected"] as! [String: Any])["outcome"] as! [[String: Any]]
+        for query in (example["queries"] as! [String: Any])["outcome"] as! [[String: Any]] where query["audit"] == nil {
+            let invoice = try await replica.outcomeInvoice(providerID: ids[query["providerId"] as! String]!,
+                                                           period: try BillingPeriod(iso: query["period"] as! String))
+            let wanted = try #require(expected.first { $0["providerId"] as? String == query["providerId"] as? String })
+            #expect(try normalized(invoice) == canonical(wanted))
+        }
+    }
+
+    /// The audited query: the sample depends on the hours ids, which are UUIDs here, so the
+    /// recovery is checked against the findings recorded for whatever was sampled.
+    @Test func auditedOutcomeInvoiceCarriesTheRecovery() async throws {
+        let query = try #require(((example["queries"] as! [String: Any])["outcome"] as! [[String: Any]]).first { $0["audit"] != nil })
+        let audit = query["audit"] as! [String: Any]
+        let provider = ids[query["providerId"] as! String]!, period = try BillingPeriod(iso: query["period"] as! String)
+        let sampled = try await replica.auditSample(providerID: provider, period: period, rate: audit["rate"] as! String, seed: audit["seed"] as! String)
+        #expect(sampled.count == 2)  // ceil(0.4 × 5 reports in the period)
+        #expect(try await replica.auditSample(providerID: provider, period: period, rate: audit["rate"] as! String, seed: audit["seed"] as! String) == sampled)
+        let verified = audit["verifiedHours"] as! [String: String]
+        for id in sampled { _ = try await replica.recordAudit(hoursID: id, verifiedHours: verified[names[id]!]!, auditedBy: "auditor") }
+
+        let plain = try await replica.outcomeInvoice(providerID: provider, period: period)
+        let audited = try await replica.outcomeInvoice(providerID: provider, period: period, audit: (audit["seed"] as! String, audit["rate"] as! String))
+        #expect(audited.subtotal == plain.subtotal)
+        let recovery = try #require(audited.adjustments.first { $0.reason == "audit_recovery" })
+        let overClaimed = sampled.contains { Decimal(string: verified[names[$0]!]!)! < Decimal(string: hoursText(names[$0]!))! }
+        #expect(overClaimed ? recovery.amount < 0 : recovery.amount == 0)
+        #expect(audited.total == plain.total + recovery.amount)
+    }
+
+    func hoursText(_ name: String) -> String {
+        ((example["input"] as! [String: Any])["hours"] as! [[String: Any]]).first { $0["id"] as? String == name }!["hours"] as! String
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A fresh directory per test, removed when the value goes away.
+public final class TemporaryDirectory: Sendable {
+    public let url: URL
+
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kasvu-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// SplitMix64: a tiny deterministic generator, so that a failing seed replays exactly.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The team's shared domain data (`../shared/domain` beside the repository), read by the tests
+/// so that vectors and worked examples are never copied into code.
+public enum SharedData {
+    public static let directory: URL = {
+        if let override = ProcessInfo.processInfo.environment["KASVU_SHARED_DOMAIN"] {
+            return URL(fileURLWithPath: override)
+        }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/domain")
+    }()
+
+    public static func json(_ name: String) -> [String: Any] {
+        let url = directory.appendingPathComponent(name)
+        guard let data = try? Data(contentsOf: url),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            fatalError("cannot read shared domain data \(url.path)")
+        }
+        return object
+    }
+}
+
+/// A valid henkilötunnus for test person `n` (born in 1980, individual number 100 + n).
+public func testHetu(_ n: Int) -> String {
+    let day = 1 + n % 28, month = 1 + (n / 28) % 12, individual = 100 + n % 700
+    let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
+    let digits = "\(two(day))\(two(month))80\(individual)"
+    let check = Array("0123456789ABCDEFHJKLMNPRSTUVWXY")[Int(digits)! % 31]
+    return "\(two(day))\(two(month))80-\(individual)\(check)"
+}
+
+/// The real `kasvu` executable, built next to the test bundle by `swift build`.
+public enum KasvuBinary {
+    public static var path: String {
+        ProcessInfo.processInfo.environment["KASVU_BIN"]
+            ?? Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("kasvu").path
+    }
+
+    /// Runs `kasvu ARGS` to completion and returns its status and output.
+    @discardableResult
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}
