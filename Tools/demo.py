@@ -135,6 +135,24 @@ try:
         print(f"{r.name}: phone={view['phone']}, language={view['language']}, email={view['email']}, "
               f"conflicts={len(view.get('conflicts', []))}, pending={r.call('replica/info')['pendingChanges']}")
     print("every replica equal:", views[0] == views[1])
+
+    step("The provider records its service; the central office computes the invoices")
+    import datetime
+    today = datetime.date.today()
+    month = today.strftime("%Y-%m")
+    period = f"{today.year}-T{(today.month - 1) // 4 + 1}"
+    provider.call("contact/record", clientId=aino["id"], providerId=p1["id"], date=today.isoformat(), kind="meeting",
+                  note="Job search plan")
+    provider.call("hours/report", clientId=aino["id"], providerId=p1["id"], month=month, hours="37.5",
+                  employerBusinessId="1572860-0")
+    provider.sync()
+    office.sync()
+    capitation = office.call("invoice/compute", providerId=p1["id"], kind="capitation", month=month)
+    print(f"capitation invoice {month} for Työpolku Oy:")
+    show(capitation)
+    outcome = office.call("invoice/compute", providerId=p1["id"], kind="outcome", period=period)
+    print(f"outcome invoice {period}: {len(outcome['lines'])} line(s), total {outcome['total']} €")
+    print("caseload:", [(row["name"], row["active"], row["cap"]) for row in office.call("report/caseload")["items"]])
     for r in replicas:
         r.close()
     replicas = []
