@@ -24,9 +24,15 @@ public struct Dispatcher: Sendable {
     public typealias Handler = @Sendable (_ params: JSONValue?, _ context: RequestContext) async throws -> JSONValue
 
     private var handlers: [String: Handler] = [:]
+    private let authorize: @Sendable (_ method: String) throws -> Void
 
     /// Creates a dispatcher with no methods.
-    public init() {}
+    ///
+    /// - Parameter authorize: runs before every known method's handler; throwing refuses the
+    ///   call with that error (for example a permission check), before any work is done.
+    public init(authorize: @escaping @Sendable (_ method: String) throws -> Void = { _ in }) {
+        self.authorize = authorize
+    }
 
     /// Registers `handler` for `method`, replacing any earlier registration.
     public mutating func register(
@@ -53,6 +59,7 @@ public struct Dispatcher: Sendable {
         guard let handler = handlers[method] else {
             throw ResponseError.methodNotFound(method)
         }
+        try authorize(method)
         return try await handler(params, context)
     }
 }

@@ -82,21 +82,91 @@ public final class SQLiteCentralStore: CentralStore {
                 CREATE INDEX record_referral_by_client ON record(referral_client, referral_state) WHERE entity = 'referral';
                 """)
         }
+        migrator.registerMigration("v3: scopes and deliveries") { db in
+            try db.execute(sql: """
+                ALTER TABLE replica ADD COLUMN municipalities TEXT;
+                ALTER TABLE replica ADD COLUMN provider_id TEXT;
+                -- Set when the scope changes: the next pull rescans from the start.
+                ALTER TABLE replica ADD COLUMN rescan INTEGER NOT NULL DEFAULT 0;
+                -- What each replica holds, so that records leaving its scope can be evicted.
+                CREATE TABLE delivered (
+                    replica_id TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    PRIMARY KEY (replica_id, entity, id)
+                ) WITHOUT ROWID;
+                ALTER TABLE record ADD COLUMN client_ref GENERATED ALWAYS AS
+                    (CASE WHEN entity = 'client' THEN id ELSE json_extract(state, '$.f.clientId[0][0]') END) VIRTUAL;
+                CREATE INDEX record_by_client ON record(client_ref);
+                """)
+        }
         return migrator
     }
 
     // MARK: - Replicas and tokens
 
-    public func addReplica(id: String, role: String) async throws -> String {
+    public func addReplica(id: String, role: String, scope: ReplicaScope) async throws -> String {
+        try Self.check(role: role, scope: scope)
         let token = Token.generate(replicaID: id)
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM replica WHERE id = ?", arguments: [id]) == true {
                 throw KasvuError(.alreadyExists, "replica \(id) is already registered; revoke it or choose another id")
             }
-            try db.execute(sql: "INSERT INTO replica (id, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [id, role, Token.hash(token.secret), ISO8601DateFormatter().string(from: Date())])
+            let (municipalities, provider) = Self.columns(scope)
+            try db.execute(sql: "INSERT INTO replica (id, role, token_hash, created_at, municipalities, provider_id) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, role, Token.hash(token.secret), ISO8601DateFormatter().string(from: Date()), municipalities, provider])
         }
         return token.text
+    }
+
+    /// The role a replica was registered with, or nil when unknown.
+    public func role(of id: String) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT role FROM replica WHERE id = ?", arguments: [id]) }
+    }
+
+    public func setScope(id: String, scope: ReplicaScope) async throws {
+        try await write { db in
+            guard let role = try String.fetchOne(db, sql: "SELECT role FROM replica WHERE id = ?", arguments: [id]) else {
+                throw KasvuError.notFound(entity: "replica", id: id)
+            }
+            try Self.check(role: role, scope: scope)
+            let (municipalities, provider) = Self.columns(scope)
+            try db.execute(sql: "UPDATE replica SET municipalities = ?, provider_id = ?, rescan = 1 WHERE id = ?",
+                           arguments: [municipalities, provider, id])
+        }
+    }
+
+    static func check(role: String, scope: ReplicaScope) throws {
+        switch (role, scope) {
+        case ("admin", .all): return
+        case ("office", .municipalities(let codes)) where !codes.isEmpty:
+            for code in codes.sorted() {
+                do throws(FieldError) { try Municipalities.shipped.validate(code, field: "municipalities") } catch {
+                    throw KasvuError.validationFailed([error])
+                }
+            }
+        case ("provider", .provider(let id)):
+            do throws(FieldError) { _ = try RecordID.validate(id, field: "provider") } catch { throw KasvuError.validationFailed([error]) }
+        case ("office", _): throw KasvuError.validationFailed(field: "municipalities", "an office replica needs its municipalities")
+        case ("provider", _): throw KasvuError.validationFailed(field: "provider", "a provider replica needs its provider id")
+        default: throw KasvuError.validationFailed(field: "role", "an admin replica sees everything; give no scope")
+        }
+    }
+
+    static func columns(_ scope: ReplicaScope) -> (municipalities: String?, provider: String?) {
+        switch scope {
+        case .all: (nil, nil)
+        case .municipalities(let codes): (codes.sorted().joined(separator: ","), nil)
+        case .provider(let id): (nil, id)
+        }
+    }
+
+    static func scope(role: String, municipalities: String?, provider: String?) -> ReplicaScope {
+        switch role {
+        case "office": .municipalities(Set((municipalities ?? "").split(separator: ",").map(String.init)))
+        case "provider": .provider(provider ?? "")
+        default: .all
+        }
     }
 
     public func revokeReplica(id: String) async throws {
@@ -110,9 +180,11 @@ public final class SQLiteCentralStore: CentralStore {
     public func authenticate(token: String) async throws -> RegisteredReplica? {
         guard let parsed = Token(text: token) else { return nil }
         let found = try await pool.read { db -> (hash: String, replica: RegisteredReplica)? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, role, token_hash, revoked_at FROM replica WHERE id = ?",
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, role, token_hash, revoked_at, municipalities, provider_id FROM replica WHERE id = ?",
                                              arguments: [parsed.replicaID]) else { return nil }
-            return (row["token_hash"], RegisteredReplica(id: row["id"], role: row["role"], revoked: (row["revoked_at"] as String?) != nil))
+            let role: String = row["role"]
+            return (row["token_hash"], RegisteredReplica(id: row["id"], role: role, revoked: (row["revoked_at"] as String?) != nil,
+                                                         scope: Self.scope(role: role, municipalities: row["municipalities"], provider: row["provider_id"])))
         }
         guard let found, Token.constantTimeEqual(found.hash, Token.hash(parsed.secret)), !found.replica.revoked else { return nil }
         return found.replica
@@ -162,21 +234,35 @@ public final class SQLiteCentralStore: CentralStore {
         let nowMillis = self.nowMillis
         return try await write { db in
             try Self.checkActor(db, header, replica: replica)
+            var resolver = ScopeResolver(db: db, scope: replica.scope)
+            var rejections = rejected
             var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
             var delivered: [String: RecordState] = [:]
+            var merged: [RecordEnvelope] = []
+            // Clients whose visibility may have changed: their records get new sequence numbers,
+            // so that they reach replicas they entered and leave replicas they left.
+            var moved: Set<String> = []
             for envelope in merging {
                 let current = try Self.load(db, envelope.entity, envelope.id)
                 if let current { try Self.checkDotsNotReused(envelope, current: current, header: header) }
-                let merged = (current ?? RecordState()).merged(with: envelope.state)
-                if merged != current {
-                    sequence += 1
-                    try Self.save(db, envelope.entity, envelope.id, merged, sequence: sequence)
+                let result = (current ?? RecordState()).merged(with: envelope.state)
+                if let refusal = try resolver.writeRefusal(envelope.entity, envelope.id, current: current, merged: result) {
+                    rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id, error: KasvuError(.permissionDenied, refusal)))
+                    continue
                 }
-                if merged == envelope.state { delivered["\(envelope.entity.rawValue)/\(envelope.id)"] = merged }
+                if result != current {
+                    sequence += 1
+                    try Self.save(db, envelope.entity, envelope.id, result, sequence: sequence)
+                    merged.append(envelope)
+                    if Self.movesScope(envelope.entity, current: current, merged: result) {
+                        moved.insert(envelope.entity == .client ? envelope.id : result.value("clientId").stringValue ?? "")
+                    }
+                }
+                if result == envelope.state { delivered["\(envelope.entity.rawValue)/\(envelope.id)"] = result }
             }
             // Caps hold in the merged state: decide the referrals of every provider touched.
             var touched: Set<String> = []
-            for envelope in merging {
+            for envelope in merged {
                 if envelope.entity == .provider { touched.insert(envelope.id) }
                 if envelope.entity == .referral, let provider = envelope.state.value("providerId").stringValue { touched.insert(provider) }
             }
@@ -185,32 +271,75 @@ public final class SQLiteCentralStore: CentralStore {
                 let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis) }) { kind, id, state in
                     sequence += 1
                     try Self.save(db, kind, id, state, sequence: sequence)
+                    if let client = state.value("clientId").stringValue { moved.insert(client) }
                 }
                 for provider in touched.sorted() { try scheduler.schedule(db, provider: provider) }
                 try centralStamp.save(db)
+            }
+            for client in moved.sorted() where !client.isEmpty {
+                for row in try Row.fetchAll(db, sql: "SELECT entity, id FROM record WHERE client_ref = ? ORDER BY entity, id", arguments: [client]) {
+                    sequence += 1
+                    try db.execute(sql: "UPDATE record SET seq = ? WHERE entity = ? AND id = ?", arguments: [sequence, row["entity"], row["id"]])
+                }
             }
             try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
             try db.execute(sql: """
                 INSERT INTO actor (actor, replica_id, max_counter) VALUES (?, ?, ?)
                 ON CONFLICT (actor) DO UPDATE SET max_counter = max(max_counter, excluded.max_counter)
                 """, arguments: [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
-
-            let rows = try Row.fetchAll(db, sql: "SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?",
-                                        arguments: [header.cursor, pullLimit + 1])
-            let page = rows.prefix(pullLimit)
-            var pull: [RecordEnvelope] = []
-            for row in page {
-                let entity: String = row["entity"], id: String = row["id"]
-                let state = try Self.decode(row["state"])
-                // The replica just sent exactly this state: do not send it back.
-                if delivered["\(entity)/\(id)"] == state { continue }
-                guard let kind = EntityKind(rawValue: entity) else { continue }
-                pull.append(RecordEnvelope(entity: kind, id: id, state: state))
-            }
-            let cursor = page.last.map { $0["seq"] as Int64 } ?? header.cursor
-            return SyncResponse(schemaVersion: SyncSchema.version, accepted: accepted, rejections: rejected, pull: pull,
-                                cursor: cursor, more: rows.count > pullLimit, clock: HLC(millis: now))
+            resolver.forgetClients()
+            var pull = try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver)
+            // The replica just sent exactly these states: do not send them back.
+            pull.records.removeAll { delivered["\($0.entity.rawValue)/\($0.id)"] == $0.state }
+            return SyncResponse(schemaVersion: SyncSchema.version, accepted: accepted - (rejections.count - rejected.count),
+                                rejections: rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
+                                clock: HLC(millis: now), evict: pull.evict)
         }
+    }
+
+    /// Whether a change can move a client (and its records) into or out of some replica's scope.
+    static func movesScope(_ kind: EntityKind, current: RecordState?, merged: RecordState) -> Bool {
+        switch kind {
+        case .client: current?.value("municipality") != merged.value("municipality")
+        case .referral: current?.value("state") != merged.value("state")
+        default: false
+        }
+    }
+
+    /// The next pull batch for one replica: records changed after `cursor` that it may see
+    /// (projected), and evictions for the ones it holds but may no longer see. Scans at most
+    /// ten batches' worth of rows, so a replica that sees little still makes progress.
+    static func pull(_ db: Database, replica: RegisteredReplica, cursor requested: Int64, limit: Int,
+                     resolver: inout ScopeResolver) throws -> (records: [RecordEnvelope], evict: [RecordKey], cursor: Int64, more: Bool) {
+        var cursor = requested
+        if try Bool.fetchOne(db, sql: "SELECT rescan FROM replica WHERE id = ?", arguments: [replica.id]) == true {
+            cursor = 0
+            try db.execute(sql: "UPDATE replica SET rescan = 0 WHERE id = ?", arguments: [replica.id])
+        }
+        let scanLimit = limit * 10
+        let rows = try Row.fetchAll(db, sql: "SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?",
+                                    arguments: [cursor, scanLimit + 1])
+        var records: [RecordEnvelope] = [], evict: [RecordKey] = []
+        var scanned = 0
+        let tracks = replica.scope != .all
+        for row in rows.prefix(scanLimit) {
+            guard records.count < limit else { break }
+            scanned += 1
+            cursor = row["seq"]
+            guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
+            let id: String = row["id"]
+            let state = try decode(row["state"])
+            if try resolver.isVisible(kind, id, state) {
+                records.append(RecordEnvelope(entity: kind, id: id, state: resolver.projected(kind, state)))
+                if tracks {
+                    try db.execute(sql: "INSERT OR IGNORE INTO delivered (replica_id, entity, id) VALUES (?, ?, ?)", arguments: [replica.id, kind.rawValue, id])
+                }
+            } else if tracks {
+                try db.execute(sql: "DELETE FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?", arguments: [replica.id, kind.rawValue, id])
+                if db.changesCount > 0 { evict.append(RecordKey(entity: kind, id: id)) }
+            }
+        }
+        return (records, evict, cursor, rows.count > scanned)
     }
 
     /// A replica whose counter went back (restored from a backup) or whose actor id belongs to

@@ -18,7 +18,7 @@ public enum ReplicaMethods {
     /// - Parameter userName: who works on this replica (kept with risk-group confirmations).
     public static func dispatcher(for replica: Replica, userName: String = "unknown",
                                   makeSyncClient: (@Sendable () async throws -> SyncClient)? = nil) -> Dispatcher {
-        var dispatcher = Dispatcher()
+        var dispatcher = Dispatcher(authorize: { method in try Permissions.check(method, role: replica.role) })
         dispatcher.register("rpc.discover") { params, _ in
             try Params(params, allowed: []).check()
             return try openRPCDocument()
@@ -88,6 +88,7 @@ public enum ReplicaMethods {
             let field = p.string("field")
             try p.check()
             let kind = try entityKind(entity)
+            try Permissions.checkResolve(kind, role: replica.role)
             guard let json = p["value"] else {
                 throw ResponseError.invalidParams("invalid params: value is required", errors: [("value", "is required")])
             }

@@ -21,16 +21,19 @@ import KasvuSync
 public final class Replica: Sendable {
     public let path: String
     public let actor: ActorID
+    /// What the replica is for; the JSON-RPC layer refuses what the role may not do.
+    public let role: ReplicaRole
     let pool: DatabasePool
     /// Source of wall-clock milliseconds for HLC stamps; replaceable in tests.
     let nowMillis: @Sendable () -> UInt64
 
     public static var schemaVersion: Int { ReplicaSchema.version }
 
-    private init(path: String, pool: DatabasePool, actor: ActorID, nowMillis: @escaping @Sendable () -> UInt64) {
+    private init(path: String, pool: DatabasePool, actor: ActorID, role: ReplicaRole, nowMillis: @escaping @Sendable () -> UInt64) {
         self.path = path
         self.pool = pool
         self.actor = actor
+        self.role = role
         self.nowMillis = nowMillis
     }
 
@@ -79,7 +82,7 @@ public final class Replica: Sendable {
                     """, arguments: [replicaID, actor.rawValue, role.rawValue, centralURL, ISO8601DateFormatter().string(from: Date())])
             }
         }
-        return Replica(path: path, pool: pool, actor: actor, nowMillis: nowMillis)
+        return Replica(path: path, pool: pool, actor: actor, role: role, nowMillis: nowMillis)
     }
 
     /// Opens an existing replica, applying pending migrations.
@@ -91,14 +94,17 @@ public final class Replica: Sendable {
         let pool = try storage { try openPool(path, durability: durability) }
         // Check before migrating, so that opening some other SQLite file changes nothing in it.
         let actor = try storage {
-            guard try pool.read({ try $0.tableExists("replica") }) else { return String?.none }
+            guard try pool.read({ try $0.tableExists("replica") }) else { return (String, String)?.none }
             try ReplicaSchema.migrator().migrate(pool)
-            return try pool.read { db in try String.fetchOne(db, sql: "SELECT actor FROM replica WHERE singleton = 1") }
+            return try pool.read { db in
+                try Row.fetchOne(db, sql: "SELECT actor, role FROM replica WHERE singleton = 1").map { ($0["actor"] as String, $0["role"] as String) }
+            }
         }
         guard let actor else {
             throw KasvuError(.replicaNotInitialized, "\(path) is not an initialised replica; create one with kasvu init")
         }
-        return Replica(path: path, pool: pool, actor: ActorID(rawValue: actor), nowMillis: nowMillis)
+        return Replica(path: path, pool: pool, actor: ActorID(rawValue: actor.0), role: ReplicaRole(rawValue: actor.1) ?? .office,
+                       nowMillis: nowMillis)
     }
 
     /// Identity, role and sync status.
@@ -121,6 +127,11 @@ public final class Replica: Sendable {
     /// Runs `body` in a write transaction, with storage errors turned into ``KasvuError``.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.write(body) } catch let error as DatabaseError { throw Self.storageError(error) }
+    }
+
+    /// Runs `body` outside a transaction (for pragmas such as checkpoints).
+    func writeWithoutTransaction<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.writeWithoutTransaction(body) } catch let error as DatabaseError { throw Self.storageError(error) }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -17,6 +17,8 @@ public struct SyncProgress: Sendable, Hashable {
 public struct SyncSummary: Sendable, Hashable {
     public let pushed: Int
     public let pulled: Int
+    /// Records purged because they left the replica's scope.
+    public let evicted: Int
     public let rejections: [SyncRejection]
     public let roundTrips: Int
     public let cursor: Int64
@@ -50,7 +52,7 @@ public struct SyncClient: Sendable {
 
     public func run(progress: @Sendable (SyncProgress) async -> Void = { _ in }) async throws -> SyncSummary {
         var batch = max(1, batchSize)
-        var pushed = 0, pulled = 0, roundTrips = 0
+        var pushed = 0, pulled = 0, evicted = 0, roundTrips = 0
         var rejections: [SyncRejection] = []
         var cursor: Int64 = 0
         do {
@@ -74,6 +76,7 @@ public struct SyncClient: Sendable {
                 try await replica.applySyncResponse(response, acknowledging: items)
                 pushed += items.count - response.rejections.count
                 pulled += response.pull.count
+                evicted += response.evict.count
                 rejections += response.rejections
                 cursor = response.cursor
                 let remaining = try await replica.info().pendingChanges
@@ -87,7 +90,7 @@ public struct SyncClient: Sendable {
         }
         try await replica.recordSyncResult(error: nil)
         await progress(SyncProgress(phase: .done, pushed: pushed, pulled: pulled, pendingPush: 0))
-        return SyncSummary(pushed: pushed, pulled: pulled, rejections: rejections, roundTrips: roundTrips, cursor: cursor)
+        return SyncSummary(pushed: pushed, pulled: pulled, evicted: evicted, rejections: rejections, roundTrips: roundTrips, cursor: cursor)
     }
 }
 
@@ -122,6 +125,22 @@ extension Replica {
                                      ISO8601DateFormatter().string(from: Date())])
             }
             try self.mergeInTransaction(db, response.pull, cursor: response.cursor)
+            // Records that left this replica's scope go, with their sync state and outbox rows;
+            // secure_delete overwrites the freed pages.
+            for key in response.evict {
+                try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
+                try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
+                try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
+            }
+        }
+        if !response.evict.isEmpty { try await purgeWriteAheadLog() }
+    }
+
+    /// Copies committed pages into the database file and empties the write-ahead log, so that
+    /// evicted personal data does not linger in the log either.
+    public func purgeWriteAheadLog() async throws {
+        try await writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
 

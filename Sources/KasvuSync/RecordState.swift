@@ -114,6 +114,12 @@ public struct RecordState: Sendable, Hashable, Codable {
         return RecordState(vv: vv.merged(with: other.vv), fields: result)
     }
 
+    /// The same state without some fields' registers (a projection for a narrower scope). The
+    /// version vector is kept: the receiver has seen those writes, it just may not read them.
+    public func removingFields(_ names: Set<String>) -> RecordState {
+        RecordState(vv: vv, fields: fields.filter { !names.contains($0.key) })
+    }
+
     /// The displayed value of every field: the winning entry's.
     public var values: [String: FieldValue] { fields.mapValues { $0[0].value } }
 

@@ -80,9 +80,11 @@ public struct SyncResponse: Sendable, Hashable, Codable {
     public var more: Bool
     /// The central clock, so replicas can report their skew.
     public var clock: HLC
+    /// Records that left the replica's scope: purge them, with their sync metadata.
+    public var evict: [RecordKey]
 
     public init(schemaVersion: Int, accepted: Int, rejections: [SyncRejection], pull: [RecordEnvelope], cursor: Int64,
-                more: Bool, clock: HLC) {
+                more: Bool, clock: HLC, evict: [RecordKey] = []) {
         self.schemaVersion = schemaVersion
         self.accepted = accepted
         self.rejections = rejections
@@ -90,6 +92,32 @@ public struct SyncResponse: Sendable, Hashable, Codable {
         self.cursor = cursor
         self.more = more
         self.clock = clock
+        self.evict = evict
+    }
+
+    enum CodingKeys: String, CodingKey { case schemaVersion, accepted, rejections, pull, cursor, more, clock, evict }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        accepted = try c.decode(Int.self, forKey: .accepted)
+        rejections = try c.decode([SyncRejection].self, forKey: .rejections)
+        pull = try c.decode([RecordEnvelope].self, forKey: .pull)
+        cursor = try c.decode(Int64.self, forKey: .cursor)
+        more = try c.decode(Bool.self, forKey: .more)
+        clock = try c.decode(HLC.self, forKey: .clock)
+        evict = try c.decodeIfPresent([RecordKey].self, forKey: .evict) ?? []
+    }
+}
+
+/// Which record: entity and id.
+public struct RecordKey: Sendable, Hashable, Codable {
+    public let entity: EntityKind
+    public let id: String
+
+    public init(entity: EntityKind, id: String) {
+        self.entity = entity
+        self.id = id
     }
 }
 

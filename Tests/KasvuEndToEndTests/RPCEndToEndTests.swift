@@ -23,7 +23,7 @@ struct RPCEndToEndTests {
     init() throws {
         directory = try TemporaryDirectory()
         db = directory.path("replica.sqlite")
-        let created = try KasvuBinary.run(["init", "--db", db, "--replica-id", "office-1", "--role", "office"])
+        let created = try KasvuBinary.run(["init", "--db", db, "--replica-id", "office-1", "--role", "admin"])
         #expect(created.status == 0, "kasvu init failed: \(created.stderr)")
     }
 
@@ -105,6 +105,22 @@ struct RPCEndToEndTests {
         let report = try KasvuBinary.run(["report", "caseload", "--db", db])
         #expect(report.stdout.contains("Työpolku Oy,Pohjois-Savo,700,0,0,0,700"))
         #expect(try KasvuBinary.run(["invoice", "--db", db, "--provider", provider]).status != 0)  // neither --month nor --period
+    }
+
+    @Test(arguments: ["office", "provider"])
+    func rolesAreRefusedWhatTheyMayNotDo(role: String) async throws {
+        let scoped = directory.path("\(role).sqlite")
+        #expect(try KasvuBinary.run(["init", "--db", scoped, "--replica-id", role, "--role", role]).status == 0)
+        let rpc = try RPCProcess(db: scoped)
+        let refused = try await rpc.call("provider/create", providerParams)
+        #expect(refused["error"]?["code"] == 1005 && refused["error"]?["data"]?["kind"] == "permission_denied")
+        let client = try await rpc.call("client/create", ainoParams)
+        #expect((client["error"]?["data"]?["kind"] == "permission_denied") == (role == "provider"))
+        #expect(try await rpc.call("report/caseload")["error"]?["data"]?["kind"] == "permission_denied")
+        #expect(try await rpc.call("client/list")["result"] != nil)
+        #expect(await rpc.finish() == 0)
+        let replica = try Replica.open(at: scoped)
+        #expect(try await replica.allStates(.provider).isEmpty)
     }
 
     @Test func batchMixesGoodAndBadRequests() async throws {

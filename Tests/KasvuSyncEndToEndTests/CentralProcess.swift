@@ -44,8 +44,10 @@ final class CentralProcess: @unchecked Sendable {
         return (process, chosen)
     }
 
-    func addReplica(_ id: String, role: String = "office") throws -> String {
-        let result = try KasvuBinary.run(["central", "add-replica", "--db", db, "--id", id, "--role", role])
+    /// Registers a replica; an office covers the municipalities the tests use unless told otherwise.
+    func addReplica(_ id: String, role: String = "office", scope: [String]? = nil) throws -> String {
+        let defaultScope = role == "office" ? ["--municipalities", "749,402,091"] : []
+        let result = try KasvuBinary.run(["central", "add-replica", "--db", db, "--id", id, "--role", role] + (scope ?? defaultScope))
         guard result.status == 0, let token = result.stdout.split(separator: "\n").last else {
             throw CentralFailure(message: "add-replica failed: \(result.stderr)")
         }
@@ -79,9 +81,9 @@ struct TestReplica {
     let token: String
     let central: CentralProcess
 
-    init(_ name: String, in directory: TemporaryDirectory, central: CentralProcess, role: String = "office",
+    init(_ name: String, in directory: TemporaryDirectory, central: CentralProcess, role: String = "office", scope: [String]? = nil,
          nowMillis: @escaping @Sendable () -> UInt64 = Replica.systemMillis) throws {
-        token = try central.addReplica(name, role: role)
+        token = try central.addReplica(name, role: role, scope: scope)
         replica = try Replica.create(at: directory.path("\(name).sqlite"), replicaID: name, role: ReplicaRole(rawValue: role)!,
                                      centralURL: central.url, nowMillis: nowMillis)
         try replica.saveToken(token)

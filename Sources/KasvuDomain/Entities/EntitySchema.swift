@@ -39,16 +39,20 @@ public struct FieldSpec: Sendable {
     public let access: Access
     /// Whether list queries may filter on it (the replica indexes these).
     public let indexed: Bool
+    /// Profiling inputs, scores and assessment notes: never delivered to provider replicas.
+    public let confidential: Bool
     /// Checks a value and returns its canonical form. `null` is passed only for optional fields.
     public let check: @Sendable (FieldValue) throws(FieldError) -> FieldValue
 
     public init(_ name: String, type: ValueType = .string, required: Bool = false, access: Access = .editable,
-                indexed: Bool = false, check: @escaping @Sendable (FieldValue) throws(FieldError) -> FieldValue) {
+                indexed: Bool = false, confidential: Bool = false,
+                check: @escaping @Sendable (FieldValue) throws(FieldError) -> FieldValue) {
         self.name = name
         self.type = type
         self.required = required
         self.access = access
         self.indexed = indexed
+        self.confidential = confidential
         self.check = check
     }
 }

@@ -7,7 +7,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, RevokeReplica.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RevokeReplica.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -69,12 +69,55 @@ struct Central: AsyncParsableCommand {
         @Option(help: "admin (central office), office (TE office) or provider.")
         var role: String
 
+        @OptionGroup var scope: ScopeOptions
+
         func run() async throws {
             guard ["admin", "office", "provider"].contains(role) else { throw ValidationError("--role must be admin, office or provider") }
             do {
-                let token = try await store.open().addReplica(id: id, role: role)
+                let token = try await store.open().addReplica(id: id, role: role, scope: scope.scope(role: role))
                 print("Registered replica \(id) (\(role)). Its token, shown only now:")
                 print(token)
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    /// `--municipalities 749,402` for an office, `--provider ID` for a provider.
+    struct ScopeOptions: ParsableArguments {
+        @Option(help: "An office's municipality codes, comma-separated (e.g. 749,402).")
+        var municipalities: String?
+
+        @Option(help: "A provider replica's provider id.")
+        var provider: String?
+
+        func scope(role: String) -> ReplicaScope {
+            switch role {
+            case "office": .municipalities(Set((municipalities ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }))
+            case "provider": .provider(provider ?? "")
+            default: municipalities != nil ? .municipalities([]) : provider != nil ? .provider("") : .all
+            }
+        }
+    }
+
+    struct SetScope: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-scope",
+            abstract: "Change what a registered replica may see.",
+            discussion: "Its next sync rescans: records that entered its scope are delivered, records that left it are evicted from the replica."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The replica's id.")
+        var id: String
+
+        @OptionGroup var scope: ScopeOptions
+
+        func run() async throws {
+            do {
+                let opened = try store.open()
+                guard let role = try await opened.role(of: id) else { throw KasvuError.notFound(entity: "replica", id: id) }
+                try await opened.setScope(id: id, scope: scope.scope(role: role))
+                print("Scope of \(id) changed; its next sync delivers and evicts accordingly.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }
