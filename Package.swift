@@ -68,7 +68,10 @@ let package = Package(
         .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
         .testTarget(
             name: "KasvuSyncEndToEndTests",
-            dependencies: ["KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport"],
+            dependencies: [
+                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             exclude: ["Fixtures"]
         ),
     ],

@@ -1,0 +1,246 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// Who sees what: offices their municipalities, providers their referred clients without
+/// profiling data; records leaving a scope are purged from the replica's files.
+@Suite("Scopes across replicas", .serialized)
+struct ScopeTests {
+    let directory: TemporaryDirectory
+    let central: CentralProcess
+    let admin: TestReplica
+    let office: TestReplica
+    let providers: [String]
+
+    init() async throws {
+        directory = try TemporaryDirectory()
+        central = try CentralProcess(db: directory.path("central.sqlite"))
+        admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        office = try TestReplica("office-749", in: directory, central: central, scope: ["--municipalities", "749"])
+        var ids: [String] = []
+        for (name, businessID) in [("Työpolku Oy", "2077474-0"), ("Uraverkko ry", "0112038-9")] {
+            ids.append(try await admin.replica.create(.provider, fields: [
+                "name": .string(name), "businessId": .string(businessID), "pilotArea": .string("Pohjois-Savo"),
+                "cap": .int(10), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
+            ]).id)
+        }
+        providers = ids
+        try await admin.sync()
+        try await office.sync()
+    }
+
+    func providerReplica(_ index: Int) throws -> TestReplica {
+        try TestReplica("provider-\(index)", in: directory, central: central, role: "provider", scope: ["--provider", providers[index]])
+    }
+
+    /// Creates a profiled client in the office and refers it to `provider`; syncs so the
+    /// central office confirms the referral.
+    func referredClient(_ n: Int, to provider: String) async throws -> (client: String, referral: String) {
+        let client = try await CapTests.referableClient(office.replica, n)
+        let referral = try await office.replica.createReferral(["clientId": .string(client), "providerId": .string(provider), "chosenBy": .string("client")])
+        try await office.sync()
+        return (client, referral.id)
+    }
+
+    @Test func providersSeeOnlyTheirClientsWithoutProfilingData() async throws {
+        let mine = try await referredClient(1, to: providers[0])
+        let theirs = try await referredClient(2, to: providers[1])
+        let provider = try providerReplica(0)
+        try await provider.sync()
+        let clients = try await provider.replica.allStates(.client)
+        #expect(clients.map(\.id) == [mine.client])
+        let fields = Set(try #require(clients.first).state.fields.keys)
+        #expect(fields.contains("hetu") && fields.contains("riskGroup"))
+        let confidential = Set(EntityKind.client.schema.fields.filter(\.confidential).map(\.name))
+        #expect(fields.isDisjoint(with: confidential))
+        #expect(try await provider.replica.allStates(.provider).map(\.id) == [providers[0]])
+        #expect(try await provider.replica.allStates(.referral).map(\.id) == [mine.referral])
+        #expect(try await provider.replica.state(.client, id: theirs.client) == nil)
+
+        // It records its service for its client; a contact for another provider's client is refused.
+        _ = try await provider.replica.create(.contact, fields: ["clientId": .string(mine.client), "providerId": .string(providers[0]),
+                                                                  "date": .string("2026-11-20"), "kind": .string("meeting")])
+        try await provider.replica.merge(try await office.replica.allStates(.client).filter { $0.id == theirs.client })
+        _ = try await provider.replica.create(.contact, fields: ["clientId": .string(theirs.client), "providerId": .string(providers[0]),
+                                                                  "date": .string("2026-11-20"), "kind": .string("phone")])
+        let summary = try await provider.sync()
+        #expect(summary.pushed == 1 && summary.rejections.map(\.kind) == ["permission_denied"])
+        try await office.sync()
+        #expect(try await office.replica.list(.contact).items.count == 1)
+    }
+
+    @Test func officePushOutsideItsMunicipalitiesIsRejectedAndTheRestLands() async throws {
+        let inside = try await office.replica.create(.client, fields: companyClient)
+        let outside = try await office.replica.create(.client, fields: companyClient.merging(["municipality": .string("402")]) { $1 })
+        let summary = try await office.sync()
+        #expect(summary.rejections.map(\.id) == [outside.id])
+        #expect(summary.rejections.first?.kind == "permission_denied")
+        try await admin.sync()
+        #expect(try await admin.replica.state(.client, id: inside.id) != nil)
+        #expect(try await admin.replica.state(.client, id: outside.id) == nil)
+        #expect(try await office.replica.syncStatus().rejections.map(\.id) == [outside.id])
+    }
+
+    @Test func endingAReferralEvictsTheClientWithoutATrace() async throws {
+        let referred = try await referredClient(3, to: providers[0])
+        let hetu = try #require(try await office.replica.get(.client, id: referred.client)["hetu"].stringValue)
+        let provider = try providerReplica(0)
+        try await provider.sync()
+        _ = try await provider.replica.create(.contact, fields: ["clientId": .string(referred.client), "providerId": .string(providers[0]),
+                                                                  "date": .string("2026-11-20"), "kind": .string("meeting")])
+        try await provider.sync()
+        try await provider.replica.purgeWriteAheadLog()
+        #expect(try fileContains(provider.replica.path, hetu))  // the check below can fail
+
+        _ = try await office.replica.transitionReferral(id: referred.referral, to: .ended, date: nil, reason: "employed")
+        try await office.sync()
+        let summary = try await provider.sync()
+        #expect(summary.evicted >= 3)  // the client, its referral, its contact
+        for kind in [EntityKind.client, .referral, .contact] {
+            #expect(try await provider.replica.allStates(kind).isEmpty, "\(kind) left behind")
+        }
+        #expect(!(try fileContains(provider.replica.path, hetu)))
+        #expect(!(try fileContains(provider.replica.path + "-wal", hetu)))
+    }
+
+    @Test func aChangedScopeDeliversAndEvicts() async throws {
+        let other = try TestReplica("office-402", in: directory, central: central, scope: ["--municipalities", "402"])
+        _ = try await office.replica.create(.client, fields: companyClient)
+        try await office.sync()
+        try await other.sync()
+        #expect(try await other.replica.allStates(.client).isEmpty)
+        #expect(try KasvuBinary.run(["central", "set-scope", "--db", central.db, "--id", "office-402", "--municipalities", "402,749"]).status == 0)
+        try await other.sync()
+        #expect(try await other.replica.allStates(.client).count == 1)
+        #expect(try KasvuBinary.run(["central", "set-scope", "--db", central.db, "--id", "office-402", "--municipalities", "402"]).status == 0)
+        #expect(try await other.sync().evicted == 1)
+        #expect(try await other.replica.allStates(.client).isEmpty)
+    }
+
+    func fileContains(_ path: String, _ text: String) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        return bytes.range(of: Data(text.utf8)) != nil
+    }
+}
+
+/// Random referrals, endings, switches and service records across two offices and two
+/// providers: after every sync, every record a replica holds is in its scope, and after a
+/// final full sync each holds exactly its scope.
+@Suite("Scopes hold under random schedules", .serialized)
+struct RandomScopeTests {
+    @Test(arguments: 1...UInt64(10))
+    func everyRecordIsInScopeAfterEverySync(seed: UInt64) async throws {
+        let directory = try TemporaryDirectory()
+        let central = try CentralProcess(db: directory.path("central.sqlite"))
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        var providerIDs: [String] = []
+        for (index, businessID) in ["2077474-0", "0112038-9"].enumerated() {
+            providerIDs.append(try await admin.replica.create(.provider, fields: [
+                "name": .string("Provider \(index)"), "businessId": .string(businessID), "pilotArea": .string("Pohjois-Savo"),
+                "cap": .int(3), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
+            ]).id)
+        }
+        try await admin.sync()
+        let offices = [try TestReplica("o749", in: directory, central: central, scope: ["--municipalities", "749"]),
+                       try TestReplica("o402", in: directory, central: central, scope: ["--municipalities", "402"])]
+        let providerReplicas = try providerIDs.enumerated().map {
+            try TestReplica("p\($0.offset)", in: directory, central: central, role: "provider", scope: ["--provider", $0.element])
+        }
+        let scopes: [(TestReplica, Oracle.Scope)] = [(offices[0], .municipalities(["749"])), (offices[1], .municipalities(["402"])),
+                                                      (providerReplicas[0], .provider(providerIDs[0])), (providerReplicas[1], .provider(providerIDs[1]))]
+        for (replica, _) in scopes { try await replica.sync() }
+        var rng = SeededGenerator(seed: seed)
+        var person = Int(seed) * 100
+
+        for _ in 0..<30 {
+            let (replica, scope) = scopes.randomElement(using: &rng)!
+            switch (scope, Int.random(in: 0..<4, using: &rng)) {
+            case (.municipalities(let codes), 0):
+                person += 1
+                let client = try await CapTests.referableClient(replica.replica, person)
+                _ = try await replica.replica.update(.client, id: client, set: ["municipality": .string(codes.first!)])
+            case (.municipalities, 1):
+                let clients = try await replica.replica.list(.client).items
+                if let client = clients.randomElement(using: &rng) {
+                    _ = try? await replica.replica.createReferral(["clientId": .string(client.id), "providerId": .string(providerIDs.randomElement(using: &rng)!),
+                                                                   "chosenBy": .string("client")], switchProvider: Bool.random(using: &rng))
+                }
+            case (.municipalities, 2):
+                let active = try await replica.replica.list(.referral, where: ["state": .string("active")]).items
+                if let referral = active.randomElement(using: &rng) {
+                    _ = try await replica.replica.transitionReferral(id: referral.id, to: .ended, date: nil, reason: "employed")
+                }
+            case (.provider(let id), 0), (.provider(let id), 1):
+                if let client = try await replica.replica.list(.client).items.randomElement(using: &rng) {
+                    _ = try await replica.replica.create(.contact, fields: ["clientId": .string(client.id), "providerId": .string(id),
+                                                                             "date": .string("2026-11-20"), "kind": .string("meeting")])
+                }
+            default:
+                try await replica.sync()
+                try await Oracle.expectInScope(replica, scope, central: central, exact: false)
+            }
+        }
+        for _ in 0..<2 { for (replica, _) in [(admin, Oracle.Scope.all)] + scopes { try await replica.sync() } }
+        for (replica, scope) in scopes { try await Oracle.expectInScope(replica, scope, central: central, exact: true) }
+    }
+}
+
+/// An independent statement of the scope rules, evaluated on the central store's file.
+enum Oracle {
+    enum Scope { case all, municipalities(Set<String>), provider(String) }
+
+    static func expectInScope(_ replica: TestReplica, _ scope: Scope, central: CentralProcess, exact: Bool) async throws {
+        let visible = try visibleKeys(scope, centralDB: central.db)
+        var held: Set<String> = []
+        for kind in EntityKind.allCases {
+            for envelope in try await replica.replica.allStates(kind) { held.insert("\(kind.rawValue)/\(envelope.id)") }
+        }
+        // Records the replica wrote that the central store rejected stay local; they are not
+        // someone else's data.
+        let rejected = Set(try await replica.replica.syncStatus().rejections.map { "\($0.entity)/\($0.id)" })
+        let outside = held.subtracting(visible).subtracting(rejected)
+        #expect(outside.isEmpty, "\(replica.replica.path) holds records outside its scope: \(outside.sorted())")
+        if exact { #expect(visible.subtracting(held).isEmpty, "missing records in scope") }
+    }
+
+    static func visibleKeys(_ scope: Scope, centralDB: String) throws -> Set<String> {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: centralDB, configuration: configuration)
+        let rows = try queue.read { db in try Row.fetchAll(db, sql: "SELECT entity, id, state FROM record") }
+        var records: [(kind: String, id: String, state: RecordState)] = []
+        for row in rows {
+            records.append((row["entity"], row["id"], try JSONDecoder().decode(RecordState.self, from: Data((row["state"] as String).utf8))))
+        }
+        let value = { (state: RecordState, field: String) in state.value(field).stringValue ?? "" }
+        let clientsByID = Dictionary(records.filter { $0.kind == "client" }.map { ($0.id, $0.state) }) { a, _ in a }
+        var keys: Set<String> = []
+        for record in records {
+            let visible: Bool
+            switch scope {
+            case .all: visible = true
+            case .municipalities(let codes):
+                let client = record.kind == "client" ? record.state : clientsByID[value(record.state, "clientId")]
+                visible = record.kind == "provider" || codes.contains(client.map { value($0, "municipality") } ?? "")
+            case .provider(let provider):
+                let openTo = { (client: String) in
+                    records.contains { $0.kind == "referral" && value($0.state, "clientId") == client && value($0.state, "providerId") == provider
+                        && ["pending", "active"].contains(value($0.state, "state")) }
+                }
+                switch record.kind {
+                case "provider": visible = record.id == provider
+                case "client": visible = openTo(record.id)
+                case "referral": visible = value(record.state, "providerId") == provider && ["pending", "active"].contains(value(record.state, "state"))
+                default: visible = value(record.state, "providerId") == provider && openTo(value(record.state, "clientId"))
+                }
+            }
+            if visible { keys.insert("\(record.kind)/\(record.id)") }
+        }
+        return keys
+    }
+}
