@@ -2,10 +2,12 @@
 
 Usage: python3 Tools/demo.py PATH_TO_KASVU
 
-Starts `kasvu central serve` on a free loopback port with an embedded SQLite store,
-initialises an office replica and a provider replica, registers providers and clients, syncs,
-lets both replicas edit the same client offline (one field in common, one not), syncs again,
-shows the clean merge and the conflict, resolves it, and shows every replica equal.
+Starts `kasvu central serve` on a free loopback port with an embedded SQLite store, and
+replicas for the central office, a TE office and a provider, each with its scope. The central
+office contracts providers; the office registers, profiles and refers a client; the central
+store confirms the referral; the provider sees only its client; the office and the central
+office edit the same client offline (one field in common, one not), sync, see the clean merge
+and the conflict, resolve it; the provider records hours; the central office computes invoices.
 """
 import json
 import shutil
@@ -66,6 +68,17 @@ class Replica:
 
 central = None
 replicas = []
+
+
+def register(name, role, *scope):
+    added = subprocess.run([kasvu, "central", "add-replica", "--db", central_db, "--id", name, "--role", role, *scope],
+                           check=True, capture_output=True, text=True)
+    token = added.stdout.strip().splitlines()[-1]
+    print(f"registered {name} ({role}{', ' + ' '.join(scope) if scope else ''}); token {token[:len(name) + 9]}… "
+          "(shown once, stored hashed)")
+    return token
+
+
 try:
     step("Central server on embedded SQLite")
     central_db = f"{workdir}/central.sqlite"
@@ -73,21 +86,25 @@ try:
                                 "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
     url = central.stdout.readline().strip().split(" ")[-1]
     print(f"kasvu central serve is {url.replace('http://', 'listening on ')}")
-    tokens = {}
-    for name, role in [("siilinjarvi-office", "office"), ("tyopolku-provider", "provider")]:
-        added = subprocess.run([kasvu, "central", "add-replica", "--db", central_db, "--id", name, "--role", role],
-                               check=True, capture_output=True, text=True)
-        tokens[name] = added.stdout.strip().splitlines()[-1]
-        print(f"registered {name} ({role}); token {tokens[name][:len(name) + 9]}… (shown once, stored hashed)")
-    office = Replica("siilinjarvi-office", "office", url, tokens["siilinjarvi-office"])
-    provider = Replica("tyopolku-provider", "provider", url, tokens["tyopolku-provider"])
-    replicas = [office, provider]
+    admin = Replica("ely-central-office", "admin", url, register("ely-central-office", "admin"))
+    office = Replica("siilinjarvi-office", "office", url,
+                     register("siilinjarvi-office", "office", "--municipalities", "749,402"))
+    replicas = [admin, office]
 
-    step("The office registers providers and clients (offline: nothing has synced yet)")
-    p1 = office.call("provider/create", name="Työpolku Oy", businessId="2077474-0", pilotArea="Pohjois-Savo",
-                     cap=700, capitationBase="200.00", hourlyRate="10.00")
-    office.call("provider/create", name="Uraverkko ry", businessId="0112038-9", pilotArea="Pohjois-Savo",
-                cap=700, capitationBase="185.50", hourlyRate="12.00")
+    step("The central office contracts two providers (only it may)")
+    p1 = admin.call("provider/create", name="Työpolku Oy", businessId="2077474-0", pilotArea="Pohjois-Savo",
+                    cap=700, capitationBase="200.00", hourlyRate="10.00")
+    admin.call("provider/create", name="Uraverkko ry", businessId="0112038-9", pilotArea="Pohjois-Savo",
+               cap=700, capitationBase="185.50", hourlyRate="12.00")
+    print("terms outside the tariff's range →",
+          admin.call("provider/create", name="Halpa Oy", businessId="1572860-0", pilotArea="Pohjois-Savo", cap=10,
+                     capitationBase="99.00", hourlyRate="10.00")["error"]["message"])
+    print("the office may not →", office.call("provider/create", name="X", businessId="0737546-2", pilotArea="Pohjois-Savo",
+                                              cap=1, capitationBase="200.00", hourlyRate="10.00")["error"]["data"]["kind"])
+    admin.sync()
+
+    step("The office registers clients, profiles one and refers her (offline until it syncs)")
+    office.sync()
     aino = office.call("client/create", hetu="131052-308T", firstName="Aino", lastName="Virtanen",
                        municipality="749", language="fi", monthsUnemployed=14, educationLevel="basic",
                        monthsEmployedLast24=3, languageSkills="good")
@@ -105,20 +122,30 @@ try:
     print(f"referral of Aino Virtanen to Työpolku Oy: {referral['state']} (the central office confirms it against the cap)")
     print(f"office replica/info: {office.call('replica/info')['pendingChanges']} records waiting to sync")
 
-    step("Sync: office → central → provider")
+    step("Sync: office → central; the central store confirms the referral")
     office.sync()
-    provider.sync()
-    print(f"the provider now holds {len(provider.call('client/list')['items'])} clients")
     referral = office.call("referral/get", id=referral["id"])
-    print(f"after sync the referral is {referral['state']} since {referral['startDate']} (decided by the central store)")
+    print(f"the referral is now {referral['state']} since {referral['startDate']} (decided by the central store)")
 
-    step("Both edit Aino offline: the phone on both sides, language at the office, email at the provider")
+    step("The provider's replica sees only its own client, without profiling data")
+    provider = Replica("tyopolku-provider", "provider", url,
+                       register("tyopolku-provider", "provider", "--provider", p1["id"]))
+    replicas.append(provider)
+    provider.sync()
+    seen = provider.call("client/list")["items"]
+    print(f"the provider holds {len(seen)} client(s): {[c['lastName'] for c in seen]}; "
+          f"monthsUnemployed={seen[0]['monthsUnemployed']}, riskGroup={seen[0]['riskGroup']}")
+    print("it may not edit clients →",
+          provider.call("client/update", id=aino["id"], set={"phone": "050 1"})["error"]["data"]["kind"])
+
+    step("The office and the central office both edit Aino offline: phone on both sides, language and email apart")
+    admin.sync()
     office.call("client/update", id=aino["id"], set={"phone": "040 111 1111", "language": "sv"})
-    provider.call("client/update", id=aino["id"], set={"phone": "050 222 2222", "email": "aino.virtanen@example.fi"})
+    admin.call("client/update", id=aino["id"], set={"phone": "050 222 2222", "email": "aino.virtanen@example.fi"})
 
     step("Sync both ways")
     office.sync()
-    provider.sync()
+    admin.sync()
     office.sync()
     merged = office.call("client/get", id=aino["id"])
     print(f"clean merge of different fields: language={merged['language']}, email={merged['email']}")
@@ -128,13 +155,14 @@ try:
     step("The office resolves it (an ordinary write), then everyone syncs")
     resolved = office.call("conflict/resolve", entity="client", id=aino["id"], field="phone", value="040 333 3333")
     print(f"resolved phone: {resolved['phone']}")
-    office.sync()
-    provider.sync()
-    views = [r.call("client/get", id=aino["id"]) for r in replicas]
-    for r, view in zip(replicas, views):
+    for r in [office, admin, provider]:
+        r.sync()
+    views = [r.call("client/get", id=aino["id"]) for r in [office, admin]]
+    for r, view in zip([office, admin], views):
         print(f"{r.name}: phone={view['phone']}, language={view['language']}, email={view['email']}, "
               f"conflicts={len(view.get('conflicts', []))}, pending={r.call('replica/info')['pendingChanges']}")
-    print("every replica equal:", views[0] == views[1])
+    print("office and central office equal:", views[0] == views[1])
+    print("provider sees phone", provider.call("client/get", id=aino["id"])["phone"])
 
     step("The provider records its service; the central office computes the invoices")
     import datetime
@@ -146,13 +174,13 @@ try:
     provider.call("hours/report", clientId=aino["id"], providerId=p1["id"], month=month, hours="37.5",
                   employerBusinessId="1572860-0")
     provider.sync()
-    office.sync()
-    capitation = office.call("invoice/compute", providerId=p1["id"], kind="capitation", month=month)
+    admin.sync()
+    capitation = admin.call("invoice/compute", providerId=p1["id"], kind="capitation", month=month)
     print(f"capitation invoice {month} for Työpolku Oy:")
     show(capitation)
-    outcome = office.call("invoice/compute", providerId=p1["id"], kind="outcome", period=period)
+    outcome = admin.call("invoice/compute", providerId=p1["id"], kind="outcome", period=period)
     print(f"outcome invoice {period}: {len(outcome['lines'])} line(s), total {outcome['total']} €")
-    print("caseload:", [(row["name"], row["active"], row["cap"]) for row in office.call("report/caseload")["items"]])
+    print("caseload:", [(row["name"], row["active"], row["cap"]) for row in admin.call("report/caseload")["items"]])
     for r in replicas:
         r.close()
     replicas = []
