@@ -27,11 +27,13 @@ public enum CentralServer {
                                    logger: Logger,
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let metrics = ServerMetrics()
-        let router = Router()
+        let throttle = AuthenticationThrottle()
+        let router = Router(context: CentralRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
         router.post("/v1/sync") { request, context -> Response in
             try await withTimeout(limits.requestTimeout) {
-                try await handleSync(request, store: store, limits: limits, metrics: metrics, logger: context.logger)
+                try await handleSync(request, address: context.peer, store: store, limits: limits, metrics: metrics,
+                                     throttle: throttle, logger: context.logger)
             }
         }
         router.get("/healthz") { _, _ -> Response in
@@ -53,10 +55,17 @@ public enum CentralServer {
         )
     }
 
-    static func handleSync(_ request: Request, store: any CentralStore, limits: Limits, metrics: ServerMetrics,
-                           logger: Logger) async throws -> Response {
+    static func handleSync(_ request: Request, address: String, store: any CentralStore, limits: Limits, metrics: ServerMetrics,
+                           throttle: AuthenticationThrottle, logger: Logger) async throws -> Response {
+        if let wait = throttle.blockedFor(address) {
+            throw ServerError(.tooManyRequests, KasvuError(.syncUnauthorized, "too many failed authentications from this address; retry in \(wait) s"),
+                              retryAfter: wait)
+        }
         guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
               let replica = try await store.authenticate(token: String(authorization.dropFirst("Bearer ".count))) else {
+            throttle.recordFailure(address)
+            // The token itself is never logged.
+            logger.notice("failed authentication", metadata: ["address": .string(address)])
             throw ServerError(.unauthorized, KasvuError(.syncUnauthorized, "missing, unknown or revoked token; ask the central office for a new one"))
         }
         var request = request
@@ -113,9 +122,11 @@ public enum CentralServer {
 struct ServerError: Error {
     let status: HTTPResponse.Status
     let error: KasvuError
-    init(_ status: HTTPResponse.Status, _ error: KasvuError) {
+    let retryAfter: Int?
+    init(_ status: HTTPResponse.Status, _ error: KasvuError, retryAfter: Int? = nil) {
         self.status = status
         self.error = error
+        self.retryAfter = retryAfter
     }
 }
 
@@ -128,7 +139,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as ServerError {
-            response = Self.body(error.status, SyncErrorBody(error.error))
+            var answer = Self.body(error.status, SyncErrorBody(error.error))
+            if let retryAfter = error.retryAfter { answer.headers[.retryAfter] = String(retryAfter) }
+            response = answer
         } catch let error as HTTPError {
             response = Self.body(error.status, SyncErrorBody(code: error.status.code, kind: "http_\(error.status.code)",
                                                              message: error.body ?? error.status.reasonPhrase))

@@ -169,6 +169,17 @@ public final class SQLiteCentralStore: CentralStore {
         }
     }
 
+    /// Replaces a replica's token (for example after a laptop was lost): the old one stops
+    /// working at once; the new one is returned, shown once.
+    public func rotateToken(id: String) async throws -> String {
+        let token = Token.generate(replicaID: id)
+        try await write { db in
+            try db.execute(sql: "UPDATE replica SET token_hash = ?, revoked_at = NULL WHERE id = ?", arguments: [Token.hash(token.secret), id])
+            if db.changesCount == 0 { throw KasvuError.notFound(entity: "replica", id: id) }
+        }
+        return token.text
+    }
+
     public func revokeReplica(id: String) async throws {
         try await write { db in
             try db.execute(sql: "UPDATE replica SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",

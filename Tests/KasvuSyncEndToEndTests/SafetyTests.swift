@@ -21,13 +21,16 @@ struct SafetyTests {
         central = try CentralProcess(db: directory.path("central.sqlite"), extraArguments: ["--max-body-bytes", "200000"])
     }
 
-    func post(_ body: [UInt8], token: String?) async throws -> (status: Int, error: SyncErrorBody.Detail?, body: [UInt8]) {
+    func post(_ body: [UInt8], token: String?) async throws -> (status: Int, error: SyncErrorBody.Detail?, body: [UInt8], retryAfter: String?) {
         var headers = [(name: "Content-Type", value: "application/json")]
         if let token { headers.append((name: "Authorization", value: "Bearer \(token)")) }
-        let client = try CurlHTTPClient(options: HTTPClientOptions())
+        var options = HTTPClientOptions()
+        options.maxAttempts = 1  // show every answer, 429 included
+        let client = try CurlHTTPClient(options: options)
         let response = try await client.send(HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body))
         #expect(response.header("content-type") == "application/json")
-        return (response.status, try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error, response.body)
+        return (response.status, try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error, response.body,
+                response.header("retry-after"))
     }
 
     func centralRecordCount() async throws -> Int {
@@ -59,6 +62,31 @@ struct SafetyTests {
         await #expect(throws: KasvuError.self) { try await office.sync() }
         #expect(try await centralRecordCount() == 0)
         #expect(try await office.replica.info().pendingChanges == 1)
+    }
+
+    @Test func repeatedFailedAuthenticationIsSlowedDown() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: companyClient)
+        let body = Array(try JSONEncoder().encode(try await request(for: office)))
+        for attempt in 1...10 {
+            #expect(try await post(body, token: "office." + String(repeating: "0", count: 63) + "\(attempt % 10)").status == 401)
+        }
+        let blocked = try await post(body, token: office.token)  // even the right token waits now
+        #expect(blocked.status == 429)
+        #expect(Int(blocked.retryAfter ?? "") ?? 0 > 0)
+        #expect(try await centralRecordCount() == 0)
+    }
+
+    @Test func rotatedTokenReplacesTheOldOne() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: companyClient)
+        let rotated = try KasvuBinary.run(["central", "rotate-token", "--db", central.db, "--id", "office"])
+        let token = try #require(rotated.stdout.split(separator: "\n").last.map(String.init))
+        #expect(token != office.token && token.hasPrefix("office."))
+        let body = Array(try JSONEncoder().encode(try await request(for: office)))
+        #expect(try await post(body, token: office.token).status == 401)
+        #expect(try await post(body, token: token).status == 200)
+        #expect(try await centralRecordCount() == 1)
     }
 
     @Test func malformedAndOversizedBodiesGet4xxWithJSON() async throws {

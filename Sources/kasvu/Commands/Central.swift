@@ -7,7 +7,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RevokeReplica.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -118,6 +118,27 @@ struct Central: AsyncParsableCommand {
                 guard let role = try await opened.role(of: id) else { throw KasvuError.notFound(entity: "replica", id: id) }
                 try await opened.setScope(id: id, scope: scope.scope(role: role))
                 print("Scope of \(id) changed; its next sync delivers and evicts accordingly.")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct RotateToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-token",
+            abstract: "Give a replica a new token; the old one stops working at once.",
+            discussion: "The new token is printed alone on the last line, once. Put it on the replica with `kasvu init`'s token file (DB.token) or KASVU_TOKEN."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The replica's id.")
+        var id: String
+
+        func run() async throws {
+            do {
+                let token = try await store.open().rotateToken(id: id)
+                print("New token for replica \(id), shown only now:")
+                print(token)
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }
