@@ -146,6 +146,11 @@ methods.append(m("report/outcomes", "Per pilot area and risk group: clients with
      "pilotArea": S("string"), "riskGroup": S("integer"), "clients": S("integer"), "clientsWithHours": S("integer"), "shareWithHours": S("string"),
      "totalHours": S("string"), "fees": money}))}, required=["items"]), ["validation_failed"]))
 
+methods.append(m("audit/trail", "The central store's audit trail of one record (admin replicas only; fetched from the central server): for every merged write, when, which replica and actor, the user name the replica was started with, and which fields changed.",
+   [p("entity", entity_enum, True), p("id", uuid, True)], "trail", S("object", properties={"items": S("array", items=S("object", properties={
+     "at": S("string"), "replicaId": S("string"), "actor": S("string"), "userName": nullable(S("string")), "fields": S("array", items=S("string"))}))}, required=["items"]),
+   ["permission_denied","sync_unreachable","sync_unauthorized"]))
+
 errs = {
  "validation_failed": (1001, "A field value is invalid; data.errors lists {field, message}."),
  "not_found": (1002, "No live record with that id."),

@@ -36,6 +36,9 @@ public enum CentralServer {
                                      throttle: throttle, logger: context.logger)
             }
         }
+        router.get("/v1/audit") { request, context -> Response in
+            try await handleAudit(request, address: context.peer, store: store, throttle: throttle)
+        }
         router.get("/healthz") { _, _ -> Response in
             json(.ok, Data(#"{"status":"ok"}"#.utf8))
         }
@@ -57,17 +60,8 @@ public enum CentralServer {
 
     static func handleSync(_ request: Request, address: String, store: any CentralStore, limits: Limits, metrics: ServerMetrics,
                            throttle: AuthenticationThrottle, logger: Logger) async throws -> Response {
-        if let wait = throttle.blockedFor(address) {
-            throw ServerError(.tooManyRequests, KasvuError(.syncUnauthorized, "too many failed authentications from this address; retry in \(wait) s"),
-                              retryAfter: wait)
-        }
-        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
-              let replica = try await store.authenticate(token: String(authorization.dropFirst("Bearer ".count))) else {
-            throttle.recordFailure(address)
-            // The token itself is never logged.
-            logger.notice("failed authentication", metadata: ["address": .string(address)])
-            throw ServerError(.unauthorized, KasvuError(.syncUnauthorized, "missing, unknown or revoked token; ask the central office for a new one"))
-        }
+        // The token is never logged; failures are counted per address by the throttle.
+        let replica = try await authenticate(request, address: address, store: store, throttle: throttle)
         var request = request
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: limits.maxBodyBytes) } catch is NIOTooManyBytesError {
@@ -86,6 +80,35 @@ public enum CentralServer {
         } catch let error as KasvuError {
             throw ServerError(status(for: error), error)
         }
+    }
+
+    /// `GET /v1/audit?entity=client&id=…`: the audit trail of one record, for admin replicas only.
+    static func handleAudit(_ request: Request, address: String, store: any CentralStore,
+                            throttle: AuthenticationThrottle) async throws -> Response {
+        let replica = try await authenticate(request, address: address, store: store, throttle: throttle)
+        guard replica.role == "admin" else {
+            throw ServerError(.forbidden, KasvuError(.permissionDenied, "only the central office reads the audit trail"))
+        }
+        guard let entity = request.uri.queryParameters.get("entity").flatMap(EntityKind.init(rawValue:)),
+              let id = request.uri.queryParameters.get("id") else {
+            throw ServerError(.badRequest, KasvuError.validationFailed(field: "entity", "give ?entity=client|provider|…&id=UUID"))
+        }
+        let entries = try await store.auditTrail(entity: entity, id: id)
+        return json(.ok, try JSONEncoder().encode(["items": entries]))
+    }
+
+    static func authenticate(_ request: Request, address: String, store: any CentralStore,
+                             throttle: AuthenticationThrottle) async throws -> RegisteredReplica {
+        if let wait = throttle.blockedFor(address) {
+            throw ServerError(.tooManyRequests, KasvuError(.syncUnauthorized, "too many failed authentications from this address; retry in \(wait) s"),
+                              retryAfter: wait)
+        }
+        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
+              let replica = try await store.authenticate(token: String(authorization.dropFirst("Bearer ".count))) else {
+            throttle.recordFailure(address)
+            throw ServerError(.unauthorized, KasvuError(.syncUnauthorized, "missing, unknown or revoked token; ask the central office for a new one"))
+        }
+        return replica
     }
 
     static func status(for error: KasvuError) -> HTTPResponse.Status {

@@ -24,6 +24,8 @@ public protocol CentralStore: Sendable {
     func authenticate(token: String) async throws -> RegisteredReplica?
     /// Merges the pushed batch and returns the next pull batch, all in one transaction.
     func sync(_ request: CentralSyncRequest, from replica: RegisteredReplica) async throws -> SyncResponse
+    /// Every merged write of one record: who, when, which fields.
+    func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry]
     /// Counts for `/metrics`.
     func statistics() async throws -> CentralStatistics
 }

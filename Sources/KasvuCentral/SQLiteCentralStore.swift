@@ -100,6 +100,22 @@ public final class SQLiteCentralStore: CentralStore {
                 CREATE INDEX record_by_client ON record(client_ref);
                 """)
         }
+        migrator.registerMigration("v4: audit trail") { db in
+            try db.execute(sql: """
+                -- Who changed which fields of which record, and when: one row per merged write.
+                CREATE TABLE audit_trail (
+                    entry INTEGER PRIMARY KEY AUTOINCREMENT,
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    replica_id TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    user_name TEXT,
+                    fields TEXT NOT NULL
+                );
+                CREATE INDEX audit_trail_by_record ON audit_trail(entity, id, entry);
+                """)
+        }
         return migrator
     }
 
@@ -264,6 +280,8 @@ public final class SQLiteCentralStore: CentralStore {
                 if result != current {
                     sequence += 1
                     try Self.save(db, envelope.entity, envelope.id, result, sequence: sequence)
+                    try Self.audit(db, envelope.entity, envelope.id, before: current, after: result,
+                                   replica: replica.id, actor: header.actor.rawValue, user: header.userName)
                     merged.append(envelope)
                     if Self.movesScope(envelope.entity, current: current, merged: result) {
                         moved.insert(envelope.entity == .client ? envelope.id : result.value("clientId").stringValue ?? "")
@@ -279,9 +297,12 @@ public final class SQLiteCentralStore: CentralStore {
             }
             if !touched.isEmpty {
                 var centralStamp = try CentralActor.load(db, nowMillis: nowMillis)
+                let actor = centralStamp.actor.rawValue
                 let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis) }) { kind, id, state in
                     sequence += 1
+                    let before = try Self.load(db, kind, id)
                     try Self.save(db, kind, id, state, sequence: sequence)
+                    try Self.audit(db, kind, id, before: before, after: state, replica: "central", actor: actor, user: "referral scheduler")
                     if let client = state.value("clientId").stringValue { moved.insert(client) }
                 }
                 for provider in touched.sorted() { try scheduler.schedule(db, provider: provider) }
@@ -305,6 +326,26 @@ public final class SQLiteCentralStore: CentralStore {
             return SyncResponse(schemaVersion: SyncSchema.version, accepted: accepted - (rejections.count - rejected.count),
                                 rejections: rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
                                 clock: HLC(millis: now), evict: pull.evict)
+        }
+    }
+
+    /// Appends who changed which fields to the audit trail.
+    static func audit(_ db: Database, _ kind: EntityKind, _ id: String, before: RecordState?, after: RecordState,
+                      replica: String, actor: String, user: String?) throws {
+        let changed = after.fields.keys.filter { before?.fields[$0] != after.fields[$0] }.sorted()
+        guard !changed.isEmpty else { return }
+        try db.execute(sql: "INSERT INTO audit_trail (entity, id, at, replica_id, actor, user_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       arguments: [kind.rawValue, id, ISO8601DateFormatter().string(from: Date()), replica, actor, user,
+                                   changed.joined(separator: ",")])
+    }
+
+    public func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT at, replica_id, actor, user_name, fields FROM audit_trail WHERE entity = ? AND id = ? ORDER BY entry",
+                             arguments: [entity.rawValue, id]).map {
+                AuditEntry(at: $0["at"], replicaID: $0["replica_id"], actor: $0["actor"], userName: $0["user_name"],
+                           fields: ($0["fields"] as String).split(separator: ",").map(String.init))
+            }
         }
     }
 

@@ -14,12 +14,14 @@ import KasvuSync
 /// ```
 public struct CurlSyncTransport: SyncTransport {
     let client: CurlHTTPClient
+    let base: String
     let endpoint: String
     let token: String
 
     public init(centralURL: String, token: String, options: HTTPClientOptions = HTTPClientOptions()) throws {
         var base = centralURL
         while base.hasSuffix("/") { base.removeLast() }
+        self.base = base
         endpoint = base + "/v1/sync"
         self.token = token
         do { client = try CurlHTTPClient(options: options) } catch {
@@ -39,6 +41,23 @@ public struct CurlSyncTransport: SyncTransport {
         case .failure(let error): throw KasvuError(.syncUnreachable, "central server unreachable: \(error)")
         }
         return try Self.interpret(response)
+    }
+
+    /// The central store's audit trail of one record (admin replicas only).
+    public func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry] {
+        let request = HTTPRequest(method: "GET", url: "\(base)/v1/audit?entity=\(entity.rawValue)&id=\(id.lowercased())",
+                                  headers: [(name: "Authorization", value: "Bearer \(token)")])
+        let response: HTTPResponse
+        switch await send(request) {
+        case .success(let answer): response = answer
+        case .failure(let error): throw KasvuError(.syncUnreachable, "central server unreachable: \(error)")
+        }
+        guard response.status == 200 else {
+            let detail = try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error
+            let kind = detail.flatMap { KasvuError.Kind(rawValue: $0.kind) } ?? .syncUnreachable
+            throw KasvuError(kind, detail?.message ?? "central server answered HTTP \(response.status)")
+        }
+        return try JSONDecoder().decode([String: [AuditEntry]].self, from: Data(response.body))["items"] ?? []
     }
 
     private func send(_ request: HTTPRequest) async -> Result<HTTPResponse, HTTPClientError> {

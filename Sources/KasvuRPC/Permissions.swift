@@ -12,7 +12,7 @@ enum Permissions {
     static let provider: Set<String> = ["contact/record", "hours/report", "event/record"]
     /// The central office's own business: provider contracts, invoices, audits, reports.
     static let adminOnly: Set<String> = [
-        "provider/create", "provider/update", "invoice/compute", "audit/sample", "audit/record", "report/caseload", "report/outcomes",
+        "provider/create", "provider/update", "invoice/compute", "audit/sample", "audit/record", "report/caseload", "report/outcomes", "audit/trail",
     ]
 
     static func check(_ method: String, role: ReplicaRole) throws(KasvuError) {

@@ -16,8 +16,10 @@ public enum ReplicaMethods {
     /// - Parameter makeSyncClient: builds the sync client for `sync/run` (the executable gives it
     ///   the libcurl transport); nil when the replica cannot sync from here.
     /// - Parameter userName: who works on this replica (kept with risk-group confirmations).
+    /// - Parameter auditTrail: fetches a record's audit trail from the central store.
     public static func dispatcher(for replica: Replica, userName: String = "unknown",
-                                  makeSyncClient: (@Sendable () async throws -> SyncClient)? = nil) -> Dispatcher {
+                                  makeSyncClient: (@Sendable () async throws -> SyncClient)? = nil,
+                                  auditTrail: (@Sendable (EntityKind, String) async throws -> [AuditEntry])? = nil) -> Dispatcher {
         var dispatcher = Dispatcher(authorize: { method in try Permissions.check(method, role: replica.role) })
         dispatcher.register("rpc.discover") { params, _ in
             try Params(params, allowed: []).check()
@@ -110,6 +112,20 @@ public enum ReplicaMethods {
         registerInvoices(&dispatcher, replica, userName: userName)
         registerOutcomesReport(&dispatcher, replica)
         registerSync(&dispatcher, replica, makeSyncClient)
+        dispatcher.register("audit/trail") { params, _ in
+            var p = try Params(params, allowed: ["entity", "id"])
+            let entity = p.string("entity")
+            let id = p.id()
+            try p.check()
+            let kind = try entityKind(entity)
+            guard let auditTrail else { throw KasvuError(.syncUnreachable, "this server was started without a central connection") }
+            return .object(["items": .array(try await auditTrail(kind, id).map { entry in
+                .object([
+                    "at": .string(entry.at), "replicaId": .string(entry.replicaID), "actor": .string(entry.actor),
+                    "userName": entry.userName.map(JSONValue.string) ?? .null, "fields": .array(entry.fields.map(JSONValue.string)),
+                ])
+            })])
+        }
         return dispatcher
     }
 

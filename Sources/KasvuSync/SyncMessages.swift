@@ -158,3 +158,22 @@ public struct SyncBatchTooLarge: Error, Sendable {
 public enum SyncSchema {
     public static let version = 1
 }
+
+/// One merged write as the central store's audit trail keeps it: who, when, which fields.
+public struct AuditEntry: Sendable, Hashable, Codable {
+    public let at: String
+    public let replicaID: String
+    public let actor: String
+    public let userName: String?
+    public let fields: [String]
+
+    public init(at: String, replicaID: String, actor: String, userName: String?, fields: [String]) {
+        self.at = at
+        self.replicaID = replicaID
+        self.actor = actor
+        self.userName = userName
+        self.fields = fields
+    }
+
+    enum CodingKeys: String, CodingKey { case at, replicaID = "replicaId", actor, userName, fields }
+}

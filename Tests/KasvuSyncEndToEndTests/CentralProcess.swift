@@ -96,7 +96,8 @@ struct TestReplica {
         options.maxAttempts = 3
         options.initialBackoff = 0.01
         let transport = try CurlSyncTransport(centralURL: central.url, token: token, options: options)
-        return try await SyncClient(replica: replica, transport: transport, batchSize: batchSize, pullLimit: batchSize).run()
+        return try await SyncClient(replica: replica, transport: transport, batchSize: batchSize, pullLimit: batchSize,
+                                    userName: "worker@\(replica.path.split(separator: "/").last ?? "")").run()
     }
 
     /// Every record state, for comparing replicas.

@@ -38,11 +38,13 @@ struct RPC: AsyncParsableCommand {
             throw CLIError(error)
         }
         let cacert = self.cacert
+        let userName = user ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
         let makeSyncClient: @Sendable () async throws -> SyncClient = {
-            try await SyncRunner.client(opened, cacert: cacert, batchSize: 1000)
+            try await SyncRunner.client(opened, cacert: cacert, batchSize: 1000, userName: userName)
         }
         let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(
-            for: opened, userName: user ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown", makeSyncClient: makeSyncClient),
+            for: opened, userName: userName, makeSyncClient: makeSyncClient,
+            auditTrail: { entity, id in try await SyncRunner.transport(opened, cacert: cacert).auditTrail(entity: entity, id: id) }),
                                    logger: logger, errorMapper: ReplicaMethods.responseError)
         logger.info("serving replica", metadata: ["db": .string(replica.db)])
         await server.run()

@@ -42,7 +42,14 @@ enum SyncRunner {
         try await client(replica, cacert: cacert, batchSize: batchSize).run(progress: progress)
     }
 
-    static func client(_ replica: Replica, cacert: String?, batchSize: Int) async throws -> SyncClient {
+    /// - Parameter userName: who works on the replica, recorded in the central audit trail.
+    static func client(_ replica: Replica, cacert: String?, batchSize: Int,
+                       userName: String? = ProcessInfo.processInfo.environment["USER"]) async throws -> SyncClient {
+        SyncClient(replica: replica, transport: try await transport(replica, cacert: cacert), batchSize: batchSize, userName: userName)
+    }
+
+    /// The libcurl transport to the replica's central store, with its stored credentials.
+    static func transport(_ replica: Replica, cacert: String?) async throws -> CurlSyncTransport {
         let info = try await replica.info()
         guard let central = info.centralURL else {
             throw KasvuError(.syncUnreachable, "replica has no central URL; initialise it with --central URL --token TOKEN")
@@ -52,9 +59,7 @@ enum SyncRunner {
         }
         var options = HTTPClientOptions()
         options.caCertificatePath = cacert
-        let transport = try CurlSyncTransport(centralURL: central, token: token, options: options)
-        return SyncClient(replica: replica, transport: transport, batchSize: batchSize,
-                          userName: ProcessInfo.processInfo.environment["USER"])
+        return try CurlSyncTransport(centralURL: central, token: token, options: options)
     }
 
     static func show(_ progress: SyncProgress) {
