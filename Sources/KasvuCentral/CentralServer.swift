@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import KasvuDomain
 import KasvuSync
 import Logging
@@ -16,6 +19,26 @@ import NIOCore
 /// try await app.runService()
 /// ```
 public enum CentralServer {
+    /// A certificate chain and private key (PEM files) to serve HTTPS instead of plain HTTP.
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+
+        func configuration() throws -> TLSConfiguration {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificateChain).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
+                return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            } catch {
+                throw KasvuError.validationFailed(field: "tls", "cannot load the certificate or key: \(error)")
+            }
+        }
+    }
+
     public struct Limits: Sendable {
         public var maxBodyBytes = 32 << 20
         public var requestTimeout: Duration = .seconds(60)
@@ -23,9 +46,16 @@ public enum CentralServer {
         public init() {}
     }
 
+    /// Builds the server and runs it until SIGTERM or SIGINT, then shuts down gracefully.
+    public static func serve(store: any CentralStore, host: String, port: Int, limits: Limits = Limits(), tls: TLSFiles? = nil,
+                             logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await application(store: store, host: host, port: port, limits: limits, tls: tls, logger: logger, onRunning: onRunning)
+            .runService()
+    }
+
     public static func application(store: any CentralStore, host: String, port: Int, limits: Limits = Limits(),
-                                   logger: Logger,
-                                   onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+                                   tls: TLSFiles? = nil, logger: Logger,
+                                   onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let metrics = ServerMetrics()
         let throttle = AuthenticationThrottle()
         let router = Router(context: CentralRequestContext.self)
@@ -49,9 +79,10 @@ public enum CentralServer {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(statistics))))
         }
         let nanoseconds = limits.idleTimeout.components.seconds * 1_000_000_000
+        let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds)))
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds))),
+            server: try tls.map { try .tls(http, tlsConfiguration: try $0.configuration()) } ?? http,
             configuration: .init(address: .hostname(host, port: port), serverName: "kasvu-central"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger

@@ -1,4 +1,5 @@
 import Foundation
+import KasvuTestSupport
 import Testing
 @testable import KasvuCurl
 

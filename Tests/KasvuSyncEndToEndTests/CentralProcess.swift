@@ -14,11 +14,13 @@ final class CentralProcess: @unchecked Sendable {
     private(set) var process: Process
     let db: String
     private(set) var port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
+    private(set) var scheme = "http"
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     init(db: String, port: Int = 0, extraArguments: [String] = []) throws {
         self.db = db
         (process, self.port) = try Self.start(db: db, port: port, extraArguments: extraArguments)
+        if extraArguments.contains("--tls-cert") { scheme = "https" }
     }
 
     private static func start(db: String, port: Int, extraArguments: [String]) throws -> (Process, Int) {
@@ -38,7 +40,7 @@ final class CentralProcess: @unchecked Sendable {
             line.append(byte)
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("listening on http://"), let chosen = text.split(separator: ":").last.flatMap({ Int($0) }) else {
+        guard text.hasPrefix("listening on http"), let chosen = text.split(separator: ":").last.flatMap({ Int($0) }) else {
             throw CentralFailure(message: "central did not start: \(text)")
         }
         return (process, chosen)
@@ -91,8 +93,9 @@ struct TestReplica {
     }
 
     @discardableResult
-    func sync(batchSize: Int = 100) async throws -> SyncSummary {
+    func sync(batchSize: Int = 100, cacert: String? = nil) async throws -> SyncSummary {
         var options = HTTPClientOptions()
+        options.caCertificatePath = cacert
         options.maxAttempts = 3
         options.initialBackoff = 0.01
         let transport = try CurlSyncTransport(centralURL: central.url, token: token, options: options)

@@ -33,6 +33,12 @@ struct Central: AsyncParsableCommand {
         @Option(help: "Largest accepted request body in bytes.")
         var maxBodyBytes: Int = 32 << 20
 
+        @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).")
+        var tlsCert: String?
+
+        @Option(help: "PEM private key of --tls-cert.")
+        var tlsKey: String?
+
         @Option(help: "Log level on stderr.")
         var logLevel: Logger.Level = .info
 
@@ -46,11 +52,15 @@ struct Central: AsyncParsableCommand {
             let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             var limits = CentralServer.Limits()
             limits.maxBodyBytes = maxBodyBytes
-            let app = CentralServer.application(store: try store.open(), host: host, port: port, limits: limits, logger: logger) { port in
-                // Unbuffered: scripts and tests wait for this line to learn the port.
-                FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
-            }
-            try await app.runService()
+            guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+            let tls = tlsCert.map { CentralServer.TLSFiles(certificateChain: $0, privateKey: tlsKey ?? "") }
+            let scheme = tls == nil ? "http" : "https"
+            do {
+                try await CentralServer.serve(store: try store.open(), host: host, port: port, limits: limits, tls: tls, logger: logger) { port in
+                    // Unbuffered: scripts and tests wait for this line to learn the port.
+                    FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
+                }
+            } catch let error as KasvuError { throw CLIError(error) }
         }
     }
 

@@ -24,6 +24,9 @@ struct RPC: AsyncParsableCommand {
     @Option(help: "CA certificate file for verifying the central server's TLS certificate (for sync/run).")
     var cacert: String?
 
+    @Flag(help: "Allow plain http:// to a host other than loopback for sync/run (testing only).")
+    var allowInsecureHTTP = false
+
     @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 
@@ -37,14 +40,14 @@ struct RPC: AsyncParsableCommand {
         do { opened = try Replica.open(at: replica.db, durability: replica.durability) } catch let error as KasvuError {
             throw CLIError(error)
         }
-        let cacert = self.cacert
+        let connection = Connection(cacert: cacert, allowInsecureHTTP: allowInsecureHTTP)
         let userName = user ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
         let makeSyncClient: @Sendable () async throws -> SyncClient = {
-            try await SyncRunner.client(opened, cacert: cacert, batchSize: 1000, userName: userName)
+            try await SyncRunner.client(opened, connection, batchSize: 1000, userName: userName)
         }
         let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(
             for: opened, userName: userName, makeSyncClient: makeSyncClient,
-            auditTrail: { entity, id in try await SyncRunner.transport(opened, cacert: cacert).auditTrail(entity: entity, id: id) }),
+            auditTrail: { entity, id in try await SyncRunner.transport(opened, connection).auditTrail(entity: entity, id: id) }),
                                    logger: logger, errorMapper: ReplicaMethods.responseError)
         logger.info("serving replica", metadata: ["db": .string(replica.db)])
         await server.run()

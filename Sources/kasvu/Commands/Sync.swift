@@ -18,14 +18,18 @@ struct Sync: AsyncParsableCommand {
     @Option(help: "Records per push batch (halved automatically when the server says 413).")
     var batchSize: Int = 1000
 
+    @Flag(help: "Allow plain http:// to a host other than loopback (testing only: tokens and personal data travel unencrypted).")
+    var allowInsecureHTTP = false
+
     func run() async throws {
         do {
             let opened = try Replica.open(at: replica.db, durability: replica.durability)
-            let summary = try await SyncRunner.run(opened, cacert: cacert, batchSize: batchSize) { progress in
+            let connection = Connection(cacert: cacert, allowInsecureHTTP: allowInsecureHTTP)
+            let summary = try await SyncRunner.client(opened, connection, batchSize: batchSize).run { progress in
                 SyncRunner.show(progress)
             }
             if isatty(STDOUT_FILENO) == 1 { print("") }
-            print("sync done: pushed \(summary.pushed), pulled \(summary.pulled), rejected \(summary.rejections.count), \(summary.roundTrips) round trips")
+            print("sync done: pushed \(summary.pushed), pulled \(summary.pulled), evicted \(summary.evicted), rejected \(summary.rejections.count), \(summary.roundTrips) round trips")
             for rejection in summary.rejections {
                 print("rejected \(rejection.entity) \(rejection.id): \(rejection.kind): \(rejection.message)")
             }
@@ -37,19 +41,14 @@ struct Sync: AsyncParsableCommand {
 
 /// Builds the transport from the replica's stored credentials and runs one sync.
 enum SyncRunner {
-    static func run(_ replica: Replica, cacert: String?, batchSize: Int,
-                    progress: @escaping @Sendable (SyncProgress) async -> Void) async throws -> SyncSummary {
-        try await client(replica, cacert: cacert, batchSize: batchSize).run(progress: progress)
-    }
-
     /// - Parameter userName: who works on the replica, recorded in the central audit trail.
-    static func client(_ replica: Replica, cacert: String?, batchSize: Int,
+    static func client(_ replica: Replica, _ connection: Connection, batchSize: Int,
                        userName: String? = ProcessInfo.processInfo.environment["USER"]) async throws -> SyncClient {
-        SyncClient(replica: replica, transport: try await transport(replica, cacert: cacert), batchSize: batchSize, userName: userName)
+        SyncClient(replica: replica, transport: try await transport(replica, connection), batchSize: batchSize, userName: userName)
     }
 
     /// The libcurl transport to the replica's central store, with its stored credentials.
-    static func transport(_ replica: Replica, cacert: String?) async throws -> CurlSyncTransport {
+    static func transport(_ replica: Replica, _ connection: Connection) async throws -> CurlSyncTransport {
         let info = try await replica.info()
         guard let central = info.centralURL else {
             throw KasvuError(.syncUnreachable, "replica has no central URL; initialise it with --central URL --token TOKEN")
@@ -58,7 +57,8 @@ enum SyncRunner {
             throw KasvuError(.syncUnauthorized, "no token: put it in \(replica.tokenPath) with kasvu init --token, or set KASVU_TOKEN")
         }
         var options = HTTPClientOptions()
-        options.caCertificatePath = cacert
+        options.caCertificatePath = connection.cacert
+        options.allowInsecureHTTP = connection.allowInsecureHTTP
         return try CurlSyncTransport(centralURL: central, token: token, options: options)
     }
 
@@ -74,4 +74,10 @@ enum SyncRunner {
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
     }
+}
+
+/// How to reach the central server, from the command line.
+struct Connection: Sendable {
+    var cacert: String?
+    var allowInsecureHTTP = false
 }

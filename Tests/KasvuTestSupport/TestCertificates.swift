@@ -1,13 +1,13 @@
 import Foundation
 
 /// A throw-away CA and a server certificate for 127.0.0.1, made with the `openssl` CLI.
-struct TestCertificates {
-    let ca: URL
+public struct TestCertificates: Sendable {
+    public let ca: URL
     /// A second, unrelated CA: trusting only it must make verification fail.
-    let otherCA: URL
-    let server: (cert: URL, key: URL)
+    public let otherCA: URL
+    public let server: (cert: URL, key: URL)
 
-    static func make(in directory: URL) throws -> TestCertificates {
+    public static func make(in directory: URL) throws -> TestCertificates {
         func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
         // An own config, so the system openssl.cnf cannot add or clash with extensions.
         try """
@@ -55,8 +55,12 @@ struct TestCertificates {
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw TestFailure(description: "openssl \(arguments.joined(separator: " ")): "
+            throw CertificateFailure(description: "openssl \(arguments.joined(separator: " ")): "
                 + String(decoding: message, as: UTF8.self))
         }
     }
+}
+
+public struct CertificateFailure: Error, CustomStringConvertible {
+    public let description: String
 }
