@@ -52,11 +52,7 @@ public struct CurlSyncTransport: SyncTransport {
         case .success(let answer): response = answer
         case .failure(let error): throw KasvuError(.syncUnreachable, "central server unreachable: \(error)")
         }
-        guard response.status == 200 else {
-            let detail = try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error
-            let kind = detail.flatMap { KasvuError.Kind(rawValue: $0.kind) } ?? .syncUnreachable
-            throw KasvuError(kind, detail?.message ?? "central server answered HTTP \(response.status)")
-        }
+        guard response.status == 200 else { throw Self.error(from: response) }
         return try JSONDecoder().decode([String: [AuditEntry]].self, from: Data(response.body))["items"] ?? []
     }
 
@@ -73,12 +69,17 @@ public struct CurlSyncTransport: SyncTransport {
         case 413:
             throw SyncBatchTooLarge()
         default:
-            let detail = try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error
-            if response.status == 401 {
-                throw KasvuError(.syncUnauthorized, detail?.message ?? "the central server refused the token (HTTP 401)")
-            }
-            let kind = detail.flatMap { KasvuError.Kind(rawValue: $0.kind) } ?? .syncUnreachable
-            throw KasvuError(kind, detail?.message ?? "central server answered HTTP \(response.status)")
+            throw error(from: response)
         }
+    }
+
+    /// The sync error an HTTP error answer stands for, from its JSON body when it has one.
+    static func error(from response: HTTPResponse) -> KasvuError {
+        let detail = try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)).error
+        if response.status == 401 {
+            return KasvuError(.syncUnauthorized, detail?.message ?? "the central server refused the token (HTTP 401)")
+        }
+        let kind = detail.flatMap { KasvuError.Kind(rawValue: $0.kind) } ?? .syncUnreachable
+        return KasvuError(kind, detail?.message ?? "central server answered HTTP \(response.status)")
     }
 }

@@ -11,6 +11,7 @@ extension Replica {
     /// Creates a record after validating its fields and references.
     /// - Parameter id: a caller-chosen UUID (for idempotent imports); random when nil.
     public func create(_ kind: EntityKind, fields: [String: FieldValue], id: String? = nil) async throws -> Record {
+        if kind == .referral { return try await createReferral(fields, id: id) }  // the pilot rules apply
         let id = try id.map { id throws(KasvuError) in
             do throws(FieldError) { return try RecordID.validate(id) } catch { throw .validationFailed([error]) }
         } ?? RecordID.random()
