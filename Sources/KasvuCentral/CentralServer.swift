@@ -98,8 +98,14 @@ public enum CentralServer {
         do { body = try await request.collectBody(upTo: limits.maxBodyBytes) } catch is NIOTooManyBytesError {
             throw ServerError(.contentTooLarge, KasvuError(.validationFailed, "request body over \(limits.maxBodyBytes) bytes; send smaller batches"))
         }
+        let data = Data(buffer: body)
+        // JSONDecoder tolerates invalid UTF-8, raw control characters and lone surrogates in
+        // strings (found by fuzzing); the strict parser refuses them before anything is decoded.
+        do { _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            throw ServerError(.badRequest, KasvuError(.validationFailed, "request body is not valid JSON (RFC 8259, UTF-8)"))
+        }
         let syncRequest: CentralSyncRequest
-        do { syncRequest = try JSONDecoder().decode(CentralSyncRequest.self, from: Data(buffer: body)) } catch {
+        do { syncRequest = try JSONDecoder().decode(CentralSyncRequest.self, from: data) } catch {
             throw ServerError(.badRequest, KasvuError(.validationFailed, "malformed sync request: \(PushedRecord.describe(error))"))
         }
         do {

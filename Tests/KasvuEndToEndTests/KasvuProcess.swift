@@ -35,6 +35,8 @@ final class RPCProcess: @unchecked Sendable {
 
     func send(_ text: String) { stdin.write(Data(text.utf8)) }
 
+    func send(bytes: [UInt8]) { stdin.write(Data(bytes)) }
+
     func sendLine(_ json: String) { send(json + "\n") }
 
     func sendFramed(_ json: String) { send("Content-Length: \(json.utf8.count)\r\n\r\n" + json) }
