@@ -56,6 +56,8 @@ final class CentralProcess: @unchecked Sendable {
         return String(token)
     }
 
+    var isRunning: Bool { process.isRunning }
+
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
