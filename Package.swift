@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kasvu", targets: ["kasvu"]),
+        .executable(name: "kasvu-simulate", targets: ["kasvu-simulate"]),
         .library(name: "KasvuDomain", targets: ["KasvuDomain"]),
         .library(name: "KasvuSync", targets: ["KasvuSync"]),
         .library(name: "KasvuReplica", targets: ["KasvuReplica"]),
@@ -56,6 +57,11 @@ let package = Package(
             dependencies: ["JSONRPC", "KasvuReplica", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Resources/openrpc.json")]
         ),
+        // Deterministic fault-injection simulation of the real replica and central-store code.
+        .target(name: "KasvuSimulator", dependencies: [
+            "KasvuReplica", "KasvuCentral", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .executableTarget(name: "kasvu-simulate", dependencies: ["KasvuSimulator"]),
         .executableTarget(name: "kasvu", dependencies: [
             "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,6 +75,7 @@ let package = Package(
         .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica", "KasvuTestSupport"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "KasvuTestSupport"]),
         .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuSimulatorTests", dependencies: ["KasvuSimulator", "KasvuTestSupport"]),
         .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
         .testTarget(
             name: "KasvuSyncEndToEndTests",

@@ -16,7 +16,14 @@ extension Replica {
     /// to one record between syncs travel once).
     public func pendingPush(limit: Int) async throws -> [OutboxItem] {
         try await read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT entity, id, version FROM outbox ORDER BY version LIMIT ?", arguments: [limit])
+            // Providers and clients before the records that point at them, so that a batch never
+            // carries a referral, contact, hours report or event whose client the central store
+            // has not received yet (its scope checks look the client up).
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT entity, id, version FROM outbox
+                ORDER BY CASE entity WHEN 'provider' THEN 0 WHEN 'client' THEN 1 WHEN 'referral' THEN 2 ELSE 3 END, version
+                LIMIT ?
+                """, arguments: [limit])
             return try rows.compactMap { row -> OutboxItem? in
                 guard let kind = EntityKind(rawValue: row["entity"]), let state = try Self.loadState(db, kind, row["id"]) else {
                     return nil

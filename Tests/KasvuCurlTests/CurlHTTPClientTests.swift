@@ -139,7 +139,9 @@ private let fastRetries = HTTPClientOptions(maxAttempts: 3, initialBackoff: 0.00
     }
 
     @Test func connectionRefusedFailsAfterMaxAttempts() async throws {
-        let url = "http://127.0.0.1:\(try closedPort())/echo"
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let url = "http://127.0.0.1:\(closed.port)/echo"
         let error = try await #require(throws: HTTPClientError.self) {
             try await CurlHTTPClient(options: fastRetries).send(HTTPRequest(url: url))
         }
@@ -150,7 +152,9 @@ private let fastRetries = HTTPClientOptions(maxAttempts: 3, initialBackoff: 0.00
     }
 
     @Test func connectionRefusedIsNotRetriedWhenNotIdempotent() async throws {
-        let url = "http://127.0.0.1:\(try closedPort())/echo"
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let url = "http://127.0.0.1:\(closed.port)/echo"
         let error = try await #require(throws: HTTPClientError.self) {
             try await CurlHTTPClient(options: fastRetries).send(HTTPRequest(url: url, idempotent: false))
         }
@@ -217,20 +221,32 @@ extension Result {
     }
 }
 
-/// A port on 127.0.0.1 with nothing listening: bound to find a free one, then released.
-func closedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure(description: "socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-            bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+/// A port on 127.0.0.1 with nothing listening on it: the socket stays bound (not listening)
+/// for the object's lifetime, so connections are refused and no parallel test's server can take
+/// the port meanwhile (a released port was once grabbed by another test's echo server).
+final class ClosedPort {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure(description: "socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = self.fd
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
         }
+        guard bound else {
+            close(fd)
+            throw TestFailure(description: "bind() failed")
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
     }
-    guard bound else { throw TestFailure(description: "bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
+
+    deinit { close(fd) }
 }

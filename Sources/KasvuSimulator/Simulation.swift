@@ -1,0 +1,212 @@
+import Foundation
+import KasvuCentral
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import Synchronization
+
+/// A deterministic fault-injection simulation of the real replica and central-store code:
+/// several replicas make random offline writes and sync through a transport that drops
+/// requests, loses responses after the central commit, and delivers twice; replicas crash
+/// and reopen, the central store restarts, clocks drift. After a final fault-free sync every
+/// replica must equal the others, every field must hold exactly the writes no other write
+/// had seen (nothing acknowledged lost, every concurrent write surfaced), and no provider
+/// may ever have more active referrals than its cap.
+///
+/// ```swift
+/// let report = try await Simulation(seed: 7, directory: tmp).run()
+/// print(report)
+/// ```
+public struct Simulation: Sendable {
+    public let seed: UInt64
+    public let replicaCount: Int
+    public let steps: Int
+    public let directory: URL
+
+    public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, directory: URL) {
+        self.seed = seed
+        self.replicaCount = replicas
+        self.steps = steps
+        self.directory = directory
+    }
+
+    public struct Report: Sendable, CustomStringConvertible {
+        public var writes = 0, syncs = 0, failedSyncs = 0, droppedRequests = 0, lostResponses = 0, duplicates = 0
+        public var replicaCrashes = 0, centralRestarts = 0, conflicts = 0
+        public var violations: [String] = []
+
+        public init() {}
+
+        public var description: String {
+            "writes \(writes), syncs \(syncs) (\(failedSyncs) failed), dropped \(droppedRequests), lost responses \(lostResponses), "
+                + "duplicated \(duplicates), replica crashes \(replicaCrashes), central restarts \(centralRestarts), conflicts \(conflicts), "
+                + "violations \(violations.count)"
+        }
+    }
+
+    /// One acknowledged write of one field and what its writer had seen of the record.
+    struct LoggedWrite: Hashable {
+        let key: String
+        let dot: Dot
+        let seen: VersionVector
+    }
+
+    public func run() async throws -> Report {
+        var rng = SimulationRandom(seed: seed)
+        var report = Report()
+        let time = SimulatedTime()
+        let centralPath = directory.appendingPathComponent("central.sqlite").path
+        let store = CentralHandle(try SQLiteCentralStore(path: centralPath, nowMillis: time.now))
+        let faults = FaultPlan(seed: seed)
+        var replicas: [SimulatedReplica] = []
+        for index in 0..<replicaCount {
+            let role = index == 0 ? "admin" : "office"
+            let scope: ReplicaScope = index == 0 ? .all : .municipalities(["749", "402"])
+            let token = try await store.current.addReplica(id: "r\(index)", role: role, scope: scope)
+            let path = directory.appendingPathComponent("r\(index).sqlite").path
+            let skew = ClockSkew(Int64.random(in: -30_000...30_000, using: &rng))
+            let replica = try Replica.create(at: path, replicaID: "r\(index)", role: role == "admin" ? .admin : .office,
+                                             nowMillis: time.clock(skew))
+            replicas.append(SimulatedReplica(replica: replica, token: token, path: path, skew: skew))
+        }
+        func newID() -> String { UUID(uuid: (0..<16).reduce(into: [UInt8]()) { bytes, _ in bytes.append(UInt8.random(in: 0...255, using: &rng)) }.withUnsafeBytes { $0.load(as: uuid_t.self) }).uuidString.lowercased() }
+        let provider = try await replicas[0].replica.create(.provider, fields: [
+            "name": .string("Työpolku Oy"), "businessId": .string("2077474-0"), "pilotArea": .string("Pohjois-Savo"),
+            "cap": .int(2), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
+        ], id: newID())
+        var log: [LoggedWrite] = []
+        var person = 0
+
+        func sync(_ index: Int, faulty: Bool) async -> Bool {
+            let transport = InProcessTransport(store: store, token: replicas[index].token, faults: faulty ? faults : nil)
+            let client = SyncClient(replica: replicas[index].replica, transport: transport, batchSize: Int.random(in: 1...5, using: &rng))
+            do {
+                _ = try await client.run()
+                return true
+            } catch {
+                return false
+            }
+        }
+
+        for _ in 0..<steps {
+            time.advance(by: UInt64.random(in: 1...2_000, using: &rng))
+            let index = Int.random(in: 0..<replicas.count, using: &rng)
+            let replica = replicas[index].replica
+            let live = try await replica.list(.client, limit: 1000).items
+            let action = live.isEmpty ? 0 : Int.random(in: 0..<20, using: &rng)
+            switch action {
+            case 0..<4:
+                person += 1
+                let client = try await replica.create(.client, fields: [
+                    "hetu": .string(Self.hetu(Int(seed % 1000) * 50 + person)), "lastName": .string("Asiakas \(person)"),
+                    "municipality": .string("749"), "monthsUnemployed": .int(10), "educationLevel": .string("basic"),
+                    "monthsEmployedLast24": .int(2), "languageSkills": .string("good"),
+                ], id: newID())
+                let state = try await replica.state(.client, id: client.id)!
+                for (field, entries) in state.fields {
+                    log.append(LoggedWrite(key: "client/\(client.id)/\(field)", dot: entries[0].dot, seen: VersionVector()))
+                }
+                report.writes += 1
+            case 4..<9 where !live.isEmpty:
+                let target = live.randomElement(using: &rng)!
+                let field = ["phone", "language", "status", "lastName"].randomElement(using: &rng)!
+                let value: FieldValue = switch field {
+                case "phone": .string("040 \(Int.random(in: 100_000...999_999, using: &rng))")
+                case "language": .string(["fi", "sv", "en"].randomElement(using: &rng)!)
+                case "status": .string(["registered", "assessment", "referred"].randomElement(using: &rng)!)
+                default: .string(["Virtanen", "Korhonen", "Mäkinen"].randomElement(using: &rng)!)
+                }
+                try await logged(replica, .client, target.id, field, &log) { _ = try await replica.update(.client, id: target.id, set: [field: value]) }
+                report.writes += 1
+            case 9 where !live.isEmpty:
+                let target = live.randomElement(using: &rng)!
+                try await logged(replica, .client, target.id, "deleted", &log) { try await replica.delete(.client, id: target.id) }
+                report.writes += 1
+            case 10 where !live.isEmpty:
+                // Profile, confirm and refer a client: the central store applies the cap.
+                let target = live.randomElement(using: &rng)!
+                if let proposal = try? await replica.profile(clientID: target.id) {
+                    _ = try? await replica.confirmRiskGroup(clientID: target.id, group: proposal.group, reason: nil, confirmedBy: "sim")
+                    _ = try? await replica.createReferral(["clientId": .string(target.id), "providerId": .string(provider.id), "chosenBy": .string("client")],
+                                                          id: newID())
+                    report.writes += 1
+                }
+            case 11 where !live.isEmpty:
+                let target = live.randomElement(using: &rng)!
+                _ = try? await replica.reportHours(["clientId": .string(target.id), "providerId": .string(provider.id),
+                                                    "month": .string("2026-0\(Int.random(in: 1...9, using: &rng))"),
+                                                    "hours": .string("\(Int.random(in: 1...160, using: &rng))")])
+                report.writes += 1
+            case 12:
+                // A replica crash: the process dies; committed work is all that survives.
+                replicas[index].replica = try Replica.open(at: replicas[index].path, nowMillis: time.clock(replicas[index].skew))
+                report.replicaCrashes += 1
+            case 13:
+                try store.replace(with: SQLiteCentralStore(path: centralPath, nowMillis: time.now))
+                report.centralRestarts += 1
+            case 14:
+                replicas[index].skew.set(Int64.random(in: -60_000...60_000, using: &rng))
+            default:
+                report.syncs += 1
+                if !(await sync(index, faulty: true)) { report.failedSyncs += 1 }
+                try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
+            }
+        }
+        // Fault-free: everything reaches the central store, then everyone.
+        for _ in 0..<2 {
+            for index in replicas.indices where !(await sync(index, faulty: false)) {
+                report.violations.append("final sync of r\(index) failed")
+            }
+        }
+        let counts = faults.counts
+        report.droppedRequests = counts.dropped
+        report.lostResponses = counts.lost
+        report.duplicates = counts.duplicated
+
+        let reference = try await Self.everything(replicas[0].replica)
+        for index in replicas.indices.dropFirst() where try await Self.everything(replicas[index].replica) != reference {
+            report.violations.append("r\(index) differs from r0")
+        }
+        var finalDots: [String: Set<Dot>] = [:]
+        for envelope in reference {
+            for (field, entries) in envelope.state.fields {
+                finalDots["\(envelope.entity.rawValue)/\(envelope.id)/\(field)"] = Set(entries.map(\.dot))
+                if entries.count > 1 { report.conflicts += 1 }
+            }
+        }
+        for (key, writes) in Dictionary(grouping: log, by: \.key) {
+            let unseen = writes.filter { write in !writes.contains { $0 != write && $0.seen.covers(write.dot) } }
+            if finalDots[key] != Set(unseen.map(\.dot)) { report.violations.append("\(key) holds the wrong writes") }
+        }
+        try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
+        return report
+    }
+
+    private func logged(_ replica: Replica, _ kind: EntityKind, _ id: String, _ field: String, _ log: inout [LoggedWrite],
+                        _ write: () async throws -> Void) async throws {
+        let seen = try await replica.state(kind, id: id)?.vv ?? VersionVector()
+        try await write()
+        if let dot = try await replica.state(kind, id: id)?.fields[field]?.first?.dot {
+            log.append(LoggedWrite(key: "\(kind.rawValue)/\(id)/\(field)", dot: dot, seen: seen))
+        }
+    }
+
+    private func checkCaps(_ centralPath: String, provider: String, cap: Int, _ report: inout Report) throws {
+        let active = try CentralInspection.activeReferrals(centralPath, provider: provider)
+        if active > cap { report.violations.append("provider has \(active) active referrals, cap \(cap)") }
+    }
+
+    static func everything(_ replica: Replica) async throws -> [RecordEnvelope] {
+        var all: [RecordEnvelope] = []
+        for kind in EntityKind.allCases { all += try await replica.allStates(kind) }
+        return all
+    }
+
+    static func hetu(_ n: Int) -> String {
+        let day = 1 + n % 28, month = 1 + (n / 28) % 12, individual = 100 + n % 700
+        let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
+        let digits = "\(two(day))\(two(month))85\(individual)"
+        let check = Array("0123456789ABCDEFHJKLMNPRSTUVWXY")[Int(digits)! % 31]
+        return "\(two(day))\(two(month))85-\(individual)\(check)"
+    }
+}

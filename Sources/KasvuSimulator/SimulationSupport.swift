@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+import KasvuCentral
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import Synchronization
+
+/// SplitMix64: the simulation's only source of randomness, so a seed replays its schedule.
+struct SimulationRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Simulated wall-clock time shared by the central store and the replicas, so that HLC
+/// stamps (and so conflict winners) do not depend on how fast the machine runs.
+final class SimulatedTime: Sendable {
+    private let millis = Mutex<UInt64>(1_800_000_000_000)
+
+    func advance(by delta: UInt64) { millis.withLock { $0 += delta } }
+
+    var now: @Sendable () -> UInt64 { { [self] in millis.withLock { $0 } } }
+
+    /// A replica's clock: the simulated time plus its skew.
+    func clock(_ skew: ClockSkew) -> @Sendable () -> UInt64 {
+        { [self] in UInt64(max(0, Int64(millis.withLock { $0 }) + skew.value)) }
+    }
+}
+
+/// A replica's clock error, changed by the simulation at random.
+final class ClockSkew: Sendable {
+    private let millis: Mutex<Int64>
+    init(_ value: Int64) { millis = Mutex(value) }
+    var value: Int64 { millis.withLock { $0 } }
+    func set(_ value: Int64) { millis.withLock { $0 = value } }
+}
+
+struct SimulatedReplica {
+    var replica: Replica
+    let token: String
+    let path: String
+    let skew: ClockSkew
+}
+
+/// The current central store instance; a restart replaces it with a fresh one on the same file.
+final class CentralHandle: Sendable {
+    private let store: Mutex<SQLiteCentralStore>
+    init(_ store: SQLiteCentralStore) { self.store = Mutex(store) }
+    var current: SQLiteCentralStore { store.withLock { $0 } }
+    func replace(with fresh: SQLiteCentralStore) { store.withLock { $0 = fresh } }
+}
+
+/// Which fault strikes a round trip, decided from the seed.
+final class FaultPlan: Sendable {
+    enum Fault { case none, dropRequest, loseResponse, duplicate }
+    private let state: Mutex<(random: SimulationRandom, dropped: Int, lost: Int, duplicated: Int)>
+
+    init(seed: UInt64) { state = Mutex((SimulationRandom(seed: seed ^ 0xFA17), 0, 0, 0)) }
+
+    func next() -> Fault {
+        state.withLock { state in
+            switch Int.random(in: 0..<10, using: &state.random) {
+            case 0: state.dropped += 1; return .dropRequest
+            case 1: state.lost += 1; return .loseResponse
+            case 2: state.duplicated += 1; return .duplicate
+            default: return .none
+            }
+        }
+    }
+
+    var counts: (dropped: Int, lost: Int, duplicated: Int) { state.withLock { ($0.dropped, $0.lost, $0.duplicated) } }
+}
+
+/// Calls the real central store in process, through the same authentication and request
+/// decoding as the HTTP server, with injected faults.
+struct InProcessTransport: SyncTransport {
+    let store: CentralHandle
+    let token: String
+    let faults: FaultPlan?
+
+    func exchange(_ request: SyncRequest) async throws -> SyncResponse {
+        let fault = faults?.next() ?? .none
+        if fault == .dropRequest { throw KasvuError(.syncUnreachable, "simulated: request dropped") }
+        let central = store.current
+        guard let replica = try await central.authenticate(token: token) else { throw KasvuError(.syncUnauthorized, "simulated: bad token") }
+        // The wire: encode and decode, as over HTTP.
+        let body = try JSONEncoder().encode(request)
+        let decoded = try JSONDecoder().decode(CentralSyncRequest.self, from: body)
+        var response = try await central.sync(decoded, from: replica)
+        switch fault {
+        case .loseResponse: throw KasvuError(.syncUnreachable, "simulated: response lost after commit")
+        case .duplicate: response = try await central.sync(decoded, from: replica)
+        default: break
+        }
+        return try JSONDecoder().decode(SyncResponse.self, from: try JSONEncoder().encode(response))
+    }
+}
+
+/// Read-only looks into the central store's file, independent of its code.
+enum CentralInspection {
+    static func activeReferrals(_ path: String, provider: String) throws -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM record WHERE entity = 'referral'
+                AND json_extract(state, '$.f.providerId[0][0]') = ? AND json_extract(state, '$.f.state[0][0]') = 'active'
+                AND coalesce(json_extract(state, '$.f.deleted[0][0]'), 0) = 0
+                """, arguments: [provider]) ?? 0
+        }
+    }
+}

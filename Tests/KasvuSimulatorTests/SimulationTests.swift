@@ -1,0 +1,26 @@
+import Foundation
+import KasvuSimulator
+import KasvuTestSupport
+import Testing
+
+/// The deterministic fault simulation in CI: 200 schedules by default (`KASVU_SCHEDULES`).
+@Suite("Fault simulation")
+struct SimulationTests {
+    static let seeds = Array(1...UInt64(ProcessInfo.processInfo.environment["KASVU_SIM_SCHEDULES"].flatMap(Int.init) ?? 200))
+
+    @Test(arguments: seeds)
+    func scheduleKeepsEveryInvariant(seed: UInt64) async throws {
+        let directory = try TemporaryDirectory()
+        let report = try await Simulation(seed: seed, directory: directory.url).run()
+        #expect(report.violations.isEmpty, "seed \(seed): \(report.violations) — replay with Tools/simulate --seed \(seed)")
+        #expect(report.writes > 0 && report.syncs > 0)
+    }
+
+    @Test func aSeedReplaysTheSameSchedule() async throws {
+        let first = try TemporaryDirectory(), second = try TemporaryDirectory()
+        let a = try await Simulation(seed: 42, directory: first.url).run()
+        let b = try await Simulation(seed: 42, directory: second.url).run()
+        #expect(a.description == b.description)
+        #expect(a.droppedRequests + a.lostResponses + a.duplicates > 0)
+    }
+}
