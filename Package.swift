@@ -69,7 +69,7 @@ let package = Package(
         ]),
         // Helpers shared by the test targets: temporary directories, seeded randomness, the
         // shared domain data, the path of the built `kasvu` binary.
-        .target(name: "KasvuTestSupport", path: "Tests/KasvuTestSupport"),
+        .target(name: "KasvuTestSupport", dependencies: ["KasvuDomain"], path: "Tests/KasvuTestSupport"),
         .testTarget(name: "KasvuDomainTests", dependencies: ["KasvuDomain", "KasvuTestSupport"]),
         .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync", "KasvuTestSupport"]),
         .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica", "KasvuTestSupport"]),

@@ -52,7 +52,7 @@ public struct Simulation: Sendable {
     }
 
     public func run() async throws -> Report {
-        var rng = SimulationRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var report = Report()
         let time = SimulatedTime()
         let centralPath = directory.appendingPathComponent("central.sqlite").path
@@ -98,7 +98,7 @@ public struct Simulation: Sendable {
             case 0..<4:
                 person += 1
                 let client = try await replica.create(.client, fields: [
-                    "hetu": .string(Self.hetu(Int(seed % 1000) * 50 + person)), "lastName": .string("Asiakas \(person)"),
+                    "hetu": .string(PersonalIdentityCode.synthetic(Int(seed % 1000) * 50 + person, year: 1985)), "lastName": .string("Asiakas \(person)"),
                     "municipality": .string("749"), "monthsUnemployed": .int(10), "educationLevel": .string("basic"),
                     "monthsEmployedLast24": .int(2), "languageSkills": .string("good"),
                 ], id: newID())
@@ -200,13 +200,5 @@ public struct Simulation: Sendable {
         var all: [RecordEnvelope] = []
         for kind in EntityKind.allCases { all += try await replica.allStates(kind) }
         return all
-    }
-
-    static func hetu(_ n: Int) -> String {
-        let day = 1 + n % 28, month = 1 + (n / 28) % 12, individual = 100 + n % 700
-        let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
-        let digits = "\(two(day))\(two(month))85\(individual)"
-        let check = Array("0123456789ABCDEFHJKLMNPRSTUVWXY")[Int(digits)! % 31]
-        return "\(two(day))\(two(month))85-\(individual)\(check)"
     }
 }

@@ -6,19 +6,6 @@ import KasvuReplica
 import KasvuSync
 import Synchronization
 
-/// SplitMix64: the simulation's only source of randomness, so a seed replays its schedule.
-struct SimulationRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Simulated wall-clock time shared by the central store and the replicas, so that HLC
 /// stamps (and so conflict winners) do not depend on how fast the machine runs.
 final class SimulatedTime: Sendable {
@@ -60,9 +47,9 @@ final class CentralHandle: Sendable {
 /// Which fault strikes a round trip, decided from the seed.
 final class FaultPlan: Sendable {
     enum Fault { case none, dropRequest, loseResponse, duplicate }
-    private let state: Mutex<(random: SimulationRandom, dropped: Int, lost: Int, duplicated: Int)>
+    private let state: Mutex<(random: SplitMix64, dropped: Int, lost: Int, duplicated: Int)>
 
-    init(seed: UInt64) { state = Mutex((SimulationRandom(seed: seed ^ 0xFA17), 0, 0, 0)) }
+    init(seed: UInt64) { state = Mutex((SplitMix64(seed: seed ^ 0xFA17), 0, 0, 0)) }
 
     func next() -> Fault {
         state.withLock { state in

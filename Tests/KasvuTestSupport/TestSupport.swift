@@ -1,4 +1,6 @@
 import Foundation
+@_exported import struct KasvuDomain.SplitMix64
+import KasvuDomain
 
 /// A fresh directory per test, removed when the value goes away.
 public final class TemporaryDirectory: Sendable {
@@ -14,20 +16,8 @@ public final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// SplitMix64: a tiny deterministic generator, so that a failing seed replays exactly.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator of tests: a failing seed replays exactly.
+public typealias SeededGenerator = SplitMix64
 
 /// The team's shared domain data (`../shared/domain` beside the repository), read by the tests
 /// so that vectors and worked examples are never copied into code.
@@ -51,14 +41,8 @@ public enum SharedData {
     }
 }
 
-/// A valid henkilötunnus for test person `n` (born in 1980, individual number 100 + n).
-public func testHetu(_ n: Int) -> String {
-    let day = 1 + n % 28, month = 1 + (n / 28) % 12, individual = 100 + n % 700
-    let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
-    let digits = "\(two(day))\(two(month))80\(individual)"
-    let check = Array("0123456789ABCDEFHJKLMNPRSTUVWXY")[Int(digits)! % 31]
-    return "\(two(day))\(two(month))80-\(individual)\(check)"
-}
+/// A valid henkilötunnus for test person `n` (born in 1980).
+public func testHetu(_ n: Int) -> String { PersonalIdentityCode.synthetic(n) }
 
 /// The real `kasvu` executable, built next to the test bundle by `swift build`.
 public enum KasvuBinary {

@@ -63,6 +63,15 @@ public struct PersonalIdentityCode: Sendable, Hashable, CustomStringConvertible 
     }
 
     public var description: String { value }
+
+    /// A valid code for synthetic person `n` born in `year` (1900–1999), individual number
+    /// 100 + n mod 700: for tests, simulations and demos, never for real people.
+    public static func synthetic(_ n: Int, year: Int = 1980) -> String {
+        let day = 1 + n % 28, month = 1 + (n / 28) % 12, individual = 100 + n % 700
+        let digits = String.twoDigits(day) + String.twoDigits(month) + String.twoDigits(year % 100) + String(individual)
+        return String.twoDigits(day) + String.twoDigits(month) + String.twoDigits(year % 100) + "-" + String(individual)
+            + String(checkCharacters[Int(digits)! % 31])
+    }
 }
 
 extension String {
