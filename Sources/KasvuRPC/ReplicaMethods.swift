@@ -71,9 +71,7 @@ public enum ReplicaMethods {
                 throw ResponseError.invalidParams("invalid params: to must be a referral state",
                     errors: [("to", "must be one of \(ReferralState.allCases.map(\.rawValue).joined(separator: ", "))")])
             }
-            let day = try date.map { text throws(KasvuError) in
-                do throws(FieldError) { return try CalendarDate(iso: text) } catch { throw .validationFailed([error]) }
-            }
+            let day = try date.map(parseDate)
             return try await replica.transitionReferral(id: id, to: next, date: day, reason: reason).json
         }
         dispatcher.register("conflict/list") { params, _ in
@@ -167,37 +165,13 @@ public enum ReplicaMethods {
     }
 
     private static func registerInvoices(_ dispatcher: inout Dispatcher, _ replica: Replica, userName: String) {
-        dispatcher.register("invoice/compute") { params, _ in
-            var p = try Params(params, allowed: ["providerId", "kind", "month", "period", "audit"])
-            let provider = p.id("providerId")
-            let kind = p.string("kind")
-            let month = p.optionalString("month"), period = p.optionalString("period")
-            let audit = p.optionalObject("audit")
-            try p.check()
-            let invoice: Invoice
-            switch kind {
-            case "capitation":
-                guard let month else { throw ResponseError.invalidParams("invalid params: month is required", errors: [("month", "is required for a capitation invoice")]) }
-                invoice = try await replica.capitationInvoice(providerID: provider, month: try domain { () throws(FieldError) in try YearMonth(iso: month) })
-            case "outcome":
-                guard let period else { throw ResponseError.invalidParams("invalid params: period is required", errors: [("period", "is required for an outcome invoice (YYYY-T1…T3)")]) }
-                var auditParams = try Params(audit.map(JSONValue.object), allowed: ["seed", "rate"])
-                let seed = auditParams.optionalString("seed"), rate = auditParams.optionalString("rate")
-                try auditParams.check()
-                let term = try domain { () throws(FieldError) in try BillingPeriod(iso: period) }
-                invoice = try await replica.outcomeInvoice(providerID: provider, period: term,
-                                                           audit: audit == nil ? nil : (seed ?? "", rate ?? "0"))
-            default:
-                throw ResponseError.invalidParams("invalid params: kind", errors: [("kind", "must be capitation or outcome")])
-            }
-            return try JSONValue.parse(try invoice.jsonData())
-        }
+        dispatcher.register("invoice/compute") { params, _ in try await computeInvoice(params, replica) }
         dispatcher.register("audit/sample") { params, _ in
             var p = try Params(params, allowed: ["providerId", "period", "rate", "seed"])
             let provider = p.id("providerId")
             let period = p.string("period"), rate = p.string("rate"), seed = p.string("seed")
             try p.check()
-            let term = try domain { () throws(FieldError) in try BillingPeriod(iso: period) }
+            let term = try parsePeriod(period)
             let sampled = try await replica.auditSample(providerID: provider, period: term, rate: rate, seed: seed)
             return .object(["sampled": .array(sampled.map(JSONValue.string))])
         }
@@ -210,9 +184,50 @@ public enum ReplicaMethods {
         }
     }
 
-    /// Runs a domain parse, reporting its field error as `validation_failed`.
-    private static func domain<T>(_ body: () throws(FieldError) -> T) throws(KasvuError) -> T {
-        do throws(FieldError) { return try body() } catch { throw .validationFailed([error]) }
+    /// `invoice/compute`. Not optimised: Swift 6.3.1's optimizer crashed (LLVM coroutine
+    /// splitting, signal 11) on this body in release builds; the work here is I/O-bound.
+    @_optimize(none)
+    private static func computeInvoice(_ params: JSONValue?, _ replica: Replica) async throws -> JSONValue {
+            var p = try Params(params, allowed: ["providerId", "kind", "month", "period", "audit"])
+            let provider = p.id("providerId")
+            let kind = p.string("kind")
+            let month = p.optionalString("month"), period = p.optionalString("period")
+            let audit = p.optionalObject("audit")
+            try p.check()
+            switch kind {
+            case "capitation":
+                guard let month else { throw ResponseError.invalidParams("invalid params: month is required", errors: [("month", "is required for a capitation invoice")]) }
+                return try json(try await replica.capitationInvoice(providerID: provider, month: try parseMonth(month)))
+            case "outcome":
+                guard let period else { throw ResponseError.invalidParams("invalid params: period is required", errors: [("period", "is required for an outcome invoice (YYYY-T1…T3)")]) }
+                var auditParams = try Params(audit.map(JSONValue.object), allowed: ["seed", "rate"])
+                let seed = auditParams.optionalString("seed"), rate = auditParams.optionalString("rate")
+                try auditParams.check()
+                let findings = audit == nil ? nil : AuditRequest(seed: seed ?? "", rate: rate ?? "0")
+                return try json(try await replica.outcomeInvoice(providerID: provider, period: try parsePeriod(period), audit: findings))
+            default:
+                throw ResponseError.invalidParams("invalid params: kind", errors: [("kind", "must be capitation or outcome")])
+            }
+        }
+
+    // Plain functions rather than a generic typed-throws helper in these async closures: the
+    // latter crashed the 6.3.1 optimizer (coroutine splitting) in release builds.
+    private static func parseMonth(_ text: String) throws -> YearMonth {
+        do { return try YearMonth(iso: text) } catch { throw KasvuError.validationFailed([error]) }
+    }
+
+    /// The invoice's canonical JSON (its own encoder decides the exact keys and money strings).
+    private static func json(_ invoice: Invoice) throws -> JSONValue {
+        let data = try invoice.jsonData()
+        do { return try JSONValue.parse(data) } catch { throw ResponseError.internalError("invoice encoding: \(error.message)") }
+    }
+
+    private static func parseDate(_ text: String) throws -> CalendarDate {
+        do { return try CalendarDate(iso: text) } catch { throw KasvuError.validationFailed([error]) }
+    }
+
+    private static func parsePeriod(_ text: String) throws -> BillingPeriod {
+        do { return try BillingPeriod(iso: text) } catch { throw KasvuError.validationFailed([error]) }
     }
 
     private static func registerReports(_ dispatcher: inout Dispatcher, _ replica: Replica) {
@@ -235,7 +250,7 @@ public enum ReplicaMethods {
             var p = try Params(params, allowed: ["period"])
             let period = p.optionalString("period")
             try p.check()
-            let term = try period.map { text throws(KasvuError) in try domain { () throws(FieldError) in try BillingPeriod(iso: text) } }
+            let term = try period.map(parsePeriod)
             let rows = try await replica.outcomesReport(period: term)
             return .object(["items": .array(rows.map { row in
                 .object([

@@ -3,6 +3,17 @@ import GRDB
 import KasvuDomain
 import KasvuSync
 
+/// Which audit an outcome invoice applies: the sample's seed and rate; the findings are the
+/// ones recorded with ``Replica/recordAudit(hoursID:verifiedHours:auditedBy:)``.
+public struct AuditRequest: Sendable, Hashable {
+    public let seed: String
+    public let rate: String
+    public init(seed: String, rate: String) {
+        self.seed = seed
+        self.rate = rate
+    }
+}
+
 /// Invoices and audits from the records this replica holds (the central office's admin
 /// replica holds all of them). The rules live in ``InvoiceCalculator`` and the tariff is data.
 extension Replica {
@@ -50,7 +61,7 @@ extension Replica {
 
     /// The outcome invoice of a four-month period. With an audit (`seed`, `rate`), the sampled
     /// reports' recorded findings (``recordAudit``) give the extrapolated recovery.
-    public func outcomeInvoice(providerID: String, period: BillingPeriod, audit: (seed: String, rate: String)? = nil,
+    public func outcomeInvoice(providerID: String, period: BillingPeriod, audit: AuditRequest? = nil,
                                tariff: Tariff = .current) async throws -> Invoice {
         let facts = try await invoiceFacts(providerID: providerID)
         var findings: AuditFindings?

@@ -1,7 +1,7 @@
 import JSONRPC
 import Testing
 
-@Suite("Server: requests, notifications and framing", .timeLimit(.minutes(1)))
+@Suite("Server: requests, notifications and framing", .timeLimit(.minutes(5)))
 struct ServerBasicsTests {
     @Test("a request is answered in the framing it arrived in", arguments: [Framing.newline, .contentLength])
     func singleRequest(framing: Framing) async {
@@ -55,9 +55,10 @@ struct ServerBasicsTests {
         let log = EventLog()
         var dispatcher = Dispatcher()
         dispatcher.register("slow") { params, _ in
-            // Suspend many times: with concurrent execution "fast" would
-            // overtake this handler.
-            for _ in 0..<200 {
+            // Suspend several times: with concurrent execution "fast" would
+            // overtake this handler. Kept small: every yield waits behind
+            // whatever else the shared test process has queued.
+            for _ in 0..<20 {
                 await Task.yield()
             }
             await log.record("slow \(params?["n"]?.intValue ?? -1)")
@@ -81,7 +82,7 @@ struct ServerBasicsTests {
     func cleanShutdown() async {
         var dispatcher = Dispatcher()
         dispatcher.register("work") { params, _ in
-            for _ in 0..<50 {
+            for _ in 0..<5 {
                 await Task.yield()
             }
             return params?["n"] ?? nil

@@ -1,7 +1,7 @@
 import JSONRPC
 import Testing
 
-@Suite("Server: batches", .timeLimit(.minutes(1)))
+@Suite("Server: batches", .timeLimit(.minutes(5)))
 struct ServerBatchTests {
     @Test("a batch is answered with one array, in order, without notifications", arguments: [Framing.newline, .contentLength])
     func mixedBatch(framing: Framing) async {

@@ -35,7 +35,7 @@ struct BlockingMethods {
     }
 }
 
-@Suite("Server: $/cancelRequest", .timeLimit(.minutes(1)))
+@Suite("Server: $/cancelRequest", .timeLimit(.minutes(5)))
 struct ServerCancellationTests {
     @Test("cancelling a running request answers -32800", arguments: [RequestID.int(1), .string("req-1")])
     func cancelRunning(id: RequestID) async {

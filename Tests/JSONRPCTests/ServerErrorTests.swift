@@ -1,7 +1,7 @@
 import JSONRPC
 import Testing
 
-@Suite("Server: standard errors", .timeLimit(.minutes(1)))
+@Suite("Server: standard errors", .timeLimit(.minutes(5)))
 struct ServerErrorTests {
     /// Input that cannot be parsed or framed, with the framing of the reply.
     static let unparsable: [(String, Framing)] = [

@@ -193,7 +193,7 @@ private let fastRetries = HTTPClientOptions(maxAttempts: 3, initialBackoff: 0.00
         #expect(error.attempts == 0)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func cancellationAbortsATransferInFlight() async throws {
         try await withTestServer { server in
             let client = try CurlHTTPClient(options: .init(totalTimeout: 30))

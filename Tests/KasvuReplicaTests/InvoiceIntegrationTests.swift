@@ -127,7 +127,7 @@ struct InvoiceIntegrationTests {
         for id in sampled { _ = try await replica.recordAudit(hoursID: id, verifiedHours: verified[names[id]!]!, auditedBy: "auditor") }
 
         let plain = try await replica.outcomeInvoice(providerID: provider, period: period)
-        let audited = try await replica.outcomeInvoice(providerID: provider, period: period, audit: (audit["seed"] as! String, audit["rate"] as! String))
+        let audited = try await replica.outcomeInvoice(providerID: provider, period: period, audit: AuditRequest(seed: audit["seed"] as! String, rate: audit["rate"] as! String))
         #expect(audited.subtotal == plain.subtotal)
         let recovery = try #require(audited.adjustments.first { $0.reason == "audit_recovery" })
         let overClaimed = sampled.contains { Decimal(string: verified[names[$0]!]!)! < Decimal(string: hoursText(names[$0]!))! }

@@ -3,8 +3,11 @@ import KasvuSimulator
 import KasvuTestSupport
 import Testing
 
-/// The deterministic fault simulation in CI: 200 schedules by default (`KASVU_SCHEDULES`).
-@Suite("Fault simulation")
+/// The deterministic fault simulation in CI: 200 schedules by default (`KASVU_SIM_SCHEDULES`).
+///
+/// Serialized: the schedules are CPU-bound, and 200 of them at once would
+/// flood the two-thread cooperative pool that every other test shares.
+@Suite("Fault simulation", .serialized)
 struct SimulationTests {
     static let seeds = Array(1...UInt64(ProcessInfo.processInfo.environment["KASVU_SIM_SCHEDULES"].flatMap(Int.init) ?? 200))
 

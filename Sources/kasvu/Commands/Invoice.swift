@@ -44,7 +44,7 @@ struct InvoiceCommand: AsyncParsableCommand {
             } else {
                 let term = try parse { () throws(FieldError) in try BillingPeriod(iso: period ?? "") }
                 invoice = try await opened.outcomeInvoice(providerID: provider, period: term,
-                                                          audit: auditSeed.map { ($0, auditRate ?? "0") })
+                                                          audit: auditSeed.map { AuditRequest(seed: $0, rate: auditRate ?? "0") })
             }
         } catch let error as KasvuError {
             throw CLIError(error)
