@@ -98,22 +98,17 @@ public enum CentralServer {
         do { body = try await request.collectBody(upTo: limits.maxBodyBytes) } catch is NIOTooManyBytesError {
             throw ServerError(.contentTooLarge, KasvuError(.validationFailed, "request body over \(limits.maxBodyBytes) bytes; send smaller batches"))
         }
-        let data = Data(buffer: body)
-        // JSONDecoder tolerates invalid UTF-8, raw control characters and lone surrogates in
-        // strings (found by fuzzing); the strict parser refuses them before anything is decoded.
-        do { _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
-            throw ServerError(.badRequest, KasvuError(.validationFailed, "request body is not valid JSON (RFC 8259, UTF-8)"))
-        }
         let syncRequest: CentralSyncRequest
-        do { syncRequest = try JSONDecoder().decode(CentralSyncRequest.self, from: data) } catch {
-            throw ServerError(.badRequest, KasvuError(.validationFailed, "malformed sync request: \(PushedRecord.describe(error))"))
+        do { syncRequest = try CentralSyncRequest(json: body.readableBytesView) } catch let error as WireFormatError {
+            let problem = error.isSyntax ? "request body is not valid JSON (RFC 8259, UTF-8)" : "malformed sync request"
+            throw ServerError(.badRequest, KasvuError(.validationFailed, "\(problem): \(error)"))
         }
         do {
             let response = try await store.sync(syncRequest, from: replica)
             metrics.recordSync(pushed: syncRequest.push.count, rejected: response.rejections.count, pulled: response.pull.count)
             logger.debug("sync", metadata: ["replica": .string(replica.id), "pushed": .stringConvertible(syncRequest.push.count),
                                             "pulled": .stringConvertible(response.pull.count)])
-            return json(.ok, try JSONEncoder().encode(response))
+            return json(.ok, response.jsonBytes)
         } catch let error as KasvuError {
             throw ServerError(status(for: error), error)
         }
@@ -159,7 +154,7 @@ public enum CentralServer {
         }
     }
 
-    static func json(_ status: HTTPResponse.Status, _ data: Data) -> Response {
+    static func json(_ status: HTTPResponse.Status, _ data: some Sequence<UInt8>) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

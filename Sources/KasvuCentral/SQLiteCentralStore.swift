@@ -261,6 +261,7 @@ public final class SQLiteCentralStore: CentralStore {
         let nowMillis = self.nowMillis
         return try await write { db in
             try Self.checkActor(db, header, replica: replica)
+            let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
             var resolver = ScopeResolver(db: db, scope: replica.scope)
             var rejections = rejected
             var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
@@ -280,7 +281,7 @@ public final class SQLiteCentralStore: CentralStore {
                 if result != current {
                     sequence += 1
                     try Self.save(db, envelope.entity, envelope.id, result, sequence: sequence)
-                    try Self.audit(db, envelope.entity, envelope.id, before: current, after: result,
+                    try Self.audit(db, envelope.entity, envelope.id, before: current, after: result, at: at,
                                    replica: replica.id, actor: header.actor.rawValue, user: header.userName)
                     merged.append(envelope)
                     if Self.movesScope(envelope.entity, current: current, merged: result) {
@@ -302,7 +303,7 @@ public final class SQLiteCentralStore: CentralStore {
                     sequence += 1
                     let before = try Self.load(db, kind, id)
                     try Self.save(db, kind, id, state, sequence: sequence)
-                    try Self.audit(db, kind, id, before: before, after: state, replica: "central", actor: actor, user: "referral scheduler")
+                    try Self.audit(db, kind, id, before: before, after: state, at: at, replica: "central", actor: actor, user: "referral scheduler")
                     if let client = state.value("clientId").stringValue { moved.insert(client) }
                 }
                 for provider in touched.sorted() { try scheduler.schedule(db, provider: provider) }
@@ -330,12 +331,12 @@ public final class SQLiteCentralStore: CentralStore {
     }
 
     /// Appends who changed which fields to the audit trail.
-    static func audit(_ db: Database, _ kind: EntityKind, _ id: String, before: RecordState?, after: RecordState,
+    static func audit(_ db: Database, _ kind: EntityKind, _ id: String, before: RecordState?, after: RecordState, at: String,
                       replica: String, actor: String, user: String?) throws {
         let changed = after.fields.keys.filter { before?.fields[$0] != after.fields[$0] }.sorted()
         guard !changed.isEmpty else { return }
         try db.execute(sql: "INSERT INTO audit_trail (entity, id, at, replica_id, actor, user_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [kind.rawValue, id, ISO8601DateFormatter().string(from: Date()), replica, actor, user,
+                       arguments: [kind.rawValue, id, at, replica, actor, user,
                                    changed.joined(separator: ",")])
     }
 
@@ -456,15 +457,15 @@ public final class SQLiteCentralStore: CentralStore {
         try db.execute(sql: """
             INSERT INTO record (entity, id, state, seq) VALUES (?, ?, ?, ?)
             ON CONFLICT (entity, id) DO UPDATE SET state = excluded.state, seq = excluded.seq
-            """, arguments: [kind.rawValue, id, try encode(state), sequence])
+            """, arguments: [kind.rawValue, id, encode(state), sequence])
     }
 
-    static func encode(_ state: RecordState) throws -> String {
-        String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+    static func encode(_ state: RecordState) -> String {
+        state.jsonText
     }
 
     static func decode(_ text: String) throws -> RecordState {
-        try JSONDecoder().decode(RecordState.self, from: Data(text.utf8))
+        try RecordState(json: text.utf8)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

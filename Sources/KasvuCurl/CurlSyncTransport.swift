@@ -30,11 +30,10 @@ public struct CurlSyncTransport: SyncTransport {
     }
 
     public func exchange(_ request: SyncRequest) async throws -> SyncResponse {
-        let body = try JSONEncoder().encode(request)
         let request = HTTPRequest(
             method: "POST", url: endpoint,
             headers: [(name: "Authorization", value: "Bearer \(token)"), (name: "Content-Type", value: "application/json")],
-            body: Array(body), idempotent: true)
+            body: request.jsonBytes, idempotent: true)
         let response: HTTPResponse
         switch await send(request) {
         case .success(let answer): response = answer
@@ -63,7 +62,7 @@ public struct CurlSyncTransport: SyncTransport {
     static func interpret(_ response: HTTPResponse) throws -> SyncResponse {
         switch response.status {
         case 200:
-            do { return try JSONDecoder().decode(SyncResponse.self, from: Data(response.body)) } catch {
+            do { return try SyncResponse(json: response.body) } catch {
                 throw KasvuError(.syncUnreachable, "the central server sent an unreadable sync response: \(error)")
             }
         case 413:

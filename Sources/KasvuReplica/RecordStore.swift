@@ -225,17 +225,17 @@ extension Replica {
         try db.execute(sql: """
             INSERT INTO "\(kind.rawValue)" (id, sync_state, has_conflict) VALUES (?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET sync_state = excluded.sync_state, has_conflict = excluded.has_conflict
-            """, arguments: [id, try encodeState(state), !state.conflicts.isEmpty])
+            """, arguments: [id, encodeState(state), !state.conflicts.isEmpty])
     }
 
     static func decodeState(_ text: String) throws -> RecordState {
-        do { return try JSONDecoder().decode(RecordState.self, from: Data(text.utf8)) } catch {
+        do { return try RecordState(json: text.utf8) } catch {
             throw CorruptReplicaError(detail: "\(error)")
         }
     }
 
-    static func encodeState(_ state: RecordState) throws -> String {
-        String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+    static func encodeState(_ state: RecordState) -> String {
+        state.jsonText
     }
 
     /// A referral, contact, hours report or event must point at a live client and provider.

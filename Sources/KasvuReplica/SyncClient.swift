@@ -113,6 +113,7 @@ extension Replica {
     /// new cursor, all in one transaction.
     public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws {
         try await write { db in
+            let at = ISO8601DateFormatter().string(from: Date())
             for item in items {
                 try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ? AND version = ?",
                                arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
@@ -121,8 +122,7 @@ extension Replica {
                 try db.execute(sql: """
                     INSERT INTO sync_rejection (entity, id, code, kind, message, at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (entity, id) DO UPDATE SET code = excluded.code, kind = excluded.kind, message = excluded.message, at = excluded.at
-                    """, arguments: [rejection.entity, rejection.id, rejection.code, rejection.kind, rejection.message,
-                                     ISO8601DateFormatter().string(from: Date())])
+                    """, arguments: [rejection.entity, rejection.id, rejection.code, rejection.kind, rejection.message, at])
             }
             try self.mergeInTransaction(db, response.pull, cursor: response.cursor)
             // Records that left this replica's scope go, with their sync state and outbox rows;

@@ -78,15 +78,14 @@ struct InProcessTransport: SyncTransport {
         let central = store.current
         guard let replica = try await central.authenticate(token: token) else { throw KasvuError(.syncUnauthorized, "simulated: bad token") }
         // The wire: encode and decode, as over HTTP.
-        let body = try JSONEncoder().encode(request)
-        let decoded = try JSONDecoder().decode(CentralSyncRequest.self, from: body)
+        let decoded = try CentralSyncRequest(json: request.jsonBytes)
         var response = try await central.sync(decoded, from: replica)
         switch fault {
         case .loseResponse: throw KasvuError(.syncUnreachable, "simulated: response lost after commit")
         case .duplicate: response = try await central.sync(decoded, from: replica)
         default: break
         }
-        return try JSONDecoder().decode(SyncResponse.self, from: try JSONEncoder().encode(response))
+        return try SyncResponse(json: response.jsonBytes)
     }
 }
 

@@ -2,7 +2,7 @@
 ///
 /// 64 random bits as 16 lowercase hex digits: short, because it is stored in every field entry,
 /// and wide enough that the thousands of replicas of a pilot never collide.
-public struct ActorID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+public struct ActorID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let rawValue: String
 
     public init(rawValue: String) { self.rawValue = rawValue }
@@ -20,15 +20,6 @@ public struct ActorID: Sendable, Hashable, Comparable, Codable, CustomStringConv
 
     public static func < (a: ActorID, b: ActorID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// One write event: the actor and its transaction counter. Unique across the whole system.
@@ -47,7 +38,7 @@ public struct Dot: Sendable, Hashable, Comparable, CustomStringConvertible {
 
 /// A hybrid logical clock timestamp: milliseconds since 1970 in the high 48 bits and a
 /// logical counter in the low 16, so that it orders like a wall clock yet never goes back.
-public struct HLC: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+public struct HLC: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let rawValue: UInt64
 
     public init(rawValue: UInt64) { self.rawValue = rawValue }
@@ -59,15 +50,6 @@ public struct HLC: Sendable, Hashable, Comparable, Codable, CustomStringConverti
     public static let zero = HLC(rawValue: 0)
     public static func < (a: HLC, b: HLC) -> Bool { a.rawValue < b.rawValue }
     public var description: String { "\(millis).\(logical)" }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(UInt64.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// The local state of a hybrid logical clock. A value type: the replica persists `last` in

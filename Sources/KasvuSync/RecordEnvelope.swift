@@ -2,7 +2,7 @@ import KasvuDomain
 
 /// A whole record state on the wire: which record, and everything known about it.
 /// Pushes and pulls carry these; merging one is always safe to repeat.
-public struct RecordEnvelope: Sendable, Hashable, Codable {
+public struct RecordEnvelope: Sendable, Hashable {
     public let entity: EntityKind
     public let id: String
     public let state: RecordState

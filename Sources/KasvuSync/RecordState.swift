@@ -1,7 +1,7 @@
 import KasvuDomain
 
 /// One value of a multi-value register: what was written, by which write, and when.
-public struct FieldEntry: Sendable, Hashable, Codable {
+public struct FieldEntry: Sendable, Hashable {
     public let value: FieldValue
     public let dot: Dot
     public let hlc: HLC
@@ -19,30 +19,6 @@ public struct FieldEntry: Sendable, Hashable, Codable {
     /// The order every replica uses to pick the displayed winner: greatest `(hlc, actor)`.
     public static func winsOver(_ a: FieldEntry, _ b: FieldEntry) -> Bool {
         (a.hlc, a.dot.actor, a.dot.counter) > (b.hlc, b.dot.actor, b.dot.counter)
-    }
-
-    // Compact array form `[value, actor, counter, hlc, context?]`: entries are the bulk of the
-    // sync state, and field names in every entry would double its size.
-    public init(from decoder: any Decoder) throws {
-        var container = try decoder.unkeyedContainer()
-        value = try container.decode(FieldValue.self)
-        let actor = try container.decode(ActorID.self)
-        let counter = try container.decode(UInt64.self)
-        guard counter > 0 else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "dot counter must be positive")
-        }
-        dot = Dot(actor, counter)
-        hlc = try container.decode(HLC.self)
-        context = container.isAtEnd ? nil : try container.decode(VersionVector.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.unkeyedContainer()
-        try container.encode(value)
-        try container.encode(dot.actor)
-        try container.encode(dot.counter)
-        try container.encode(hlc)
-        if let context { try container.encode(context) }
     }
 }
 
@@ -76,7 +52,7 @@ public struct FieldConflict: Sendable, Hashable {
 /// let merged = state.merged(with: remoteState)
 /// merged.conflicts   // fields with several values
 /// ```
-public struct RecordState: Sendable, Hashable, Codable {
+public struct RecordState: Sendable, Hashable {
     public private(set) var vv: VersionVector
     /// Field name → surviving entries, winner first. Never holds an empty list.
     public private(set) var fields: [String: [FieldEntry]]
@@ -85,8 +61,6 @@ public struct RecordState: Sendable, Hashable, Codable {
         self.vv = vv
         self.fields = fields.filter { !$0.value.isEmpty }.mapValues { $0.sorted(by: FieldEntry.winsOver) }
     }
-
-    enum CodingKeys: String, CodingKey { case vv, fields = "f" }
 
     /// A local write: each written field's register becomes the single new entry, which
     /// supersedes everything this state has seen. A write of `deleted = true` records the

@@ -4,7 +4,7 @@ import KasvuDomain
 ///
 /// Retrying a request is always safe: pushed states merge idempotently and the pull restarts
 /// from `header.cursor`.
-public struct SyncRequest: Sendable, Hashable, Codable {
+public struct SyncRequest: Sendable, Hashable {
     public var header: SyncHeader
     /// Whole record states with local writes not yet acknowledged.
     public var push: [RecordEnvelope]
@@ -16,7 +16,7 @@ public struct SyncRequest: Sendable, Hashable, Codable {
 }
 
 /// Who is syncing and from where: everything in a ``SyncRequest`` but the pushed records.
-public struct SyncHeader: Sendable, Hashable, Codable {
+public struct SyncHeader: Sendable, Hashable {
     /// The replica's schema version; an incompatible central store answers `schema_mismatch`.
     public var schemaVersion: Int
     public var replicaID: String
@@ -43,14 +43,10 @@ public struct SyncHeader: Sendable, Hashable, Codable {
         self.pullLimit = pullLimit
         self.userName = userName
     }
-
-    enum CodingKeys: String, CodingKey {
-        case schemaVersion, replicaID = "replicaId", actor, actorCounter, clock, cursor, pullLimit, userName
-    }
 }
 
 /// A pushed record the central store did not merge, and why. The rest of the batch landed.
-public struct SyncRejection: Sendable, Hashable, Codable {
+public struct SyncRejection: Sendable, Hashable {
     public var entity: String
     public var id: String
     public var code: Int
@@ -58,16 +54,20 @@ public struct SyncRejection: Sendable, Hashable, Codable {
     public var message: String
 
     public init(entity: String, id: String, error: KasvuError) {
+        self.init(entity: entity, id: id, code: error.code, kind: error.kind.rawValue, message: error.message)
+    }
+
+    public init(entity: String, id: String, code: Int, kind: String, message: String) {
         self.entity = entity
         self.id = id
-        self.code = error.code
-        self.kind = error.kind.rawValue
-        self.message = error.message
+        self.code = code
+        self.kind = kind
+        self.message = message
     }
 }
 
 /// The answer to a ``SyncRequest``.
-public struct SyncResponse: Sendable, Hashable, Codable {
+public struct SyncResponse: Sendable, Hashable {
     public var schemaVersion: Int
     /// How many pushed records were merged (every pushed record not in `rejections`).
     public var accepted: Int
@@ -94,24 +94,10 @@ public struct SyncResponse: Sendable, Hashable, Codable {
         self.clock = clock
         self.evict = evict
     }
-
-    enum CodingKeys: String, CodingKey { case schemaVersion, accepted, rejections, pull, cursor, more, clock, evict }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-        accepted = try c.decode(Int.self, forKey: .accepted)
-        rejections = try c.decode([SyncRejection].self, forKey: .rejections)
-        pull = try c.decode([RecordEnvelope].self, forKey: .pull)
-        cursor = try c.decode(Int64.self, forKey: .cursor)
-        more = try c.decode(Bool.self, forKey: .more)
-        clock = try c.decode(HLC.self, forKey: .clock)
-        evict = try c.decodeIfPresent([RecordKey].self, forKey: .evict) ?? []
-    }
 }
 
 /// Which record: entity and id.
-public struct RecordKey: Sendable, Hashable, Codable {
+public struct RecordKey: Sendable, Hashable {
     public let entity: EntityKind
     public let id: String
 
@@ -156,7 +142,8 @@ public struct SyncBatchTooLarge: Error, Sendable {
 /// The version of the record format and sync protocol, exchanged on every sync. Replicas and
 /// central stores of different versions refuse each other with `schema_mismatch`.
 public enum SyncSchema {
-    public static let version = 1
+    /// 2: record states in the compact form with a write table (`RecordState+JSON.swift`).
+    public static let version = 2
 }
 
 /// One merged write as the central store's audit trail keeps it: who, when, which fields.

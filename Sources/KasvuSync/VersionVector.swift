@@ -7,7 +7,7 @@
 /// vv[actor] = 3
 /// vv.covers(Dot(actor, 2)) // true
 /// ```
-public struct VersionVector: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
     public private(set) var counters: [ActorID: UInt64]
 
     public init(_ counters: [ActorID: UInt64] = [:]) {
@@ -35,16 +35,5 @@ public struct VersionVector: Sendable, Hashable, Codable, CustomStringConvertibl
 
     public var description: String {
         "{" + counters.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
-    }
-
-    // Encoded as a JSON object {actor: counter}: readable and compact.
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode([String: UInt64].self)
-        self.init(Dictionary(uniqueKeysWithValues: raw.map { (ActorID(rawValue: $0.key), $0.value) }))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(Dictionary(uniqueKeysWithValues: counters.map { ($0.key.rawValue, $0.value) }))
     }
 }

@@ -79,7 +79,7 @@ struct CrashLoopTests {
         }
         var states: [String: RecordState] = [:]
         for row in rows {
-            states[row["id"]] = try JSONDecoder().decode(RecordState.self, from: Data((row["state"] as String).utf8))
+            states[row["id"]] = try RecordState(json: (row["state"] as String).utf8)
         }
         return states
     }

@@ -50,7 +50,7 @@ struct SafetyTests {
     @Test func missingForgedAndRevokedTokensGet401() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
-        let body = Array(try JSONEncoder().encode(try await request(for: office)))
+        let body = try await request(for: office).jsonBytes
         let forged = "office." + String(repeating: "ab", count: 32)
         for token in [nil, forged, "garbage"] {
             let answer = try await post(body, token: token)
@@ -67,7 +67,7 @@ struct SafetyTests {
     @Test func repeatedFailedAuthenticationIsSlowedDown() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
-        let body = Array(try JSONEncoder().encode(try await request(for: office)))
+        let body = try await request(for: office).jsonBytes
         for attempt in 1...10 {
             #expect(try await post(body, token: "office." + String(repeating: "0", count: 63) + "\(attempt % 10)").status == 401)
         }
@@ -83,7 +83,7 @@ struct SafetyTests {
         let rotated = try KasvuBinary.run(["central", "rotate-token", "--db", central.db, "--id", "office"])
         let token = try #require(rotated.stdout.split(separator: "\n").last.map(String.init))
         #expect(token != office.token && token.hasPrefix("office."))
-        let body = Array(try JSONEncoder().encode(try await request(for: office)))
+        let body = try await request(for: office).jsonBytes
         #expect(try await post(body, token: office.token).status == 401)
         #expect(try await post(body, token: token).status == 200)
         #expect(try await centralRecordCount() == 1)
@@ -120,7 +120,7 @@ struct SafetyTests {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
         let good = try await request(for: office)
-        var json = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(good)) as? [String: Any])
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(good.jsonBytes)) as? [String: Any])
         var push = try #require(json["push"] as? [[String: Any]])
         var bad = push[0]
         bad["id"] = RecordID.random()
@@ -136,7 +136,7 @@ struct SafetyTests {
         json["push"] = push
         let answer = try await post(Array(try JSONSerialization.data(withJSONObject: json)), token: office.token)
         #expect(answer.status == 200)
-        let response = try JSONDecoder().decode(SyncResponse.self, from: Data(answer.body))
+        let response = try SyncResponse(json: answer.body)
         #expect(response.accepted == 1)
         #expect(response.rejections.count == 2)
         #expect(response.rejections.allSatisfy { $0.kind == "validation_failed" })
@@ -183,7 +183,7 @@ struct SafetyTests {
     @Test func schemaMismatchIsRefused() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
-        let body = Array(try JSONEncoder().encode(try await request(for: office, schemaVersion: SyncSchema.version + 1)))
+        let body = try await request(for: office, schemaVersion: SyncSchema.version + 1).jsonBytes
         let answer = try await post(body, token: office.token)
         #expect(answer.status == 409)
         #expect(answer.error?.kind == "schema_mismatch")

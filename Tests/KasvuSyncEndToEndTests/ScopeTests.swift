@@ -215,7 +215,7 @@ enum Oracle {
         let rows = try queue.read { db in try Row.fetchAll(db, sql: "SELECT entity, id, state FROM record") }
         var records: [(kind: String, id: String, state: RecordState)] = []
         for row in rows {
-            records.append((row["entity"], row["id"], try JSONDecoder().decode(RecordState.self, from: Data((row["state"] as String).utf8))))
+            records.append((row["entity"], row["id"], try RecordState(json: (row["state"] as String).utf8)))
         }
         let value = { (state: RecordState, field: String) in state.value(field).stringValue ?? "" }
         let clientsByID = Dictionary(records.filter { $0.kind == "client" }.map { ($0.id, $0.state) }) { a, _ in a }

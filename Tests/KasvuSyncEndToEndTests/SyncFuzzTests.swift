@@ -22,7 +22,7 @@ struct SyncFuzzTests {
             _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })
         }
         let header = try await office.replica.syncHeader(pullLimit: 10, userName: nil)
-        let valid = Array(try JSONEncoder().encode(SyncRequest(header: header, push: try await office.replica.pendingPush(limit: 10).map(\.envelope))))
+        let valid = SyncRequest(header: header, push: try await office.replica.pendingPush(limit: 10).map(\.envelope)).jsonBytes
         var options = HTTPClientOptions()
         options.maxAttempts = 1
         let client = try CurlHTTPClient(options: options)
@@ -37,12 +37,12 @@ struct SyncFuzzTests {
             #expect(response.status == 200 || (400..<500).contains(response.status), "HTTP \(response.status)")
             #expect(response.header("content-type") == "application/json")
             if response.status == 200 {
-                let answer = try JSONDecoder().decode(SyncResponse.self, from: Data(response.body))
+                let answer = try SyncResponse(json: response.body)
                 // Decode each pushed record on its own, as the server does.
                 let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
                 let pushed = (object?["push"] as? [Any] ?? []).compactMap { element -> RecordEnvelope? in
                     guard let data = try? JSONSerialization.data(withJSONObject: element) else { return nil }
-                    return try? JSONDecoder().decode(RecordEnvelope.self, from: data)
+                    return try? WireReader.read(data) { try RecordEnvelope(reading: &$0) }
                 }
                 let rejected = Set(answer.rejections.map(\.id))
                 #expect(answer.accepted == pushed.filter { !rejected.contains($0.id) }.count)

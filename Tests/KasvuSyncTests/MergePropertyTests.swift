@@ -177,12 +177,4 @@ struct MergePropertyTests {
         #expect(t1 < t2 && t2 < t3)
         #expect(t3.millis == 5000 && t3.logical == 1)
     }
-
-    @Test func entryEncodingRoundTrips() throws {
-        var state = RecordState()
-        state.write(["a": .string("x"), "n": .int(3)], dot: Dot(ActorID(hex: 7), 1), hlc: HLC(millis: 1_700_000_000_000, logical: 2))
-        state.write(["deleted": .bool(true)], dot: Dot(ActorID(hex: 7), 2), hlc: HLC(millis: 1_700_000_000_001))
-        let data = try JSONEncoder().encode(state)
-        #expect(try JSONDecoder().decode(RecordState.self, from: data) == state)
-    }
 }
