@@ -60,10 +60,10 @@ struct ScopeResolver {
             let state = try SQLiteCentralStore.load(db, .client, clientID)
             visible = codes.contains(state?.value("municipality").stringValue ?? "")
         case .provider(let provider):
-            visible = try Bool.fetchOne(db, sql: """
+            visible = try Bool.fetchOne(db.cachedStatement(sql: """
                 SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND referral_provider = ?
                 AND referral_state IN ('pending', 'active') LIMIT 1
-                """, arguments: [clientID, provider]) ?? false
+                """), arguments: [clientID, provider]) ?? false
         }
         clientCache[clientID] = visible
         return visible

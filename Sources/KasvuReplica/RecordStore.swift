@@ -105,14 +105,14 @@ extension Replica {
     /// Takes the next dot and HLC for a write transaction: one counter per transaction, shared
     /// by every record it writes (DESIGN section 4).
     func stamp(_ db: Database) throws -> (dot: Dot, hlc: HLC) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica WHERE singleton = 1") else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT counter, hlc FROM replica WHERE singleton = 1")) else {
             throw KasvuError(.replicaNotInitialized, "replica row missing")
         }
         let counter = UInt64(row["counter"] as Int64) + 1
         var clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
         let hlc = clock.tick(nowMillis: nowMillis())
-        try db.execute(sql: "UPDATE replica SET counter = ?, hlc = ? WHERE singleton = 1",
-                       arguments: [Int64(counter), Int64(bitPattern: hlc.rawValue)])
+        try db.cachedStatement(sql: "UPDATE replica SET counter = ?, hlc = ? WHERE singleton = 1")
+            .execute(arguments: [Int64(counter), Int64(bitPattern: hlc.rawValue)])
         return (Dot(actor, counter), hlc)
     }
 
@@ -122,10 +122,10 @@ extension Replica {
         var state = state
         state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
         try Self.saveState(db, kind, id, state)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO outbox (entity, id, version) VALUES (?, ?, ?)
             ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version
-            """, arguments: [kind.rawValue, id, Int64(stamp.dot.counter)])
+            """).execute(arguments: [kind.rawValue, id, Int64(stamp.dot.counter)])
         return Record(kind: kind, id: id, state: state)
     }
 
@@ -208,7 +208,9 @@ extension Replica {
     static func today() -> CalendarDate { CalendarDate.today() }
 
     static func loadState(_ db: Database, _ kind: EntityKind, _ id: String) throws -> RecordState? {
-        guard let text = try String.fetchOne(db, sql: "SELECT sync_state FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [id]) else {
+        // Cached statements: the sync paths run these once per record, and preparing them anew
+        // each time cost more than the lookups themselves.
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT sync_state FROM \"\(kind.rawValue)\" WHERE id = ?"), arguments: [id]) else {
             return nil
         }
         return try decodeState(text)
@@ -222,10 +224,10 @@ extension Replica {
     }
 
     static func saveState(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO "\(kind.rawValue)" (id, sync_state, has_conflict) VALUES (?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET sync_state = excluded.sync_state, has_conflict = excluded.has_conflict
-            """, arguments: [id, encodeState(state), !state.conflicts.isEmpty])
+            """).execute(arguments: [id, encodeState(state), !state.conflicts.isEmpty])
     }
 
     static func decodeState(_ text: String) throws -> RecordState {

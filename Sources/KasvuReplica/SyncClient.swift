@@ -114,10 +114,7 @@ extension Replica {
     public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws {
         try await write { db in
             let at = ISO8601DateFormatter().string(from: Date())
-            for item in items {
-                try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ? AND version = ?",
-                               arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
-            }
+            try self.clearOutbox(db, items)
             for rejection in response.rejections {
                 try db.execute(sql: """
                     INSERT INTO sync_rejection (entity, id, code, kind, message, at) VALUES (?, ?, ?, ?, ?, ?)

@@ -35,11 +35,13 @@ extension Replica {
 
     /// Clears acknowledged items, except records written again since they were read.
     public func acknowledge(_ items: [OutboxItem]) async throws {
-        try await write { db in
-            for item in items {
-                try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ? AND version = ?",
-                               arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
-            }
+        try await write { db in try self.clearOutbox(db, items) }
+    }
+
+    func clearOutbox(_ db: Database, _ items: [OutboxItem]) throws {
+        let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE entity = ? AND id = ? AND version = ?")
+        for item in items {
+            try delete.execute(arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
         }
     }
 
