@@ -1,0 +1,346 @@
+"""Kasvu benchmarks: every row compares Kasvu with a baseline measured in the same run.
+
+Usage: python3 Tools/bench.py PATH_TO_RELEASE_KASVU [--records N] [--writes N] [--replicas N]
+                              [--replica-records N] [--markdown FILE]
+
+Rows (issue 6; BENCHMARKS.md explains each baseline):
+- local writes through `kasvu rpc` (client/update, one request at a time and pipelined) vs raw
+  SQLite single-row UPDATE transactions at the same durability (WAL, synchronous=FULL);
+- a push of N clients to the central server over loopback HTTP, and the initial sync of the
+  same N into an empty replica, vs inserting the same rows into a plain SQLite table in one
+  transaction;
+- peak memory (max RSS) of that initial sync vs a sync with nothing to do;
+- `sync/run` over a long-lived `kasvu rpc` with nothing to do, and with one changed record,
+  vs the floor of one JSON-RPC round trip plus one HTTP round trip;
+- the replica file vs the same rows in a plain table with the same indexes, and without them;
+- R office replicas syncing at once against one central server vs the same syncs one by one.
+"""
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+kasvu = sys.argv[1]
+args = sys.argv[2:]
+
+
+def option(name, default):
+    return int(args[args.index(name) + 1]) if name in args else default
+
+
+records = option("--records", 100_000)
+writes = option("--writes", 2000)
+replica_count = option("--replicas", 100)
+replica_records = option("--replica-records", 100)
+markdown = args[args.index("--markdown") + 1] if "--markdown" in args else None
+work = tempfile.mkdtemp(prefix="kasvu-bench-")
+rows = []
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def hetu(n):
+    """A valid synthetic henkilötunnus, distinct for n below 28 × 12 × 100 × 700."""
+    day, month, individual = 1 + n % 28, 1 + (n // 28) % 12, 100 + (n // 336) % 700
+    year = (n // 235_200) % 100
+    digits = f"{day:02d}{month:02d}{year:02d}{individual}"
+    return f"{day:02d}{month:02d}{year:02d}-{individual}" + "0123456789ABCDEFHJKLMNPRSTUVWXY"[int(digits) % 31]
+
+
+def client(n, municipality="749"):
+    return {"clientType": "person", "hetu": hetu(n), "firstName": f"Etunimi{n}", "lastName": f"Sukunimi{n}",
+            "municipality": municipality, "phone": "040 123 4567", "language": "fi"}
+
+
+class RPC:
+    """A long-lived `kasvu rpc` driven over its stdin and stdout, newline-delimited."""
+
+    def __init__(self, db):
+        self.p = subprocess.Popen([kasvu, "rpc", "--db", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.n = 0
+
+    def send(self, method, params):
+        self.n += 1
+        self.p.stdin.write((json.dumps({"jsonrpc": "2.0", "id": self.n, "method": method, "params": params}) + "\n").encode())
+
+    def read(self):
+        while True:  # skips $/progress notifications
+            message = json.loads(self.p.stdout.readline())
+            if "id" in message:
+                if "error" in message:
+                    raise RuntimeError(message["error"])
+                return message["result"]
+
+    def call(self, method, **params):
+        self.send(method, params)
+        self.p.stdin.flush()
+        return self.read()
+
+    def pipelined(self, method, params_list, chunk=500):
+        """Sends many requests before reading their answers (in chunks, so no pipe fills)."""
+        results = []
+        for start in range(0, len(params_list), chunk):
+            part = params_list[start:start + chunk]
+            for params in part:
+                self.send(method, params)
+            self.p.stdin.flush()
+            results += [self.read() for _ in part]
+        return results
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+def row(name, kasvu_value, baseline_name, baseline_value, unit, target, higher_is_better=True):
+    if higher_is_better:
+        ratio = kasvu_value / baseline_value if baseline_value else float("nan")
+    else:
+        ratio = baseline_value / kasvu_value if kasvu_value else float("nan")
+    rows.append((name, kasvu_value, baseline_name, baseline_value, unit, ratio, target))
+    log(f"{name}: {kasvu_value:,.1f} {unit} (baseline {baseline_value:,.1f}, ratio {ratio:.2f})")
+
+
+def run(command):
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def init(name, role="admin", central=None, token=None):
+    db = f"{work}/{name}.sqlite"
+    command = [kasvu, "init", "--db", db, "--replica-id", name, "--role", role]
+    if central:
+        command += ["--central", central, "--token", token]
+    run(command)
+    return db
+
+
+def timed_process(command):
+    """Wall seconds and peak resident memory (MB) of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"{command} failed: {process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def plain_table(path, indexes):
+    """The baseline store: the client's columns in an ordinary table (WAL, FULL)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE client (id TEXT PRIMARY KEY, hetu TEXT, business_id TEXT, first_name TEXT, last_name TEXT, "
+               "municipality TEXT, phone TEXT, language TEXT, client_type TEXT, risk_group INTEGER, status TEXT) WITHOUT ROWID")
+    if indexes:  # the replica's list indexes
+        for column in ["hetu", "business_id", "last_name", "municipality", "risk_group", "status"]:
+            db.execute(f"CREATE INDEX client_by_{column} ON client({column}, id)")
+    return db
+
+
+def plain_insert(db, count, id_of):
+    start = time.perf_counter()
+    db.execute("BEGIN")
+    for n in range(count):
+        c = client(n)
+        db.execute("INSERT INTO client VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   (id_of(n), c["hetu"], None, c["firstName"], c["lastName"], c["municipality"], c["phone"],
+                    c["language"], "person", None, "registered"))
+    db.execute("COMMIT")
+    return count / (time.perf_counter() - start)
+
+
+def file_size(path):
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute("VACUUM")
+    db.close()
+    return os.path.getsize(path) / 1e6
+
+
+# 1. Local writes.
+log(f"local writes: {writes} clients, then {writes} updates one at a time and {writes} pipelined")
+db = init("writes")
+rpc = RPC(db)
+ids = [r["id"] for r in rpc.pipelined("client/create", [client(n) for n in range(writes)])]
+start = time.perf_counter()
+for n, identifier in enumerate(ids):
+    rpc.call("client/update", id=identifier, set={"phone": f"040 {n:07d}"})
+serial = writes / (time.perf_counter() - start)
+start = time.perf_counter()
+rpc.pipelined("client/update", [{"id": identifier, "set": {"phone": f"050 {n:07d}"}} for n, identifier in enumerate(ids)])
+pipelined = writes / (time.perf_counter() - start)
+rpc.close()
+raw = plain_table(f"{work}/raw.sqlite", indexes=True)
+plain_insert(raw, writes, str)
+start = time.perf_counter()
+for n in range(writes):
+    raw.execute("BEGIN")
+    raw.execute("UPDATE client SET phone = ? WHERE id = ?", (f"040 {n:07d}", str(n)))
+    raw.execute("COMMIT")
+raw_writes = writes / (time.perf_counter() - start)
+row("local write, one at a time (client/update via kasvu rpc)", serial, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.5")
+row("local write, pipelined (client/update via kasvu rpc)", pipelined, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.5")
+
+# 2. Push and initial sync over loopback HTTP.
+central_db = f"{work}/central.sqlite"
+central = subprocess.Popen([kasvu, "central", "serve", "--db", central_db, "--listen", "127.0.0.1:0", "--log-level", "error"],
+                           stdout=subprocess.PIPE, text=True)
+url = central.stdout.readline().strip().split(" ")[-1]
+
+
+def token(name, *scope):
+    return run([kasvu, "central", "add-replica", "--db", central_db, "--id", name, *scope]).strip().splitlines()[-1]
+
+
+log(f"creating {records} clients in the seed replica")
+seed_db = init("seed", central=url, token=token("seed", "--role", "admin"))
+rpc = RPC(seed_db)
+rpc.pipelined("client/create", [client(n) for n in range(records)])
+rpc.close()
+log(f"push of {records} clients")
+elapsed, _ = timed_process([kasvu, "sync", "--db", seed_db])
+push = records / elapsed
+log(f"initial sync of {records} clients")
+fresh_db = init("fresh", central=url, token=token("fresh", "--role", "admin"))
+elapsed, pull_rss = timed_process([kasvu, "sync", "--db", fresh_db])
+pull = records / elapsed
+_, idle_rss = timed_process([kasvu, "sync", "--db", fresh_db])
+insert = plain_insert(plain_table(f"{work}/plain-for-insert.sqlite", indexes=False), records,
+                      lambda n: f"00000000-0000-4000-8000-{n:012d}")
+row(f"push of {records:,} clients to the central server (kasvu sync)", push, "plain-table INSERT, one transaction", insert,
+    "records/s", "ratio ≥ 0.25 and ≥ 50,000/s")
+row(f"initial sync of {records:,} clients into an empty replica (kasvu sync)", pull, "plain-table INSERT, one transaction", insert,
+    "records/s", "ratio ≥ 0.25 and ≥ 50,000/s")
+row(f"peak memory of the initial sync of {records:,} clients", pull_rss, "the same process syncing nothing", idle_rss, "MB",
+    "< 200 MB at 1,000,000", higher_is_better=False)
+
+# 3. Sync latency inside a long-lived process: nothing to do, and one changed record.
+log("sync latency")
+fresh = RPC(fresh_db)
+seed = RPC(seed_db)
+
+
+def millis(action):
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
+
+
+def floor_round_trip():
+    fresh.call("replica/info")
+    with urllib.request.urlopen(f"{url}/healthz") as response:
+        response.read()
+
+
+fresh.call("sync/run")
+floor = statistics.median(millis(floor_round_trip) for _ in range(30))
+idle = statistics.median(millis(lambda: fresh.call("sync/run")) for _ in range(30))
+first = seed.call("client/list", limit=1)["items"][0]["id"]
+changes = []
+for n in range(30):
+    seed.call("client/update", id=first, set={"phone": f"045 {n:07d}"})
+    seed.call("sync/run")
+    changes.append(millis(lambda: fresh.call("sync/run")))
+if fresh.call("client/get", id=first)["phone"] != f"045 {29:07d}":
+    raise RuntimeError("the incremental sync did not bring the change")
+seed.close()
+fresh.close()
+row(f"sync/run with nothing to do, {records:,}-record replica (median of 30)", idle,
+    "replica/info + GET /healthz round trips", floor, "ms", "< 10 ms", higher_is_better=False)
+row(f"sync/run pulling one changed record, {records:,}-record replica (median of 30)", statistics.median(changes),
+    "replica/info + GET /healthz round trips", floor, "ms", "< 20 ms", higher_is_better=False)
+
+# 4. File size.
+log("file sizes")
+plain_indexed = plain_table(f"{work}/plain-indexed.sqlite", indexes=True)
+plain_insert(plain_indexed, records, lambda n: f"00000000-0000-4000-8000-{n:012d}")
+plain_indexed.close()
+plain_bare = plain_table(f"{work}/plain-bare.sqlite", indexes=False)
+plain_insert(plain_bare, records, lambda n: f"00000000-0000-4000-8000-{n:012d}")
+plain_bare.close()
+size = file_size(fresh_db)
+row(f"replica file, {records:,} clients", size, "plain table, same indexes", file_size(f"{work}/plain-indexed.sqlite"), "MB",
+    "≤ 2×", higher_is_better=False)
+row(f"replica file, {records:,} clients", size, "plain table, no secondary index", file_size(f"{work}/plain-bare.sqlite"), "MB",
+    "(for reference)", higher_is_better=False)
+
+# 5. Many replicas at once: office replicas, one municipality each, pushing their own clients.
+log(f"{replica_count} replicas syncing, one by one and then at once")
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../Sources/KasvuDomain/Resources/municipalities.csv")) as f:
+    municipalities = [line.split(",")[0] for line in f.read().splitlines()[1:]]
+offices = []
+for r in range(replica_count):
+    municipality = municipalities[r % len(municipalities)]
+    name = f"office-{r}"
+    offices.append((init(name, role="office", central=url, token=token(name, "--role", "office", "--municipalities", municipality)),
+                    municipality))
+next_client = records
+
+
+def fill_offices():
+    global next_client
+    for db, municipality in offices:
+        rpc = RPC(db)
+        rpc.pipelined("client/create", [client(next_client + n, municipality) for n in range(replica_records)])
+        rpc.close()
+        next_client += replica_records
+
+
+def sync_all(concurrently):
+    latencies = [0.0] * len(offices)
+
+    def one(index):
+        latencies[index] = timed_process([kasvu, "sync", "--db", offices[index][0]])[0] * 1000
+
+    start = time.perf_counter()
+    if concurrently:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(offices))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        for i in range(len(offices)):
+            one(i)
+    return len(offices) * replica_records / (time.perf_counter() - start), sorted(latencies)
+
+
+for db, _ in offices:  # first contact: nothing to push yet
+    run([kasvu, "sync", "--db", db])
+fill_offices()
+serial_throughput, serial_latencies = sync_all(concurrently=False)
+fill_offices()
+concurrent_throughput, latencies = sync_all(concurrently=True)
+
+
+def percentile(values, p):
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+row(f"{replica_count} replicas syncing at once, {replica_records} new clients each: throughput", concurrent_throughput,
+    "the same syncs one by one", serial_throughput, "records/s", "report")
+row(f"{replica_count} replicas syncing at once: p50 latency (kasvu sync process)", percentile(latencies, 50),
+    "p50 one by one", percentile(serial_latencies, 50), "ms", "report", higher_is_better=False)
+row(f"{replica_count} replicas syncing at once: p99 latency (kasvu sync process)", percentile(latencies, 99),
+    "p99 one by one", percentile(serial_latencies, 99), "ms", "report", higher_is_better=False)
+
+central.terminate()
+central.wait()
+
+table = ["| row | Kasvu | baseline | baseline value | unit | ratio (higher is better) | target |",
+         "|---|---|---|---|---|---|---|"]
+for name, value, base_name, base, unit, ratio, target in rows:
+    table.append(f"| {name} | {value:,.1f} | {base_name} | {base:,.1f} | {unit} | {ratio:.2f} | {target} |")
+print("\n".join(table))
+if markdown:
+    with open(markdown, "w") as f:
+        f.write("\n".join(table) + "\n")
