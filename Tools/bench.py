@@ -2,6 +2,7 @@
 
 Usage: python3 Tools/bench.py PATH_TO_RELEASE_KASVU [--records N] [--writes N] [--replicas N]
                               [--replica-records N] [--markdown FILE]
+                              (--replicas 0 skips the many-replicas rows)
 
 Rows (issue 6; BENCHMARKS.md explains each baseline):
 - local writes through `kasvu rpc` (client/update, one request at a time and pipelined) vs raw
@@ -123,14 +124,14 @@ def init(name, role="admin", central=None, token=None):
 
 
 def timed_process(command):
-    """Wall seconds and peak resident memory (MB) of one child process."""
+    """Wall seconds and peak resident memory (MB) of one child process. GNU time reports the
+    peak: a child forked straight from this Python process would inherit its high-water mark."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"{command} failed: {process.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
+    if result.returncode != 0:
+        raise RuntimeError(f"{command} failed: {result.stderr}")
+    return elapsed, int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
 def plain_table(path, indexes):
@@ -274,64 +275,64 @@ row(f"replica file, {records:,} clients", size, "plain table, no secondary index
     "(for reference)", higher_is_better=False)
 
 # 5. Many replicas at once: office replicas, one municipality each, pushing their own clients.
-log(f"{replica_count} replicas syncing, one by one and then at once")
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../Sources/KasvuDomain/Resources/municipalities.csv")) as f:
-    municipalities = [line.split(",")[0] for line in f.read().splitlines()[1:]]
-offices = []
-for r in range(replica_count):
-    municipality = municipalities[r % len(municipalities)]
-    name = f"office-{r}"
-    offices.append((init(name, role="office", central=url, token=token(name, "--role", "office", "--municipalities", municipality)),
-                    municipality))
-next_client = records
-
-
-def fill_offices():
-    global next_client
-    for db, municipality in offices:
-        rpc = RPC(db)
-        rpc.pipelined("client/create", [client(next_client + n, municipality) for n in range(replica_records)])
-        rpc.close()
-        next_client += replica_records
-
-
-def sync_all(concurrently):
-    latencies = [0.0] * len(offices)
-
-    def one(index):
-        latencies[index] = timed_process([kasvu, "sync", "--db", offices[index][0]])[0] * 1000
-
-    start = time.perf_counter()
-    if concurrently:
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(offices))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    else:
-        for i in range(len(offices)):
-            one(i)
-    return len(offices) * replica_records / (time.perf_counter() - start), sorted(latencies)
-
-
-for db, _ in offices:  # first contact: nothing to push yet
-    run([kasvu, "sync", "--db", db])
-fill_offices()
-serial_throughput, serial_latencies = sync_all(concurrently=False)
-fill_offices()
-concurrent_throughput, latencies = sync_all(concurrently=True)
-
-
 def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-row(f"{replica_count} replicas syncing at once, {replica_records} new clients each: throughput", concurrent_throughput,
-    "the same syncs one by one", serial_throughput, "records/s", "report")
-row(f"{replica_count} replicas syncing at once: p50 latency (kasvu sync process)", percentile(latencies, 50),
-    "p50 one by one", percentile(serial_latencies, 50), "ms", "report", higher_is_better=False)
-row(f"{replica_count} replicas syncing at once: p99 latency (kasvu sync process)", percentile(latencies, 99),
-    "p99 one by one", percentile(serial_latencies, 99), "ms", "report", higher_is_better=False)
+def many_replicas():
+    log(f"{replica_count} replicas syncing, one by one and then at once")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../Sources/KasvuDomain/Resources/municipalities.csv")) as f:
+        municipalities = [line.split(",")[0] for line in f.read().splitlines()[1:]]
+    offices = []
+    for r in range(replica_count):
+        municipality = municipalities[r % len(municipalities)]
+        name = f"office-{r}"
+        offices.append((init(name, role="office", central=url, token=token(name, "--role", "office", "--municipalities", municipality)),
+                        municipality))
+    next_client = records
+
+    def fill_offices():
+        nonlocal next_client
+        for db, municipality in offices:
+            rpc = RPC(db)
+            rpc.pipelined("client/create", [client(next_client + n, municipality) for n in range(replica_records)])
+            rpc.close()
+            next_client += replica_records
+
+    def sync_all(concurrently):
+        latencies = [0.0] * len(offices)
+
+        def one(index):
+            latencies[index] = timed_process([kasvu, "sync", "--db", offices[index][0]])[0] * 1000
+
+        start = time.perf_counter()
+        if concurrently:
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(len(offices))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        else:
+            for i in range(len(offices)):
+                one(i)
+        return len(offices) * replica_records / (time.perf_counter() - start), sorted(latencies)
+
+    for db, _ in offices:  # first contact: nothing to push yet
+        run([kasvu, "sync", "--db", db])
+    fill_offices()
+    serial_throughput, serial_latencies = sync_all(concurrently=False)
+    fill_offices()
+    concurrent_throughput, latencies = sync_all(concurrently=True)
+    row(f"{replica_count} replicas syncing at once, {replica_records} new clients each: throughput", concurrent_throughput,
+        "the same syncs one by one", serial_throughput, "records/s", "report")
+    row(f"{replica_count} replicas syncing at once: p50 latency (kasvu sync process)", percentile(latencies, 50),
+        "p50 one by one", percentile(serial_latencies, 50), "ms", "report", higher_is_better=False)
+    row(f"{replica_count} replicas syncing at once: p99 latency (kasvu sync process)", percentile(latencies, 99),
+        "p99 one by one", percentile(serial_latencies, 99), "ms", "report", higher_is_better=False)
+
+
+if replica_count > 0:  # --replicas 0 skips this part (for a large --records run)
+    many_replicas()
 
 central.terminate()
 central.wait()

@@ -378,13 +378,18 @@ public final class SQLiteCentralStore: CentralStore {
             try db.execute(sql: "UPDATE replica SET rescan = 0 WHERE id = ?", arguments: [replica.id])
         }
         let scanLimit = limit * 10
-        let rows = try Row.fetchAll(db, sql: "SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?",
-                                    arguments: [cursor, scanLimit + 1])
+        // A cursor, not fetchAll: the loop stops as soon as the batch is full, so a replica
+        // that sees everything reads `limit` rows, not `scanLimit`.
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                       arguments: [cursor, scanLimit + 1])
         var records: [RecordEnvelope] = [], evict: [RecordKey] = []
-        var scanned = 0
+        var scanned = 0, more = false
         let tracks = replica.scope != .all
-        for row in rows.prefix(scanLimit) {
-            guard records.count < limit else { break }
+        while let row = try rows.next() {
+            guard scanned < scanLimit, records.count < limit else {
+                more = true
+                break
+            }
             scanned += 1
             cursor = row["seq"]
             guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
@@ -402,7 +407,7 @@ public final class SQLiteCentralStore: CentralStore {
                 if db.changesCount > 0 { evict.append(RecordKey(entity: kind, id: id)) }
             }
         }
-        return (records, evict, cursor, rows.count > scanned)
+        return (records, evict, cursor, more)
     }
 
     /// A replica whose counter went back (restored from a backup) or whose actor id belongs to

@@ -35,6 +35,19 @@ import Testing
         #expect(a != RecordID.derived(["hours", "c1", "p1", "2019-04"]))
         #expect(try RecordID.validate(a) == a)
     }
+
+    @Test func newIDsAreTimeOrderedVersion7UUIDs() throws {
+        let earlier = RecordID.random(nowMillis: 1_790_000_000_000)
+        let later = RecordID.random(nowMillis: 1_790_000_000_001)
+        for id in [earlier, later] {
+            #expect(try RecordID.validate(id) == id)
+            #expect(Array(id)[14] == "7")  // version
+            #expect("89ab".contains(Array(id)[19]))  // variant
+        }
+        #expect(earlier.hasPrefix("01a0c450-6c00-7"))  // 1_790_000_000_000 ms = 0x01a0c4506c00
+        #expect(earlier < later)
+        #expect(RecordID.random(nowMillis: 5) != RecordID.random(nowMillis: 5))
+    }
 }
 
 @Suite struct SchemaTests {

@@ -43,7 +43,7 @@ struct RPC: AsyncParsableCommand {
         let connection = Connection(cacert: cacert, allowInsecureHTTP: allowInsecureHTTP)
         let userName = user ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
         let makeSyncClient: @Sendable () async throws -> SyncClient = {
-            try await SyncRunner.client(opened, connection, batchSize: 1000, userName: userName)
+            try await SyncRunner.client(opened, connection, batchSize: SyncClient.defaultBatchSize, userName: userName)
         }
         let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(
             for: opened, userName: userName, makeSyncClient: makeSyncClient,

@@ -15,8 +15,8 @@ struct Sync: AsyncParsableCommand {
     @Option(help: "CA certificate file for verifying the central server's TLS certificate.")
     var cacert: String?
 
-    @Option(help: "Records per push batch (halved automatically when the server says 413).")
-    var batchSize: Int = 1000
+    @Option(help: "Records per round trip each way (the push batch halves automatically when the server says 413).")
+    var batchSize: Int = SyncClient.defaultBatchSize
 
     @Flag(help: "Allow plain http:// to a host other than loopback (testing only: tokens and personal data travel unencrypted).")
     var allowInsecureHTTP = false
@@ -44,7 +44,7 @@ enum SyncRunner {
     /// - Parameter userName: who works on the replica, recorded in the central audit trail.
     static func client(_ replica: Replica, _ connection: Connection, batchSize: Int,
                        userName: String? = ProcessInfo.processInfo.environment["USER"]) async throws -> SyncClient {
-        SyncClient(replica: replica, transport: try await transport(replica, connection), batchSize: batchSize, userName: userName)
+        SyncClient(replica: replica, transport: try await transport(replica, connection), batchSize: batchSize, pullLimit: batchSize, userName: userName)
     }
 
     /// The libcurl transport to the replica's central store, with its stored credentials.
