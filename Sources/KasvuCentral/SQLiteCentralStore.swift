@@ -26,8 +26,8 @@ public final class SQLiteCentralStore: CentralStore {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // 64 MiB of page cache per connection (SQLite's default is 2 MiB): every sync
-            // touches index pages all over the file.
+            // 64 MiB of page cache per connection instead of SQLite's 2 MiB: the central file
+            // holds every replica's records, and each sync batch touches pages all over it.
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         let existed = FileManager.default.fileExists(atPath: path)

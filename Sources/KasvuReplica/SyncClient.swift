@@ -61,25 +61,44 @@ public struct SyncClient: Sendable {
         var pushed = 0, pulled = 0, evicted = 0, roundTrips = 0
         var rejections: [SyncRejection] = []
         var cursor: Int64 = 0
+        // The answer to a pull-only request sent while the previous batch was being applied.
+        var prefetched: SyncResponse?
         do {
             while roundTrips < maxRoundTrips {
                 try Task.checkCancellation()
-                let items = try await replica.pendingPush(limit: batch)
-                let header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
-                let request = SyncRequest(header: header, push: items.map(\.envelope))
+                let items: [OutboxItem]
                 let response: SyncResponse
-                do {
-                    response = try await transport.exchange(request)
-                } catch is SyncBatchTooLarge {
-                    guard batch > 1 else { throw KasvuError(.validationFailed, "the central store refuses even a single record as too large") }
-                    batch = max(1, batch / 2)
-                    continue
+                if let next = prefetched {
+                    (items, response, prefetched) = ([], next, nil)
+                } else {
+                    items = try await replica.pendingPush(limit: batch)
+                    let header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
+                    do {
+                        response = try await transport.exchange(SyncRequest(header: header, push: items.map(\.envelope)))
+                    } catch is SyncBatchTooLarge {
+                        guard batch > 1 else { throw KasvuError(.validationFailed, "the central store refuses even a single record as too large") }
+                        batch = max(1, batch / 2)
+                        continue
+                    }
                 }
                 roundTrips += 1
                 guard response.schemaVersion == SyncSchema.version else {
                     throw KasvuError(.schemaMismatch, "central store speaks schema version \(response.schemaVersion), this replica \(SyncSchema.version)")
                 }
-                try await replica.applySyncResponse(response, acknowledging: items)
+                if response.more && items.isEmpty {
+                    // Pulling: ask for the next batch (from the cursor just received) while this
+                    // one commits, so the central store and the replica work at the same time.
+                    // Requests stay one at a time and batches are applied in order; if this
+                    // replica stops before applying the next answer, that answer is lost like
+                    // any lost response, and the next sync pulls it again from the saved cursor.
+                    var header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
+                    header.cursor = response.cursor
+                    async let next = transport.exchange(SyncRequest(header: header, push: []))
+                    try await replica.applySyncResponse(response, acknowledging: items)
+                    prefetched = try await next
+                } else {
+                    try await replica.applySyncResponse(response, acknowledging: items)
+                }
                 pushed += items.count - response.rejections.count
                 pulled += response.pull.count
                 evicted += response.evict.count

@@ -79,7 +79,9 @@ public struct Simulation: Sendable {
 
         func sync(_ index: Int, faulty: Bool) async -> Bool {
             let transport = InProcessTransport(store: store, token: replicas[index].token, faults: faulty ? faults : nil)
-            let client = SyncClient(replica: replicas[index].replica, transport: transport, batchSize: Int.random(in: 1...5, using: &rng))
+            // Small batches each way, so that a sync takes many round trips (and pulls prefetch).
+            let client = SyncClient(replica: replicas[index].replica, transport: transport, batchSize: Int.random(in: 1...5, using: &rng),
+                                    pullLimit: Int.random(in: 1...8, using: &rng))
             do {
                 _ = try await client.run()
                 return true
