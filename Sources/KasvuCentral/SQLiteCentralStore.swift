@@ -272,6 +272,9 @@ public final class SQLiteCentralStore: CentralStore {
             let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
             var sequence = startSequence
             var delivered: [String: RecordState] = [:]
+            // The stored text of what was saved exactly as the replica sent it: the pull skips
+            // those rows without decoding them.
+            var sentText: [String: String] = [:]
             var merged: [RecordEnvelope] = []
             // Clients whose visibility may have changed: their records get new sequence numbers,
             // so that they reach replicas they entered and leave replicas they left.
@@ -286,7 +289,8 @@ public final class SQLiteCentralStore: CentralStore {
                 }
                 if result != current {
                     sequence += 1
-                    try Self.save(db, envelope.entity, envelope.id, result, sequence: sequence)
+                    let text = try Self.save(db, envelope.entity, envelope.id, result, sequence: sequence)
+                    if result == envelope.state { sentText["\(envelope.entity.rawValue)/\(envelope.id)"] = text }
                     try Self.audit(db, envelope.entity, envelope.id, before: current, after: result, at: at,
                                    replica: replica.id, actor: header.actor.rawValue, user: header.userName)
                     merged.append(envelope)
@@ -330,7 +334,7 @@ public final class SQLiteCentralStore: CentralStore {
                 ON CONFLICT (actor) DO UPDATE SET max_counter = max(max_counter, excluded.max_counter)
                 """, arguments: [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
             resolver.forgetClients()
-            var pull = try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver)
+            var pull = try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: sentText)
             // The replica just sent exactly these states: do not send them back.
             pull.records.removeAll { delivered["\($0.entity.rawValue)/\($0.id)"] == $0.state }
             return SyncResponse(schemaVersion: SyncSchema.version, accepted: accepted - (rejections.count - rejected.count),
@@ -370,8 +374,10 @@ public final class SQLiteCentralStore: CentralStore {
     /// The next pull batch for one replica: records changed after `cursor` that it may see
     /// (projected), and evictions for the ones it holds but may no longer see. Scans at most
     /// ten batches' worth of rows, so a replica that sees little still makes progress.
+    /// `skipping`: stored texts (by `entity/id`) the replica already holds; a replica that sees
+    /// everything is not sent them, and they are not even decoded.
     static func pull(_ db: Database, replica: RegisteredReplica, cursor requested: Int64, limit: Int,
-                     resolver: inout ScopeResolver) throws -> (records: [RecordEnvelope], evict: [RecordKey], cursor: Int64, more: Bool) {
+                     resolver: inout ScopeResolver, skipping: [String: String] = [:]) throws -> (records: [RecordEnvelope], evict: [RecordKey], cursor: Int64, more: Bool) {
         var cursor = requested
         if try Bool.fetchOne(db, sql: "SELECT rescan FROM replica WHERE id = ?", arguments: [replica.id]) == true {
             cursor = 0
@@ -394,7 +400,9 @@ public final class SQLiteCentralStore: CentralStore {
             cursor = row["seq"]
             guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
             let id: String = row["id"]
-            let state = try decode(row["state"])
+            let text: String = row["state"]
+            if !tracks, let sent = skipping["\(kind.rawValue)/\(id)"], sent == text { continue }
+            let state = try decode(text)
             if try resolver.isVisible(kind, id, state) {
                 records.append(RecordEnvelope(entity: kind, id: id, state: resolver.projected(kind, state)))
                 if tracks {
@@ -469,11 +477,15 @@ public final class SQLiteCentralStore: CentralStore {
         try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM record WHERE entity = ? AND id = ?"), arguments: [kind.rawValue, id]).map(decode)
     }
 
-    static func save(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState, sequence: Int64) throws {
+    /// Stores a state under a new sequence number; returns the stored text.
+    @discardableResult
+    static func save(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState, sequence: Int64) throws -> String {
+        let text = encode(state)
         try db.cachedStatement(sql: """
             INSERT INTO record (entity, id, state, seq) VALUES (?, ?, ?, ?)
             ON CONFLICT (entity, id) DO UPDATE SET state = excluded.state, seq = excluded.seq
-            """).execute(arguments: [kind.rawValue, id, encode(state), sequence])
+            """).execute(arguments: [kind.rawValue, id, text, sequence])
+        return text
     }
 
     static func encode(_ state: RecordState) -> String {

@@ -77,6 +77,9 @@ public struct RecordState: Sendable, Hashable {
     /// The merge of DESIGN section 4: per field, an entry survives if the other side holds
     /// it too or has not seen its dot; the version vectors take the pointwise maximum.
     public func merged(with other: RecordState) -> RecordState {
+        // Nothing merges as the identity: the common case of a record seen for the first time.
+        if other.vv.isEmpty && other.fields.isEmpty { return self }
+        if vv.isEmpty && fields.isEmpty { return other }
         var result: [String: [FieldEntry]] = [:]
         for name in Set(fields.keys).union(other.fields.keys) {
             let mine = fields[name] ?? [], theirs = other.fields[name] ?? []
