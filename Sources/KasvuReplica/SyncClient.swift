@@ -61,23 +61,22 @@ public struct SyncClient: Sendable {
         var pushed = 0, pulled = 0, evicted = 0, roundTrips = 0
         var rejections: [SyncRejection] = []
         var cursor: Int64 = 0
-        // The answer to a pull-only request sent while the previous batch was being applied.
-        var prefetched: SyncResponse?
+        // The next round trip's batch and answer, exchanged while the previous one committed.
+        var prefetched: (items: [OutboxItem], response: SyncResponse)?
         do {
             while roundTrips < maxRoundTrips {
                 try Task.checkCancellation()
                 let items: [OutboxItem]
                 let response: SyncResponse
                 if let next = prefetched {
-                    (items, response, prefetched) = ([], next, nil)
+                    (items, response, prefetched) = (next.items, next.response, nil)
                 } else {
                     items = try await replica.pendingPush(limit: batch)
                     let header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
                     do {
                         response = try await transport.exchange(SyncRequest(header: header, push: items.map(\.envelope)))
                     } catch is SyncBatchTooLarge {
-                        guard batch > 1 else { throw KasvuError(.validationFailed, "the central store refuses even a single record as too large") }
-                        batch = max(1, batch / 2)
+                        batch = try Self.halved(batch)
                         continue
                     }
                 }
@@ -85,17 +84,22 @@ public struct SyncClient: Sendable {
                 guard response.schemaVersion == SyncSchema.version else {
                     throw KasvuError(.schemaMismatch, "central store speaks schema version \(response.schemaVersion), this replica \(SyncSchema.version)")
                 }
-                if response.more && items.isEmpty {
-                    // Pulling: ask for the next batch (from the cursor just received) while this
-                    // one commits, so the central store and the replica work at the same time.
-                    // Requests stay one at a time and batches are applied in order; if this
-                    // replica stops before applying the next answer, that answer is lost like
-                    // any lost response, and the next sync pulls it again from the saved cursor.
+                // Send the next round trip (the records not in flight, from the cursor just
+                // received) while this one commits, so that the central store and the replica
+                // work at the same time. Requests stay one at a time and batches are applied in
+                // order. If this replica stops before applying the next answer, that answer is
+                // lost like any lost response: the next sync pushes and pulls it again.
+                let nextItems = try await replica.pendingPush(limit: batch, excluding: Set(items.map { RecordKey(entity: $0.envelope.entity, id: $0.envelope.id) }))
+                if response.more || !nextItems.isEmpty {
                     var header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
                     header.cursor = response.cursor
-                    async let next = transport.exchange(SyncRequest(header: header, push: []))
+                    async let next = transport.exchange(SyncRequest(header: header, push: nextItems.map(\.envelope)))
                     try await replica.applySyncResponse(response, acknowledging: items)
-                    prefetched = try await next
+                    do {
+                        prefetched = (nextItems, try await next)
+                    } catch is SyncBatchTooLarge {
+                        batch = try Self.halved(batch)
+                    }
                 } else {
                     try await replica.applySyncResponse(response, acknowledging: items)
                 }
@@ -107,7 +111,7 @@ public struct SyncClient: Sendable {
                 let remaining = try await replica.info().pendingChanges
                 await progress(SyncProgress(phase: remaining > 0 ? .pushing : .pulling, pushed: pushed, pulled: pulled, pendingPush: remaining))
                 // Everything pushed (no writes arrived meanwhile) and nothing left to pull.
-                if !response.more && remaining == 0 { break }
+                if prefetched == nil && !response.more && remaining == 0 { break }
             }
         } catch {
             try? await replica.recordSyncResult(error: "\(error)")
@@ -116,6 +120,14 @@ public struct SyncClient: Sendable {
         try await replica.recordSyncResult(error: nil)
         await progress(SyncProgress(phase: .done, pushed: pushed, pulled: pulled, pendingPush: 0))
         return SyncSummary(pushed: pushed, pulled: pulled, evicted: evicted, rejections: rejections, roundTrips: roundTrips, cursor: cursor)
+    }
+}
+
+extension SyncClient {
+    /// The next push batch size after HTTP 413.
+    static func halved(_ batch: Int) throws -> Int {
+        guard batch > 1 else { throw KasvuError(.validationFailed, "the central store refuses even a single record as too large") }
+        return batch / 2
     }
 }
 

@@ -14,7 +14,8 @@ public struct OutboxItem: Sendable, Hashable {
 extension Replica {
     /// Up to `limit` records with unacknowledged local writes, as whole states (many writes
     /// to one record between syncs travel once).
-    public func pendingPush(limit: Int) async throws -> [OutboxItem] {
+    /// - Parameter excluding: records already in flight (sent, not yet acknowledged).
+    public func pendingPush(limit: Int, excluding: Set<RecordKey> = []) async throws -> [OutboxItem] {
         try await read { db in
             // Providers and clients before the records that point at them, so that a batch never
             // carries a referral, contact, hours report or event whose client the central store
@@ -23,13 +24,14 @@ extension Replica {
                 SELECT entity, id, version FROM outbox
                 ORDER BY CASE entity WHEN 'provider' THEN 0 WHEN 'client' THEN 1 WHEN 'referral' THEN 2 ELSE 3 END, version
                 LIMIT ?
-                """, arguments: [limit])
-            return try rows.compactMap { row -> OutboxItem? in
-                guard let kind = EntityKind(rawValue: row["entity"]), let state = try Self.loadState(db, kind, row["id"]) else {
-                    return nil
-                }
-                return OutboxItem(envelope: RecordEnvelope(entity: kind, id: row["id"], state: state), version: row["version"])
+                """, arguments: [limit + excluding.count])
+            var items: [OutboxItem] = []
+            for row in rows where items.count < limit {
+                guard let kind = EntityKind(rawValue: row["entity"]), !excluding.contains(RecordKey(entity: kind, id: row["id"])),
+                      let state = try Self.loadState(db, kind, row["id"]) else { continue }
+                items.append(OutboxItem(envelope: RecordEnvelope(entity: kind, id: row["id"], state: state), version: row["version"]))
             }
+            return items
         }
     }
 
