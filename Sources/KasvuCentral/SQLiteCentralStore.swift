@@ -410,9 +410,12 @@ public final class SQLiteCentralStore: CentralStore {
                         .execute(arguments: [replica.id, kind.rawValue, id])
                 }
             } else if tracks {
-                try db.cachedStatement(sql: "DELETE FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?")
-                    .execute(arguments: [replica.id, kind.rawValue, id])
-                if db.changesCount > 0 { evict.append(RecordKey(entity: kind, id: id)) }
+                // The delivered row stays: should this answer be lost, or never applied, the
+                // next pull from the replica's older cursor passes this row again and sends the
+                // eviction again (evicting a record the replica no longer holds is a no-op).
+                let held = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?"),
+                                             arguments: [replica.id, kind.rawValue, id]) ?? false
+                if held { evict.append(RecordKey(entity: kind, id: id)) }
             }
         }
         return (records, evict, cursor, more)

@@ -94,18 +94,17 @@ public struct SyncClient: Sendable {
                     var header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
                     header.cursor = response.cursor
                     async let next = transport.exchange(SyncRequest(header: header, push: nextItems.map(\.envelope)))
-                    try await replica.applySyncResponse(response, acknowledging: items)
+                    evicted += try await replica.applySyncResponse(response, acknowledging: items)
                     do {
                         prefetched = (nextItems, try await next)
                     } catch is SyncBatchTooLarge {
                         batch = try Self.halved(batch)
                     }
                 } else {
-                    try await replica.applySyncResponse(response, acknowledging: items)
+                    evicted += try await replica.applySyncResponse(response, acknowledging: items)
                 }
                 pushed += items.count - response.rejections.count
                 pulled += response.pull.count
-                evicted += response.evict.count
                 rejections += response.rejections
                 cursor = response.cursor
                 let remaining = try await replica.info().pendingChanges
@@ -148,8 +147,11 @@ extension Replica {
 
     /// Clears acknowledged (and rejected) outbox items, merges the pulled batch and saves the
     /// new cursor, all in one transaction.
-    public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws {
-        try await write { db in
+    /// - Returns: how many records it evicted (an eviction sent again finds nothing to remove).
+    @discardableResult
+    public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws -> Int {
+        let evicted = try await write { db in
+            var evicted = 0
             let at = ISO8601DateFormatter().string(from: Date())
             try self.clearOutbox(db, items)
             for rejection in response.rejections {
@@ -163,11 +165,14 @@ extension Replica {
             // secure_delete overwrites the freed pages.
             for key in response.evict {
                 try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
+                evicted += db.changesCount
                 try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
             }
+            return evicted
         }
-        if !response.evict.isEmpty { try await purgeWriteAheadLog() }
+        if evicted > 0 { try await purgeWriteAheadLog() }
+        return evicted
     }
 
     /// Copies committed pages into the database file and empties the write-ahead log, so that

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KasvuCurl
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
@@ -119,6 +120,25 @@ struct ScopeTests {
         #expect(try KasvuBinary.run(["central", "set-scope", "--db", central.db, "--id", "office-402", "--municipalities", "402"]).status == 0)
         #expect(try await other.sync().evicted == 1)
         #expect(try await other.replica.allStates(.client).isEmpty)
+    }
+
+    @Test func anEvictionWhoseAnswerIsLostIsSentAgain() async throws {
+        let client = try await admin.replica.create(.client, fields: companyClient)
+        try await admin.sync()
+        try await office.sync()
+        #expect(try await office.replica.state(.client, id: client.id) != nil)
+        _ = try await admin.replica.update(.client, id: client.id, set: ["municipality": .string("402")])
+        try await admin.sync()
+        // The answer that carries the eviction is lost after the central store committed it;
+        // the transport's retry pulls again from the same cursor.
+        let proxy = try FaultProxy(upstream: central.port, mode: "drop", request: 1)
+        var options = HTTPClientOptions()
+        options.initialBackoff = 0.01
+        let lossy = try CurlSyncTransport(centralURL: proxy.url, token: office.token, options: options)
+        let summary = try await SyncClient(replica: office.replica, transport: lossy).run()
+        #expect(summary.evicted == 1)
+        #expect(try await office.replica.state(.client, id: client.id) == nil)
+        #expect(try await office.sync().evicted == 0)  // sent again at most, never removed twice
     }
 
     func fileContains(_ path: String, _ text: String) throws -> Bool {
