@@ -31,6 +31,8 @@ for seed in first..<(first + schedules) {
     totals.replicaCrashes += report.replicaCrashes
     totals.centralRestarts += report.centralRestarts
     totals.conflicts += report.conflicts
+    totals.evictions += report.evictions
+    totals.violations += report.violations
     if !report.violations.isEmpty {
         failures += 1
         print("seed \(seed) FAILED: \(report.violations.joined(separator: "; ")) (replay: kasvu-simulate --seed \(seed))")

@@ -26,4 +26,13 @@ struct SimulationTests {
         #expect(a.description == b.description)
         #expect(a.droppedRequests + a.lostResponses + a.duplicates > 0)
     }
+
+    @Test func clientsLeaveTheNarrowOfficesScope() async throws {
+        var evictions = 0
+        for seed in UInt64(1)...20 {
+            let directory = try TemporaryDirectory()
+            evictions += try await Simulation(seed: seed, directory: directory.url).run().evictions
+        }
+        #expect(evictions > 0)  // so the scope check after each schedule has something to find
+    }
 }
