@@ -287,6 +287,13 @@ public final class SQLiteCentralStore: CentralStore {
                     rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id, error: KasvuError(.permissionDenied, refusal)))
                     continue
                 }
+                if replica.scope != .all {
+                    // The replica holds what it pushed, whether or not a pull ever delivers it
+                    // (a sync cut short may never reach it): remember it, so that it is
+                    // evicted when it leaves the replica's scope.
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO delivered (replica_id, entity, id) VALUES (?, ?, ?)")
+                        .execute(arguments: [replica.id, envelope.entity.rawValue, envelope.id])
+                }
                 if result != current {
                     sequence += 1
                     let text = try Self.save(db, envelope.entity, envelope.id, result, sequence: sequence)

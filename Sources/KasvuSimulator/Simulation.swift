@@ -179,8 +179,9 @@ public struct Simulation: Sendable {
         let reference = try await Self.everything(replicas[0].replica)
         for index in replicas.indices.dropFirst() {
             let held = try await Self.everything(replicas[index].replica)
-            if held != Self.visible(reference, to: Self.scope(of: index)) {
-                report.violations.append("r\(index) does not hold exactly r0's records in its scope")
+            let expected = Self.visible(reference, to: Self.scope(of: index))
+            if held != expected {
+                report.violations.append("r\(index) does not hold exactly r0's records in its scope: \(Self.difference(held, expected))")
             }
         }
         var finalDots: [String: Set<Dot>] = [:]
@@ -232,6 +233,17 @@ public struct Simulation: Sendable {
             default: clients.contains(envelope.state.value("clientId").stringValue ?? "")
             }
         }
+    }
+
+    /// Which records differ, for the report of a failing seed.
+    static func difference(_ held: [RecordEnvelope], _ expected: [RecordEnvelope]) -> String {
+        let key = { (envelope: RecordEnvelope) in "\(envelope.entity.rawValue)/\(envelope.id)" }
+        let heldByKey = Dictionary(held.map { (key($0), $0.state) }, uniquingKeysWith: { first, _ in first })
+        let expectedByKey = Dictionary(expected.map { (key($0), $0.state) }, uniquingKeysWith: { first, _ in first })
+        let extra = heldByKey.keys.filter { expectedByKey[$0] == nil }.sorted()
+        let missing = expectedByKey.keys.filter { heldByKey[$0] == nil }.sorted()
+        let changed = heldByKey.keys.filter { expectedByKey[$0] != nil && expectedByKey[$0] != heldByKey[$0] }.sorted()
+        return "extra \(extra), missing \(missing), different \(changed)"
     }
 
     static func everything(_ replica: Replica) async throws -> [RecordEnvelope] {

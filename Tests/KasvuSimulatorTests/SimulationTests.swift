@@ -19,6 +19,17 @@ struct SimulationTests {
         #expect(report.writes > 0 && report.syncs > 0)
     }
 
+    /// Seeds that once failed. 987: an office created a client, its sync was cut short before
+    /// a pull reached that client, another replica moved the client out of the office's
+    /// municipalities, and it was never evicted (the central store only knew what pulls had
+    /// delivered, not what the replica had pushed).
+    @Test(arguments: [UInt64(987)])
+    func seedThatOnceFailed(seed: UInt64) async throws {
+        let directory = try TemporaryDirectory()
+        let report = try await Simulation(seed: seed, directory: directory.url).run()
+        #expect(report.violations.isEmpty, "seed \(seed): \(report.violations)")
+    }
+
     @Test func aSeedReplaysTheSameSchedule() async throws {
         let first = try TemporaryDirectory(), second = try TemporaryDirectory()
         let a = try await Simulation(seed: 42, directory: first.url).run()
