@@ -6,35 +6,37 @@ import Testing
 struct HetuVector: Sendable, CustomTestStringConvertible {
     let hetu: String
     let detail: String
+    /// A well-formed code in the temporary range (individual number 900–999).
+    var temporary = false
     var testDescription: String { "\"\(hetu)\" (\(detail))" }
 }
 
 enum Vectors {
     static var identifiers: [String: Any] { SharedData.json("identifier-vectors.json") }
-    static var hetu: [String: [[String: String]]] { identifiers["henkilotunnus"] as! [String: [[String: String]]] }
+    static var hetu: [String: [[String: Any]]] { identifiers["henkilotunnus"] as! [String: [[String: Any]]] }
     static var yTunnus: [String: Any] { identifiers["yTunnus"] as! [String: Any] }
 
-    static let validHetu = hetu["valid"]!.map { HetuVector(hetu: $0["hetu"]!, detail: $0["birthDate"]!) }
-    static let invalidHetu = hetu["invalid"]!.map { HetuVector(hetu: $0["hetu"]!, detail: $0["why"]!) }
+    static let validHetu = hetu["valid"]!.map {
+        HetuVector(hetu: $0["hetu"] as! String, detail: $0["birthDate"] as! String, temporary: $0["temporary"] as? Bool ?? false)
+    }
+    static let invalidHetu = hetu["invalid"]!.map { HetuVector(hetu: $0["hetu"] as! String, detail: $0["why"] as! String) }
     static let validBusinessIDs = yTunnus["valid"] as! [String]
     static let invalidBusinessIDs = (yTunnus["invalid"] as! [[String: String]]).map { HetuVector(hetu: $0["businessId"]!, detail: $0["why"]!) }
 }
 
-@Suite("Identifier vectors from shared/domain")
+@Suite("Identifier vectors (Tests/Fixtures/domain)")
 struct IdentifierVectorTests {
-    /// The file lists DVV's published examples `010594Y9032` and `020594X902N` as valid, but
-    /// their individual numbers (903, 902) are in the temporary range 900–999, which the same
-    /// file (`010190Y999W`) and issue 2 say is refused by default. Both rules hold here:
-    /// every valid vector is accepted as written when temporary numbers are allowed, and by
-    /// default exactly those in the temporary range are refused, with that reason.
+    /// Every valid vector is well-formed as written when temporary identifiers are allowed;
+    /// by default, registration refuses exactly the ones the file marks `temporary`.
     @Test(arguments: Vectors.validHetu)
     func validHenkilotunnus(_ vector: HetuVector) throws {
         let hetu = try PersonalIdentityCode(vector.hetu, allowTemporary: true)
         #expect(hetu.birthDate.description == vector.detail)
-        if hetu.individualNumber <= 899 {
-            #expect(try PersonalIdentityCode(vector.hetu).birthDate == hetu.birthDate)
-        } else {
+        #expect(vector.temporary == (hetu.individualNumber >= 900))
+        if vector.temporary {
             #expect { try PersonalIdentityCode(vector.hetu) } throws: { ($0 as? FieldError)?.message.contains("temporary") == true }
+        } else {
+            #expect(try PersonalIdentityCode(vector.hetu).birthDate == hetu.birthDate)
         }
     }
 
@@ -55,6 +57,7 @@ struct IdentifierVectorTests {
 
     @Test func vectorFileIsNotEmpty() {
         #expect(Vectors.validHetu.count >= 10 && Vectors.invalidHetu.count >= 10)
+        #expect(Vectors.validHetu.contains(where: \.temporary) && Vectors.validHetu.contains { !$0.temporary })
         #expect(Vectors.validBusinessIDs.count >= 5 && Vectors.invalidBusinessIDs.count >= 5)
     }
 }

@@ -19,23 +19,31 @@ public final class TemporaryDirectory: Sendable {
 /// The seeded generator of tests: a failing seed replays exactly.
 public typealias SeededGenerator = SplitMix64
 
-/// The team's shared domain data (`../shared/domain` beside the repository), read by the tests
-/// so that vectors and worked examples are never copied into code.
+/// The domain data the tests reproduce (identifier vectors, the worked tariff example, the
+/// municipality list): copies of the team's shared data in `Tests/Fixtures/domain`, so that a
+/// clone of the repository alone passes its tests. `FixtureCopyTests` compares each copy with
+/// the team's original when that folder is beside the repository.
 public enum SharedData {
-    public static let directory: URL = {
+    public static let directory: URL = repositoryRoot.appendingPathComponent("Tests/Fixtures/domain")
+
+    /// Where the team keeps the originals: `shared/domain` beside the repository, or
+    /// `KASVU_SHARED_DOMAIN`.
+    public static let upstream: URL = {
         if let override = ProcessInfo.processInfo.environment["KASVU_SHARED_DOMAIN"] {
             return URL(fileURLWithPath: override)
         }
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/domain")
+        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared").appendingPathComponent("domain")
     }()
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
 
     public static func json(_ name: String) -> [String: Any] {
         let url = directory.appendingPathComponent(name)
         guard let data = try? Data(contentsOf: url),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            fatalError("cannot read shared domain data \(url.path)")
+            fatalError("cannot read the domain fixture \(url.path)")
         }
         return object
     }
