@@ -32,8 +32,10 @@ let package = Package(
             .copy("Resources/tariff.json"),
         ]),
         .target(name: "KasvuSync", dependencies: ["KasvuDomain"]),
+        // Files with owner-only permissions from the first instant (databases, tokens).
+        .target(name: "KasvuStorage"),
         .target(name: "KasvuReplica", dependencies: [
-            "KasvuSync",
+            "KasvuSync", "KasvuStorage",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .systemLibrary(
@@ -43,7 +45,7 @@ let package = Package(
         ),
         .target(name: "KasvuCurl", dependencies: ["CCurl", "KasvuSync"]),
         .target(name: "KasvuCentral", dependencies: [
-            "KasvuSync",
+            "KasvuSync", "KasvuStorage",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

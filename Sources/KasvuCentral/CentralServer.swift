@@ -7,6 +7,7 @@ import KasvuDomain
 import KasvuSync
 import Logging
 import NIOCore
+import Synchronization
 
 /// The central HTTP server: `POST /v1/sync`, `GET /healthz`, `GET /metrics`.
 ///
@@ -42,6 +43,10 @@ public enum CentralServer {
     public struct Limits: Sendable {
         public var maxBodyBytes = 32 << 20
         public var requestTimeout: Duration = .seconds(60)
+        /// A body that takes longer than this to arrive gets 408: a slow sender holds a
+        /// concurrent-sync slot (``SyncLimits/maxConcurrentSyncs``) while it trickles.
+        public var bodyTimeout: Duration = .seconds(30)
+        public var maxConcurrentSyncs = SyncLimits.maxConcurrentSyncs
         public var idleTimeout: Duration = .seconds(60)
         public init() {}
     }
@@ -58,12 +63,13 @@ public enum CentralServer {
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let metrics = ServerMetrics()
         let throttle = AuthenticationThrottle()
+        let admission = Admission(limit: limits.maxConcurrentSyncs)
         let router = Router(context: CentralRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
         router.post("/v1/sync") { request, context -> Response in
             try await withTimeout(limits.requestTimeout) {
                 try await handleSync(request, address: context.peer, store: store, limits: limits, metrics: metrics,
-                                     throttle: throttle, logger: context.logger)
+                                     throttle: throttle, admission: admission, logger: context.logger)
             }
         }
         router.get("/v1/audit") { request, context -> Response in
@@ -72,7 +78,12 @@ public enum CentralServer {
         router.get("/healthz") { _, _ -> Response in
             json(.ok, Data(#"{"status":"ok"}"#.utf8))
         }
-        router.get("/metrics") { _, _ -> Response in
+        // Counts of records and replicas are the central office's business: admin token only.
+        router.get("/metrics") { request, context -> Response in
+            let replica = try await authenticate(request, address: context.peer, store: store, throttle: throttle)
+            guard replica.role == .admin else {
+                throw ServerError(.forbidden, KasvuError(.permissionDenied, "only the central office reads the metrics"))
+            }
             let statistics = try? await store.statistics()
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
@@ -90,18 +101,22 @@ public enum CentralServer {
     }
 
     static func handleSync(_ request: Request, address: String, store: any CentralStore, limits: Limits, metrics: ServerMetrics,
-                           throttle: AuthenticationThrottle, logger: Logger) async throws -> Response {
+                           throttle: AuthenticationThrottle, admission: Admission, logger: Logger) async throws -> Response {
         // The token is never logged; failures are counted per address by the throttle.
         let replica = try await authenticate(request, address: address, store: store, throttle: throttle)
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: limits.maxBodyBytes) } catch is NIOTooManyBytesError {
-            throw ServerError(.contentTooLarge, KasvuError(.validationFailed, "request body over \(limits.maxBodyBytes) bytes; send smaller batches"))
+        guard admission.enter() else {
+            throw ServerError(.serviceUnavailable, KasvuError(.syncBusy, "the central store is serving \(limits.maxConcurrentSyncs) syncs; retry shortly"),
+                              retryAfter: 1)
         }
+        defer { admission.leave() }
+        let body = try await collectBody(request, limits: limits)
         let syncRequest: CentralSyncRequest
         do { syncRequest = try CentralSyncRequest(json: body.readableBytesView) } catch let error as WireFormatError {
             let problem = error.isSyntax ? "request body is not valid JSON (RFC 8259, UTF-8)" : "malformed sync request"
             throw ServerError(.badRequest, KasvuError(.validationFailed, "\(problem): \(error)"))
+        }
+        guard syncRequest.push.count <= SyncLimits.maxPushRecords else {
+            throw ServerError(.contentTooLarge, KasvuError(.validationFailed, "at most \(SyncLimits.maxPushRecords) records in one push; send smaller batches"))
         }
         do {
             let response = try await store.sync(syncRequest, from: replica)
@@ -114,11 +129,30 @@ public enum CentralServer {
         }
     }
 
+    /// The body, within the size limit (413) and the time limit (408); a body the HTTP parser
+    /// refuses (a bad chunk size, say) is the client's error (400).
+    static func collectBody(_ request: Request, limits: Limits) async throws -> ByteBuffer {
+        do {
+            return try await withTimeout(limits.bodyTimeout, onTimeout: ServerError(.requestTimeout, KasvuError(.requestTimeout, "the request body took longer than \(limits.bodyTimeout) to arrive"))) {
+                var request = request
+                return try await request.collectBody(upTo: limits.maxBodyBytes)
+            }
+        } catch is NIOTooManyBytesError {
+            throw ServerError(.contentTooLarge, KasvuError(.validationFailed, "request body over \(limits.maxBodyBytes) bytes; send smaller batches"))
+        } catch let error as ServerError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ServerError(.badRequest, KasvuError(.validationFailed, "the request body is not valid HTTP: \(error)"))
+        }
+    }
+
     /// `GET /v1/audit?entity=client&id=…`: the audit trail of one record, for admin replicas only.
     static func handleAudit(_ request: Request, address: String, store: any CentralStore,
                             throttle: AuthenticationThrottle) async throws -> Response {
         let replica = try await authenticate(request, address: address, store: store, throttle: throttle)
-        guard replica.role == "admin" else {
+        guard replica.role == .admin else {
             throw ServerError(.forbidden, KasvuError(.permissionDenied, "only the central office reads the audit trail"))
         }
         guard let entity = request.uri.queryParameters.get("entity").flatMap(EntityKind.init(rawValue:)),
@@ -131,16 +165,25 @@ public enum CentralServer {
 
     static func authenticate(_ request: Request, address: String, store: any CentralStore,
                              throttle: AuthenticationThrottle) async throws -> RegisteredReplica {
+        // A valid token always gets through: the throttle slows down guessing from one
+        // address, it must not lock out the honest replicas behind that address (one NAT).
+        if let token = bearerToken(request.headers[.authorization]), let replica = try await store.authenticate(token: token) {
+            return replica
+        }
         if let wait = throttle.blockedFor(address) {
             throw ServerError(.tooManyRequests, KasvuError(.syncUnauthorized, "too many failed authentications from this address; retry in \(wait) s"),
                               retryAfter: wait)
         }
-        guard let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer "),
-              let replica = try await store.authenticate(token: String(authorization.dropFirst("Bearer ".count))) else {
-            throttle.recordFailure(address)
-            throw ServerError(.unauthorized, KasvuError(.syncUnauthorized, "missing, unknown or revoked token; ask the central office for a new one"))
-        }
-        return replica
+        throttle.recordFailure(address)
+        throw ServerError(.unauthorized, KasvuError(.syncUnauthorized, "missing, unknown or revoked token; ask the central office for a new one"))
+    }
+
+    /// The credentials of `Authorization: Bearer <token>`; the scheme name is case-insensitive
+    /// (RFC 9110, section 11.1).
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header, let space = header.firstIndex(of: " "), header[..<space].lowercased() == "bearer" else { return nil }
+        let token = header[header.index(after: space)...].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
     }
 
     static func status(for error: KasvuError) -> HTTPResponse.Status {
@@ -149,7 +192,8 @@ public enum CentralServer {
         case .syncUnauthorized: .unauthorized
         case .permissionDenied: .forbidden
         case .replicaRewound, .clockSkew, .schemaMismatch, .alreadyExists: .conflict
-        case .storageFailed: .serviceUnavailable
+        case .storageFailed, .syncBusy: .serviceUnavailable
+        case .requestTimeout: .requestTimeout
         default: .internalServerError
         }
     }
@@ -160,17 +204,36 @@ public enum CentralServer {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func withTimeout<T: Sendable>(_ limit: Duration, onTimeout: ServerError? = nil,
+                                         _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: limit)
-                throw ServerError(.serviceUnavailable, KasvuError(.storageFailed, "request took longer than \(limit); retry"))
+                throw onTimeout ?? ServerError(.serviceUnavailable, KasvuError(.storageFailed, "request took longer than \(limit); retry"))
             }
             defer { group.cancelAll() }
             return try await group.next()!
         }
     }
+}
+
+/// Counts the syncs in progress and turns away those beyond the limit.
+final class Admission: Sendable {
+    let limit: Int
+    private let running = Mutex(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    func enter() -> Bool {
+        running.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { running.withLock { $0 -= 1 } }
 }
 
 /// An error with the HTTP status to answer it with.

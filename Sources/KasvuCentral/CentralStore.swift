@@ -4,7 +4,7 @@ import KasvuSync
 /// A replica registered with the central store, as authenticated for one request.
 public struct RegisteredReplica: Sendable, Hashable {
     public let id: String
-    public let role: String
+    public let role: ReplicaRole
     public let revoked: Bool
     public let scope: ReplicaScope
 }

@@ -71,29 +71,33 @@ struct ScopeResolver {
 
     mutating func forgetClients() { clientCache = [:] }
 
-    /// Why a pushed record may not be written by this replica, or nil when it may.
-    /// `current` is the central state before the push, `merged` the state it would become.
+    /// Why a pushed record may not be written by this replica, or nil when it may. Both the
+    /// stored state (`current`) and the state the push would make (`merged`) must lie in the
+    /// scope, so that no push can move a record into or out of it. The messages say nothing
+    /// of the stored record: a replica outside its scope learns neither that it exists nor
+    /// where it belongs.
     mutating func writeRefusal(_ kind: EntityKind, _ id: String, current: RecordState?, merged: RecordState) throws -> String? {
+        for state in [current, merged].compactMap({ $0 }) {
+            if let refusal = try writeRefusal(kind, id, state) { return refusal }
+        }
+        return nil
+    }
+
+    private mutating func writeRefusal(_ kind: EntityKind, _ id: String, _ state: RecordState) throws -> String? {
+        let outside = "the record is outside this replica's scope"
         switch scope {
         case .all:
             return nil
         case .municipalities(let codes):
             switch kind {
-            case .provider:
-                return "only the central office edits providers"
-            case .client:
-                for state in [current, merged].compactMap({ $0 }) {
-                    let code = state.value("municipality").stringValue ?? ""
-                    if !codes.contains(code) { return "client of municipality \(code) is outside this office's municipalities" }
-                }
-                return nil
-            default:
-                return try clientVisible(merged.value("clientId").stringValue) ? nil : "the record's client is outside this office's municipalities"
+            case .provider: return "only the central office writes providers"
+            case .client: return codes.contains(state.value("municipality").stringValue ?? "") ? nil : outside
+            default: return try clientVisible(state.value("clientId").stringValue) ? nil : outside
             }
         case .provider(let provider):
-            guard [.contact, .hours, .event].contains(kind) else { return "a provider writes contacts, hours and events only" }
-            guard merged.value("providerId").stringValue == provider else { return "the record belongs to another provider" }
-            return try clientVisible(merged.value("clientId").stringValue) ? nil : "the client has no pending or active referral to this provider"
+            guard WriteRules.providerKinds.contains(kind) else { return "a provider writes contacts, hours and events only" }
+            guard state.value("providerId").stringValue == provider else { return outside }
+            return try clientVisible(state.value("clientId").stringValue) ? nil : outside
         }
     }
 

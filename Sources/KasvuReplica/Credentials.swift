@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 
 /// Where and as whom a replica syncs: the central URL lives in the database, the bearer token
 /// in `<db>.token`, a file only its owner can read (it is a password; keeping it out of the
@@ -12,9 +13,8 @@ extension Replica {
     public func saveToken(_ token: String) throws {
         let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw KasvuError.validationFailed(field: "token", "is empty") }
-        try? FileManager.default.removeItem(atPath: tokenPath)
-        guard FileManager.default.createFile(atPath: tokenPath, contents: Data(trimmed.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw KasvuError(.storageFailed, "cannot write \(tokenPath)")
+        do { try PrivateFile.replace(atPath: tokenPath, with: Array(trimmed.utf8)) } catch {
+            throw KasvuError(.storageFailed, "\(error)")
         }
     }
 

@@ -48,16 +48,6 @@ public struct ReplicaInfo: Sendable, Hashable {
     public let centralURL: String?
 }
 
-/// What a replica is for. The central store enforces the matching scope when it syncs.
-public enum ReplicaRole: String, Sendable, Hashable, CaseIterable, Codable {
-    /// The central office (ELY centre): reads and writes everything.
-    case admin
-    /// A TE office: clients of its municipalities.
-    case office
-    /// A service provider: clients referred to it.
-    case provider
-}
-
 /// How hard a commit is pushed to disk before it is acknowledged.
 public enum Durability: String, Sendable, CaseIterable {
     /// `synchronous = FULL`: a commit survives kill -9 and power loss (the WAL is fsynced on

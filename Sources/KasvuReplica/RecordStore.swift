@@ -71,10 +71,18 @@ extension Replica {
     /// same month corrects the first, and two offline reports meet as one record.
     public func reportHours(_ fields: [String: FieldValue]) async throws -> Record {
         let values = try EntityKind.hours.schema.validateCreate(fields)
-        let id = RecordID.derived(["hours", values["clientId"]!.stringValue!, values["providerId"]!.stringValue!,
-                                   values["month"]!.stringValue!])
+        let month = values["month"]!.stringValue!
+        if let refusal = WriteRules.hoursMonthRefusal(try YearMonth(iso: month), today: Self.today()) {
+            throw KasvuError.validationFailed(field: "month", refusal)
+        }
+        let id = WriteRules.hoursID(clientID: values["clientId"]!.stringValue!, providerID: values["providerId"]!.stringValue!, month: month)
         return try await write { db in
             try Self.checkReferences(db, .hours, values)
+            let referrals = try String.fetchAll(db.cachedStatement(sql: "SELECT sync_state FROM referral WHERE client_id = ? AND deleted IS NOT 1"),
+                                                arguments: [values["clientId"]!.stringValue!]).map { try Self.decodeState($0).values }
+            if let refusal = WriteRules.hoursReferralRefusal(try YearMonth(iso: month), providerID: values["providerId"]!.stringValue!, referrals: referrals) {
+                throw KasvuError.validationFailed(field: "month", refusal)
+            }
             let state = try Self.loadState(db, .hours, id) ?? RecordState()
             var changes = values
             if state.isDeleted { changes[EntitySchema.deletedField] = .bool(false) }
@@ -119,6 +127,7 @@ extension Replica {
     /// Writes `changes` under an existing stamp and queues the record for push.
     func apply(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState, changes: [String: FieldValue],
                stamp: (dot: Dot, hlc: HLC)) throws -> Record {
+        try WriteRules.check(kind, changes, role: role)  // the central store checks the same on push
         var state = state
         state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
         try Self.saveState(db, kind, id, state)

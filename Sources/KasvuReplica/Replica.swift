@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// A local replica: one SQLite file (WAL mode) holding the records a case worker may see,
@@ -69,11 +70,9 @@ public final class Replica: Sendable {
         if FileManager.default.fileExists(atPath: path), (try? Data(contentsOf: URL(fileURLWithPath: path)).isEmpty) == false {
             throw KasvuError(.alreadyExists, "\(path) already exists; choose a new path (a replica is initialised once)")
         }
-        // Personal data: readable by its owner only. Creating the file first sets the mode
-        // before SQLite writes anything to it.
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw KasvuError(.storageFailed, "cannot create \(path)")
-        }
+        // Personal data: readable by its owner only, from before SQLite writes anything to it
+        // (SQLite gives the -wal and -shm files the database file's mode).
+        do { try PrivateFile.create(atPath: path) } catch { throw KasvuError(.storageFailed, "\(error)") }
         let actor = ActorID.random()
         let pool = try storage { try openPool(path, durability: durability) }
         try storage {

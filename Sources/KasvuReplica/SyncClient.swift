@@ -45,7 +45,7 @@ public struct SyncClient: Sendable {
     /// Records per round trip each way. Larger batches pay the per-transaction cost (commit,
     /// checkpoint, index pages rewritten) less often: an initial sync of 100,000 clients took
     /// 15.1 s with 1,000 and 9.5 s with 5,000 (BENCHMARKS.md); the central store allows 5,000.
-    public static let defaultBatchSize = 5000
+    public static let defaultBatchSize = SyncBatch.maxRecords
 
     public init(replica: Replica, transport: any SyncTransport, batchSize: Int = defaultBatchSize, pullLimit: Int = defaultBatchSize,
                 userName: String? = nil) {
@@ -162,12 +162,16 @@ extension Replica {
             }
             try self.mergeInTransaction(db, response.pull, cursor: response.cursor)
             // Records that left this replica's scope go, with their sync state and outbox rows;
-            // secure_delete overwrites the freed pages.
+            // secure_delete overwrites the freed pages. A record refused and evicted in the same
+            // answer keeps its rejection, so that `sync/status` says why it went.
+            let refused = Set(response.rejections.map { "\($0.entity)/\($0.id)" })
             for key in response.evict {
                 try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
                 evicted += db.changesCount
                 try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
-                try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
+                if !refused.contains("\(key.entity.rawValue)/\(key.id)") {
+                    try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
+                }
             }
             return evicted
         }

@@ -234,7 +234,7 @@ struct RPCEndToEndTests {
         // A second replica edits the same field concurrently; its state arrives as a sync would.
         let id = try #require(client["id"]?.stringValue)
         let office = try Replica.open(at: db)
-        let other = try Replica.create(at: directory.path("other.sqlite"), replicaID: "provider-1", role: .provider)
+        let other = try Replica.create(at: directory.path("other.sqlite"), replicaID: "office-2", role: .office)
         try await other.merge(try await office.allStates(.client))
         _ = try await other.update(.client, id: id, set: ["phone": .string("040 222 2222")])
         _ = try await office.update(.client, id: id, set: ["phone": .string("040 111 1111")])

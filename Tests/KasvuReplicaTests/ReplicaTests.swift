@@ -20,7 +20,7 @@ let tyopolku: [String: FieldValue] = [
 
     init() throws {
         directory = try TemporaryDirectory()
-        replica = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office-1", role: .office)
+        replica = try Replica.create(at: directory.path("admin.sqlite"), replicaID: "admin", role: .admin)
     }
 
     @Test func createWritesRecordAndOutboxTogether() async throws {
@@ -111,6 +111,17 @@ let tyopolku: [String: FieldValue] = [
         ]) { $1 })
         let proposal = try await replica.profile(clientID: client.id)
         return try await replica.confirmRiskGroup(clientID: client.id, group: 2, reason: proposal.group == 2 ? nil : "test", confirmedBy: "tester")
+    }
+
+    /// A client referred to a provider, the referral confirmed by the central office (its
+    /// decision arrives as a write of its actor) from `start`.
+    func referredClient(to provider: String, start: String) async throws -> Record {
+        let client = try await profiledClient()
+        let referral = try await replica.createReferral(["clientId": .string(client.id), "providerId": .string(provider), "chosenBy": .string("client")])
+        var decided = try #require(try await replica.state(.referral, id: referral.id))
+        decided.write(["state": .string("active"), "startDate": .string(start)], dot: Dot(ActorID(hex: 0xCE), 1), hlc: HLC(millis: 1))
+        try await replica.merge([RecordEnvelope(entity: .referral, id: referral.id, state: decided)])
+        return client
     }
 
     @Test func profilingIsExplainedAndNeedsAPerson() async throws {
@@ -228,9 +239,15 @@ let tyopolku: [String: FieldValue] = [
     }
 
     @Test func hoursAreOneRecordPerClientProviderAndMonth() async throws {
-        let client = try await replica.create(.client, fields: aino)
         let provider = try await replica.create(.provider, fields: tyopolku)
+        let client = try await referredClient(to: provider.id, start: "2019-03-20")
         let report: [String: FieldValue] = ["clientId": .string(client.id), "providerId": .string(provider.id), "month": .string("2019-03"), "hours": .string("80")]
+        // Not before the referral's start month, nor for another provider.
+        await #expect { try await replica.reportHours(report.merging(["month": .string("2019-02")]) { $1 }) } throws: {
+            ($0 as? KasvuError)?.fieldErrors.first?.field == "month"
+        }
+        let other = try await replica.create(.provider, fields: tyopolku.merging(["businessId": .string("0112038-9")]) { $1 })
+        await #expect(throws: KasvuError.self) { try await replica.reportHours(report.merging(["providerId": .string(other.id)]) { $1 }) }
         let first = try await replica.reportHours(report)
         let corrected = try await replica.reportHours(report.merging(["hours": .string("120.5")]) { $1 })
         #expect(first.id == corrected.id)
@@ -239,7 +256,7 @@ let tyopolku: [String: FieldValue] = [
 
     @Test func concurrentEditsFromAnotherReplicaSurfaceAndResolve() async throws {
         let client = try await replica.create(.client, fields: aino)
-        let other = try Replica.create(at: directory.path("provider.sqlite"), replicaID: "provider-1", role: .provider)
+        let other = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office-1", role: .office)
         try await other.merge(try await replica.allStates(.client))
         _ = try await replica.update(.client, id: client.id, set: ["phone": .string("040 111 1111"), "language": .string("fi")])
         _ = try await other.update(.client, id: client.id, set: ["phone": .string("040 222 2222"), "email": .string("aino@example.fi")])
@@ -259,7 +276,7 @@ let tyopolku: [String: FieldValue] = [
 
     @Test func deleteVsEditIsShownNotHidden() async throws {
         let client = try await replica.create(.client, fields: aino)
-        let other = try Replica.create(at: directory.path("provider.sqlite"), replicaID: "provider-1", role: .provider)
+        let other = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office-1", role: .office)
         try await other.merge(try await replica.allStates(.client))
         try await replica.delete(.client, id: client.id)
         _ = try await other.update(.client, id: client.id, set: ["phone": .string("040 222 2222")])
@@ -272,7 +289,7 @@ let tyopolku: [String: FieldValue] = [
     }
 
     @Test func replicaIsCreatedOnceAndReopened() async throws {
-        let path = directory.path("office.sqlite")
+        let path = directory.path("admin.sqlite")
         #expect(throws: KasvuError.self) { try Replica.create(at: path, replicaID: "again", role: .office) }
         let client = try await replica.create(.client, fields: aino)
         let reopened = try Replica.open(at: path)
@@ -280,5 +297,36 @@ let tyopolku: [String: FieldValue] = [
         #expect(try await reopened.get(.client, id: client.id).id == client.id)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        try reopened.saveToken("admin." + String(repeating: "a", count: 64))
+        #expect((try FileManager.default.attributesOfItem(atPath: reopened.tokenPath)[.posixPermissions] as? Int) == 0o600)
+        #expect(reopened.loadToken() == "admin." + String(repeating: "a", count: 64))
+    }
+
+    /// The write rules the central store applies on push, applied here before commit.
+    @Test func rolesWriteOnlyWhatTheyMay() async throws {
+        let office = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office-1", role: .office)
+        await #expect { try await office.create(.provider, fields: tyopolku) } throws: { ($0 as? KasvuError)?.kind == .permissionDenied }
+        let provider = try await replica.create(.provider, fields: tyopolku)
+        let client = try await referredClient(to: provider.id, start: "2026-01-05")
+        let hours = try await replica.reportHours(["clientId": .string(client.id), "providerId": .string(provider.id),
+                                                   "month": .string("2026-01"), "hours": .string("80")])
+        try await office.merge(try await replica.allStates(.client) + replica.allStates(.provider) + replica.allStates(.hours))
+        // An office corrects hours; audit findings are the central office's.
+        #expect(try await office.update(.hours, id: hours.id, set: ["hours": .string("81")])["hours"] == .string("81"))
+        await #expect { try await office.recordAudit(hoursID: hours.id, verifiedHours: "1", auditedBy: "x") } throws: {
+            ($0 as? KasvuError)?.kind == .permissionDenied
+        }
+        #expect(try await replica.recordAudit(hoursID: hours.id, verifiedHours: "80", auditedBy: "auditor")["verifiedHours"] == .string("80"))
+        let provider1 = try Replica.create(at: directory.path("provider.sqlite"), replicaID: "provider-1", role: .provider)
+        try await provider1.merge(try await replica.allStates(.client))
+        await #expect { try await provider1.update(.client, id: client.id, set: ["phone": .string("040 123 4567")]) } throws: {
+            ($0 as? KasvuError)?.kind == .permissionDenied
+        }
+        // A future month is refused.
+        let next = CalendarDate.today().year + 1
+        await #expect { try await self.replica.reportHours(["clientId": .string(client.id), "providerId": .string(provider.id),
+                                                            "month": .string("\(next)-01"), "hours": .string("1")]) } throws: {
+            ($0 as? KasvuError)?.fieldErrors.first?.field == "month"
+        }
     }
 }

@@ -4,6 +4,7 @@ import KasvuDomain
 import KasvuReplica
 import KasvuSync
 import KasvuTestSupport
+import Synchronization
 import Testing
 
 
@@ -54,6 +55,18 @@ final class CentralProcess: @unchecked Sendable {
             throw CentralFailure(message: "add-replica failed: \(result.stderr)")
         }
         return String(token)
+    }
+
+    private let admin = Mutex<String?>(nil)
+
+    /// The token of an admin replica `metrics-reader`, registered on first use (for `/metrics`).
+    func adminToken() throws -> String {
+        try admin.withLock { token in
+            if let token { return token }
+            let created = try addReplica("metrics-reader", role: "admin")
+            token = created
+            return created
+        }
     }
 
     var isRunning: Bool { process.isRunning }

@@ -35,7 +35,8 @@ struct SafetyTests {
 
     func centralRecordCount() async throws -> Int {
         let client = try CurlHTTPClient(options: HTTPClientOptions())
-        let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics"))
+        let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics",
+                                                        headers: [(name: "Authorization", value: "Bearer \(try central.adminToken())")]))
         let text = String(decoding: metrics.body, as: UTF8.self)
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("kasvu_central_records ") })
         return try #require(Int(line.split(separator: " ")[1]))
@@ -71,10 +72,20 @@ struct SafetyTests {
         for attempt in 1...10 {
             #expect(try await post(body, token: "office." + String(repeating: "0", count: 63) + "\(attempt % 10)").status == 401)
         }
-        let blocked = try await post(body, token: office.token)  // even the right token waits now
+        let blocked = try await post(body, token: "office." + String(repeating: "1", count: 64))
         #expect(blocked.status == 429)
         #expect(Int(blocked.retryAfter ?? "") ?? 0 > 0)
+        #expect(try await post(Array("{}".utf8), token: nil).status == 429)
         #expect(try await centralRecordCount() == 0)
+        // The guessing slows down the guesser only: a valid token behind the same address
+        // (one office NAT) still syncs, and so does a lower-case scheme name.
+        #expect(try await post(body, token: office.token).status == 200)
+        var headers = [(name: "Content-Type", value: "application/json"), (name: "Authorization", value: "bearer \(office.token)")]
+        let client = try CurlHTTPClient(options: HTTPClientOptions())
+        #expect(try await client.send(HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body)).status == 200)
+        headers[1].value = "BEARER   \(office.token)"
+        #expect(try await client.send(HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body)).status == 200)
+        #expect(try await centralRecordCount() == 1)
     }
 
     @Test func rotatedTokenReplacesTheOldOne() async throws {
@@ -194,7 +205,14 @@ struct SafetyTests {
         let client = try CurlHTTPClient(options: HTTPClientOptions())
         let health = try await client.send(HTTPRequest(method: "GET", url: central.url + "/healthz"))
         #expect(health.status == 200)
-        let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics"))
+        // Metrics only for the central office: not without a token, not with an office's.
+        #expect(try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics")).status == 401)
+        let office = try central.addReplica("office")
+        let refused = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics", headers: [(name: "Authorization", value: "Bearer \(office)")]))
+        #expect(refused.status == 403)
+        #expect(!String(decoding: refused.body, as: UTF8.self).contains("kasvu_central_records"))
+        let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics",
+                                                        headers: [(name: "Authorization", value: "Bearer \(try central.adminToken())")]))
         #expect(String(decoding: metrics.body, as: UTF8.self).contains("# TYPE kasvu_http_requests_total counter"))
         #expect(central.stop() == 0)  // SIGTERM: graceful shutdown, exit status 0
     }

@@ -84,6 +84,10 @@ struct ScopeTests {
         #expect(try await admin.replica.state(.client, id: inside.id) != nil)
         #expect(try await admin.replica.state(.client, id: outside.id) == nil)
         #expect(try await office.replica.syncStatus().rejections.map(\.id) == [outside.id])
+        // It can never sync, so the laptop does not keep it; the rejection says why it went.
+        #expect(summary.evicted == 1)
+        #expect(try await office.replica.state(.client, id: outside.id) == nil)
+        #expect(try await office.replica.state(.client, id: inside.id) != nil)
     }
 
     @Test func endingAReferralEvictsTheClientWithoutATrace() async throws {
@@ -106,6 +110,30 @@ struct ScopeTests {
         }
         #expect(!(try fileContains(provider.replica.path, hetu)))
         #expect(!(try fileContains(provider.replica.path + "-wal", hetu)))
+    }
+
+    /// The stated rule for a write that arrives after its record left the writer's scope: it
+    /// is refused, and the laptop does not keep it (it goes with the rest of the client's
+    /// records); `sync/status` says why.
+    @Test func aWriteArrivingAfterItsClientLeftTheScopeIsRefusedAndNotKept() async throws {
+        let referred = try await referredClient(4, to: providers[0])
+        let provider = try providerReplica(0)
+        try await provider.sync()
+        let late = try await provider.replica.create(.contact, fields: ["clientId": .string(referred.client), "providerId": .string(providers[0]),
+                                                                        "date": .string("2026-11-20"), "kind": .string("meeting"), "note": .string("offline note")])
+        _ = try await office.replica.transitionReferral(id: referred.referral, to: .ended, date: nil, reason: "employed")
+        try await office.sync()
+        let summary = try await provider.sync()
+        #expect(summary.rejections.map(\.id) == [late.id])
+        #expect(summary.rejections.first?.kind == "permission_denied")
+        for kind in [EntityKind.client, .referral, .contact] {
+            #expect(try await provider.replica.allStates(kind).isEmpty, "\(kind) left behind")
+        }
+        #expect(try await provider.replica.syncStatus().rejections.map(\.id) == [late.id])
+        #expect(try await provider.replica.info().pendingChanges == 0)
+        #expect(!(try fileContains(provider.replica.path, "offline note")))
+        try await admin.sync()
+        #expect(try await admin.replica.state(.contact, id: late.id) == nil)
     }
 
     @Test func aChangedScopeDeliversAndEvicts() async throws {

@@ -137,6 +137,14 @@ public struct EntitySchema: Sendable {
         return output
     }
 
+    /// What is wrong with a whole stored record (its winning values): a missing required field
+    /// or a broken cross-field rule. The central store asks this of every record a push changes.
+    public func recordErrors(_ values: [String: FieldValue]) -> [FieldError] {
+        let missing = fields.filter { $0.required && (values[$0.name] ?? .null).isNull }
+            .map { FieldError(field: $0.name, message: "is required") }
+        return missing.isEmpty ? recordRule(values) : missing
+    }
+
     /// Validates one value written by the system or by a conflict resolution.
     public func validateValue(_ name: String, _ value: FieldValue) throws(KasvuError) -> FieldValue {
         if name == Self.deletedField {

@@ -46,6 +46,10 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
         case replicaRewound = "replica_rewound"
         case clockSkew = "clock_skew"
         case schemaMismatch = "schema_mismatch"
+        /// The central server is at its limit of concurrent syncs: retry after `Retry-After`.
+        case syncBusy = "sync_busy"
+        /// The request body arrived too slowly.
+        case requestTimeout = "request_timeout"
 
         public var code: Int {
             switch self {
@@ -62,6 +66,8 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .replicaRewound: 2003
             case .clockSkew: 2004
             case .schemaMismatch: 2005
+            case .syncBusy: 2006
+            case .requestTimeout: 2007
             }
         }
     }

@@ -1,0 +1,305 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// One `POST /v1/sync`, read top to bottom: check the header → check each pushed record on
+/// its own → in one write transaction, check the actor, then per record ownership, rules and
+/// scope before its merge, then the referral decisions → in a read transaction (a WAL
+/// snapshot, so a long pull never holds the write lock), the pull batch → record what the
+/// replica now holds.
+extension SQLiteCentralStore {
+    public func sync(_ request: CentralSyncRequest, from replica: RegisteredReplica) async throws -> SyncResponse {
+        let header = request.header
+        let now = nowMillis()
+        try checkHeader(header, push: request.push, replica: replica, now: now)
+        var rejections: [SyncRejection] = []
+        var valid: [RecordEnvelope] = []
+        for record in request.push {
+            switch record.result.flatMap(Self.wellFormed) {
+            case .success(let envelope): valid.append(envelope)
+            case .failure(let error): rejections.append(SyncRejection(entity: record.entity, id: record.id, error: error))
+            }
+        }
+        let merging = valid, rejectedEarly = rejections
+        let merge = try await write { db in try self.merge(db, merging, header: header, replica: replica, rejections: rejectedEarly) }
+        let pullLimit = min(max(header.pullLimit, 1), SyncBatch.maxRecords)
+        let whilePulling = self.whilePulling
+        var pull = try await pool.read { db in
+            whilePulling?()
+            var resolver = ScopeResolver(db: db, scope: replica.scope)
+            return try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: merge.sentText)
+        }
+        if replica.scope != .all && (!pull.delivered.isEmpty || pull.rescan > 0) {
+            let delivered = pull.delivered, rescan = pull.rescan
+            try await write { db in
+                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO delivered (replica_id, entity, id) VALUES (?, ?, ?)")
+                for key in delivered { try insert.execute(arguments: [replica.id, key.entity.rawValue, key.id]) }
+                // Only the rescan this pull did: a scope changed since then rescans again.
+                try db.execute(sql: "UPDATE replica SET rescan = 0 WHERE id = ? AND rescan = ?", arguments: [replica.id, rescan])
+            }
+        }
+        // The replica just sent exactly these states: do not send them back.
+        pull.records.removeAll { merge.echoed["\($0.entity.rawValue)/\($0.id)"] == $0.state }
+        return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
+                            rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
+                            clock: HLC(millis: now), evict: merge.evict + pull.evict)
+    }
+
+    /// The request as a whole: schema version, identity, numbers within range, clock.
+    func checkHeader(_ header: SyncHeader, push: [PushedRecord], replica: RegisteredReplica, now: UInt64) throws {
+        guard header.schemaVersion == SyncSchema.version else {
+            throw KasvuError(.schemaMismatch, "replica speaks schema version \(header.schemaVersion), the central store \(SyncSchema.version); upgrade kasvu on the older side")
+        }
+        guard header.replicaID == replica.id else {
+            throw KasvuError(.permissionDenied, "the token belongs to replica \(replica.id), not \(header.replicaID)")
+        }
+        var errors: [FieldError] = []
+        if !header.actor.isWellFormed { errors.append(FieldError(field: "header.actor", message: "must be 16 lowercase hexadecimal digits")) }
+        if header.actorCounter > UInt64(Int64.max) { errors.append(FieldError(field: "header.actorCounter", message: "must be at most \(Int64.max)")) }
+        if header.cursor < 0 { errors.append(FieldError(field: "header.cursor", message: "must not be negative")) }
+        if let name = header.userName, name.count > SyncLimits.maxUserNameLength || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            errors.append(FieldError(field: "header.userName", message: "at most \(SyncLimits.maxUserNameLength) characters, no control characters"))
+        }
+        guard errors.isEmpty else { throw KasvuError.validationFailed(errors) }
+        var newest = header.clock
+        for record in push {
+            if case .success(let envelope) = record.result {
+                for entry in envelope.state.fields.values.joined() where entry.hlc > newest { newest = entry.hlc }
+            }
+        }
+        if newest.millis > now + maxClockSkewMillis {
+            let seconds = (newest.millis - now) / 1000
+            throw KasvuError(.clockSkew, "the replica's clock is \(seconds) s ahead of the central clock (at most \(maxClockSkewMillis / 1000) s allowed); correct the laptop's date and time, then sync again")
+        }
+    }
+
+    /// What the merge transaction hands to the pull.
+    struct MergeResult: Sendable {
+        var rejections: [SyncRejection]
+        /// Records refused as outside the replica's scope that it may hold only because it
+        /// wrote them: the laptop purges them (a lost laptop exposes only its current scope).
+        var evict: [RecordKey]
+        /// Stored texts saved exactly as the replica sent them (by `entity/id`): the pull
+        /// skips those rows without decoding them.
+        var sentText: [String: String]
+        /// States equal to what the replica sent: not sent back.
+        var echoed: [String: RecordState]
+    }
+
+    /// The write transaction: the actor check, every pushed record checked and merged, the
+    /// referral decisions, renumbering of records whose visibility moved, the actor's counter.
+    func merge(_ db: Database, _ pushed: [RecordEnvelope], header: SyncHeader, replica: RegisteredReplica,
+               rejections: [SyncRejection]) throws -> MergeResult {
+        try Self.checkActor(db, header, replica: replica)
+        var result = MergeResult(rejections: rejections, evict: [], sentText: [:], echoed: [:])
+        let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
+        var resolver = ScopeResolver(db: db, scope: replica.scope)
+        let rules = PushRules(ownership: PushCheck(actor: header.actor, counter: header.actorCounter), role: replica.role,
+                              today: CalendarDate.today(now: Date(timeIntervalSince1970: Double(nowMillis()) / 1000)),
+                              load: { try Self.load(db, $0, $1) },
+                              referrals: { client in
+                                  try String.fetchAll(db.cachedStatement(sql: "SELECT state FROM record WHERE entity = 'referral' AND referral_client = ?"),
+                                                      arguments: [client]).map(Self.decode)
+                              })
+        let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
+        var sequence = startSequence
+        var merged: [RecordEnvelope] = []
+        // Clients whose visibility may have changed: their records get new sequence numbers,
+        // so that they reach replicas they entered and leave replicas they left.
+        var moved: Set<String> = []
+        for envelope in pushed {
+            let key = "\(envelope.entity.rawValue)/\(envelope.id)"
+            func reject(_ error: KasvuError) { result.rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id, error: error)) }
+            let current = try Self.load(db, envelope.entity, envelope.id)
+            if let current { try Self.checkDotsNotReused(envelope, current: current, header: header) }
+            let state = (current ?? RecordState()).merged(with: envelope.state)
+            if let refusal = try rules.refusal(envelope.entity, envelope.id, pushed: envelope.state, stored: current, merged: state) {
+                reject(refusal)
+                continue
+            }
+            if let refusal = try resolver.writeRefusal(envelope.entity, envelope.id, current: current, merged: state) {
+                reject(KasvuError(.permissionDenied, refusal))
+                if try current.map({ try !resolver.isVisible(envelope.entity, envelope.id, $0) }) ?? true {
+                    result.evict.append(RecordKey(entity: envelope.entity, id: envelope.id))
+                }
+                continue
+            }
+            let text = state != current ? Self.encode(state) : nil
+            if let text, text.utf8.count > SyncLimits.maxRecordStateBytes {
+                reject(.validationFailed(field: "state", "the record would grow past \(SyncLimits.maxRecordStateBytes) bytes"))
+                continue
+            }
+            if replica.scope != .all {
+                // The replica holds what it pushed, whether or not a pull ever delivers it
+                // (a sync cut short may never reach it): remember it, so that it is
+                // evicted when it leaves the replica's scope.
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO delivered (replica_id, entity, id) VALUES (?, ?, ?)")
+                    .execute(arguments: [replica.id, envelope.entity.rawValue, envelope.id])
+            }
+            if let text {
+                sequence += 1
+                try Self.save(db, envelope.entity, envelope.id, text: text, sequence: sequence)
+                if state == envelope.state { result.sentText[key] = text }
+                try Self.audit(db, envelope.entity, envelope.id, before: current, after: state, at: at,
+                               replica: replica.id, actor: header.actor.rawValue, user: header.userName)
+                merged.append(envelope)
+                if Self.movesScope(envelope.entity, current: current, merged: state) {
+                    moved.insert(envelope.entity == .client ? envelope.id : state.value("clientId").stringValue ?? "")
+                }
+            }
+            if state == envelope.state { result.echoed[key] = state }
+        }
+        try scheduleReferrals(db, touchedBy: merged, sequence: &sequence, moved: &moved, at: at)
+        // Records already given a number in this transaction are past every cursor already.
+        let related = try db.cachedStatement(sql: "SELECT entity, id FROM record WHERE client_ref = ? AND seq <= ? ORDER BY entity, id")
+        let renumber = try db.cachedStatement(sql: "UPDATE record SET seq = ? WHERE entity = ? AND id = ?")
+        for client in moved.sorted() where !client.isEmpty {
+            for row in try Row.fetchAll(related, arguments: [client, startSequence]) {
+                sequence += 1
+                try renumber.execute(arguments: [sequence, row["entity"], row["id"]])
+            }
+        }
+        try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
+        try db.execute(sql: """
+            INSERT INTO actor (actor, replica_id, max_counter) VALUES (?, ?, ?)
+            ON CONFLICT (actor) DO UPDATE SET max_counter = max(max_counter, excluded.max_counter)
+            """, arguments: [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
+        return result
+    }
+
+    /// Caps hold in the merged state: decide the referrals of every provider this batch touched.
+    func scheduleReferrals(_ db: Database, touchedBy merged: [RecordEnvelope], sequence: inout Int64, moved: inout Set<String>, at: String) throws {
+        var touched: Set<String> = []
+        for envelope in merged {
+            if envelope.entity == .provider { touched.insert(envelope.id) }
+            if envelope.entity == .referral, let provider = envelope.state.value("providerId").stringValue { touched.insert(provider) }
+        }
+        guard !touched.isEmpty else { return }
+        let nowMillis = self.nowMillis
+        var centralStamp = try CentralActor.load(db, nowMillis: nowMillis)
+        let actor = centralStamp.actor.rawValue
+        var next = sequence, clients = moved
+        let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis) }) { kind, id, state in
+            next += 1
+            let before = try Self.load(db, kind, id)
+            try Self.save(db, kind, id, state, sequence: next)
+            try Self.audit(db, kind, id, before: before, after: state, at: at, replica: "central", actor: actor, user: "referral scheduler")
+            if let client = state.value("clientId").stringValue { clients.insert(client) }
+        }
+        for provider in touched.sorted() { try scheduler.schedule(db, provider: provider) }
+        try centralStamp.save(db)
+        sequence = next
+        moved = clients
+    }
+
+    /// The next pull batch for one replica: records changed after `cursor` that it may see
+    /// (projected), and evictions for the ones it holds but may no longer see. Scans at most
+    /// ten batches' worth of rows, so a replica that sees little still makes progress. Reads
+    /// only: what it delivered is recorded afterwards, in a short write transaction.
+    /// `skipping`: stored texts (by `entity/id`) the replica already holds; a replica that sees
+    /// everything is not sent them, and they are not even decoded.
+    static func pull(_ db: Database, replica: RegisteredReplica, cursor requested: Int64, limit: Int, resolver: inout ScopeResolver,
+                     skipping: [String: String] = [:]) throws -> PullBatch {
+        var batch = PullBatch(cursor: requested)
+        batch.rescan = try Int64.fetchOne(db, sql: "SELECT rescan FROM replica WHERE id = ?", arguments: [replica.id]) ?? 0
+        if batch.rescan > 0 { batch.cursor = 0 }
+        let scanLimit = limit * 10
+        // A cursor, not fetchAll: the loop stops as soon as the batch is full, so a replica
+        // that sees everything reads `limit` rows, not `scanLimit`.
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
+                                       arguments: [batch.cursor, scanLimit + 1])
+        var scanned = 0
+        let tracks = replica.scope != .all
+        let held = try db.cachedStatement(sql: "SELECT 1 FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?")
+        while let row = try rows.next() {
+            guard scanned < scanLimit, batch.records.count < limit else {
+                batch.more = true
+                break
+            }
+            scanned += 1
+            batch.cursor = row["seq"]
+            guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
+            let id: String = row["id"]
+            let text: String = row["state"]
+            if !tracks, let sent = skipping["\(kind.rawValue)/\(id)"], sent == text { continue }
+            let state = try decode(text)
+            if try resolver.isVisible(kind, id, state) {
+                batch.records.append(RecordEnvelope(entity: kind, id: id, state: resolver.projected(kind, state)))
+                if tracks { batch.delivered.append(RecordKey(entity: kind, id: id)) }
+            } else if tracks, try Bool.fetchOne(held, arguments: [replica.id, kind.rawValue, id]) ?? false {
+                // The delivered row stays: should this answer be lost, or never applied, the
+                // next pull from the replica's older cursor passes this row again and sends the
+                // eviction again (evicting a record the replica no longer holds is a no-op).
+                batch.evict.append(RecordKey(entity: kind, id: id))
+            }
+        }
+        return batch
+    }
+
+    struct PullBatch: Sendable {
+        var records: [RecordEnvelope] = []
+        var evict: [RecordKey] = []
+        var cursor: Int64
+        var more = false
+        /// Records this batch delivers to a scoped replica, to remember as held.
+        var delivered: [RecordKey] = []
+        /// The replica's rescan generation when read (0: no rescan).
+        var rescan: Int64 = 0
+    }
+
+    /// A replica whose counter went back (restored from a backup) or whose actor id belongs to
+    /// another replica (a copied database) would reuse dots: refuse it before it merges anything.
+    static func checkActor(_ db: Database, _ header: SyncHeader, replica: RegisteredReplica) throws {
+        if try String.fetchOne(db, sql: "SELECT actor FROM central_actor") == header.actor.rawValue {
+            throw KasvuError(.permissionDenied, "actor \(header.actor) is the central store's own")
+        }
+        guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, max_counter FROM actor WHERE actor = ?", arguments: [header.actor.rawValue]) else {
+            return
+        }
+        let owner: String = row["replica_id"], seen: Int64 = row["max_counter"]
+        let recovery = "keep this file, create a new replica with `kasvu init --db NEW.sqlite --replica-id ID --central URL --token TOKEN` (a fresh actor id), and sync; unsynced local edits must be re-entered"
+        if owner != replica.id {
+            throw KasvuError(.replicaRewound, "actor \(header.actor) belongs to another replica: this database is a copy; \(recovery)")
+        }
+        if UInt64(seen) > header.actorCounter {
+            throw KasvuError(.replicaRewound, "replica \(replica.id) went back from write \(seen) to \(header.actorCounter) (restored from a backup?); \(recovery)")
+        }
+    }
+
+    /// The same dot of this replica's actor with different content means two databases wrote
+    /// under one actor id. (Another actor's entry that differs is a forgery of that record
+    /// alone, refused by ``PushCheck``.)
+    static func checkDotsNotReused(_ envelope: RecordEnvelope, current: RecordState, header: SyncHeader) throws {
+        for (field, entries) in envelope.state.fields {
+            guard let known = current.fields[field] else { continue }
+            for entry in entries where entry.dot.actor == header.actor {
+                if let same = known.first(where: { $0.dot == entry.dot }), same != entry {
+                    throw KasvuError(.replicaRewound, "write \(entry.dot) of \(envelope.entity.rawValue) \(envelope.id) arrived with different content: two databases share actor \(entry.dot.actor); re-initialise this replica with `kasvu init` under a new path")
+                }
+            }
+        }
+    }
+
+    /// A pushed state must be well-formed: canonical id, known fields with valid values, and
+    /// a version vector that covers its own entries.
+    static func wellFormed(_ envelope: RecordEnvelope) -> Result<RecordEnvelope, KasvuError> {
+        do {
+            let canonical = try Self.canonical(envelope.id)
+            guard canonical == envelope.id else { throw KasvuError.validationFailed(field: "id", "must be a lowercase UUID") }
+            for (field, entries) in envelope.state.fields {
+                for entry in entries {
+                    _ = try envelope.entity.schema.validateValue(field, entry.value)
+                    guard envelope.state.vv.covers(entry.dot) else {
+                        throw KasvuError.validationFailed(field: field, "entry \(entry.dot) is not covered by the record's version vector")
+                    }
+                }
+            }
+            return .success(envelope)
+        } catch let error as KasvuError {
+            return .failure(error)
+        } catch {
+            return .failure(.validationFailed(field: "push", "\(error)"))
+        }
+    }
+}

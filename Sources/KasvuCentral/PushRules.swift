@@ -1,0 +1,84 @@
+import KasvuDomain
+import KasvuSync
+
+/// Everything the central store checks of one pushed record before it keeps the merge
+/// (DESIGN section 4, "Trust"): ownership of dots, no vanishing values, and for every entry
+/// the push adds, the same write rules the replica applied before its commit
+/// (``WriteRules``, the entity schema), for the role of the replica that pushed it.
+struct PushRules {
+    let ownership: PushCheck
+    let role: ReplicaRole
+    let today: CalendarDate
+    /// The stored state of another record (the referral's client), inside the same transaction.
+    let load: (EntityKind, String) throws -> RecordState?
+    /// The stored referrals of a client.
+    let referrals: (String) throws -> [RecordState]
+
+    /// Why the merge of `pushed` into `stored`, giving `merged`, may not be kept; nil when it may.
+    func refusal(_ kind: EntityKind, _ id: String, pushed: RecordState, stored: RecordState?, merged: RecordState) throws -> KasvuError? {
+        if let refusal = ownership.ownershipRefusal(pushed, stored: stored) ?? PushCheck.vanishingRefusal(stored: stored, merged: merged) {
+            return KasvuError(.permissionDenied, refusal)
+        }
+        let written = PushCheck.newEntries(stored: stored, merged: merged)
+        guard !written.isEmpty else { return nil }
+        let schema = kind.schema
+        for (field, entry) in written {
+            guard entry.dot.actor == ownership.actor else { return KasvuError(.permissionDenied, "a write of another actor the central store has not seen") }
+            if let refusal = WriteRules.fieldRefusal(kind, field: field, value: entry.value, role: role) {
+                return KasvuError(.permissionDenied, refusal)
+            }
+            if schema.field(field)?.access == .createOnly, let held = stored?.fields[field], !held.contains(where: { $0.value == entry.value }) {
+                return .validationFailed(field: field, "cannot be changed after create")
+            }
+        }
+        if merged.isDeleted { return nil }
+        var values = merged.values
+        values[EntitySchema.deletedField] = nil
+        let errors = schema.recordErrors(values)
+        if !errors.isEmpty { return .validationFailed(errors) }
+        switch kind {
+        case .hours: return try hoursRefusal(id, merged: merged, written: written)
+        case .referral: return try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        default: return nil
+        }
+    }
+
+    private func hoursRefusal(_ id: String, merged: RecordState, written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
+        let month = merged.value("month").stringValue ?? "", client = merged.value("clientId").stringValue ?? ""
+        let provider = merged.value("providerId").stringValue ?? ""
+        guard id == WriteRules.hoursID(clientID: client, providerID: provider, month: month) else {
+            return .validationFailed(field: "id", "the id of an hours report is derived from its client, provider and month")
+        }
+        // Checked when the month is written, as the replica did when it reported: a referral
+        // ended or cancelled later does not make an earlier correction illegal.
+        guard written.contains(where: { $0.field == "month" }), let parsed = try? YearMonth(iso: month) else { return nil }
+        if let refusal = WriteRules.hoursMonthRefusal(parsed, today: today) { return .validationFailed(field: "month", refusal) }
+        let started = try referrals(client).filter { !$0.isDeleted }.map(\.values)
+        return WriteRules.hoursReferralRefusal(parsed, providerID: provider, referrals: started).map { .validationFailed(field: "month", $0) }
+    }
+
+    private func referralRefusal(pushed: RecordState, stored: RecordState?, merged: RecordState,
+                                 written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
+        for (field, entry) in written {
+            switch field {
+            case "state":
+                guard let next = entry.value.stringValue.flatMap(ReferralState.init(rawValue:)) else { continue }
+                // The states the writer had seen, which its write replaces.
+                let seen = (stored?.fields["state"] ?? []).filter { pushed.vv.covers($0.dot) }
+                    .compactMap { $0.value.stringValue.flatMap(ReferralState.init(rawValue:)) }
+                if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: stored == nil) {
+                    return KasvuError(.invalidTransition, refusal)
+                }
+            case "riskGroup":
+                // The tariff weight comes from here: it must be a group a person confirmed.
+                let client = try merged.value("clientId").stringValue.flatMap { try load(.client, $0) }
+                if !(client?.fields["riskGroup"] ?? []).contains(where: { $0.value == entry.value }) {
+                    return .validationFailed(field: "riskGroup", "must be the client's confirmed risk group")
+                }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+}

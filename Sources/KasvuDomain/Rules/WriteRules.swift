@@ -1,0 +1,100 @@
+/// What a replica is for. The central store enforces the matching scope when it syncs.
+public enum ReplicaRole: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The central office (ELY centre): reads and writes everything.
+    case admin
+    /// A TE office: clients of its municipalities.
+    case office
+    /// A service provider: clients referred to it.
+    case provider
+}
+
+/// Who may write what (DESIGN section 4, "Trust"). The replica checks every write against
+/// these rules before it commits; the central store checks every entry a push adds against
+/// the same rules, for the role of the replica that made it. A rule lives here once.
+///
+/// ```swift
+/// WriteRules.fieldRefusal(.hours, field: "verifiedHours", value: .string("10"), role: .provider)
+/// // "verifiedHours of hours is recorded by the central office"
+/// ```
+public enum WriteRules {
+    /// The record kinds a provider writes: its own service and outcome reports.
+    public static let providerKinds: Set<EntityKind> = [.contact, .hours, .event]
+    /// The findings of an audit, written by the central office only.
+    public static let auditFields: Set<String> = ["verifiedHours", "auditedBy", "auditedAt"]
+    /// The referral states a replica may write: a new referral is pending; it may be
+    /// rejected, cancelled or ended. Activation and the queue are the central store's.
+    public static let replicaReferralStates: Set<ReferralState> = [.pending, .rejected, .cancelled, .ended]
+
+    /// Fields only the central store's own actor writes: its decisions against the caps
+    /// (a referral becoming active or waitlisted, and the start date that confirmation sets).
+    public static func isCentralOwned(_ kind: EntityKind, _ field: String, _ value: FieldValue) -> Bool {
+        guard kind == .referral else { return false }
+        switch field {
+        case "startDate": return true
+        case "state": return !(value.stringValue.flatMap(ReferralState.init(rawValue:)).map(replicaReferralStates.contains) ?? false)
+        default: return false
+        }
+    }
+
+    /// Why a replica of `role` may not write `value` to `field` of a `kind` record, or nil.
+    public static func fieldRefusal(_ kind: EntityKind, field: String, value: FieldValue, role: ReplicaRole) -> String? {
+        if isCentralOwned(kind, field, value) {
+            return "\(field) \(value.stringValue.map { "'\($0)' " } ?? "")of a referral is decided by the central office when it confirms referrals"
+        }
+        switch role {
+        case .admin:
+            return nil
+        case .office:
+            if kind == .provider { return "only the central office writes providers" }
+        case .provider:
+            guard providerKinds.contains(kind) else { return "a provider writes contacts, hours and events only" }
+        }
+        if kind == .hours && auditFields.contains(field) { return "\(field) of hours is recorded by the central office" }
+        return nil
+    }
+
+    /// Checks every field of one write; throws `permission_denied` naming the first refusal.
+    public static func check(_ kind: EntityKind, _ changes: [String: FieldValue], role: ReplicaRole) throws(KasvuError) {
+        for (field, value) in changes.sorted(by: { $0.key < $1.key }) {
+            if let refusal = fieldRefusal(kind, field: field, value: value, role: role) {
+                throw KasvuError(.permissionDenied, refusal)
+            }
+        }
+    }
+
+    /// Why a replica may not move a referral to `next`, given the states its writer had seen
+    /// (`seen`: empty for a referral new to the judge, or when the writer saw none of the
+    /// stored states, which then stand beside the new one as a conflict).
+    public static func referralStateRefusal(next: ReferralState, seen: [ReferralState], isNew: Bool) -> String? {
+        if isNew { return next == .pending || next == .rejected || next == .cancelled ? nil : "a new referral starts pending" }
+        if next == .pending { return "a referral does not go back to pending" }
+        for state in seen where state != next && !state.allowedNext.contains(next) {
+            return "a referral cannot go from \(state.rawValue) to \(next.rawValue)"
+        }
+        return nil
+    }
+
+    /// Hours are reported for a past or the current month, never a future one.
+    public static func hoursMonthRefusal(_ month: YearMonth, today: CalendarDate) -> String? {
+        (month.year, month.month) > (today.year, today.month) ? "hours for \(month) cannot be reported before the month begins" : nil
+    }
+
+    /// Hours are reported for a month in which, or after which, the client's referral to that
+    /// provider had started (confirmed active, possibly ended since: employment after the
+    /// service is the outcome the fee pays for, as in the worked tariff example), never for a
+    /// month before it. `referrals`: the winning values of the client's referrals.
+    public static func hoursReferralRefusal(_ month: YearMonth, providerID: String, referrals: [[String: FieldValue]]) -> String? {
+        for referral in referrals where referral["providerId"]?.stringValue == providerID {
+            guard let state = referral["state"]?.stringValue.flatMap(ReferralState.init(rawValue:)), state == .active || state == .ended,
+                  let start = referral["startDate"]?.stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { continue }
+            if (start.year, start.month) <= (month.year, month.month) { return nil }
+        }
+        return "the client has no referral to this provider that had started by \(month)"
+    }
+
+    /// The one id of the hours of a client with a provider in a month: a second report corrects
+    /// the first, and two offline reports meet as one record.
+    public static func hoursID(clientID: String, providerID: String, month: String) -> String {
+        RecordID.derived(["hours", clientID, providerID, month])
+    }
+}

@@ -1,0 +1,35 @@
+/// The bounds the central store puts on what a replica sends, each with the reason for its
+/// value. Honest replicas stay far below every one of them; a request or record beyond one is
+/// refused before it costs the central store memory or time.
+public enum SyncLimits {
+    /// Actors in one record's version vector. One actor per replica database that ever wrote
+    /// the record (offices, providers, the central office, the central store itself): a
+    /// record touched by a thousand laptops is not a case record any more.
+    public static let maxVersionVectorActors = 1_000
+    /// Entries in one field's register: concurrent writes of one field, one per actor at most.
+    public static let maxEntriesPerField = 64
+    /// The stored text of one merged record state. The largest honest record (a client with
+    /// every field at its maximum length and a few conflicts) is about 20 KB.
+    public static let maxRecordStateBytes = 256 << 10
+    /// Records in one push: the replica's batch size (``SyncBatch/maxRecords``).
+    public static let maxPushRecords = SyncBatch.maxRecords
+    /// A `userName` for the audit trail.
+    public static let maxUserNameLength = 200
+    /// Concurrent `POST /v1/sync` bodies being read or merged: each may be 32 MiB, and 2 cores
+    /// merge no faster with more at once. Beyond it: 503 with `Retry-After`.
+    public static let maxConcurrentSyncs = 8
+}
+
+/// The size of one sync round trip, in records.
+public enum SyncBatch {
+    /// Records per push and per pull: large enough that a 100,000-record initial sync takes
+    /// 20 round trips, small enough that one batch's body stays a few MB.
+    public static let maxRecords = 5_000
+}
+
+extension ActorID {
+    /// Actor ids are 16 lowercase hexadecimal digits (64 random bits).
+    public var isWellFormed: Bool {
+        rawValue.utf8.count == 16 && rawValue.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+}
