@@ -114,6 +114,11 @@ extension SQLiteCentralStore {
             let current = try Self.load(db, envelope.entity, envelope.id)
             if let current { try Self.checkDotsNotReused(envelope, current: current, header: header) }
             let state = (current ?? RecordState()).merged(with: envelope.state)
+            if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: header.actor, stored: current) {
+                // A retry of writes already merged (their answer was lost): nothing changes, and
+                // the record may have left the pusher's scope since; eviction follows on pull.
+                continue
+            }
             if let refusal = try rules.refusal(envelope.entity, envelope.id, pushed: envelope.state, stored: current, merged: state) {
                 reject(refusal)
                 continue
@@ -264,6 +269,14 @@ extension SQLiteCentralStore {
         }
         if UInt64(seen) > header.actorCounter {
             throw KasvuError(.replicaRewound, "replica \(replica.id) went back from write \(seen) to \(header.actorCounter) (restored from a backup?); \(recovery)")
+        }
+    }
+
+    /// Whether `pushed` carries a write of `actor` that `stored` already holds: the pusher
+    /// wrote this record before, so answering its retry reveals nothing it did not know.
+    static func repeatsOwnWrites(_ pushed: RecordState, of actor: ActorID, stored: RecordState) -> Bool {
+        pushed.fields.contains { field, entries in
+            entries.contains { $0.dot.actor == actor && stored.fields[field]?.contains($0) == true }
         }
     }
 

@@ -18,7 +18,11 @@ import Synchronization
 /// and 402, further replicas offices for 749 alone. Clients move between 749 and 402, so
 /// they enter and leave the narrower scopes. The narrow offices only create clients (in 749)
 /// and read: a write racing with a move out of its writer's scope is rejected or evicted by
-/// design, which this check of "nothing acknowledged lost" does not model.
+/// design, which this check of "nothing acknowledged lost" does not model. Honest replicas
+/// are never refused: a rejection is a violation.
+///
+/// A malicious replica (``MaliciousReplica``, on by default) sends forged states among them;
+/// every forgery must be refused, and the invariants above must hold for the honest ones.
 ///
 /// ```swift
 /// let report = try await Simulation(seed: 7, directory: tmp).run()
@@ -29,17 +33,20 @@ public struct Simulation: Sendable {
     public let replicaCount: Int
     public let steps: Int
     public let directory: URL
+    /// Whether a malicious replica sends forged states among the honest ones.
+    public let malicious: Bool
 
-    public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, directory: URL) {
+    public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, malicious: Bool = true, directory: URL) {
         self.seed = seed
         self.replicaCount = replicas
         self.steps = steps
+        self.malicious = malicious
         self.directory = directory
     }
 
     public struct Report: Sendable, CustomStringConvertible {
         public var writes = 0, syncs = 0, failedSyncs = 0, droppedRequests = 0, lostResponses = 0, duplicates = 0
-        public var replicaCrashes = 0, centralRestarts = 0, conflicts = 0, evictions = 0
+        public var replicaCrashes = 0, centralRestarts = 0, conflicts = 0, evictions = 0, forgeries = 0
         public var violations: [String] = []
 
         public init() {}
@@ -47,7 +54,7 @@ public struct Simulation: Sendable {
         public var description: String {
             "writes \(writes), syncs \(syncs) (\(failedSyncs) failed), dropped \(droppedRequests), lost responses \(lostResponses), "
                 + "duplicated \(duplicates), replica crashes \(replicaCrashes), central restarts \(centralRestarts), conflicts \(conflicts), "
-                + "evictions \(evictions), "
+                + "evictions \(evictions), forgeries refused \(forgeries), "
                 + "violations \(violations.count)"
         }
     }
@@ -84,6 +91,9 @@ public struct Simulation: Sendable {
         ], id: newID())
         var log: [LoggedWrite] = []
         var person = 0
+        var forger = malicious
+            ? MaliciousReplica(token: try await store.current.addReplica(id: "m", role: "office", scope: MaliciousReplica.scope), seed: seed)
+            : nil
 
         func sync(_ index: Int, faulty: Bool) async -> Bool {
             let transport = InProcessTransport(store: store, token: replicas[index].token, faults: faulty ? faults : nil)
@@ -91,7 +101,13 @@ public struct Simulation: Sendable {
             let client = SyncClient(replica: replicas[index].replica, transport: transport, batchSize: Int.random(in: 1...5, using: &rng),
                                     pullLimit: Int.random(in: 1...8, using: &rng))
             do {
-                report.evictions += try await client.run().evicted
+                let summary = try await client.run()
+                report.evictions += summary.evicted
+                // Honest replicas are never refused: every rule they follow locally, the central
+                // store applies the same way.
+                for rejection in summary.rejections {
+                    report.violations.append("honest r\(index) was refused \(rejection.entity) \(rejection.id): \(rejection.kind) \(rejection.message)")
+                }
                 return true
             } catch {
                 return false
@@ -164,6 +180,10 @@ public struct Simulation: Sendable {
                 if !(await sync(index, faulty: true)) { report.failedSyncs += 1 }
                 try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
             }
+            if forger != nil, Int.random(in: 0..<3, using: &forger!.random) == 0,
+               let violation = await forger!.act(store, now: time.now(), provider: provider.id) {
+                report.violations.append(violation)
+            }
         }
         // Fault-free: everything reaches the central store, then everyone.
         for _ in 0..<2 {
@@ -175,6 +195,7 @@ public struct Simulation: Sendable {
         report.droppedRequests = counts.dropped
         report.lostResponses = counts.lost
         report.duplicates = counts.duplicated
+        report.forgeries = forger?.forged ?? 0
 
         let reference = try await Self.everything(replicas[0].replica)
         for index in replicas.indices.dropFirst() {

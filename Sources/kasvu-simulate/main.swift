@@ -32,6 +32,7 @@ for seed in first..<(first + schedules) {
     totals.centralRestarts += report.centralRestarts
     totals.conflicts += report.conflicts
     totals.evictions += report.evictions
+    totals.forgeries += report.forgeries
     totals.violations += report.violations
     if !report.violations.isEmpty {
         failures += 1

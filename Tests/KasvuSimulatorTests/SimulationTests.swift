@@ -36,6 +36,7 @@ struct SimulationTests {
         let b = try await Simulation(seed: 42, directory: second.url).run()
         #expect(a.description == b.description)
         #expect(a.droppedRequests + a.lostResponses + a.duplicates > 0)
+        #expect(a.forgeries > 0)  // the malicious replica was there, and every forgery was refused
     }
 
     @Test func clientsLeaveTheNarrowOfficesScope() async throws {
