@@ -110,7 +110,6 @@ extension SQLiteCentralStore {
         var moved: Set<String> = []
         for envelope in pushed {
             let key = "\(envelope.entity.rawValue)/\(envelope.id)"
-            func reject(_ error: KasvuError) { result.rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id, error: error)) }
             let current = try Self.load(db, envelope.entity, envelope.id)
             if let current { try Self.checkDotsNotReused(envelope, current: current, header: header) }
             let state = (current ?? RecordState()).merged(with: envelope.state)
@@ -119,20 +118,25 @@ extension SQLiteCentralStore {
                 // the record may have left the pusher's scope since; eviction follows on pull.
                 continue
             }
-            if let refusal = try rules.refusal(envelope.entity, envelope.id, pushed: envelope.state, stored: current, merged: state) {
-                reject(refusal)
-                continue
-            }
-            if let refusal = try resolver.writeRefusal(envelope.entity, envelope.id, current: current, merged: state) {
-                reject(KasvuError(.permissionDenied, refusal))
-                if try current.map({ try !resolver.isVisible(envelope.entity, envelope.id, $0) }) ?? true {
+            // Scope first, on the stored state, so that no later check becomes an oracle on a
+            // record the pusher may not see; then ownership and rules; then scope on the result.
+            let scopeOfStored = try current.flatMap { try resolver.writeRefusal(envelope.entity, envelope.id, $0) }
+            let scopeOfMerged = { try resolver.writeRefusal(envelope.entity, envelope.id, state) }
+            if let refusal = try scopeOfStored.map({ KasvuError(.permissionDenied, $0) })
+                ?? rules.refusal(envelope.entity, envelope.id, pushed: envelope.state, stored: current, merged: state)
+                ?? scopeOfMerged().map({ KasvuError(.permissionDenied, $0) }) {
+                result.rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id, error: refusal))
+                // A refused record the pusher may not see (new, or stored outside its scope) is
+                // on its laptop only because it wrote it there: the laptop purges it.
+                if replica.scope != .all, refusal.kind == .permissionDenied, try current.map({ try !resolver.isVisible(envelope.entity, envelope.id, $0) }) ?? true {
                     result.evict.append(RecordKey(entity: envelope.entity, id: envelope.id))
                 }
                 continue
             }
             let text = state != current ? Self.encode(state) : nil
             if let text, text.utf8.count > SyncLimits.maxRecordStateBytes {
-                reject(.validationFailed(field: "state", "the record would grow past \(SyncLimits.maxRecordStateBytes) bytes"))
+                result.rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id,
+                                                       error: .validationFailed(field: "state", "the record would grow past \(SyncLimits.maxRecordStateBytes) bytes")))
                 continue
             }
             if replica.scope != .all {

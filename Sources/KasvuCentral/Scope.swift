@@ -71,19 +71,12 @@ struct ScopeResolver {
 
     mutating func forgetClients() { clientCache = [:] }
 
-    /// Why a pushed record may not be written by this replica, or nil when it may. Both the
-    /// stored state (`current`) and the state the push would make (`merged`) must lie in the
-    /// scope, so that no push can move a record into or out of it. The messages say nothing
-    /// of the stored record: a replica outside its scope learns neither that it exists nor
-    /// where it belongs.
-    mutating func writeRefusal(_ kind: EntityKind, _ id: String, current: RecordState?, merged: RecordState) throws -> String? {
-        for state in [current, merged].compactMap({ $0 }) {
-            if let refusal = try writeRefusal(kind, id, state) { return refusal }
-        }
-        return nil
-    }
-
-    private mutating func writeRefusal(_ kind: EntityKind, _ id: String, _ state: RecordState) throws -> String? {
+    /// Why a pushed record may not be written by this replica, or nil when it may. The central
+    /// store asks this of the stored state before anything else (so that no later check can
+    /// become an oracle on a record the replica may not see) and of the state the push would
+    /// make, so that no push can move a record into or out of the scope. The messages say
+    /// nothing of the stored record: not whether it exists, nor where it belongs.
+    mutating func writeRefusal(_ kind: EntityKind, _ id: String, _ state: RecordState) throws -> String? {
         let outside = "the record is outside this replica's scope"
         switch scope {
         case .all:

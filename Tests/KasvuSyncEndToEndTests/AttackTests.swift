@@ -251,6 +251,24 @@ struct AttackTests {
         #expect(try await otherOffice.replica.get(.contact, id: contact.id)["clientId"] == .string(theirClient.id))
     }
 
+    /// Nothing in a refusal depends on a record outside the pusher's scope: a guessed
+    /// henkilötunnus of another office's client is answered the same, right or wrong.
+    @Test func refusalsAreNoOracleOnRecordsOutsideTheScope() async throws {
+        try await otherOffice.sync()
+        let theirs = try await otherOffice.replica.create(.client, fields: aino(municipality: "402"))
+        try await otherOffice.sync()
+        let bad = try TestReplica("office-749-bad", in: directory, central: central, scope: ["--municipalities", "749"])
+        let forger = Forger(bad)
+        var answers: [String] = []
+        for guess in ["131052-308T", "010101A123N"] {  // the right one, and another
+            let probe = forger.state(["hetu": .string(guess), "lastName": .string("X"), "municipality": .string("749")])
+            let answer = try await forger.post([RecordEnvelope(entity: .client, id: theirs.id, state: probe)])
+            answers.append(answer.response?.rejections.map { "\($0.kind): \($0.message)" }.joined() ?? "no answer")
+        }
+        #expect(answers[0] == answers[1])
+        #expect(answers[0] == "permission_denied: the record is outside this replica's scope")
+    }
+
     // MARK: - Limits
 
     @Test func sizesAreBounded() async throws {
@@ -265,6 +283,10 @@ struct AttackTests {
         let name = String(repeating: "n", count: SyncLimits.maxUserNameLength + 1)
         #expect(try await forger.post([]) { $0.userName = name }.status == 400)
     }
+}
+
+func aino(municipality: String) -> [String: FieldValue] {
+    ["hetu": .string("131052-308T"), "firstName": .string("Aino"), "lastName": .string("Virtanen"), "municipality": .string(municipality)]
 }
 
 /// Builds and sends hand-made sync requests with a replica's own token and identity.
