@@ -66,6 +66,7 @@ public enum CentralServer {
         let admission = Admission(limit: limits.maxConcurrentSyncs)
         let router = Router(context: CentralRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
+        router.add(middleware: MethodGuard(allowed: ["/v1/sync": ["POST"], "/v1/audit": ["GET"], "/healthz": ["GET"], "/metrics": ["GET"]]))
         router.post("/v1/sync") { request, context -> Response in
             try await withTimeout(limits.requestTimeout) {
                 try await handleSync(request, address: context.peer, store: store, limits: limits, metrics: metrics,
@@ -156,8 +157,8 @@ public enum CentralServer {
             throw ServerError(.forbidden, KasvuError(.permissionDenied, "only the central office reads the audit trail"))
         }
         guard let entity = request.uri.queryParameters.get("entity").flatMap(EntityKind.init(rawValue:)),
-              let id = request.uri.queryParameters.get("id") else {
-            throw ServerError(.badRequest, KasvuError.validationFailed(field: "entity", "give ?entity=client|provider|…&id=UUID"))
+              let id = request.uri.queryParameters.get("id"), (try? RecordID.validate(id)) == id else {
+            throw ServerError(.badRequest, KasvuError.validationFailed(field: "entity", "give ?entity=client|provider|…&id=UUID (lowercase)"))
         }
         let entries = try await store.auditTrail(entity: entity, id: id)
         return json(.ok, try JSONEncoder().encode(["items": entries]))
@@ -167,14 +168,16 @@ public enum CentralServer {
                              throttle: AuthenticationThrottle) async throws -> RegisteredReplica {
         // A valid token always gets through: the throttle slows down guessing from one
         // address, it must not lock out the honest replicas behind that address (one NAT).
-        if let token = bearerToken(request.headers[.authorization]), let replica = try await store.authenticate(token: token) {
+        let token = bearerToken(request.headers[.authorization])
+        if let token, let replica = try await store.authenticate(token: token) {
             return replica
         }
-        if let wait = throttle.blockedFor(address) {
+        // No credentials at all is no guess: 401, neither counted nor throttled.
+        if token != nil, let wait = throttle.blockedFor(address) {
             throw ServerError(.tooManyRequests, KasvuError(.syncUnauthorized, "too many failed authentications from this address; retry in \(wait) s"),
                               retryAfter: wait)
         }
-        throttle.recordFailure(address)
+        if token != nil { throttle.recordFailure(address) }
         throw ServerError(.unauthorized, KasvuError(.syncUnauthorized, "missing, unknown or revoked token; ask the central office for a new one"))
     }
 
@@ -215,6 +218,21 @@ public enum CentralServer {
             defer { group.cancelAll() }
             return try await group.next()!
         }
+    }
+}
+
+/// Answers 405 with `Allow` for a method a known path does not take (not 404: the path exists).
+struct MethodGuard<Context: RequestContext>: RouterMiddleware {
+    let allowed: [String: Set<String>]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let methods = allowed[request.uri.path], !methods.contains(request.method.rawValue) else {
+            return try await next(request, context)
+        }
+        var response = JSONErrorMiddleware<Context>.body(.methodNotAllowed, SyncErrorBody(code: 405, kind: "http_405",
+                                                                                          message: "\(request.uri.path) takes \(methods.sorted().joined(separator: ", "))"))
+        response.headers[.allow] = methods.sorted().joined(separator: ", ")
+        return response
     }
 }
 

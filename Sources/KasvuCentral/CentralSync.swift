@@ -27,7 +27,7 @@ extension SQLiteCentralStore {
         let whilePulling = self.whilePulling
         var pull = try await pool.read { db in
             whilePulling?()
-            var resolver = ScopeResolver(db: db, scope: replica.scope)
+            var resolver = ScopeResolver(reads: SQLiteCentralReads(db: db), scope: replica.scope)
             return try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: merge.sentText)
         }
         if replica.scope != .all && (!pull.delivered.isEmpty || pull.rescan > 0) {
@@ -58,7 +58,7 @@ extension SQLiteCentralStore {
         if !header.actor.isWellFormed { errors.append(FieldError(field: "header.actor", message: "must be 16 lowercase hexadecimal digits")) }
         if header.actorCounter > UInt64(Int64.max) { errors.append(FieldError(field: "header.actorCounter", message: "must be at most \(Int64.max)")) }
         if header.cursor < 0 { errors.append(FieldError(field: "header.cursor", message: "must not be negative")) }
-        if let name = header.userName, name.count > SyncLimits.maxUserNameLength || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if let name = header.userName, name.unicodeScalars.count > SyncLimits.maxUserNameLength || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             errors.append(FieldError(field: "header.userName", message: "at most \(SyncLimits.maxUserNameLength) characters, no control characters"))
         }
         guard errors.isEmpty else { throw KasvuError.validationFailed(errors) }
@@ -94,14 +94,10 @@ extension SQLiteCentralStore {
         try Self.checkActor(db, header, replica: replica)
         var result = MergeResult(rejections: rejections, evict: [], sentText: [:], echoed: [:])
         let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
-        var resolver = ScopeResolver(db: db, scope: replica.scope)
+        let reads = SQLiteCentralReads(db: db)
+        var resolver = ScopeResolver(reads: reads, scope: replica.scope)
         let rules = PushRules(ownership: PushCheck(actor: header.actor, counter: header.actorCounter), role: replica.role,
-                              today: CalendarDate.today(now: Date(timeIntervalSince1970: Double(nowMillis()) / 1000)),
-                              load: { try Self.load(db, $0, $1) },
-                              referrals: { client in
-                                  try String.fetchAll(db.cachedStatement(sql: "SELECT state FROM record WHERE entity = 'referral' AND referral_client = ?"),
-                                                      arguments: [client]).map(Self.decode)
-                              })
+                              today: CalendarDate.today(now: Date(timeIntervalSince1970: Double(nowMillis()) / 1000)), reads: reads)
         let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
         var sequence = startSequence
         var merged: [RecordEnvelope] = []
@@ -196,7 +192,7 @@ extension SQLiteCentralStore {
             try Self.audit(db, kind, id, before: before, after: state, at: at, replica: "central", actor: actor, user: "referral scheduler")
             if let client = state.value("clientId").stringValue { clients.insert(client) }
         }
-        for provider in touched.sorted() { try scheduler.schedule(db, provider: provider) }
+        for provider in touched.sorted() { try scheduler.schedule(SQLiteCentralReads(db: db), provider: provider) }
         try centralStamp.save(db)
         sequence = next
         moved = clients

@@ -9,10 +9,8 @@ struct PushRules {
     let ownership: PushCheck
     let role: ReplicaRole
     let today: CalendarDate
-    /// The stored state of another record (the referral's client), inside the same transaction.
-    let load: (EntityKind, String) throws -> RecordState?
-    /// The stored referrals of a client.
-    let referrals: (String) throws -> [RecordState]
+    /// Other stored records (the referral's client, the client's referrals), in the same transaction.
+    let reads: any CentralReads
 
     /// Why the merge of `pushed` into `stored`, giving `merged`, may not be kept; nil when it may.
     func refusal(_ kind: EntityKind, _ id: String, pushed: RecordState, stored: RecordState?, merged: RecordState) throws -> KasvuError? {
@@ -53,7 +51,7 @@ struct PushRules {
         // ended or cancelled later does not make an earlier correction illegal.
         guard written.contains(where: { $0.field == "month" }), let parsed = try? YearMonth(iso: month) else { return nil }
         if let refusal = WriteRules.hoursMonthRefusal(parsed, today: today) { return .validationFailed(field: "month", refusal) }
-        let started = try referrals(client).filter { !$0.isDeleted }.map(\.values)
+        let started = try reads.referrals(ofClient: client).filter { !$0.isDeleted }.map(\.values)
         return WriteRules.hoursReferralRefusal(parsed, providerID: provider, referrals: started).map { .validationFailed(field: "month", $0) }
     }
 
@@ -71,7 +69,7 @@ struct PushRules {
                 }
             case "riskGroup":
                 // The tariff weight comes from here: it must be a group a person confirmed.
-                let client = try merged.value("clientId").stringValue.flatMap { try load(.client, $0) }
+                let client = try merged.value("clientId").stringValue.flatMap { try reads.record(.client, $0) }
                 if !(client?.fields["riskGroup"] ?? []).contains(where: { $0.value == entry.value }) {
                     return .validationFailed(field: "riskGroup", "must be the client's confirmed risk group")
                 }

@@ -1,4 +1,3 @@
-import GRDB
 import KasvuDomain
 import KasvuSync
 
@@ -14,15 +13,10 @@ struct ReferralScheduler {
     let stamp: () throws -> (dot: Dot, hlc: HLC)
     let save: (EntityKind, String, RecordState) throws -> Void
 
-    func schedule(_ db: Database, provider providerID: String) throws {
-        guard let provider = try SQLiteCentralStore.load(db, .provider, providerID), !provider.isDeleted else { return }
+    func schedule(_ reads: any CentralReads, provider providerID: String) throws {
+        guard let provider = try reads.record(.provider, providerID), !provider.isDeleted else { return }
         let cap = provider.value("cap").intValue ?? 0
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT id, state FROM record
-            WHERE entity = 'referral' AND referral_provider = ? AND referral_state IN ('active', 'pending', 'waitlisted')
-            """, arguments: [providerID])
-        var referrals = try rows.map { (id: $0["id"] as String, state: try SQLiteCentralStore.decode($0["state"])) }
-            .filter { !$0.state.isDeleted }
+        var referrals = try reads.referrals(ofProvider: providerID, in: ReferralState.undecided).filter { !$0.state.isDeleted }
         var active = referrals.filter { $0.state.value("state") == .string("active") }.count
         referrals.sort { a, b in
             let x = a.state.fields["clientId"]?.first?.hlc ?? .zero, y = b.state.fields["clientId"]?.first?.hlc ?? .zero
@@ -35,7 +29,7 @@ struct ReferralScheduler {
             let next: ReferralState
             var reason: String?
             if current == .pending, let client = referral.state.value("clientId").stringValue,
-               try clientIsServedElsewhere(db, client: client, except: referral.id) {
+               try reads.clientHasReferral(client, to: nil, in: ReferralState.holdingPlace, except: referral.id) {
                 next = .rejected
                 reason = "client_already_referred"
             } else if active < cap {
@@ -52,12 +46,5 @@ struct ReferralScheduler {
             state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
             try save(.referral, referral.id, state)
         }
-    }
-
-    private func clientIsServedElsewhere(_ db: Database, client: String, except id: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: """
-            SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND id != ?
-            AND referral_state IN ('active', 'waitlisted') LIMIT 1
-            """, arguments: [client, id]) ?? false
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import KasvuDomain
 import KasvuSync
 
@@ -16,12 +15,12 @@ public enum ReplicaScope: Sendable, Hashable {
 /// Answers visibility and write questions inside one central transaction, with a cache of
 /// client visibility (many records hang off one client).
 struct ScopeResolver {
-    let db: Database
+    let reads: any CentralReads
     let scope: ReplicaScope
     private var clientCache: [String: Bool] = [:]
 
-    init(db: Database, scope: ReplicaScope) {
-        self.db = db
+    init(reads: any CentralReads, scope: ReplicaScope) {
+        self.reads = reads
         self.scope = scope
     }
 
@@ -41,7 +40,7 @@ struct ScopeResolver {
             case .client: return try clientVisible(id)
             case .referral:
                 return state.value("providerId").stringValue == provider
-                    && ["pending", "active"].contains(state.value("state").stringValue ?? "")
+                    && state.value("state").stringValue.flatMap(ReferralState.init(rawValue:)).map(ReferralState.open.contains) == true
             case .contact, .hours, .event:
                 guard state.value("providerId").stringValue == provider else { return false }
                 return try clientVisible(state.value("clientId").stringValue)
@@ -57,13 +56,9 @@ struct ScopeResolver {
         case .all:
             visible = true
         case .municipalities(let codes):
-            let state = try SQLiteCentralStore.load(db, .client, clientID)
-            visible = codes.contains(state?.value("municipality").stringValue ?? "")
+            visible = codes.contains(try reads.record(.client, clientID)?.value("municipality").stringValue ?? "")
         case .provider(let provider):
-            visible = try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND referral_provider = ?
-                AND referral_state IN ('pending', 'active') LIMIT 1
-                """), arguments: [clientID, provider]) ?? false
+            visible = try reads.clientHasReferral(clientID, to: provider, in: ReferralState.open, except: nil)
         }
         clientCache[clientID] = visible
         return visible

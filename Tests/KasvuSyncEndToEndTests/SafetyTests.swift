@@ -75,7 +75,7 @@ struct SafetyTests {
         let blocked = try await post(body, token: "office." + String(repeating: "1", count: 64))
         #expect(blocked.status == 429)
         #expect(Int(blocked.retryAfter ?? "") ?? 0 > 0)
-        #expect(try await post(Array("{}".utf8), token: nil).status == 429)
+        #expect(try await post(Array("{}".utf8), token: nil).status == 401)  // no credentials is no guess
         #expect(try await centralRecordCount() == 0)
         // The guessing slows down the guesser only: a valid token behind the same address
         // (one office NAT) still syncs, and so does a lower-case scheme name.
@@ -113,6 +113,14 @@ struct SafetyTests {
         let client = try CurlHTTPClient(options: HTTPClientOptions())
         let missing = try await client.send(HTTPRequest(method: "GET", url: central.url + "/v2/nothing"))
         #expect(missing.status == 404)
+        // A known path with a method it does not take: 405 with Allow, not 404.
+        let wrongMethod = try await client.send(HTTPRequest(method: "DELETE", url: central.url + "/v1/sync"))
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.header("allow") == "POST")
+        #expect((try? JSONDecoder().decode(SyncErrorBody.self, from: Data(wrongMethod.body))) != nil)
+        let audit = try await client.send(HTTPRequest(method: "GET", url: central.url + "/v1/audit?entity=client&id=not-a-uuid",
+                                                      headers: [(name: "Authorization", value: "Bearer \(try central.adminToken())")]))
+        #expect(audit.status == 400)
         #expect((try? JSONDecoder().decode(SyncErrorBody.self, from: Data(missing.body))) != nil)
         #expect(try await centralRecordCount() == 0)
     }
