@@ -88,7 +88,7 @@ public enum CentralServer {
             let statistics = try? await store.statistics()
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(statistics))))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(statistics, syncsInProgress: admission.running))))
         }
         let nanoseconds = limits.idleTimeout.components.seconds * 1_000_000_000
         let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds)))
@@ -239,19 +239,21 @@ struct MethodGuard<Context: RequestContext>: RouterMiddleware {
 /// Counts the syncs in progress and turns away those beyond the limit.
 final class Admission: Sendable {
     let limit: Int
-    private let running = Mutex(0)
+    private let count = Mutex(0)
 
     init(limit: Int) { self.limit = limit }
 
+    var running: Int { count.withLock { $0 } }
+
     func enter() -> Bool {
-        running.withLock { count in
+        count.withLock { count in
             guard count < limit else { return false }
             count += 1
             return true
         }
     }
 
-    func leave() { running.withLock { $0 -= 1 } }
+    func leave() { count.withLock { $0 -= 1 } }
 }
 
 /// An error with the HTTP status to answer it with.

@@ -214,11 +214,11 @@ extension SQLiteCentralStore {
         // that sees everything reads `limit` rows, not `scanLimit`.
         let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
                                        arguments: [batch.cursor, scanLimit + 1])
-        var scanned = 0
+        var scanned = 0, bytes = 0
         let tracks = replica.scope != .all
         let held = try db.cachedStatement(sql: "SELECT 1 FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?")
         while let row = try rows.next() {
-            guard scanned < scanLimit, batch.records.count < limit else {
+            guard scanned < scanLimit, batch.records.count < limit, bytes < SyncLimits.maxPullBytes else {
                 batch.more = true
                 break
             }
@@ -230,6 +230,7 @@ extension SQLiteCentralStore {
             if !tracks, let sent = skipping["\(kind.rawValue)/\(id)"], sent == text { continue }
             let state = try decode(text)
             if try resolver.isVisible(kind, id, state) {
+                bytes += text.utf8.count
                 batch.records.append(RecordEnvelope(entity: kind, id: id, state: resolver.projected(kind, state)))
                 if tracks { batch.delivered.append(RecordKey(entity: kind, id: id)) }
             } else if tracks, try Bool.fetchOne(held, arguments: [replica.id, kind.rawValue, id]) ?? false {

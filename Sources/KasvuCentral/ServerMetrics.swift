@@ -24,7 +24,7 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    func prometheusText(_ statistics: CentralStatistics?) -> String {
+    func prometheusText(_ statistics: CentralStatistics?, syncsInProgress: Int) -> String {
         let snapshot = counters.withLock { $0 }
         var lines = ["# HELP kasvu_http_requests_total HTTP requests by path and status.", "# TYPE kasvu_http_requests_total counter"]
         for (labels, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
@@ -37,6 +37,8 @@ final class ServerMetrics: Sendable {
             "kasvu_sync_records_rejected_total \(snapshot.rejected)",
             "# HELP kasvu_sync_records_pulled_total Records sent in pull batches.", "# TYPE kasvu_sync_records_pulled_total counter",
             "kasvu_sync_records_pulled_total \(snapshot.pulled)",
+            "# HELP kasvu_syncs_in_progress Syncs being served now.", "# TYPE kasvu_syncs_in_progress gauge",
+            "kasvu_syncs_in_progress \(syncsInProgress)",
         ]
         if let statistics {
             lines += [

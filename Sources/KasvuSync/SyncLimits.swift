@@ -15,6 +15,10 @@ public enum SyncLimits {
     public static let maxPushRecords = SyncBatch.maxRecords
     /// A `userName` for the audit trail.
     public static let maxUserNameLength = 200
+    /// The stored text of the records in one pull batch: a batch stops growing here (and says
+    /// `more`), so one answer stays a few MB however large the records (5,000 honest records
+    /// are about 5 MB).
+    public static let maxPullBytes = 16 << 20
     /// Concurrent `POST /v1/sync` bodies being read or merged: each may be 32 MiB, and 2 cores
     /// merge no faster with more at once. Beyond it: 503 with `Retry-After`.
     public static let maxConcurrentSyncs = 8

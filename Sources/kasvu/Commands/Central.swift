@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KasvuCentral
+import KasvuSync
 import KasvuDomain
 import Logging
 
@@ -30,8 +31,14 @@ struct Central: AsyncParsableCommand {
         @Option(help: "Address to listen on, HOST:PORT.")
         var listen: String = "127.0.0.1:8080"
 
-        @Option(help: "Largest accepted request body in bytes.")
+        @Option(help: "Largest accepted request body in bytes (413 above).")
         var maxBodyBytes: Int = 32 << 20
+
+        @Option(help: "Seconds a request body may take to arrive (408 after).")
+        var bodyTimeout: Int = 30
+
+        @Option(help: "Syncs served at once; more get 503 with Retry-After.")
+        var maxConcurrentSyncs: Int = SyncLimits.maxConcurrentSyncs
 
         @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).")
         var tlsCert: String?
@@ -52,6 +59,9 @@ struct Central: AsyncParsableCommand {
             let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             var limits = CentralServer.Limits()
             limits.maxBodyBytes = maxBodyBytes
+            guard bodyTimeout > 0, maxConcurrentSyncs > 0 else { throw ValidationError("--body-timeout and --max-concurrent-syncs must be positive") }
+            limits.bodyTimeout = .seconds(bodyTimeout)
+            limits.maxConcurrentSyncs = maxConcurrentSyncs
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
             let tls = tlsCert.map { CentralServer.TLSFiles(certificateChain: $0, privateKey: tlsKey ?? "") }
             let scheme = tls == nil ? "http" : "https"
