@@ -74,6 +74,12 @@ extension SQLiteCentralStore {
         }
     }
 
+    /// Today in Finland as the furthest-ahead clock the central store accepts sees it: a
+    /// laptop up to the allowed skew ahead may already be in the next month (or day).
+    static func latestToday(nowMillis: UInt64, skew: UInt64) -> CalendarDate {
+        CalendarDate.today(now: Date(timeIntervalSince1970: Double(nowMillis + skew) / 1000))
+    }
+
     /// What the merge transaction hands to the pull.
     struct MergeResult: Sendable {
         var rejections: [SyncRejection]
@@ -97,7 +103,7 @@ extension SQLiteCentralStore {
         let reads = SQLiteCentralReads(db: db)
         var resolver = ScopeResolver(reads: reads, scope: replica.scope)
         let rules = PushRules(ownership: PushCheck(actor: header.actor, counter: header.actorCounter), role: replica.role,
-                              today: CalendarDate.today(now: Date(timeIntervalSince1970: Double(nowMillis()) / 1000)), reads: reads)
+                              today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
         let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
         var sequence = startSequence
         var merged: [RecordEnvelope] = []

@@ -45,3 +45,15 @@ import Testing
                                        clock: HLC(millis: Replica.systemMillis()), cursor: 0, pullLimit: 100), push: push)
     }
 }
+
+/// The central store judges "not a future month" as the furthest-ahead clock it accepts would:
+/// a laptop a minute ahead at midnight between two months is already in the next one.
+@Suite struct CentralDayTests {
+    @Test func theAllowedSkewCountsTowardsToday() throws {
+        // 2026-11-30 23:59:00 in Helsinki (UTC+2).
+        let beforeMidnight: UInt64 = 1_796_075_940_000
+        #expect(CalendarDate.today(now: Date(timeIntervalSince1970: Double(beforeMidnight) / 1000)).description == "2026-11-30")
+        #expect(SQLiteCentralStore.latestToday(nowMillis: beforeMidnight, skew: 120_000).description == "2026-12-01")
+        #expect(SQLiteCentralStore.latestToday(nowMillis: beforeMidnight - 120_000, skew: 120_000).description == "2026-11-30")
+    }
+}
