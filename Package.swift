@@ -65,7 +65,7 @@ let package = Package(
         ]),
         .executableTarget(name: "kasvu-simulate", dependencies: ["KasvuSimulator"]),
         .executableTarget(name: "kasvu", dependencies: [
-            "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl",
+            "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl", "KasvuSync", "KasvuDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -76,13 +76,15 @@ let package = Package(
         .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync", "KasvuTestSupport"]),
         .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica", "KasvuTestSupport"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "KasvuTestSupport"]),
-        .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica", "KasvuTestSupport"]),
+        // The end-to-end tests run the `kasvu` binary: depending on it makes a bare `swift test`
+        // build it first instead of running a stale one.
+        .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica", "KasvuTestSupport", "kasvu"]),
         .testTarget(name: "KasvuSimulatorTests", dependencies: ["KasvuSimulator", "KasvuTestSupport"]),
         .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
         .testTarget(
             name: "KasvuSyncEndToEndTests",
             dependencies: [
-                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport",
+                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport", "kasvu",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"]

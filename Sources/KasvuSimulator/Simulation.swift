@@ -47,6 +47,8 @@ public struct Simulation: Sendable {
     public struct Report: Sendable, CustomStringConvertible {
         public var writes = 0, syncs = 0, failedSyncs = 0, droppedRequests = 0, lostResponses = 0, duplicates = 0
         public var replicaCrashes = 0, centralRestarts = 0, conflicts = 0, evictions = 0, forgeries = 0
+        /// Referrals made and hours reported by honest replicas (writes that landed locally).
+        public var referrals = 0, hours = 0
         public var violations: [String] = []
 
         public init() {}
@@ -54,7 +56,7 @@ public struct Simulation: Sendable {
         public var description: String {
             "writes \(writes), syncs \(syncs) (\(failedSyncs) failed), dropped \(droppedRequests), lost responses \(lostResponses), "
                 + "duplicated \(duplicates), replica crashes \(replicaCrashes), central restarts \(centralRestarts), conflicts \(conflicts), "
-                + "evictions \(evictions), forgeries refused \(forgeries), "
+                + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals), hours reports \(hours), "
                 + "violations \(violations.count)"
         }
     }
@@ -156,16 +158,26 @@ public struct Simulation: Sendable {
                 let target = live.randomElement(using: &rng)!
                 if let proposal = try? await replica.profile(clientID: target.id) {
                     _ = try? await replica.confirmRiskGroup(clientID: target.id, group: proposal.group, reason: nil, confirmedBy: "sim")
-                    _ = try? await replica.createReferral(["clientId": .string(target.id), "providerId": .string(provider.id), "chosenBy": .string("client")],
-                                                          id: newID())
-                    report.writes += 1
+                    // Refused locally when the client already has an open referral: only a
+                    // referral made counts, so that the cap check has something to check.
+                    if (try? await replica.createReferral(["clientId": .string(target.id), "providerId": .string(provider.id), "chosenBy": .string("client")],
+                                                          id: newID())) != nil {
+                        report.writes += 1
+                        report.referrals += 1
+                    }
                 }
             case 11 where !live.isEmpty && !narrow:
                 let target = live.randomElement(using: &rng)!
-                _ = try? await replica.reportHours(["clientId": .string(target.id), "providerId": .string(provider.id),
-                                                    "month": .string("2026-0\(Int.random(in: 1...9, using: &rng))"),
-                                                    "hours": .string("\(Int.random(in: 1...160, using: &rng))")])
-                report.writes += 1
+                _ = Int.random(in: 1...9, using: &rng)  // a month drawn by earlier versions: seeds replay their schedules
+                let amount = Int.random(in: 1...160, using: &rng)
+                // Hours are reported from the month the referral started (never before it).
+                let started = try await replica.list(.referral, where: ["clientId": .string(target.id), "state": .string("active")]).items.first
+                if let start = started?["startDate"].stringValue,
+                   (try? await replica.reportHours(["clientId": .string(target.id), "providerId": .string(provider.id),
+                                                     "month": .string(String(start.prefix(7))), "hours": .string("\(amount)")])) != nil {
+                    report.writes += 1
+                    report.hours += 1
+                }
             case 12:
                 // A replica crash: the process dies; committed work is all that survives.
                 replicas[index].replica = try Replica.open(at: replicas[index].path, nowMillis: time.clock(replicas[index].skew))

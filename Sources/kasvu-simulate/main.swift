@@ -33,6 +33,8 @@ for seed in first..<(first + schedules) {
     totals.conflicts += report.conflicts
     totals.evictions += report.evictions
     totals.forgeries += report.forgeries
+    totals.referrals += report.referrals
+    totals.hours += report.hours
     totals.violations += report.violations
     if !report.violations.isEmpty {
         failures += 1

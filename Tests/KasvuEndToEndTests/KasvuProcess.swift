@@ -16,9 +16,9 @@ final class RPCProcess: @unchecked Sendable {
     private var nextID: Int64 = 1
     let stderrPipe = Pipe()
 
-    init(db: String) throws {
+    init(db: String, arguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: KasvuBinary.path)
-        process.arguments = ["rpc", "--db", db]
+        process.arguments = ["rpc", "--db", db] + arguments
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -41,19 +41,27 @@ final class RPCProcess: @unchecked Sendable {
 
     func sendFramed(_ json: String) { send("Content-Length: \(json.utf8.count)\r\n\r\n" + json) }
 
-    /// The next message the server wrote, with the framing it used; nil at end of output.
+    /// The next message the server wrote, with the framing it used; nil at end of output. A
+    /// frame that is not JSON is an issue of the test (it must never pass for end of output).
     func receive() async -> (framing: Framing, message: JSONValue)? {
-        await withCheckedContinuation { continuation in
+        let frame: (framing: Framing, bytes: [UInt8])? = await withCheckedContinuation { continuation in
             readQueue.async {
                 switch self.reader.next() {
-                case .message(let framing, let bytes)?:
-                    continuation.resume(returning: (try? JSONValue.parse(bytes)).map { (framing, $0) })
-                default:
-                    continuation.resume(returning: nil)
+                case .message(let framing, let bytes)?: continuation.resume(returning: (framing, Array(bytes)))
+                default: continuation.resume(returning: nil)
                 }
             }
         }
+        guard let frame else { return nil }
+        guard let message = try? JSONValue.parse(frame.bytes) else {
+            Issue.record("kasvu rpc wrote a frame that is not JSON: \(String(decoding: frame.bytes.prefix(200), as: UTF8.self))")
+            return nil
+        }
+        return (frame.framing, message)
     }
+
+    /// Everything the process wrote to stderr (after it exited).
+    var standardError: String { String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
 
     /// Sends one newline-framed request and returns its response.
     func call(_ method: String, _ params: JSONValue = .object([:])) async throws -> JSONValue {

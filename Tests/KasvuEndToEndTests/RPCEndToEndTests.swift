@@ -181,8 +181,11 @@ struct RPCEndToEndTests {
         #expect(try await snapshot().isEmpty)
     }
 
-    @Test func acknowledgedWriteSurvivesKill9() async throws {
-        let rpc = try RPCProcess(db: db)
+    /// In both durability modes: a process crash loses nothing committed (only a power cut may
+    /// roll back the last commits with `normal`).
+    @Test(arguments: ["full", "normal"])
+    func acknowledgedWriteSurvivesKill9(durability: String) async throws {
+        let rpc = try RPCProcess(db: db, arguments: ["--durability", durability])
         let client = try await rpc.result("client/create", ainoParams)
         rpc.kill()
         #expect(rpc.process.terminationReason == .uncaughtSignal)
@@ -253,9 +256,14 @@ struct RPCEndToEndTests {
     }
 
     @Test func logsGoToStderrAndEOFExitsCleanly() async throws {
-        let rpc = try RPCProcess(db: db)
+        let rpc = try RPCProcess(db: db, arguments: ["--log-level", "debug"])
         rpc.sendLine(#"{"jsonrpc":"2.0","method":"replica/info"}"#)  // a notification: no answer
-        #expect(await rpc.finish() == 0)
+        let missing = try await rpc.call("client/get", ["id": .string(RecordID.random())])  // logged at debug
+        #expect(missing["error"]?["code"] == 1002)
+        #expect(await rpc.finish() == 0)  // every frame on stdout was JSON (receive records any that is not)
+        let logs = rpc.standardError
+        #expect(logs.contains("serving replica"))
+        #expect(logs.contains("JSON-RPC handler failed"))
     }
 
     /// Breaks one record's stored sync state behind the server's back.

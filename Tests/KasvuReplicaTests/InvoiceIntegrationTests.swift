@@ -135,6 +135,26 @@ struct InvoiceIntegrationTests {
         #expect(audited.total == plain.total + recovery.amount)
     }
 
+    /// The audited query to the cent: the facts read from this replica's records, with the hours
+    /// reports under the example's ids (the sample ranks by id) and the example's findings,
+    /// give the example's recovery (−218.09 on h5 and h4) and total.
+    @Test func auditedOutcomeInvoiceFromRecordsMatchesTheExample() async throws {
+        let query = try #require(((example["queries"] as! [String: Any])["outcome"] as! [[String: Any]]).first { $0["audit"] != nil })
+        let audit = query["audit"] as! [String: Any]
+        let provider = ids[query["providerId"] as! String]!, period = try BillingPeriod(iso: query["period"] as! String)
+        var facts = try await replica.invoiceFacts(providerID: provider)
+        facts.hours = facts.hours.map { InvoiceFacts.Hours(id: names[$0.id]!, clientId: $0.clientId, month: $0.month, hours: $0.hours) }
+        let findings = AuditFindings(seed: audit["seed"] as! String, rate: audit["rate"] as! String, verifiedHours: audit["verifiedHours"] as! [String: String])
+        let invoice = try InvoiceCalculator.outcome(facts, period: period, audit: findings, tariff: .current)
+        let expected = try #require((((example["expected"] as! [String: Any])["outcome"] as! [[String: Any]])
+            .first { $0["providerId"] as? String == query["providerId"] as? String }))
+        let wanted = try #require((expected["adjustments"] as! [[String: Any]]).first { $0["reason"] as? String == "audit_recovery" })
+        let recovery = try #require(invoice.adjustments.first { $0.reason == "audit_recovery" })
+        #expect(Money.format(recovery.amount) == wanted["amount"] as? String)
+        #expect(wanted["amount"] as? String == "-218.09")
+        #expect(Money.format(invoice.total) == expected["total"] as? String)
+    }
+
     func hoursText(_ name: String) -> String {
         ((example["input"] as! [String: Any])["hours"] as! [[String: Any]]).first { $0["id"] as? String == name }!["hours"] as! String
     }

@@ -45,6 +45,20 @@ let tyopolku: [String: FieldValue] = [
         #expect(try await replica.info().pendingChanges == 1)
     }
 
+    /// With values that are valid in themselves, so that only the access rule can refuse them.
+    @Test func createOnlyAndSystemFieldsAreNotUpdated() async throws {
+        let client = try await replica.create(.client, fields: aino)
+        for (field, value, message) in [("hetu", FieldValue.string("311299W222C"), "cannot be changed after create"),
+                                        ("riskGroup", .int(2), "is set by the system, not by update")] {
+            #expect(try EntityKind.client.schema.validateValue(field, value) == value)  // valid in itself
+            await #expect { try await replica.update(.client, id: client.id, set: [field: value]) } throws: {
+                ($0 as? KasvuError)?.fieldErrors == [FieldError(field: field, message: message)]
+            }
+        }
+        #expect(try await replica.get(.client, id: client.id)["hetu"] == .string("131052-308T"))
+        #expect(try await replica.get(.client, id: client.id)["riskGroup"] == .null)
+    }
+
     @Test func acknowledgeClearsOnlyWhatWasNotWrittenAgain() async throws {
         let client = try await replica.create(.client, fields: aino)
         let sent = try await replica.pendingPush(limit: 10)

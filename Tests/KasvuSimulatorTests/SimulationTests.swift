@@ -40,11 +40,16 @@ struct SimulationTests {
     }
 
     @Test func clientsLeaveTheNarrowOfficesScope() async throws {
-        var evictions = 0
+        var totals = Simulation.Report()
         for seed in UInt64(1)...20 {
             let directory = try TemporaryDirectory()
-            evictions += try await Simulation(seed: seed, directory: directory.url).run().evictions
+            let report = try await Simulation(seed: seed, directory: directory.url).run()
+            totals.evictions += report.evictions
+            totals.referrals += report.referrals
+            totals.hours += report.hours
         }
-        #expect(evictions > 0)  // so the scope check after each schedule has something to find
+        #expect(totals.evictions > 0)  // so the scope check after each schedule has something to find
+        #expect(totals.referrals > 2)  // more referrals than the cap of 2: the cap check checks something
+        #expect(totals.hours > 0)
     }
 }

@@ -33,13 +33,16 @@ struct SafetyTests {
                 response.header("retry-after"))
     }
 
-    func centralRecordCount() async throws -> Int {
+    func centralRecordCount() async throws -> Int { try await metric("kasvu_central_records") }
+
+    /// One value of `/metrics`, read with the admin token.
+    func metric(_ name: String) async throws -> Int {
         let client = try CurlHTTPClient(options: HTTPClientOptions())
         let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics",
                                                         headers: [(name: "Authorization", value: "Bearer \(try central.adminToken())")]))
         let text = String(decoding: metrics.body, as: UTF8.self)
-        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("kasvu_central_records ") })
-        return try #require(Int(line.split(separator: " ")[1]))
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix(name + " ") })
+        return try #require(Int(line.split(separator: " ").last ?? ""))
     }
 
     func request(for replica: TestReplica, schemaVersion: Int = SyncSchema.version) async throws -> SyncRequest {
@@ -127,12 +130,20 @@ struct SafetyTests {
 
     @Test func oversizedBatchesAreHalvedUntilTheyFit() async throws {
         let office = try TestReplica("office", in: directory, central: central)
-        for index in 0..<200 {
-            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })
+        let count = 600
+        for index in 0..<count {
+            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index) " + String(repeating: "x", count: 80))]) { $1 })
         }
-        let summary = try await office.sync(batchSize: 200)  // ~500 bytes each: 200 do not fit in 200 kB… but 100 do
-        #expect(summary.pushed == 200)
-        #expect(try await centralRecordCount() == 200)
+        // The whole batch is over the server's 200,000 bytes; half of it is under.
+        let header = try await office.replica.syncHeader(pullLimit: count, userName: nil)
+        let whole = SyncRequest(header: header, push: try await office.replica.pendingPush(limit: count).map(\.envelope)).jsonBytes.count
+        let half = SyncRequest(header: header, push: try await office.replica.pendingPush(limit: count / 2).map(\.envelope)).jsonBytes.count
+        #expect(whole > 200_000 && half < 200_000, "bodies of \(whole) and \(half) bytes")
+        let summary = try await office.sync(batchSize: count)
+        #expect(summary.pushed == count)
+        #expect(summary.roundTrips == 2)  // two halves, after the refused whole
+        #expect(try await centralRecordCount() == count)
+        #expect(try await metric(#"kasvu_http_requests_total{path="/v1/sync",status="413"}"#) == 1)
     }
 
     @Test func aMalformedRecordIsRejectedAndTheRestLands() async throws {
