@@ -6,7 +6,8 @@ import PackageDescription
 // See Sources/README.md for one line per module.
 let package = Package(
     name: "Kasvu",
-    platforms: [.macOS(.v14)],
+    // macOS 15 for Synchronization.Mutex, the one lock type of the code (Linux is the target).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kasvu", targets: ["kasvu"]),
         .executable(name: "kasvu-simulate", targets: ["kasvu-simulate"]),
@@ -63,7 +64,9 @@ let package = Package(
         .target(name: "KasvuSimulator", dependencies: [
             "KasvuReplica", "KasvuCentral", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .executableTarget(name: "kasvu-simulate", dependencies: ["KasvuSimulator"]),
+        .executableTarget(name: "kasvu-simulate", dependencies: [
+            "KasvuSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "kasvu", dependencies: [
             "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl", "KasvuSync", "KasvuDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Tracks every request from the moment it is routed until its handler
 /// finishes, so that `$/cancelRequest` can reach it whether it is still
 /// queued or already running.
@@ -33,7 +35,7 @@ final class CancellationRegistry: Sendable {
         var running: Running?
     }
 
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
 
     /// Records a newly routed request as queued.
     func register(_ id: RequestID) -> Ticket {

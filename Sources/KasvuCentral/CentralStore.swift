@@ -15,7 +15,7 @@ public struct RegisteredReplica: Sendable, Hashable {
 /// keeps the HTTP server independent of it so that a PostgreSQL backend can follow.
 public protocol CentralStore: Sendable {
     /// Registers a replica and returns its bearer token (shown once; only its hash is kept).
-    func addReplica(id: String, role: String, scope: ReplicaScope) async throws -> String
+    func addReplica(id: String, role: ReplicaRole, scope: ReplicaScope) async throws -> String
     /// Changes what a replica may see; its next sync rescans and delivers or evicts accordingly.
     func setScope(id: String, scope: ReplicaScope) async throws
     /// Revokes a replica's token; its next sync gets 401.

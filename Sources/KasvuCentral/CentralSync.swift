@@ -189,6 +189,9 @@ extension SQLiteCentralStore {
         guard !touched.isEmpty else { return }
         let nowMillis = self.nowMillis
         var centralStamp = try CentralActor.load(db, nowMillis: nowMillis)
+        // Like a replica's clock after a pull, the central store's moves past what it merged:
+        // its decisions come after the writes they decide on, in HLC order too.
+        for envelope in merged { for entry in envelope.state.fields.values.joined() { centralStamp.clock.observe(entry.hlc) } }
         let actor = centralStamp.actor.rawValue
         var next = sequence, clients = moved
         let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis) }) { kind, id, state in

@@ -13,7 +13,7 @@ import KasvuSync
 ///
 /// ```swift
 /// let store = try SQLiteCentralStore(path: "central.sqlite")
-/// let token = try await store.addReplica(id: "office-1", role: "office")
+/// let token = try await store.addReplica(id: "office-1", role: .office, scope: .municipalities(["749"]))
 /// ```
 public final class SQLiteCentralStore: CentralStore {
     let pool: DatabasePool
@@ -134,7 +134,7 @@ public final class SQLiteCentralStore: CentralStore {
 
     // MARK: - Replicas and tokens
 
-    public func addReplica(id: String, role: String, scope: ReplicaScope) async throws -> String {
+    public func addReplica(id: String, role: ReplicaRole, scope: ReplicaScope) async throws -> String {
         try Self.check(role: role, scope: scope)
         let token = Token.generate(replicaID: id)
         try await write { db in
@@ -143,19 +143,19 @@ public final class SQLiteCentralStore: CentralStore {
             }
             let (municipalities, provider) = Self.columns(scope)
             try db.execute(sql: "INSERT INTO replica (id, role, token_hash, created_at, municipalities, provider_id) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, role, Token.hash(token.secret), ISO8601DateFormatter().string(from: Date()), municipalities, provider])
+                           arguments: [id, role.rawValue, Token.hash(token.secret), ISO8601DateFormatter().string(from: Date()), municipalities, provider])
         }
         return token.text
     }
 
     /// The role a replica was registered with, or nil when unknown.
-    public func role(of id: String) async throws -> String? {
-        try await pool.read { db in try String.fetchOne(db, sql: "SELECT role FROM replica WHERE id = ?", arguments: [id]) }
+    public func role(of id: String) async throws -> ReplicaRole? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT role FROM replica WHERE id = ?", arguments: [id]).flatMap(ReplicaRole.init(rawValue:)) }
     }
 
     public func setScope(id: String, scope: ReplicaScope) async throws {
         try await write { db in
-            guard let role = try String.fetchOne(db, sql: "SELECT role FROM replica WHERE id = ?", arguments: [id]) else {
+            guard let role = try String.fetchOne(db, sql: "SELECT role FROM replica WHERE id = ?", arguments: [id]).flatMap(ReplicaRole.init(rawValue:)) else {
                 throw KasvuError.notFound(entity: "replica", id: id)
             }
             try Self.check(role: role, scope: scope)
@@ -165,20 +165,20 @@ public final class SQLiteCentralStore: CentralStore {
         }
     }
 
-    static func check(role: String, scope: ReplicaScope) throws {
+    static func check(role: ReplicaRole, scope: ReplicaScope) throws {
         switch (role, scope) {
-        case ("admin", .all): return
-        case ("office", .municipalities(let codes)) where !codes.isEmpty:
+        case (.admin, .all): return
+        case (.office, .municipalities(let codes)) where !codes.isEmpty:
             for code in codes.sorted() {
                 do throws(FieldError) { try Municipalities.shipped.validate(code, field: "municipalities") } catch {
                     throw KasvuError.validationFailed([error])
                 }
             }
-        case ("provider", .provider(let id)):
+        case (.provider, .provider(let id)):
             do throws(FieldError) { _ = try RecordID.validate(id, field: "provider") } catch { throw KasvuError.validationFailed([error]) }
-        case ("office", _): throw KasvuError.validationFailed(field: "municipalities", "an office replica needs its municipalities")
-        case ("provider", _): throw KasvuError.validationFailed(field: "provider", "a provider replica needs its provider id")
-        default: throw KasvuError.validationFailed(field: "role", "an admin replica sees everything; give no scope")
+        case (.office, _): throw KasvuError.validationFailed(field: "municipalities", "an office replica needs its municipalities")
+        case (.provider, _): throw KasvuError.validationFailed(field: "provider", "a provider replica needs its provider id")
+        case (.admin, _): throw KasvuError.validationFailed(field: "role", "an admin replica sees everything; give no scope")
         }
     }
 
@@ -190,11 +190,11 @@ public final class SQLiteCentralStore: CentralStore {
         }
     }
 
-    static func scope(role: String, municipalities: String?, provider: String?) -> ReplicaScope {
+    static func scope(role: ReplicaRole, municipalities: String?, provider: String?) -> ReplicaScope {
         switch role {
-        case "office": .municipalities(Set((municipalities ?? "").split(separator: ",").map(String.init)))
-        case "provider": .provider(provider ?? "")
-        default: .all
+        case .office: .municipalities(Set((municipalities ?? "").split(separator: ",").map(String.init)))
+        case .provider: .provider(provider ?? "")
+        case .admin: .all
         }
     }
 
@@ -222,9 +222,8 @@ public final class SQLiteCentralStore: CentralStore {
         let found = try await pool.read { db -> (hash: String, replica: RegisteredReplica)? in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, role, token_hash, revoked_at, municipalities, provider_id FROM replica WHERE id = ?",
                                              arguments: [parsed.replicaID]) else { return nil }
-            let role: String = row["role"]
-            guard let known = ReplicaRole(rawValue: role) else { return nil }
-            return (row["token_hash"], RegisteredReplica(id: row["id"], role: known, revoked: (row["revoked_at"] as String?) != nil,
+            guard let role = ReplicaRole(rawValue: row["role"]) else { return nil }
+            return (row["token_hash"], RegisteredReplica(id: row["id"], role: role, revoked: (row["revoked_at"] as String?) != nil,
                                                          scope: Self.scope(role: role, municipalities: row["municipalities"], provider: row["provider_id"])))
         }
         guard let found, Token.constantTimeEqual(found.hash, Token.hash(parsed.secret)), !found.replica.revoked else { return nil }

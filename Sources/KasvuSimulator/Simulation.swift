@@ -53,6 +53,24 @@ public struct Simulation: Sendable {
 
         public init() {}
 
+        /// Adds another schedule's counts (a run's totals).
+        public mutating func add(_ other: Report) {
+            writes += other.writes
+            syncs += other.syncs
+            failedSyncs += other.failedSyncs
+            droppedRequests += other.droppedRequests
+            lostResponses += other.lostResponses
+            duplicates += other.duplicates
+            replicaCrashes += other.replicaCrashes
+            centralRestarts += other.centralRestarts
+            conflicts += other.conflicts
+            evictions += other.evictions
+            forgeries += other.forgeries
+            referrals += other.referrals
+            hours += other.hours
+            violations += other.violations
+        }
+
         public var description: String {
             "writes \(writes), syncs \(syncs) (\(failedSyncs) failed), dropped \(droppedRequests), lost responses \(lostResponses), "
                 + "duplicated \(duplicates), replica crashes \(replicaCrashes), central restarts \(centralRestarts), conflicts \(conflicts), "
@@ -77,12 +95,12 @@ public struct Simulation: Sendable {
         let faults = FaultPlan(seed: seed)
         var replicas: [SimulatedReplica] = []
         for index in 0..<replicaCount {
-            let role = index == 0 ? "admin" : "office"
+            let role: ReplicaRole = index == 0 ? .admin : .office
             let scope = Self.scope(of: index)
             let token = try await store.current.addReplica(id: "r\(index)", role: role, scope: scope)
             let path = directory.appendingPathComponent("r\(index).sqlite").path
             let skew = ClockSkew(Int64.random(in: -30_000...30_000, using: &rng))
-            let replica = try Replica.create(at: path, replicaID: "r\(index)", role: role == "admin" ? .admin : .office,
+            let replica = try Replica.create(at: path, replicaID: "r\(index)", role: role,
                                              nowMillis: time.clock(skew))
             replicas.append(SimulatedReplica(replica: replica, token: token, path: path, skew: skew))
         }
@@ -94,7 +112,7 @@ public struct Simulation: Sendable {
         var log: [LoggedWrite] = []
         var person = 0
         var forger = malicious
-            ? MaliciousReplica(token: try await store.current.addReplica(id: "m", role: "office", scope: MaliciousReplica.scope), seed: seed)
+            ? MaliciousReplica(token: try await store.current.addReplica(id: "m", role: .office, scope: MaliciousReplica.scope), seed: seed)
             : nil
 
         func sync(_ index: Int, faulty: Bool) async -> Bool {

@@ -43,10 +43,7 @@ struct SimulationTests {
         var totals = Simulation.Report()
         for seed in UInt64(1)...20 {
             let directory = try TemporaryDirectory()
-            let report = try await Simulation(seed: seed, directory: directory.url).run()
-            totals.evictions += report.evictions
-            totals.referrals += report.referrals
-            totals.hours += report.hours
+            totals.add(try await Simulation(seed: seed, directory: directory.url).run())
         }
         #expect(totals.evictions > 0)  // so the scope check after each schedule has something to find
         #expect(totals.referrals > 2)  // more referrals than the cap of 2: the cap check checks something

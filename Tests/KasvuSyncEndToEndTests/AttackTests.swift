@@ -73,6 +73,21 @@ struct AttackTests {
         #expect(answer.status == 403)
     }
 
+    /// The central store's decisions come after the writes they decide on in HLC order too,
+    /// even from a laptop whose clock runs ahead (within the allowed skew).
+    @Test func centralDecisionsFollowTheWritesTheyDecideOn() async throws {
+        let fast = try TestReplica("office-fast", in: directory, central: central, scope: ["--municipalities", "749"],
+                                   nowMillis: { Replica.systemMillis() + 90_000 })
+        try await fast.sync()
+        let client = try await CapTests.referableClient(fast.replica, 9)
+        let referral = try await fast.replica.createReferral(["clientId": .string(client), "providerId": .string(providers[0]), "chosenBy": .string("client")])
+        try await fast.sync()
+        let state = try #require(try await fast.replica.state(.referral, id: referral.id))
+        let decision = try #require(state.fields["state"]?.first)
+        #expect(decision.value == .string("active") && decision.dot.actor != fast.replica.actor)
+        #expect(decision.hlc > (try #require(state.fields["clientId"]?.first)).hlc)
+    }
+
     // MARK: - Ownership of dots
 
     @Test func foreignCountersAreRefusedAndHideNoAcknowledgedWrite() async throws {

@@ -22,8 +22,8 @@ import Testing
             // Bounded: should the push below never come, the pull goes on and the test fails.
             _ = release.wait(timeout: .now() + 60)
         })
-        let reader = try #require(try await store.authenticate(token: try await store.addReplica(id: "reader", role: "admin", scope: .all)))
-        let writer = try #require(try await store.authenticate(token: try await store.addReplica(id: "writer", role: "admin", scope: .all)))
+        let reader = try #require(try await store.authenticate(token: try await store.addReplica(id: "reader", role: .admin, scope: .all)))
+        let writer = try #require(try await store.authenticate(token: try await store.addReplica(id: "writer", role: .admin, scope: .all)))
         let longPull = Task { try await store.sync(CentralSyncRequest(Self.request(from: "reader", actor: 1, push: [])), from: reader) }
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { pulling.wait(); continuation.resume() }

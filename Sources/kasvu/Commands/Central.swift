@@ -87,15 +87,14 @@ struct Central: AsyncParsableCommand {
         var id: String
 
         @Option(help: "admin (central office), office (TE office) or provider.")
-        var role: String
+        var role: ReplicaRole
 
         @OptionGroup var scope: ScopeOptions
 
         func run() async throws {
-            guard ["admin", "office", "provider"].contains(role) else { throw ValidationError("--role must be admin, office or provider") }
             do {
                 let token = try await store.open().addReplica(id: id, role: role, scope: scope.scope(role: role))
-                print("Registered replica \(id) (\(role)). Its token, shown only now:")
+                print("Registered replica \(id) (\(role.rawValue)). Its token, shown only now:")
                 print(token)
             } catch let error as KasvuError { throw CLIError(error) }
         }
@@ -109,11 +108,11 @@ struct Central: AsyncParsableCommand {
         @Option(help: "A provider replica's provider id.")
         var provider: String?
 
-        func scope(role: String) -> ReplicaScope {
+        func scope(role: ReplicaRole) -> ReplicaScope {
             switch role {
-            case "office": .municipalities(Set((municipalities ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }))
-            case "provider": .provider(provider ?? "")
-            default: municipalities != nil ? .municipalities([]) : provider != nil ? .provider("") : .all
+            case .office: .municipalities(Set((municipalities ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }))
+            case .provider: .provider(provider ?? "")
+            case .admin: municipalities != nil ? .municipalities([]) : provider != nil ? .provider("") : .all
             }
         }
     }
