@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// The replica's and the central store's migrations are frozen SQL; these tests keep them
+/// honest. Databases made by an earlier release (`Tests/Fixtures/databases`, made by commit
+/// b3a69c8: one client synced, one pending) open, migrate, answer list queries and sync.
+@Suite("Migrations", .serialized)
+struct MigrationTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/databases")
+
+    /// The generated columns of a replica database, by table.
+    static func columns(_ path: String) throws -> [String: Set<String>] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            var result: [String: Set<String>] = [:]
+            for kind in EntityKind.allCases {
+                result[kind.rawValue] = Set(try Row.fetchAll(db, sql: "PRAGMA table_xinfo(\"\(kind.rawValue)\")").map { $0["name"] as String })
+            }
+            return result
+        }
+    }
+
+    static func snake(_ field: String) -> String {
+        field.reduce(into: "") { $0 += $1.isUppercase ? "_" + $1.lowercased() : String($1) }
+    }
+
+    /// Adding an indexed field to a schema without a migration that gives it a column fails here
+    /// (and list queries on it would fail on every existing replica).
+    func expectEveryIndexedFieldHasAColumn(_ replica: Replica) async throws {
+        let columns = try Self.columns(replica.path)
+        for kind in EntityKind.allCases {
+            for field in kind.schema.indexedFields {
+                #expect(columns[kind.rawValue]?.contains(Self.snake(field)) == true, "\(kind.rawValue).\(field) has no column: add a migration")
+                _ = try await replica.list(kind, where: [field: .null], limit: 1)
+            }
+        }
+    }
+
+    @Test func aNewReplicaHasAColumnForEveryIndexedField() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("new.sqlite"), replicaID: "new", role: .office)
+        try await expectEveryIndexedFieldHasAColumn(replica)
+    }
+
+    @Test func databasesOfTheLastReleaseOpenMigrateAndSync() async throws {
+        let directory = try TemporaryDirectory()
+        for name in ["central-b3a69c8.sqlite", "office-b3a69c8.sqlite"] {
+            try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent(name), to: directory.url.appendingPathComponent(name))
+        }
+        let token = try String(contentsOf: Self.fixtures.appendingPathComponent("office-b3a69c8.sqlite.token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let central = try CentralProcess(db: directory.path("central-b3a69c8.sqlite"))
+        let replica = try Replica.open(at: directory.path("office-b3a69c8.sqlite"))
+        try await expectEveryIndexedFieldHasAColumn(replica)
+        #expect(try await replica.list(.client).items.count == 2)
+        #expect(try await replica.list(.client, where: ["municipality": .string("402")]).items.map { $0["lastName"] } == [.string("Oy Asiakas")])
+        #expect(try await replica.info().pendingChanges == 1)
+        // It syncs with the migrated central store: the pending client goes, nothing is refused.
+        let office = TestReplica(restoring: replica, token: token, central: central)
+        let summary = try await office.sync()
+        #expect(summary.pushed == 1 && summary.rejections.isEmpty)
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        try await admin.sync()
+        #expect(Set(try await admin.replica.list(.client).items.map { $0["lastName"] }) == [.string("Virtanen"), .string("Oy Asiakas")])
+    }
+}
