@@ -33,8 +33,9 @@ let package = Package(
             .copy("Resources/tariff.json"),
         ]),
         .target(name: "KasvuSync", dependencies: ["KasvuDomain"]),
-        // Files with owner-only permissions from the first instant (databases, tokens).
-        .target(name: "KasvuStorage"),
+        // What the replica and the central store share about storage: files with owner-only
+        // permissions from the first instant, SQLite errors that keep their cause.
+        .target(name: "KasvuStorage", dependencies: ["KasvuDomain", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "KasvuReplica", dependencies: [
             "KasvuSync", "KasvuStorage",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -77,7 +78,9 @@ let package = Package(
         .target(name: "KasvuTestSupport", dependencies: ["KasvuDomain"], path: "Tests/KasvuTestSupport"),
         .testTarget(name: "KasvuDomainTests", dependencies: ["KasvuDomain", "KasvuTestSupport"]),
         .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync", "KasvuTestSupport"]),
-        .testTarget(name: "KasvuReplicaTests", dependencies: ["KasvuReplica", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuReplicaTests", dependencies: [
+            "KasvuReplica", "KasvuStorage", "KasvuTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "KasvuTestSupport"]),
         // The end-to-end tests run the `kasvu` binary: depending on it makes a bare `swift test`
         // build it first instead of running a stale one.

@@ -158,13 +158,16 @@ errs = {
  "capacity_exceeded": (1004, "The provider has no free place."),
  "permission_denied": (1005, "The replica's role may not do that."),
  "already_exists": (1006, "A record with that id exists, or the replica path is already initialised."),
- "storage_failed": (1007, "SQLite reported an error; nothing was written."),
+ "storage_failed": (1007, "The database was busy or locked; nothing was written; retry."),
  "replica_not_initialized": (1008, "The database is not a Kasvu replica."),
+ "storage_fault": (1009, "SQLite reported an error retrying will not fix (a broken constraint, corruption, a full disk); nothing was written."),
  "sync_unreachable": (2001, "The central server could not be reached."),
  "sync_unauthorized": (2002, "The central server refused the replica's token."),
  "replica_rewound": (2003, "The replica's actor counter went backwards (restored backup or copied file)."),
  "clock_skew": (2004, "A timestamp is more than 2 minutes ahead of the central clock."),
  "schema_mismatch": (2005, "The peers' schema versions are incompatible."),
+ "sync_busy": (2006, "The central server is serving as many syncs as it allows; retry shortly."),
+ "request_timeout": (2007, "The request body reached the central server too slowly."),
 }
 components_errors = {k: {"code": c, "message": msg, "data": {"kind": k}} for k, (c, msg) in errs.items()}
 doc = {

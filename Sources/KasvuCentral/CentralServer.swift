@@ -126,6 +126,9 @@ public enum CentralServer {
                                             "pulled": .stringConvertible(response.pull.count)])
             return json(.ok, response.jsonBytes)
         } catch let error as KasvuError {
+            if error.kind == .storageFault {
+                logger.error("storage fault", metadata: ["kind": .string(error.kind.rawValue), "detail": .string(error.message)])
+            }
             throw ServerError(status(for: error), error)
         }
     }

@@ -300,7 +300,7 @@ public final class SQLiteCentralStore: CentralStore {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.write(body) } catch let error as DatabaseError {
-            throw KasvuError(.storageFailed, "central SQLite error \(error.resultCode.rawValue): \(error.message ?? "")")
+            throw KasvuError(storage: error, in: "central")
         }
     }
 }

@@ -64,10 +64,12 @@ struct RetryPolicy: Sendable {
         return Double.random(in: 0...bound, using: &generator)
     }
 
-    /// Rate limiting and server-side trouble. 501 and 505 are excluded: they say
-    /// the server will never handle this request, so retrying only adds load.
+    /// Rate limiting and passing server-side trouble (busy, unavailable, a gateway). 500 is
+    /// excluded: the central store answers it for faults that retrying will not fix (a
+    /// storage fault, a bug); so are 501 and 505, which say the server will never handle
+    /// this request.
     static func isRetryable(status: Int) -> Bool {
-        status == 429 || (500...599).contains(status) && status != 501 && status != 505
+        status == 429 || (502...599).contains(status) && status != 505
     }
 
     /// Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.

@@ -145,6 +145,6 @@ public final class Replica: Sendable {
     }
 
     static func storageError(_ error: DatabaseError) -> KasvuError {
-        KasvuError(.storageFailed, "SQLite error \(error.resultCode.rawValue): \(error.message ?? "unknown")")
+        KasvuError(storage: error, in: "replica")
     }
 }

@@ -18,8 +18,8 @@ import Testing
     }
 
     @Test func retryableStatuses() {
-        for status in [429, 500, 502, 503, 504, 599] { #expect(RetryPolicy.isRetryable(status: status)) }
-        for status in [200, 204, 301, 400, 404, 409, 413, 501, 505] { #expect(!RetryPolicy.isRetryable(status: status)) }
+        for status in [429, 502, 503, 504, 599] { #expect(RetryPolicy.isRetryable(status: status)) }
+        for status in [200, 204, 301, 400, 404, 409, 413, 500, 501, 505] { #expect(!RetryPolicy.isRetryable(status: status)) }
     }
 
     @Test func retryableTransportFailures() {

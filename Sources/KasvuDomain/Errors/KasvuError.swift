@@ -41,6 +41,8 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
         case alreadyExists = "already_exists"
         case storageFailed = "storage_failed"
         case replicaNotInitialized = "replica_not_initialized"
+        /// A storage error that retrying will not fix (a broken constraint, corruption, a full disk).
+        case storageFault = "storage_fault"
         case syncUnreachable = "sync_unreachable"
         case syncUnauthorized = "sync_unauthorized"
         case replicaRewound = "replica_rewound"
@@ -61,6 +63,7 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .alreadyExists: 1006
             case .storageFailed: 1007
             case .replicaNotInitialized: 1008
+            case .storageFault: 1009
             case .syncUnreachable: 2001
             case .syncUnauthorized: 2002
             case .replicaRewound: 2003
