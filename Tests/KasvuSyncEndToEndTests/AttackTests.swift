@@ -24,15 +24,7 @@ struct AttackTests {
         admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         office = try TestReplica("office-749", in: directory, central: central, scope: ["--municipalities", "749"])
         otherOffice = try TestReplica("office-402", in: directory, central: central, scope: ["--municipalities", "402"])
-        var ids: [String] = []
-        for (name, businessID) in [("Työpolku Oy", "2077474-0"), ("Uraverkko ry", "0112038-9")] {
-            ids.append(try await admin.replica.create(.provider, fields: [
-                "name": .string(name), "businessId": .string(businessID), "pilotArea": .string("Pohjois-Savo"),
-                "cap": .int(10), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
-            ]).id)
-        }
-        providers = ids
-        try await admin.sync()
+        providers = try await admin.createTwoProviders()
         try await office.sync()
     }
 

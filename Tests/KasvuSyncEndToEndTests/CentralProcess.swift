@@ -118,6 +118,19 @@ struct TestReplica {
                                     userName: "worker@\(replica.path.split(separator: "/").last ?? "")").run()
     }
 
+    /// Two providers of Pohjois-Savo (cap 10 each), created by this admin replica and synced.
+    func createTwoProviders() async throws -> [String] {
+        var ids: [String] = []
+        for (name, businessID) in [("Työpolku Oy", "2077474-0"), ("Uraverkko ry", "0112038-9")] {
+            ids.append(try await replica.create(.provider, fields: [
+                "name": .string(name), "businessId": .string(businessID), "pilotArea": .string("Pohjois-Savo"),
+                "cap": .int(10), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
+            ]).id)
+        }
+        try await sync()
+        return ids
+    }
+
     /// Every record state, for comparing replicas.
     func everything() async throws -> [RecordEnvelope] {
         var all: [RecordEnvelope] = []
