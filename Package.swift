@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
     targets: [
         .target(name: "KasvuDomain", resources: [
@@ -37,7 +38,7 @@ let package = Package(
         // permissions from the first instant, SQLite errors that keep their cause.
         .target(name: "KasvuStorage", dependencies: ["KasvuDomain", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "KasvuReplica", dependencies: [
-            "KasvuSync", "KasvuStorage",
+            "KasvuDomain", "KasvuSync", "KasvuStorage",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .systemLibrary(
@@ -45,9 +46,10 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        .target(name: "KasvuCurl", dependencies: ["CCurl", "KasvuSync"]),
+        .target(name: "KasvuCurl", dependencies: ["CCurl", "KasvuDomain", "KasvuSync"]),
         .target(name: "KasvuCentral", dependencies: [
-            "KasvuSync", "KasvuStorage",
+            "KasvuDomain", "KasvuSync", "KasvuStorage",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -58,18 +60,18 @@ let package = Package(
         .target(name: "JSONRPC", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(
             name: "KasvuRPC",
-            dependencies: ["JSONRPC", "KasvuReplica", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JSONRPC", "KasvuDomain", "KasvuSync", "KasvuReplica", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Resources/openrpc.json")]
         ),
         // Deterministic fault-injection simulation of the real replica and central-store code.
         .target(name: "KasvuSimulator", dependencies: [
-            "KasvuReplica", "KasvuCentral", .product(name: "GRDB", package: "GRDB.swift"),
+            "KasvuDomain", "KasvuSync", "KasvuReplica", "KasvuCentral", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "kasvu-simulate", dependencies: [
             "KasvuSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kasvu", dependencies: [
-            "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl", "KasvuSync", "KasvuDomain",
+            "JSONRPC", "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl", "KasvuSync", "KasvuDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
