@@ -79,23 +79,6 @@ extension SyncRequest {
         }
         return writer.bytes
     }
-
-    /// Reads a request body; one malformed record fails the whole request (the central server
-    /// reads pushes record by record instead, to reject only the bad ones).
-    public init(json: some Collection<UInt8>) throws {
-        self = try WireReader.read(json) { reader in
-            var header: SyncHeader?, push: [RecordEnvelope] = []
-            try reader.members { reader, name in
-                switch name {
-                case "header": header = try SyncHeader(reading: &reader)
-                case "push": try reader.elements { push.append(try RecordEnvelope(reading: &$0)) }
-                default: try reader.skipValue()
-                }
-            }
-            guard let header else { throw reader.shape("a sync request needs a header") }
-            return SyncRequest(header: header, push: push)
-        }
-    }
 }
 
 extension SyncResponse {
