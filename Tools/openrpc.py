@@ -131,7 +131,9 @@ money = S("string", pattern=r"^-?\d+\.\d{2}$")
 invoice_schema = S("object", description="Lines and adjustments are rounded half-up to cents each; subtotal = sum of lines; total = subtotal + adjustments. Reproduces shared/domain/tariff-example.json exactly.",
    properties={"providerId": uuid, "kind": S("string", enum=["capitation","outcome"]), "month": S("string"), "period": S("string"),
    "lines": S("array", items=S("object")), "adjustments": S("array", items=S("object", properties={"reason": S("string", enum=["minimum_service_not_delivered","audit_recovery","bonus_education_started"]), "amount": money})),
-   "subtotal": money, "total": money}, required=["providerId","kind","lines","adjustments","subtotal","total"])
+   "subtotal": money, "total": money,
+   "heldBack": S("array", description="outcome invoices only, present when some hours reports of the period could not be priced: they are left out (not the whole period) with the reason", items=S("object", properties={
+     "id": uuid, "clientId": uuid, "month": S("string"), "reason": S("string")}))}, required=["providerId","kind","lines","adjustments","subtotal","total"])
 methods.append(m("invoice/compute", "A provider's capitation invoice for a month ({kind: capitation, month: YYYY-MM}: daily-prorated capitation per active or ended referral, weighted by the referral's risk group, with the minimum-service sanction) or outcome invoice for a four-month period ({kind: outcome, period: YYYY-Tn, audit?: {seed, rate}}: hours x hourly rate x outcome weight, audit recovery from recorded findings, education bonus). The tariff is versioned data.",
    [p("providerId", uuid, True), p("kind", S("string", enum=["capitation","outcome"]), True), p("month", S("string", pattern=r"^\d{4}-\d{2}$")), p("period", S("string", pattern=r"^\d{4}-T[1-3]$")),
     p("audit", S("object", properties={"seed": S("string"), "rate": S("string")}))], "invoice", invoice_schema, ["validation_failed","not_found"]))

@@ -257,6 +257,24 @@ private let roundingTariffJSON = """
             == TariffExample.canonical(["reason": "audit_recovery", "sampled": ["h"], "errorRate": "0.000000", "amount": "0.00"]))
     }
 
+    /// One bad hours report holds back only itself: the rest of the period is invoiced.
+    @Test func badHoursReportsAreHeldBackNotTheWholePeriod() throws {
+        let facts = InvoiceFacts(provider: provider,
+                                 referrals: [.init(id: "r", clientId: "c", riskGroup: 3, state: "active", start: try date("2019-01-01"))],
+                                 hours: [.init(id: "h1", clientId: "c", month: try YearMonth(iso: "2019-02"), hours: "10"),
+                                         .init(id: "h2", clientId: "x", month: try YearMonth(iso: "2019-03"), hours: "1"),
+                                         .init(id: "h3", clientId: "c", month: try YearMonth(iso: "2019-03"), hours: "1e3")])
+        let invoice = try InvoiceCalculator.outcome(facts, period: try BillingPeriod(iso: "2019-T1"), audit: nil, tariff: tariff)
+        #expect(invoice.lines.count == 1)
+        #expect(Money.format(invoice.total) == "165.00")  // 10 h × 11.00 × 1.5
+        #expect(invoice.heldBack.map(\.id) == ["h2", "h3"])
+        let object = try TariffExample.jsonObject(invoice)
+        #expect((object["heldBack"] as? [[String: Any]])?.first?["reason"] as? String == "the client has no started referral to this provider")
+        // An invoice with nothing held back has no such key: the golden invoices stay as they are.
+        let clean = InvoiceFacts(provider: provider, referrals: facts.referrals, hours: [facts.hours[0]])
+        #expect(try TariffExample.jsonObject(InvoiceCalculator.outcome(clean, period: try BillingPeriod(iso: "2019-T1"), audit: nil, tariff: tariff))["heldBack"] == nil)
+    }
+
     @Test func invalidFactsAreValidationErrors() throws {
         let ended = InvoiceFacts(provider: provider,
                                  referrals: [.init(id: "r", clientId: "c", riskGroup: 2, state: "ended", start: try date("2019-01-01"))])
@@ -273,10 +291,6 @@ private let roundingTariffJSON = """
             #expect(error.fieldErrors.map(\.field) == ["referrals.r.riskGroup"])
         }
 
-        let noReferral = InvoiceFacts(provider: provider, hours: [.init(id: "h", clientId: "x", month: try YearMonth(iso: "2019-03"), hours: "1")])
-        #expect(throws: KasvuError.self) {
-            try InvoiceCalculator.outcome(noReferral, period: try BillingPeriod(iso: "2019-T1"), audit: nil, tariff: tariff)
-        }
 
         let outOfRange = InvoiceFacts(provider: .init(id: "p", capitationBase: "99.99", hourlyRate: "15.01"))
         #expect(throws: KasvuError.self) { try InvoiceCalculator.capitation(outOfRange, month: try YearMonth(iso: "2019-03"), tariff: tariff) }

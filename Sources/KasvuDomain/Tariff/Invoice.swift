@@ -8,7 +8,8 @@ import Foundation
 /// - capitation: `providerId, kind, month, lines[clientId, riskGroup, days, daysInMonth, amount],
 ///   adjustments[clientId, reason, amount], subtotal, total`
 /// - outcome: `providerId, kind, period, lines[id, clientId, month, hours, riskGroup, amount],
-///   adjustments[reason, sampled, errorRate, amount | reason, clientId, amount], subtotal, total`
+///   adjustments[reason, sampled, errorRate, amount | reason, clientId, amount], subtotal, total`,
+///   and `heldBack[id, clientId, month, reason]` when some hours reports could not be priced
 public struct Invoice: Sendable, Hashable, Encodable {
     public enum Kind: String, Sendable, Hashable, Codable {
         case capitation, outcome
@@ -127,6 +128,16 @@ public struct Invoice: Sendable, Hashable, Encodable {
         }
     }
 
+    /// An hours report left out of an outcome invoice, and why (no started referral to this
+    /// provider, an unreadable amount, an unknown risk group): one bad report holds back only
+    /// itself, never the whole period. The central office sorts it out and invoices again.
+    public struct HeldBack: Sendable, Hashable, Encodable {
+        public let id: String
+        public let clientId: String
+        public let month: String
+        public let reason: String
+    }
+
     public let providerId: String
     public let kind: Kind
     /// Set for capitation invoices.
@@ -139,19 +150,23 @@ public struct Invoice: Sendable, Hashable, Encodable {
     public let subtotal: Decimal
     /// Subtotal plus the (rounded) adjustments.
     public let total: Decimal
+    /// Hours reports the outcome invoice could not price, in id order.
+    public let heldBack: [HeldBack]
 
-    init(providerId: String, kind: Kind, month: YearMonth?, period: BillingPeriod?, lines: [Line], adjustments: [Adjustment]) {
+    init(providerId: String, kind: Kind, month: YearMonth?, period: BillingPeriod?, lines: [Line], adjustments: [Adjustment],
+         heldBack: [HeldBack] = []) {
         self.providerId = providerId
         self.kind = kind
         self.month = month
         self.period = period
         self.lines = lines
         self.adjustments = adjustments
+        self.heldBack = heldBack
         subtotal = lines.reduce(Decimal(0)) { $0 + $1.amount }
         total = adjustments.reduce(subtotal) { $0 + $1.amount }
     }
 
-    private enum CodingKeys: String, CodingKey { case providerId, kind, month, period, lines, adjustments, subtotal, total }
+    private enum CodingKeys: String, CodingKey { case providerId, kind, month, period, lines, adjustments, subtotal, total, heldBack }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -163,6 +178,7 @@ public struct Invoice: Sendable, Hashable, Encodable {
         try container.encode(adjustments, forKey: .adjustments)
         try container.encode(Money.format(subtotal), forKey: .subtotal)
         try container.encode(Money.format(total), forKey: .total)
+        if !heldBack.isEmpty { try container.encode(heldBack, forKey: .heldBack) }
     }
 
     /// The invoice as JSON with sorted keys (deterministic bytes).

@@ -95,10 +95,12 @@ public enum InvoiceCalculator {
     /// The outcome invoice of `facts.provider` for `period`, with the audit recovery when
     /// `audit` is given and the education bonuses.
     ///
+    /// An hours report that cannot be priced (not a non-negative decimal, no started referral
+    /// of its client to the provider, a risk group without a weight) is held back
+    /// (``Invoice/heldBack``), not invoiced, and does not stop the rest of the period.
+    ///
     /// - Throws: `KasvuError` `validation_failed` when the provider's hourly rate is not a money
-    ///   amount within the tariff's range, an hours report is not a non-negative decimal, its
-    ///   client has no referral to the provider or an unknown risk group, or the audit rate or a
-    ///   verified value is invalid.
+    ///   amount within the tariff's range, or the audit rate or a verified value is invalid.
     public static func outcome(_ facts: InvoiceFacts, period: BillingPeriod, audit: AuditFindings?,
                                tariff: Tariff) throws(KasvuError) -> Invoice {
         let rate = try providerTerm(facts.provider.hourlyRate, field: "hourlyRate", within: tariff.outcome.hourlyRange)
@@ -110,21 +112,21 @@ public enum InvoiceCalculator {
         }
         var priced: [Priced] = []
         var errors: [FieldError] = []
+        var heldBack: [Invoice.HeldBack] = []
         for report in facts.hours where period.contains(report.month) {
-            let field = "hours.\(report.id)"
-            let hours: Decimal
-            do {
-                hours = try Money.parse(report.hours, field: "\(field).hours", maxFractionDigits: 6)
-            } catch {
-                errors.append(error)
+            func holdBack(_ reason: String) {
+                heldBack.append(Invoice.HeldBack(id: report.id, clientId: report.clientId, month: report.month.description, reason: reason))
+            }
+            guard let hours = try? Money.parse(report.hours, field: "hours", maxFractionDigits: 6) else {
+                holdBack("the hours '\(report.hours)' are not a decimal number")
                 continue
             }
             guard let referral = referral(of: report.clientId, for: report.month, in: facts.referrals) else {
-                errors.append(FieldError(field: "\(field).clientId", message: "client \(report.clientId) has no referral to provider \(facts.provider.id)"))
+                holdBack("the client has no started referral to this provider")
                 continue
             }
             guard let weight = tariff.outcomeWeight(riskGroup: referral.riskGroup) else {
-                errors.append(FieldError(field: "referrals.\(referral.id).riskGroup", message: "unknown risk group \(referral.riskGroup)"))
+                holdBack("the referral's risk group \(referral.riskGroup) has no outcome weight")
                 continue
             }
             let amount = Money.round(hours * rate * weight)
@@ -184,7 +186,7 @@ public enum InvoiceCalculator {
         }
 
         return Invoice(providerId: facts.provider.id, kind: .outcome, month: nil, period: period,
-                       lines: lines, adjustments: adjustments)
+                       lines: lines, adjustments: adjustments, heldBack: heldBack.sorted { $0.id < $1.id })
     }
 
     // MARK: Internals

@@ -58,7 +58,8 @@ struct InvoiceCommand: AsyncParsableCommand {
         }
     }
 
-    /// One row per line and adjustment, then subtotal and total: `type,id,clientId,detail,amount`.
+    /// One row per line and adjustment, then subtotal and total, then any held-back hours
+    /// reports: `type,id,clientId,detail,amount`.
     static func csv(_ invoice: Invoice) -> String {
         var rows = ["type,id,clientId,detail,amount"]
         for line in invoice.lines {
@@ -74,6 +75,9 @@ struct InvoiceCommand: AsyncParsableCommand {
         }
         rows.append("subtotal,,,,\(Money.format(invoice.subtotal))")
         rows.append("total,,,,\(Money.format(invoice.total))")
+        for held in invoice.heldBack {
+            rows.append(["held_back", held.id, held.clientId, "\(held.month): \(held.reason)", ""].map(CSV.field).joined(separator: ","))
+        }
         return rows.joined(separator: "\n")
     }
 
