@@ -118,6 +118,7 @@ extension SQLiteCentralStore {
             if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: header.actor, stored: current) {
                 // A retry of writes already merged (their answer was lost): nothing changes, and
                 // the record may have left the pusher's scope since; eviction follows on pull.
+                if state == envelope.state { result.echoed[key] = state }
                 continue
             }
             // Scope first, on the stored state, so that no later check becomes an oracle on a
