@@ -1,5 +1,6 @@
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// What scope resolution, the push rules and referral scheduling read of the central store,
@@ -14,15 +15,6 @@ protocol CentralReads {
     func referrals(ofProvider provider: String, in states: Set<ReferralState>) throws -> [(id: String, state: RecordState)]
     /// Whether the client has a referral in one of `states` (to `provider` when given), other than `except`.
     func clientHasReferral(_ client: String, to provider: String?, in states: Set<ReferralState>, except: String?) throws -> Bool
-}
-
-extension ReferralState {
-    /// A referral the provider is serving or about to serve: its client is in the provider's scope.
-    static let open: Set<ReferralState> = [.pending, .active]
-    /// A referral holding or waiting for one of the provider's places.
-    static let holdingPlace: Set<ReferralState> = [.active, .waitlisted]
-    /// A referral the scheduler still decides on (or counts).
-    static let undecided: Set<ReferralState> = [.active, .pending, .waitlisted]
 }
 
 /// ``CentralReads`` over the SQLite central store's `record` table (and its generated referral columns).
@@ -40,19 +32,14 @@ struct SQLiteCentralReads: CentralReads {
 
     func referrals(ofProvider provider: String, in states: Set<ReferralState>) throws -> [(id: String, state: RecordState)] {
         try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT id, state FROM record WHERE entity = 'referral' AND referral_provider = ? AND referral_state IN (\(Self.list(states)))
+            SELECT id, state FROM record WHERE entity = 'referral' AND referral_provider = ? AND referral_state IN (\(StorageSQL.list(states)))
             """), arguments: [provider]).map { ($0["id"], try SQLiteCentralStore.decode($0["state"])) }
     }
 
     func clientHasReferral(_ client: String, to provider: String?, in states: Set<ReferralState>, except: String?) throws -> Bool {
         try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND (?2 IS NULL OR referral_provider = ?2)
-            AND (?3 IS NULL OR id != ?3) AND referral_state IN (\(Self.list(states))) LIMIT 1
+            AND (?3 IS NULL OR id != ?3) AND referral_state IN (\(StorageSQL.list(states))) LIMIT 1
             """), arguments: [client, provider, except]) ?? false
-    }
-
-    /// The states as SQL literals: fixed names of the state machine, never input.
-    private static func list(_ states: Set<ReferralState>) -> String {
-        states.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
     }
 }

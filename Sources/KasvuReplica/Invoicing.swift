@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// Which audit an outcome invoice applies: the sample's seed and rate; the findings are the
@@ -68,7 +69,7 @@ extension Replica {
         if let audit {
             let verified = try await read { db in
                 try Row.fetchAll(db, sql: """
-                    SELECT id, json_extract(sync_state, '$.f.verifiedHours[0][0]') AS verified FROM hours
+                    SELECT id, json_extract(sync_state, '\(StorageSQL.winningValue("verifiedHours"))') AS verified FROM hours
                     WHERE provider_id = ? AND deleted IS NOT 1 AND verified IS NOT NULL
                     """, arguments: [facts.provider.id]).map { ($0["id"] as String, $0["verified"] as String) }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// The pilot's rules that need more than one record: profiling and its confirmation, the
@@ -92,7 +93,7 @@ extension Replica {
             let providerID = values["providerId"]!.stringValue!
             let provider = try Self.liveState(db, .provider, providerID)
             let cap = provider.value("cap").intValue ?? 0
-            if try Self.count(db, provider: providerID, states: ["active"]) >= cap {
+            if try Self.count(db, provider: providerID, states: [.active]) >= cap {
                 throw KasvuError(.capacityExceeded, "provider \(providerID) has all \(cap) places taken; choose another provider")
             }
             values["riskGroup"] = .int(group)
@@ -110,14 +111,13 @@ extension Replica {
         }
     }
 
-    static func count(_ db: Database, provider: String, states: [String]) throws -> Int64 {
-        let marks = states.map { _ in "?" }.joined(separator: ", ")
-        return try Int64.fetchOne(db, sql: "SELECT count(*) FROM referral WHERE provider_id = ? AND state IN (\(marks)) AND deleted IS NOT 1",
-                                  arguments: StatementArguments([provider] + states)) ?? 0
+    static func count(_ db: Database, provider: String, states: Set<ReferralState>) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT count(*) FROM referral WHERE provider_id = ? AND state IN (\(StorageSQL.list(states))) AND deleted IS NOT 1",
+                           arguments: [provider]) ?? 0
     }
 
     static func openReferrals(_ db: Database, client: String) throws -> [(id: String, state: ReferralState)] {
-        try Row.fetchAll(db, sql: "SELECT id, state FROM referral WHERE client_id = ? AND state IN ('pending', 'active') AND deleted IS NOT 1 ORDER BY id",
+        try Row.fetchAll(db, sql: "SELECT id, state FROM referral WHERE client_id = ? AND state IN (\(StorageSQL.list(ReferralState.open))) AND deleted IS NOT 1 ORDER BY id",
                          arguments: [client]).map { ($0["id"], ReferralState(rawValue: $0["state"]) ?? .pending) }
     }
 
@@ -129,7 +129,7 @@ extension Replica {
         for row in rows {
             let id: String = row["id"]
             let cap = try decodeState(row["sync_state"]).value("cap").intValue ?? 0
-            let free = cap - (try count(db, provider: id, states: ["active", "pending"]))
+            let free = cap - (try count(db, provider: id, states: ReferralState.open))
             if free > 0 && free > (best?.free ?? 0) { best = (id, free) }
         }
         guard let best else {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// One provider's caseload against its cap.
@@ -26,8 +27,8 @@ extension Replica {
             let providers = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE deleted IS NOT 1 ORDER BY id")
             var counts: [String: (active: Int, pending: Int, waitlisted: Int, groups: [Int: Int])] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT provider_id, state, json_extract(sync_state, '$.f.riskGroup[0][0]') AS risk_group
-                FROM referral WHERE deleted IS NOT 1 AND state IN ('active', 'pending', 'waitlisted')
+                SELECT provider_id, state, json_extract(sync_state, '\(StorageSQL.winningValue("riskGroup"))') AS risk_group
+                FROM referral WHERE deleted IS NOT 1 AND state IN (\(StorageSQL.list(ReferralState.undecided)))
                 """) {
                 let provider: String = row["provider_id"], state: String = row["state"]
                 var entry = counts[provider] ?? (0, 0, 0, [:])

@@ -56,3 +56,12 @@ public enum ReferralState: String, Sendable, Hashable, CaseIterable, Codable {
         return changes
     }
 }
+
+extension ReferralState {
+    /// Being served or about to be: the client is in the provider's scope, and has at most one.
+    public static let open: Set<ReferralState> = [.pending, .active]
+    /// Holding or waiting for one of the provider's places.
+    public static let holdingPlace: Set<ReferralState> = [.active, .waitlisted]
+    /// Still counted against or decided on under the provider's cap.
+    public static let undecided: Set<ReferralState> = [.active, .pending, .waitlisted]
+}
