@@ -275,14 +275,12 @@ public final class SQLiteCentralStore: CentralStore {
         try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM record WHERE entity = ? AND id = ?"), arguments: [kind.rawValue, id]).map(decode)
     }
 
-    /// Stores a state under a new sequence number; returns the stored text.
-    @discardableResult
-    static func save(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState, sequence: Int64) throws -> String {
-        let text = encode(state)
-        try save(db, kind, id, text: text, sequence: sequence)
-        return text
+    /// Stores a state under a new sequence number.
+    static func save(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState, sequence: Int64) throws {
+        try save(db, kind, id, text: encode(state), sequence: sequence)
     }
 
+    /// Stores an encoded state under a new sequence number.
     static func save(_ db: Database, _ kind: EntityKind, _ id: String, text: String, sequence: Int64) throws {
         try db.cachedStatement(sql: """
             INSERT INTO record (entity, id, state, seq) VALUES (?, ?, ?, ?)
