@@ -58,10 +58,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "JSONRPC", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Every method declared once (Methods/); the OpenRPC catalogue is generated from them.
         .target(
             name: "KasvuRPC",
-            dependencies: ["JSONRPC", "KasvuDomain", "KasvuSync", "KasvuReplica", .product(name: "Logging", package: "swift-log")],
-            resources: [.copy("Resources/openrpc.json")]
+            dependencies: ["JSONRPC", "KasvuDomain", "KasvuSync", "KasvuReplica"]
         ),
         // Deterministic fault-injection simulation of the real replica and central-store code.
         .target(name: "KasvuSimulator", dependencies: [

@@ -9,7 +9,9 @@ struct Params {
 
     /// - Parameter allowed: the parameter names the method takes; anything else is an error,
     ///   so that a typo (`lastname`) is never silently ignored.
-    init(_ params: JSONValue?, allowed: Set<String>) throws(ResponseError) {
+    /// - Parameter required: the names that must be present (whether null is acceptable is the
+    ///   handler's to say: `conflict/resolve` may write null, an `id` may not be null).
+    init(_ params: JSONValue?, allowed: Set<String>, required: Set<String> = []) throws(ResponseError) {
         switch params {
         case nil, .null?: object = [:]
         case .object(let members)?: object = members
@@ -18,17 +20,25 @@ struct Params {
         for key in object.keys.sorted() where !allowed.contains(key) {
             errors.append((key, "unknown parameter; expected one of \(allowed.sorted().joined(separator: ", "))"))
         }
+        for key in required.sorted() where object[key] == nil {
+            errors.append((key, "is required"))
+        }
+    }
+
+    /// Records a problem, once per field (a missing required name is not also "must be a string").
+    private mutating func report(_ field: String, _ message: String) {
+        if !errors.contains(where: { $0.field == field }) { errors.append((field, message)) }
     }
 
     mutating func string(_ key: String) -> String {
-        optionalString(key) ?? { errors.append((key, "is required")); return "" }()
+        optionalString(key) ?? { report(key, "is required"); return "" }()
     }
 
     mutating func optionalString(_ key: String) -> String? {
         switch object[key] {
         case nil, .null?: return nil
         case .string(let text)?: return text
-        default: errors.append((key, "must be a string")); return nil
+        default: report(key, "must be a string"); return nil
         }
     }
 
@@ -36,7 +46,7 @@ struct Params {
         switch object[key] {
         case nil, .null?: return nil
         case .int(let value)?: return Int(value)
-        default: errors.append((key, "must be an integer")); return nil
+        default: report(key, "must be an integer"); return nil
         }
     }
 
@@ -44,7 +54,7 @@ struct Params {
         switch object[key] {
         case nil, .null?: return nil
         case .object(let members)?: return members
-        default: errors.append((key, "must be an object")); return nil
+        default: report(key, "must be an object"); return nil
         }
     }
 
@@ -52,7 +62,7 @@ struct Params {
         let text = string(key)
         guard !text.isEmpty else { return text }
         do throws(FieldError) { return try RecordID.validate(text, field: key) } catch {
-            errors.append((key, error.message))
+            report(key, error.message)
             return text
         }
     }
@@ -65,7 +75,7 @@ struct Params {
         for (name, json) in members {
             let field = path.isEmpty ? name : "\(path).\(name)"
             guard let spec = kind.schema.field(name) else {
-                errors.append((field, "unknown field of \(kind.rawValue)"))
+                report(field, "unknown field of \(kind.rawValue)")
                 continue
             }
             switch (spec.type, json) {
@@ -73,7 +83,7 @@ struct Params {
             case (.string, .string(let text)): result[name] = .string(text)
             case (.integer, .int(let number)): result[name] = .int(number)
             case (.boolean, .bool(let flag)): result[name] = .bool(flag)
-            default: errors.append((field, "must be \(spec.type == .integer ? "an integer" : "a \(spec.type.rawValue)")"))
+            default: report(field, "must be \(spec.type == .integer ? "an integer" : "a \(spec.type.rawValue)")")
             }
         }
         return result
@@ -88,4 +98,30 @@ struct Params {
     }
 
     subscript(key: String) -> JSONValue? { object[key] }
+}
+
+/// Parameter texts parsed into domain values; a bad one is `validation_failed` naming the field.
+///
+/// Plain functions rather than a generic typed-throws helper in async closures: the latter
+/// crashed the 6.3.1 optimizer (coroutine splitting) in release builds.
+enum ParamParsing {
+    static func month(_ text: String) throws -> YearMonth {
+        do { return try YearMonth(iso: text) } catch { throw KasvuError.validationFailed([error]) }
+    }
+
+    static func date(_ text: String) throws -> CalendarDate {
+        do { return try CalendarDate(iso: text) } catch { throw KasvuError.validationFailed([error]) }
+    }
+
+    static func period(_ text: String) throws -> BillingPeriod {
+        do { return try BillingPeriod(iso: text) } catch { throw KasvuError.validationFailed([error]) }
+    }
+
+    static func entityKind(_ name: String) throws(ResponseError) -> EntityKind {
+        guard let kind = EntityKind(rawValue: name) else {
+            throw .invalidParams("invalid params: unknown entity \(name)",
+                                 errors: [("entity", "must be one of \(EntityKind.allCases.map(\.rawValue).joined(separator: ", "))")])
+        }
+        return kind
+    }
 }

@@ -24,7 +24,7 @@ public struct FieldEntry: Sendable, Hashable {
 
 /// A field with more than one surviving value, or a delete that missed concurrent edits.
 public struct FieldConflict: Sendable, Hashable {
-    public enum Kind: String, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
         /// Concurrent writes of the same field.
         case concurrentValues = "concurrent_values"
         /// A delete that had not seen edits of other fields (`field` is `deleted`).

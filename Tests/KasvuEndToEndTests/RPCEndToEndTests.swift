@@ -121,6 +121,11 @@ struct RPCEndToEndTests {
         #expect(await rpc.finish() == 0)
         let replica = try Replica.open(at: scoped)
         #expect(try await replica.allStates(.provider).isEmpty)
+        // The CLI's reports and invoices follow the same role rules as the methods.
+        for arguments in [["report", "caseload"], ["report", "outcomes"], ["invoice", "--provider", UUID().uuidString.lowercased(), "--month", "2026-11"]] {
+            let refusedCLI = try KasvuBinary.run(arguments + ["--db", scoped])
+            #expect(refusedCLI.status != 0 && refusedCLI.stderr.contains("permission_denied"), "\(arguments): \(refusedCLI.stderr)")
+        }
     }
 
     @Test func batchMixesGoodAndBadRequests() async throws {

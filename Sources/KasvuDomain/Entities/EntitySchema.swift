@@ -41,19 +41,21 @@ public struct FieldSpec: Sendable {
     public let indexed: Bool
     /// Profiling inputs, scores and assessment notes: never delivered to provider replicas.
     public let confidential: Bool
-    /// Checks a value and returns its canonical form. `null` is passed only for optional fields.
-    public let check: @Sendable (FieldValue) throws(FieldError) -> FieldValue
+    /// What the field means, for the API catalogue (the rule's format says what values look like).
+    public let summary: String?
+    /// The check and its documented format. `null` is passed to the check only for optional fields.
+    public let rule: FieldRule
 
-    public init(_ name: String, type: ValueType = .string, required: Bool = false, access: Access = .editable,
-                indexed: Bool = false, confidential: Bool = false,
-                check: @escaping @Sendable (FieldValue) throws(FieldError) -> FieldValue) {
+    init(_ name: String, type: ValueType = .string, required: Bool = false, access: Access = .editable,
+         indexed: Bool = false, confidential: Bool = false, summary: String? = nil, check rule: FieldRule) {
         self.name = name
         self.type = type
         self.required = required
         self.access = access
         self.indexed = indexed
         self.confidential = confidential
-        self.check = check
+        self.summary = summary
+        self.rule = rule
     }
 }
 
@@ -160,6 +162,6 @@ public struct EntitySchema: Sendable {
             guard !spec.required else { throw FieldError(field: spec.name, message: "is required") }
             return .null
         }
-        return try spec.check(value)
+        return try spec.rule.check(value)
     }
 }

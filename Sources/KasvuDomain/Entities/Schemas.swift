@@ -1,6 +1,35 @@
 import Foundation
 
-/// Field checks shared by the entity schemas. Each returns the canonical value or throws a
+/// How a field's values are checked, and the same constraints stated as data so that the API
+/// catalogue (OpenRPC) is generated from the rule itself and cannot drift from it.
+public struct FieldRule: Sendable {
+    /// The constraints a client can read before sending: JSON-Schema facets and a sentence.
+    public struct Format: Sendable {
+        public var allowed: [String]?
+        public var pattern: String?
+        public var range: ClosedRange<Int64>?
+        public var maxLength: Int?
+        /// A JSON-Schema `format` (`uuid`, `date`, `email`).
+        public var format: String?
+        public var description: String?
+
+        init(allowed: [String]? = nil, pattern: String? = nil, range: ClosedRange<Int64>? = nil, maxLength: Int? = nil,
+             format: String? = nil, description: String? = nil) {
+            self.allowed = allowed
+            self.pattern = pattern
+            self.range = range
+            self.maxLength = maxLength
+            self.format = format
+            self.description = description
+        }
+    }
+
+    public let format: Format
+    /// Checks a value and returns its canonical form.
+    public let check: @Sendable (FieldValue) throws(FieldError) -> FieldValue
+}
+
+/// Field rules shared by the entity schemas. Each check returns the canonical value or throws a
 /// ``FieldError`` naming the field.
 enum Check {
     static func string(_ name: String, _ value: FieldValue) throws(FieldError) -> String {
@@ -8,8 +37,8 @@ enum Check {
         return text
     }
 
-    static func text(_ name: String, maxLength: Int = 200) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
-        { value throws(FieldError) in
+    static func text(_ name: String, maxLength: Int = 200) -> FieldRule {
+        FieldRule(format: .init(maxLength: maxLength, description: "not blank, no control characters but line breaks")) { value throws(FieldError) in
             let text = try string(name, value)
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw FieldError(field: name, message: "must not be blank")
@@ -22,8 +51,8 @@ enum Check {
         }
     }
 
-    static func oneOf(_ name: String, _ allowed: [String]) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
-        { value throws(FieldError) in
+    static func oneOf(_ name: String, _ allowed: [String]) -> FieldRule {
+        FieldRule(format: .init(allowed: allowed)) { value throws(FieldError) in
             let text = try string(name, value)
             guard allowed.contains(text) else {
                 throw FieldError(field: name, message: "must be one of \(allowed.joined(separator: ", ")), got '\(text)'")
@@ -32,38 +61,50 @@ enum Check {
         }
     }
 
-    static func id(_ name: String) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
-        { value throws(FieldError) in .string(try RecordID.validate(try string(name, value), field: name)) }
+    static func id(_ name: String) -> FieldRule {
+        FieldRule(format: .init(format: "uuid", description: "UUID, lowercase canonical form")) { value throws(FieldError) in
+            .string(try RecordID.validate(try string(name, value), field: name))
+        }
     }
 
-    static func hetu(_ value: FieldValue) throws(FieldError) -> FieldValue {
+    static let hetu = FieldRule(format: .init(
+        pattern: #"^\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]$"#,
+        description: "henkilötunnus, validated in full including the 2023 century signs; temporary identifiers (individual number 900–999) are refused"
+    )) { value throws(FieldError) in
         .string(try PersonalIdentityCode(try string("hetu", value)).value)
     }
 
-    static func businessID(_ name: String) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
-        { value throws(FieldError) in .string(try BusinessID(try string(name, value), field: name).value) }
+    static func businessID(_ name: String) -> FieldRule {
+        FieldRule(format: .init(pattern: #"^\d{7}-\d$"#, description: "Y-tunnus with a valid check digit")) { value throws(FieldError) in
+            .string(try BusinessID(try string(name, value), field: name).value)
+        }
     }
 
-    static func municipality(_ value: FieldValue) throws(FieldError) -> FieldValue {
+    static let municipality = FieldRule(format: .init(
+        pattern: #"^\d{3}$"#, description: "kuntanumero from the shipped municipality list, or 198/199/200"
+    )) { value throws(FieldError) in
         .string(try Municipalities.shipped.validate(try string("municipality", value)).code)
     }
 
-    static func date(_ name: String) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
-        { value throws(FieldError) in .string(try CalendarDate(iso: try string(name, value), field: name).description) }
+    static func date(_ name: String) -> FieldRule {
+        FieldRule(format: .init(pattern: #"^\d{4}-\d{2}-\d{2}$"#, format: "date", description: "ISO date YYYY-MM-DD")) { value throws(FieldError) in
+            .string(try CalendarDate(iso: try string(name, value), field: name).description)
+        }
     }
 
-    static func month(_ value: FieldValue) throws(FieldError) -> FieldValue {
+    static let month = FieldRule(format: .init(pattern: #"^\d{4}-\d{2}$"#, description: "YYYY-MM")) { value throws(FieldError) in
         .string(try YearMonth(iso: try string("month", value), field: "month").description)
     }
 
-    static func decimal(_ name: String, maxFractionDigits: Int, allowNegative: Bool = false) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
-        { value throws(FieldError) in
+    static func decimal(_ name: String, maxFractionDigits: Int, allowNegative: Bool = false) -> FieldRule {
+        let pattern = "^\(allowNegative ? "-?" : "")\\d+(\\.\\d{1,\(maxFractionDigits)})?$"
+        return FieldRule(format: .init(pattern: pattern, description: "exact decimal string, at most \(maxFractionDigits) decimals")) { value throws(FieldError) in
             .string(try DecimalText(try string(name, value), field: name, maxFractionDigits: maxFractionDigits, allowNegative: allowNegative).text)
         }
     }
 
-    static func int(_ name: String, _ range: ClosedRange<Int64>) -> @Sendable (FieldValue) throws(FieldError) -> FieldValue {
-        { value throws(FieldError) in
+    static func int(_ name: String, _ range: ClosedRange<Int64>) -> FieldRule {
+        FieldRule(format: .init(range: range)) { value throws(FieldError) in
             guard case .int(let number) = value, range.contains(number) else {
                 throw FieldError(field: name, message: "must be an integer in \(range.lowerBound)…\(range.upperBound)")
             }
@@ -71,7 +112,7 @@ enum Check {
         }
     }
 
-    static func email(_ value: FieldValue) throws(FieldError) -> FieldValue {
+    static let email = FieldRule(format: .init(maxLength: 254, format: "email")) { value throws(FieldError) in
         let text = try string("email", value)
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !text.contains(" "), text.count <= 254 else {
@@ -80,7 +121,7 @@ enum Check {
         return value
     }
 
-    static func phone(_ value: FieldValue) throws(FieldError) -> FieldValue {
+    static let phone = FieldRule(format: .init(pattern: #"^[0-9 +()-]+$"#, description: "5–20 digits; +, spaces, hyphens and parentheses allowed")) { value throws(FieldError) in
         let text = try string("phone", value)
         let digits = text.filter(\.isNumber).count
         guard (5...20).contains(digits), text.allSatisfy({ $0.isASCII && ($0.isNumber || " +-()".contains($0)) }) else {
@@ -89,7 +130,7 @@ enum Check {
         return value
     }
 
-    static func language(_ value: FieldValue) throws(FieldError) -> FieldValue {
+    static let language = FieldRule(format: .init(pattern: "^[a-z]{2}$", description: "ISO 639-1 code")) { value throws(FieldError) in
         let text = try string("language", value)
         guard text.count == 2, text.allSatisfy({ $0.isASCII && $0.isLowercase }) else {
             throw FieldError(field: "language", message: "must be a two-letter ISO 639-1 code such as fi, sv or en")
@@ -117,7 +158,7 @@ enum Schemas {
             FieldSpec("phone", check: Check.phone),
             FieldSpec("email", check: Check.email),
             FieldSpec("language", check: Check.language),
-            FieldSpec("riskGroup", type: .integer, access: .system, indexed: true, check: Check.int("riskGroup", 1...3)),
+            FieldSpec("riskGroup", type: .integer, access: .system, indexed: true, summary: "confirmed risk group (1 easily employed, 2 average, 3 hard to employ); set by client/confirmRiskGroup only", check: Check.int("riskGroup", 1...3)),
             FieldSpec("status", indexed: true, check: Check.oneOf("status", clientStatuses)),
             // Profiling inputs (never delivered to providers once scopes apply).
             FieldSpec("monthsUnemployed", type: .integer, confidential: true, check: Check.int("monthsUnemployed", 0...600)),
@@ -153,8 +194,8 @@ enum Schemas {
             FieldSpec("businessId", required: true, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
             FieldSpec("pilotArea", required: true, indexed: true, check: Check.text("pilotArea", maxLength: 100)),
             FieldSpec("cap", type: .integer, required: true, check: Check.int("cap", 0...1_000_000)),
-            FieldSpec("capitationBase", required: true, check: Check.decimal("capitationBase", maxFractionDigits: 2)),
-            FieldSpec("hourlyRate", required: true, check: Check.decimal("hourlyRate", maxFractionDigits: 2)),
+            FieldSpec("capitationBase", required: true, summary: "monthly capitation base, euros", check: Check.decimal("capitationBase", maxFractionDigits: 2)),
+            FieldSpec("hourlyRate", required: true, summary: "outcome fee per hour worked, euros", check: Check.decimal("hourlyRate", maxFractionDigits: 2)),
         ],
         recordRule: { record in
             // Contract terms must lie within the purchaser's ranges of the tariff in force.
@@ -170,9 +211,9 @@ enum Schemas {
             FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
             FieldSpec("chosenBy", required: true, access: .createOnly, check: Check.oneOf("chosenBy", ["client", "assigned"])),
             // The client's confirmed risk group when the referral was made (the tariff uses it).
-            FieldSpec("riskGroup", type: .integer, access: .system, check: Check.int("riskGroup", 1...3)),
-            FieldSpec("state", access: .system, indexed: true, check: Check.oneOf("state", ReferralState.allCases.map(\.rawValue))),
-            FieldSpec("startDate", access: .system, check: Check.date("startDate")),
+            FieldSpec("riskGroup", type: .integer, access: .system, summary: "the client's confirmed risk group when the referral was made", check: Check.int("riskGroup", 1...3)),
+            FieldSpec("state", access: .system, indexed: true, summary: "change with referral/transition; active and waitlisted are decided by the central office", check: Check.oneOf("state", ReferralState.allCases.map(\.rawValue))),
+            FieldSpec("startDate", access: .system, summary: "the day the referral became active, decided by the central office", check: Check.date("startDate")),
             FieldSpec("endDate", access: .system, check: Check.date("endDate")),
             FieldSpec("endReason", access: .system, check: Check.text("endReason")),
         ],
@@ -196,10 +237,10 @@ enum Schemas {
             FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
             FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
             FieldSpec("month", required: true, access: .createOnly, indexed: true, check: Check.month),
-            FieldSpec("hours", required: true, check: Check.decimal("hours", maxFractionDigits: 2)),
-            FieldSpec("employerBusinessId", check: Check.businessID("employerBusinessId")),
+            FieldSpec("hours", required: true, summary: "hours worked in the month, at most 744", check: Check.decimal("hours", maxFractionDigits: 2)),
+            FieldSpec("employerBusinessId", summary: "the employer's Y-tunnus", check: Check.businessID("employerBusinessId")),
             // The register finding of an audit (audit/record).
-            FieldSpec("verifiedHours", access: .system, check: Check.decimal("verifiedHours", maxFractionDigits: 2)),
+            FieldSpec("verifiedHours", access: .system, summary: "the register finding, set by audit/record", check: Check.decimal("verifiedHours", maxFractionDigits: 2)),
             FieldSpec("auditedBy", access: .system, check: Check.text("auditedBy")),
             FieldSpec("auditedAt", access: .system, check: Check.text("auditedAt")),
         ],

@@ -73,6 +73,28 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .requestTimeout: 2007
             }
         }
+
+        /// What the error means for a caller, as the API catalogue documents it.
+        public var summary: String {
+            switch self {
+            case .validationFailed: "A field value is invalid; data.errors lists {field, message}."
+            case .notFound: "No live record with that id."
+            case .invalidTransition: "The referral state machine does not allow that transition."
+            case .capacityExceeded: "The provider has no free place."
+            case .permissionDenied: "The replica's role may not do that."
+            case .alreadyExists: "A record with that id exists, or the replica path is already initialised."
+            case .storageFailed: "The database was busy or locked; nothing was written; retry."
+            case .replicaNotInitialized: "The database is not a Kasvu replica."
+            case .storageFault: "SQLite reported an error retrying will not fix (a broken constraint, corruption, a full disk); nothing was written."
+            case .syncUnreachable: "The central server could not be reached."
+            case .syncUnauthorized: "The central server refused the replica's token."
+            case .replicaRewound: "The replica's actor counter went backwards (restored backup or copied file)."
+            case .clockSkew: "A timestamp is more than 2 minutes ahead of the central clock."
+            case .schemaMismatch: "The peers' schema versions are incompatible."
+            case .syncBusy: "The central server is serving as many syncs as it allows; retry shortly."
+            case .requestTimeout: "The request body reached the central server too slowly."
+            }
+        }
     }
 
     public var kind: Kind

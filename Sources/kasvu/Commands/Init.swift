@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KasvuDomain
 import KasvuReplica
+import KasvuRPC
 
 extension Durability: ExpressibleByArgument {}
 extension ReplicaRole: ExpressibleByArgument {}
@@ -13,6 +14,14 @@ struct ReplicaOptions: ParsableArguments {
 
     @Option(help: "full: every acknowledged write survives kill -9 and power loss (default). normal: survives kill -9; the last writes before a power loss may be lost.")
     var durability: Durability = .full
+
+    /// Opens the replica for a command that does what the JSON-RPC method `method` does, under the
+    /// same role rule (a provider replica may not print the central office's reports).
+    func openAuthorized(for method: String) throws -> Replica {
+        let opened = try Replica.open(at: db, durability: durability)
+        try ReplicaMethods.authorize(method, role: opened.role)
+        return opened
+    }
 }
 
 struct Init: AsyncParsableCommand {

@@ -38,7 +38,7 @@ struct InvoiceCommand: AsyncParsableCommand {
     func run() async throws {
         let invoice: Invoice
         do {
-            let opened = try Replica.open(at: replica.db, durability: replica.durability)
+            let opened = try replica.openAuthorized(for: "invoice/compute")
             if let month {
                 invoice = try await opened.capitationInvoice(providerID: provider, month: try parse { () throws(FieldError) in try YearMonth(iso: month) })
             } else {

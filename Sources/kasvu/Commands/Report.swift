@@ -21,7 +21,7 @@ struct Report: AsyncParsableCommand {
 
         func run() async throws {
             let rows: [CaseloadRow]
-            do { rows = try await Replica.open(at: replica.db, durability: replica.durability).caseloadReport() } catch let error as KasvuError {
+            do { rows = try await replica.openAuthorized(for: "report/caseload").caseloadReport() } catch let error as KasvuError {
                 throw CLIError(error)
             }
             switch format {
@@ -63,7 +63,7 @@ extension Report {
                 let term = try period.map { text throws(KasvuError) in
                     do throws(FieldError) { return try BillingPeriod(iso: text) } catch { throw .validationFailed([error]) }
                 }
-                rows = try await Replica.open(at: replica.db, durability: replica.durability).outcomesReport(period: term)
+                rows = try await replica.openAuthorized(for: "report/outcomes").outcomesReport(period: term)
             } catch let error as KasvuError {
                 throw CLIError(error)
             }

@@ -1,0 +1,114 @@
+import Foundation
+import JSONRPC
+import KasvuDomain
+import KasvuReplica
+
+/// The central office's billing: invoices and the random audit of reported hours.
+enum BillingMethods {
+    static var declarations: [MethodDeclaration] { [computeInvoice, auditSample, auditRecord] }
+
+    private static let invoiceSchema = JSONSchema.object([
+        "providerId": JSONSchema.uuid, "kind": JSONSchema.string(allowed: ["capitation", "outcome"]),
+        "month": JSONSchema.string(), "period": JSONSchema.string(),
+        "lines": JSONSchema.array(["type": "object"]),
+        "adjustments": JSONSchema.array(JSONSchema.object([
+            "reason": JSONSchema.string(allowed: ["minimum_service_not_delivered", "audit_recovery", "bonus_education_started"]),
+            "amount": JSONSchema.money,
+        ])),
+        "subtotal": JSONSchema.money, "total": JSONSchema.money,
+        "heldBack": JSONSchema.array(JSONSchema.object([
+            "id": JSONSchema.uuid, "clientId": JSONSchema.uuid, "month": JSONSchema.string(), "reason": JSONSchema.string(),
+        ]), description: "outcome invoices only, present when some hours reports of the period could not be priced: they are left out (not the whole period) with the reason"),
+    ], required: ["providerId", "kind", "lines", "adjustments", "subtotal", "total"],
+       description: "Lines and adjustments are rounded half-up to cents each; subtotal = sum of lines; total = subtotal + adjustments. Reproduces the worked tariff example exactly.")
+
+    private static let computeInvoice = MethodDeclaration(
+        "invoice/compute",
+        summary: """
+            A provider's capitation invoice for a month ({kind: capitation, month: YYYY-MM}: daily-prorated capitation per \
+            active or ended referral, weighted by the referral's risk group, with the minimum-service sanction) or outcome \
+            invoice for a four-month period ({kind: outcome, period: YYYY-Tn, audit?: {seed, rate}}: hours x hourly rate x \
+            outcome weight, audit recovery from recorded findings, education bonus). The tariff is versioned data.
+            """,
+        params: [
+            .init("providerId", JSONSchema.uuid, required: true),
+            .init("kind", JSONSchema.string(allowed: ["capitation", "outcome"]), required: true),
+            .init("month", JSONSchema.month, description: "required for a capitation invoice"),
+            .init("period", JSONSchema.period, description: "required for an outcome invoice"),
+            .init("audit", JSONSchema.object(["seed": JSONSchema.string(), "rate": JSONSchema.string("decimal in (0, 1]")], closed: true)),
+        ],
+        result: ("invoice", invoiceSchema),
+        errors: [.validationFailed, .notFound, .permissionDenied], roles: .centralOffice
+    ) { call in try await invoice(call) }
+
+    /// Not optimised: Swift 6.3.1's optimizer crashed (LLVM coroutine splitting, signal 11) on
+    /// this body in release builds; the work here is I/O-bound.
+    @_optimize(none)
+    private static func invoice(_ call: MethodCall) async throws -> JSONValue {
+        var p = call.params
+        let provider = p.id("providerId")
+        let kind = p.string("kind")
+        let month = p.optionalString("month"), period = p.optionalString("period")
+        let audit = p.optionalObject("audit")
+        try p.check()
+        switch kind {
+        case "capitation":
+            guard let month else { throw ResponseError.invalidParams("invalid params: month is required", errors: [("month", "is required for a capitation invoice")]) }
+            return try json(try await call.replica.capitationInvoice(providerID: provider, month: try ParamParsing.month(month)))
+        case "outcome":
+            guard let period else { throw ResponseError.invalidParams("invalid params: period is required", errors: [("period", "is required for an outcome invoice (YYYY-T1…T3)")]) }
+            var auditParams = try Params(audit.map(JSONValue.object), allowed: ["seed", "rate"])
+            let seed = auditParams.optionalString("seed"), rate = auditParams.optionalString("rate")
+            try auditParams.check()
+            let findings = audit == nil ? nil : AuditRequest(seed: seed ?? "", rate: rate ?? "0")
+            return try json(try await call.replica.outcomeInvoice(providerID: provider, period: try ParamParsing.period(period), audit: findings))
+        default:
+            throw ResponseError.invalidParams("invalid params: kind", errors: [("kind", "must be capitation or outcome")])
+        }
+    }
+
+    /// The invoice's canonical JSON (its own encoder decides the exact keys and money strings).
+    private static func json(_ invoice: Invoice) throws -> JSONValue {
+        let data = try invoice.jsonData()
+        do { return try JSONValue.parse(data) } catch { throw ResponseError.internalError("invoice encoding: \(error.message)") }
+    }
+
+    private static let auditSample = MethodDeclaration(
+        "audit/sample",
+        summary: """
+            The hours reports of a provider's period to verify against the registers: ranked by sha256("<seed>:<hours id>") \
+            as lowercase hex ascending, the first ceil(rate x count).
+            """,
+        params: [
+            .init("providerId", JSONSchema.uuid, required: true), .init("period", JSONSchema.period, required: true),
+            .init("rate", JSONSchema.string("decimal in (0, 1]"), required: true), .init("seed", JSONSchema.string(), required: true),
+        ],
+        result: ("sample", JSONSchema.object(["sampled": JSONSchema.array(JSONSchema.uuid)], required: ["sampled"])),
+        errors: [.validationFailed, .notFound, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let provider = p.id("providerId")
+        let period = p.string("period"), rate = p.string("rate"), seed = p.string("seed")
+        try p.check()
+        let term = try ParamParsing.period(period)
+        let sampled = try await call.replica.auditSample(providerID: provider, period: term, rate: rate, seed: seed)
+        return .object(["sampled": .array(sampled.map(JSONValue.string))])
+    }
+
+    private static let auditRecord = MethodDeclaration(
+        "audit/record",
+        summary: "Store the register finding for one hours report (verified hours); the next outcome invoice with an audit carries the extrapolated recovery.",
+        params: [
+            .init("hoursId", JSONSchema.uuid, required: true),
+            .init("verifiedHours", JSONSchema.field(EntityKind.hours.schema.field("verifiedHours")!), required: true),
+        ],
+        result: ("hours", JSONSchema.ref("Hours")),
+        errors: [.validationFailed, .notFound, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let id = p.id("hoursId")
+        let verified = p.string("verifiedHours")
+        try p.check()
+        return try await call.replica.recordAudit(hoursID: id, verifiedHours: verified, auditedBy: call.environment.userName).json
+    }
+}

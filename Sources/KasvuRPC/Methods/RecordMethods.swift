@@ -1,0 +1,129 @@
+import JSONRPC
+import KasvuDomain
+import KasvuReplica
+
+/// Registry records: create, get, update, delete and list for every entity, and the provider's
+/// records of its service (contacts, events, hours).
+enum RecordMethods {
+    static var declarations: [MethodDeclaration] {
+        var methods = [
+            create("client/create", .client, roles: .publicSide,
+                   summary: "Register a client. All fields are validated; every problem is reported in data.errors."),
+            update(.client, roles: .publicSide),
+            create("provider/create", .provider, roles: .centralOffice,
+                   summary: "Register a provider and its contract terms (within the tariff's ranges)."),
+            update(.provider, roles: .centralOffice),
+            create("contact/record", .contact, roles: .everyone, summary: "Record a service contact with a client."),
+            create("event/record", .event, roles: .everyone, summary: "Record an outcome event for a client."),
+            clientDelete, hoursReport,
+        ]
+        for kind in EntityKind.allCases {
+            methods += [get(kind), list(kind)]
+        }
+        return methods
+    }
+
+    private static func create(_ name: String, _ kind: EntityKind, roles: Set<ReplicaRole>, summary: String) -> MethodDeclaration {
+        let writable = kind.schema.fields.filter { $0.access != .system }
+        return MethodDeclaration(
+            name, summary: summary,
+            params: [.init("id", JSONSchema.uuid, description: "optional caller-chosen id (idempotent imports)")]
+                + writable.map { .init($0.name, JSONSchema.field($0), required: $0.required) },
+            result: (kind.rawValue, JSONSchema.ref(OpenRPCDocument.schemaName(kind))),
+            errors: [.validationFailed, .alreadyExists, .permissionDenied], roles: roles
+        ) { call in
+            var p = call.params
+            var members = call.members
+            let id = members.removeValue(forKey: "id") == nil ? nil : p.id()
+            let fields = p.fields(members, of: kind)
+            try p.check()
+            return try await call.replica.create(kind, fields: fields, id: id).json
+        }
+    }
+
+    private static func update(_ kind: EntityKind, roles: Set<ReplicaRole>) -> MethodDeclaration {
+        let name = OpenRPCDocument.schemaName(kind)
+        return MethodDeclaration(
+            "\(kind.rawValue)/update", summary: "Change some fields of a \(kind.rawValue); null clears an optional field.",
+            params: [.init("id", JSONSchema.uuid, required: true), .init("set", JSONSchema.ref(name + "Changes"), required: true)],
+            result: (kind.rawValue, JSONSchema.ref(name)),
+            errors: [.validationFailed, .notFound, .permissionDenied], roles: roles
+        ) { call in
+            var p = call.params
+            let id = p.id()
+            let set = p.optionalObject("set")
+            let fields = p.fields(set ?? [:], of: kind, path: "set")
+            if set == nil { _ = p.string("set") }
+            try p.check()
+            return try await call.replica.update(kind, id: id, set: fields).json
+        }
+    }
+
+    private static func get(_ kind: EntityKind) -> MethodDeclaration {
+        MethodDeclaration(
+            "\(kind.rawValue)/get", summary: "One \(kind.rawValue); includes `conflicts` when a field has several values.",
+            params: [.init("id", JSONSchema.uuid, required: true)],
+            result: (kind.rawValue, JSONSchema.ref(OpenRPCDocument.schemaName(kind))),
+            errors: [.notFound], roles: .everyone
+        ) { call in
+            var p = call.params
+            let id = p.id()
+            try p.check()
+            return try await call.replica.get(kind, id: id).json
+        }
+    }
+
+    private static func list(_ kind: EntityKind) -> MethodDeclaration {
+        let filters = kind.schema.fields.filter(\.indexed)
+        return MethodDeclaration(
+            "\(kind.rawValue)/list", summary: "Live \(kind.rawValue) records ordered by id, one page at a time.",
+            params: [
+                .init("where", JSONSchema.object(Dictionary(uniqueKeysWithValues: filters.map { ($0.name, JSONSchema.field($0)) }), closed: true,
+                                                 description: "equality filters on the indexed fields")),
+                .init("limit", JSONSchema.integer(minimum: 1, maximum: 1000), description: "page size, 100 when absent"),
+                .init("after", JSONSchema.string("the `next` of the previous page")),
+            ],
+            result: ("page", JSONSchema.object([
+                "items": JSONSchema.array(JSONSchema.ref(OpenRPCDocument.schemaName(kind))),
+                "next": JSONSchema.nullable(JSONSchema.string()),
+            ], required: ["items", "next"])),
+            errors: [.validationFailed], roles: .everyone
+        ) { call in
+            var p = call.params
+            let filter = p.optionalObject("where") ?? [:]
+            let limit = p.optionalInt("limit") ?? 100
+            let after = p.optionalString("after")
+            let fields = p.fields(filter, of: kind, path: "where")
+            try p.check()
+            let page = try await call.replica.list(kind, where: fields, limit: limit, after: after)
+            return .object(["items": .array(page.items.map(\.json)), "next": page.next.map(JSONValue.string) ?? .null])
+        }
+    }
+
+    private static let clientDelete = MethodDeclaration(
+        "client/delete",
+        summary: "Delete a client (a synced tombstone; concurrent edits elsewhere surface as a delete_vs_edit conflict).",
+        params: [.init("id", JSONSchema.uuid, required: true)],
+        result: ("result", JSONSchema.object(["id": JSONSchema.uuid, "deleted": JSONSchema.boolean], required: ["id", "deleted"])),
+        errors: [.notFound, .permissionDenied], roles: .publicSide
+    ) { call in
+        var p = call.params
+        let id = p.id()
+        try p.check()
+        try await call.replica.delete(.client, id: id)
+        return .object(["id": .string(id), "deleted": true])
+    }
+
+    private static let hoursReport = MethodDeclaration(
+        "hours/report",
+        summary: "Report the hours a client worked in a month. One record per client, provider and month: a second report corrects the first.",
+        params: EntityKind.hours.schema.fields.filter { $0.access != .system }.map { .init($0.name, JSONSchema.field($0), required: $0.required) },
+        result: ("hours", JSONSchema.ref("Hours")),
+        errors: [.validationFailed, .permissionDenied], roles: .everyone
+    ) { call in
+        var p = call.params
+        let fields = p.fields(call.members, of: .hours)
+        try p.check()
+        return try await call.replica.reportHours(fields).json
+    }
+}

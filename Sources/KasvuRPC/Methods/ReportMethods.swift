@@ -1,0 +1,91 @@
+import JSONRPC
+import KasvuDomain
+import KasvuReplica
+
+/// The central office's reports and the audit trail of a record.
+enum ReportMethods {
+    static var declarations: [MethodDeclaration] { [caseload, outcomes, auditTrail] }
+
+    private static let caseload = MethodDeclaration(
+        "report/caseload",
+        summary: """
+            Per provider: active, pending and waitlisted referrals against the cap, and active referrals by risk group \
+            (from what this replica holds; the central office's admin replica holds everything).
+            """,
+        result: ("report", JSONSchema.items(JSONSchema.object([
+            "providerId": JSONSchema.uuid, "name": JSONSchema.string(), "pilotArea": JSONSchema.string(), "cap": JSONSchema.integer(),
+            "active": JSONSchema.integer(), "pending": JSONSchema.integer(), "waitlisted": JSONSchema.integer(), "free": JSONSchema.integer(),
+            "activeByRiskGroup": ["type": "object", "additionalProperties": JSONSchema.integer()],
+        ]))),
+        errors: [.permissionDenied], roles: .centralOffice
+    ) { call in
+        try call.params.check()
+        let rows = try await call.replica.caseloadReport()
+        return .object(["items": .array(rows.map { row in
+            .object([
+                "providerId": .string(row.providerID), "name": .string(row.name), "pilotArea": .string(row.pilotArea),
+                "cap": .int(row.cap), "active": .int(Int64(row.active)), "pending": .int(Int64(row.pending)),
+                "waitlisted": .int(Int64(row.waitlisted)), "free": .int(row.free),
+                "activeByRiskGroup": .object(Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", JSONValue.int(Int64(row.activeByRiskGroup[$0] ?? 0))) })),
+            ])
+        })])
+    }
+
+    private static let outcomes = MethodDeclaration(
+        "report/outcomes",
+        summary: """
+            Per pilot area and risk group: clients with an active or ended referral, how many (and what share) have any \
+            hours reported, total hours and outcome fees (hours x hourly rate x weight, each rounded to cents); optionally \
+            for one period.
+            """,
+        params: [.init("period", JSONSchema.period)],
+        result: ("report", JSONSchema.items(JSONSchema.object([
+            "pilotArea": JSONSchema.string(), "riskGroup": JSONSchema.integer(), "clients": JSONSchema.integer(),
+            "clientsWithHours": JSONSchema.integer(), "shareWithHours": JSONSchema.string("exact decimal, 4 places"),
+            "totalHours": JSONSchema.string("exact decimal, 2 places"), "fees": JSONSchema.money,
+        ]))),
+        errors: [.validationFailed, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let period = p.optionalString("period")
+        try p.check()
+        let term = try period.map(ParamParsing.period)
+        let rows = try await call.replica.outcomesReport(period: term)
+        return .object(["items": .array(rows.map { row in
+            .object([
+                "pilotArea": .string(row.pilotArea), "riskGroup": .int(Int64(row.riskGroup)), "clients": .int(Int64(row.clients)),
+                "clientsWithHours": .int(Int64(row.clientsWithHours)), "shareWithHours": .string(Money.format(row.shareWithHours, scale: 4)),
+                "totalHours": .string(Money.format(row.totalHours, scale: 2)), "fees": .string(Money.format(row.fees)),
+            ])
+        })])
+    }
+
+    private static let auditTrail = MethodDeclaration(
+        "audit/trail",
+        summary: """
+            The central store's audit trail of one record (fetched from the central server): for every merged write, when, \
+            which replica and actor, the user name the replica was started with, and which fields changed.
+            """,
+        params: [.init("entity", JSONSchema.entity, required: true), .init("id", JSONSchema.uuid, required: true)],
+        result: ("trail", JSONSchema.items(JSONSchema.object([
+            "at": JSONSchema.string(), "replicaId": JSONSchema.string(), "actor": JSONSchema.string(),
+            "userName": JSONSchema.nullable(JSONSchema.string()), "fields": JSONSchema.array(JSONSchema.string()),
+        ]))),
+        errors: [.permissionDenied, .syncUnreachable, .syncUnauthorized], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let entity = p.string("entity")
+        let id = p.id()
+        try p.check()
+        let kind = try ParamParsing.entityKind(entity)
+        guard let auditTrail = call.environment.auditTrail else {
+            throw KasvuError(.syncUnreachable, "this server was started without a central connection")
+        }
+        return .object(["items": .array(try await auditTrail(kind, id).map { entry in
+            .object([
+                "at": .string(entry.at), "replicaId": .string(entry.replicaID), "actor": .string(entry.actor),
+                "userName": entry.userName.map(JSONValue.string) ?? .null, "fields": .array(entry.fields.map(JSONValue.string)),
+            ])
+        })])
+    }
+}
