@@ -30,19 +30,11 @@ public final class SQLiteCentralStore: CentralStore {
 
     init(path: String, nowMillis: @escaping @Sendable () -> UInt64, whilePulling: (@Sendable () -> Void)?) throws {
         self.whilePulling = whilePulling
-        var config = Configuration()
-        config.label = "kasvu-central"
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // 64 MiB of page cache per connection instead of SQLite's 2 MiB: the central file
-            // holds every replica's records, and each sync batch touches pages all over it.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-        }
         if !FileManager.default.fileExists(atPath: path) {
             do { try PrivateFile.create(atPath: path) } catch { throw KasvuError(.storageFailed, "\(error)") }
         }
-        pool = try DatabasePool(path: path, configuration: config)
+        // 64 MiB of page cache: the central file holds every replica's records.
+        pool = try StorageConfiguration.openPool(at: path, label: "kasvu-central", cacheMiB: 64)
         self.nowMillis = nowMillis
         try Self.migrator.migrate(pool)
     }

@@ -1,4 +1,5 @@
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// A record as the replica shows it: the winning value of every field, plus its conflicts.
@@ -48,15 +49,8 @@ public struct ReplicaInfo: Sendable, Hashable {
     public let centralURL: String?
 }
 
-/// How hard a commit is pushed to disk before it is acknowledged.
-public enum Durability: String, Sendable, CaseIterable {
-    /// `synchronous = FULL`: a commit survives kill -9 and power loss (the WAL is fsynced on
-    /// every commit). The default.
-    case full
-    /// `synchronous = NORMAL`: a commit survives kill -9; the last commits before a power loss
-    /// may be rolled back (never corrupted).
-    case normal
-}
+/// How long a commit must survive (defined with the storage configuration both stores share).
+public typealias Durability = KasvuStorage.Durability
 
 /// Stored data that this code could not have written: an invariant is broken, which is an
 /// internal error (not a domain error a caller could fix). Restore the replica from the central

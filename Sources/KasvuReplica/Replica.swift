@@ -42,19 +42,7 @@ public final class Replica: Sendable {
     public static func systemMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     private static func openPool(_ path: String, durability: Durability) throws -> DatabasePool {
-        var config = Configuration()
-        config.label = "kasvu-replica"
-        config.busyMode = .timeout(10)
-        let synchronous = durability == .full ? "FULL" : "NORMAL"
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            // Evicted and deleted personal data must not linger in free pages (issue 5).
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-            // 16 MiB of page cache instead of SQLite's 2 MiB, so that the index pages a sync
-            // batch of 5,000 records touches stay in memory for the whole transaction.
-            try db.execute(sql: "PRAGMA cache_size = -16384")
-        }
-        return try DatabasePool(path: path, configuration: config)
+        try StorageConfiguration.openPool(at: path, label: "kasvu-replica", durability: durability, cacheMiB: 16)
     }
 
     /// Creates a new replica database with a fresh random actor id.

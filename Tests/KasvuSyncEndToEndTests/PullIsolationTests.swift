@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GRDB
 @testable import KasvuCentral
 import KasvuDomain
 import KasvuReplica
@@ -56,5 +57,17 @@ import Testing
         #expect(CalendarDate.today(now: Date(timeIntervalSince1970: Double(beforeMidnight) / 1000)).description == "2026-11-30")
         #expect(SQLiteCentralStore.latestToday(nowMillis: beforeMidnight, skew: 120_000).description == "2026-12-01")
         #expect(SQLiteCentralStore.latestToday(nowMillis: beforeMidnight - 120_000, skew: 120_000).description == "2026-11-30")
+    }
+}
+
+/// The central file is opened like a replica's: every commit fsynced, erased bytes overwritten.
+@Suite struct CentralStorageSettingsTests {
+    @Test func theCentralWriterCommitsDurablyAndErasesForReal() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteCentralStore(path: directory.path("central.sqlite"))
+        let settings = try store.pool.write { db in
+            [try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA secure_delete")]
+        }
+        #expect(settings == [2, 1])
     }
 }
