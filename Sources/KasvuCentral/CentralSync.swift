@@ -157,7 +157,7 @@ extension SQLiteCentralStore {
                                replica: replica.id, actor: header.actor.rawValue, user: header.userName)
                 merged.append(envelope)
                 if Self.movesScope(envelope.entity, current: current, merged: state) {
-                    moved.insert(envelope.entity == .client ? envelope.id : state.value("clientId").stringValue ?? "")
+                    moved.insert(envelope.entity == .client ? envelope.id : state.value(.clientId).stringValue ?? "")
                 }
             }
             if state == envelope.state { result.echoed[key] = state }
@@ -185,25 +185,25 @@ extension SQLiteCentralStore {
         var touched: Set<String> = []
         for envelope in merged {
             if envelope.entity == .provider { touched.insert(envelope.id) }
-            if envelope.entity == .referral, let provider = envelope.state.value("providerId").stringValue { touched.insert(provider) }
+            if envelope.entity == .referral, let provider = envelope.state.value(.providerId).stringValue { touched.insert(provider) }
         }
         guard !touched.isEmpty else { return }
         let nowMillis = self.nowMillis
-        var centralStamp = try CentralActor.load(db, nowMillis: nowMillis)
+        var centralStamp = try CentralActor.load(db)
         // Like a replica's clock after a pull, the central store's moves past what it merged:
         // its decisions come after the writes they decide on, in HLC order too.
-        for envelope in merged { for entry in envelope.state.fields.values.joined() { centralStamp.clock.observe(entry.hlc) } }
+        for envelope in merged { centralStamp.observe(envelope.state) }
         let actor = centralStamp.actor.rawValue
         var next = sequence, clients = moved
-        let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis) }) { kind, id, state in
+        let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis()) }) { kind, id, state in
             next += 1
             let before = try Self.load(db, kind, id)
             try Self.save(db, kind, id, state, sequence: next)
             try Self.audit(db, kind, id, before: before, after: state, at: at, replica: "central", actor: actor, user: "referral scheduler")
-            if let client = state.value("clientId").stringValue { clients.insert(client) }
+            if let client = state.value(.clientId).stringValue { clients.insert(client) }
         }
         for provider in touched.sorted() { try scheduler.schedule(SQLiteCentralReads(db: db), provider: provider) }
-        try centralStamp.save(db)
+        try CentralActor.save(centralStamp, db)
         sequence = next
         moved = clients
     }

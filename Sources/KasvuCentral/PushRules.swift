@@ -42,8 +42,8 @@ struct PushRules {
     }
 
     private func hoursRefusal(_ id: String, merged: RecordState, written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
-        let month = merged.value("month").stringValue ?? "", client = merged.value("clientId").stringValue ?? ""
-        let provider = merged.value("providerId").stringValue ?? ""
+        let month = merged.value(.month).stringValue ?? "", client = merged.value(.clientId).stringValue ?? ""
+        let provider = merged.value(.providerId).stringValue ?? ""
         guard id == WriteRules.hoursID(clientID: client, providerID: provider, month: month) else {
             return .validationFailed(field: "id", "the id of an hours report is derived from its client, provider and month")
         }
@@ -59,18 +59,18 @@ struct PushRules {
                                  written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
         for (field, entry) in written {
             switch field {
-            case "state":
+            case FieldKey.state.rawValue:
                 guard let next = entry.value.stringValue.flatMap(ReferralState.init(rawValue:)) else { continue }
                 // The states the writer had seen, which its write replaces.
-                let seen = (stored?.fields["state"] ?? []).filter { pushed.vv.covers($0.dot) }
+                let seen = (stored?.entries(.state) ?? []).filter { pushed.vv.covers($0.dot) }
                     .compactMap { $0.value.stringValue.flatMap(ReferralState.init(rawValue:)) }
                 if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: stored == nil) {
                     return KasvuError(.invalidTransition, refusal)
                 }
-            case "riskGroup":
+            case FieldKey.riskGroup.rawValue:
                 // The tariff weight comes from here: it must be a group a person confirmed.
-                let client = try merged.value("clientId").stringValue.flatMap { try reads.record(.client, $0) }
-                if !(client?.fields["riskGroup"] ?? []).contains(where: { $0.value == entry.value }) {
+                let client = try merged.value(.clientId).stringValue.flatMap { try reads.record(.client, $0) }
+                if !(client?.entries(.riskGroup) ?? []).contains(where: { $0.value == entry.value }) {
                     return .validationFailed(field: "riskGroup", "must be the client's confirmed risk group")
                 }
             default:

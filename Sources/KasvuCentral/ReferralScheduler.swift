@@ -15,20 +15,20 @@ struct ReferralScheduler {
 
     func schedule(_ reads: any CentralReads, provider providerID: String) throws {
         guard let provider = try reads.record(.provider, providerID), !provider.isDeleted else { return }
-        let cap = provider.value("cap").intValue ?? 0
+        let cap = provider.value(.cap).intValue ?? 0
         var referrals = try reads.referrals(ofProvider: providerID, in: ReferralState.undecided).filter { !$0.state.isDeleted }
-        var active = referrals.filter { $0.state.value("state") == .string("active") }.count
+        var active = referrals.filter { $0.state.value(.state) == .string("active") }.count
         referrals.sort { a, b in
-            let x = a.state.fields["clientId"]?.first?.hlc ?? .zero, y = b.state.fields["clientId"]?.first?.hlc ?? .zero
+            let x = a.state.entries(.clientId).first?.hlc ?? .zero, y = b.state.entries(.clientId).first?.hlc ?? .zero
             return (x, a.id) < (y, b.id)
         }
         let today = CalendarDate.today()
         for referral in referrals {
-            guard let current = referral.state.value("state").stringValue.flatMap(ReferralState.init(rawValue:)),
+            guard let current = referral.state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)),
                   current != .active else { continue }
             let next: ReferralState
             var reason: String?
-            if current == .pending, let client = referral.state.value("clientId").stringValue,
+            if current == .pending, let client = referral.state.value(.clientId).stringValue,
                try reads.clientHasReferral(client, to: nil, in: ReferralState.holdingPlace, except: referral.id) {
                 next = .rejected
                 reason = "client_already_referred"

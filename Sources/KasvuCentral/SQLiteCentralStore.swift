@@ -252,8 +252,8 @@ public final class SQLiteCentralStore: CentralStore {
     /// Whether a change can move a client (and its records) into or out of some replica's scope.
     static func movesScope(_ kind: EntityKind, current: RecordState?, merged: RecordState) -> Bool {
         switch kind {
-        case .client: current?.value("municipality") != merged.value("municipality")
-        case .referral: current?.value("state") != merged.value("state")
+        case .client: current?.value(.municipality) != merged.value(.municipality)
+        case .referral: current?.value(.state) != merged.value(.state)
         default: false
         }
     }

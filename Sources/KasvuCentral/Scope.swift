@@ -31,19 +31,19 @@ struct ScopeResolver {
         case .municipalities(let codes):
             switch kind {
             case .provider: return true
-            case .client: return codes.contains(state.value("municipality").stringValue ?? "")
-            default: return try clientVisible(state.value("clientId").stringValue)
+            case .client: return codes.contains(state.value(.municipality).stringValue ?? "")
+            default: return try clientVisible(state.value(.clientId).stringValue)
             }
         case .provider(let provider):
             switch kind {
             case .provider: return id == provider
             case .client: return try clientVisible(id)
             case .referral:
-                return state.value("providerId").stringValue == provider
-                    && state.value("state").stringValue.flatMap(ReferralState.init(rawValue:)).map(ReferralState.open.contains) == true
+                return state.value(.providerId).stringValue == provider
+                    && state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)).map(ReferralState.open.contains) == true
             case .contact, .hours, .event:
-                guard state.value("providerId").stringValue == provider else { return false }
-                return try clientVisible(state.value("clientId").stringValue)
+                guard state.value(.providerId).stringValue == provider else { return false }
+                return try clientVisible(state.value(.clientId).stringValue)
             }
         }
     }
@@ -56,7 +56,7 @@ struct ScopeResolver {
         case .all:
             visible = true
         case .municipalities(let codes):
-            visible = codes.contains(try reads.record(.client, clientID)?.value("municipality").stringValue ?? "")
+            visible = codes.contains(try reads.record(.client, clientID)?.value(.municipality).stringValue ?? "")
         case .provider(let provider):
             visible = try reads.clientHasReferral(clientID, to: provider, in: ReferralState.open, except: nil)
         }
@@ -79,13 +79,13 @@ struct ScopeResolver {
         case .municipalities(let codes):
             switch kind {
             case .provider: return "only the central office writes providers"
-            case .client: return codes.contains(state.value("municipality").stringValue ?? "") ? nil : outside
-            default: return try clientVisible(state.value("clientId").stringValue) ? nil : outside
+            case .client: return codes.contains(state.value(.municipality).stringValue ?? "") ? nil : outside
+            default: return try clientVisible(state.value(.clientId).stringValue) ? nil : outside
             }
         case .provider(let provider):
             guard WriteRules.providerKinds.contains(kind) else { return "a provider writes contacts, hours and events only" }
-            guard state.value("providerId").stringValue == provider else { return outside }
-            return try clientVisible(state.value("clientId").stringValue) ? nil : outside
+            guard state.value(.providerId).stringValue == provider else { return outside }
+            return try clientVisible(state.value(.clientId).stringValue) ? nil : outside
         }
     }
 

@@ -32,26 +32,26 @@ extension Replica {
                 state.value(field).stringValue.flatMap { try? CalendarDate(iso: $0) }
             }
             let referrals = try live(.referral).compactMap { id, state -> InvoiceFacts.Referral? in
-                guard let start = date(state, "startDate"), let group = state.value("riskGroup").intValue else { return nil }
-                return InvoiceFacts.Referral(id: id, clientId: state.value("clientId").stringValue ?? "", riskGroup: Int(group),
-                                             state: state.value("state").stringValue ?? "", start: start, end: date(state, "endDate"))
+                guard let start = date(state, "startDate"), let group = state.value(.riskGroup).intValue else { return nil }
+                return InvoiceFacts.Referral(id: id, clientId: state.value(.clientId).stringValue ?? "", riskGroup: Int(group),
+                                             state: state.value(.state).stringValue ?? "", start: start, end: date(state, "endDate"))
             }
             let contacts = try live(.contact).compactMap { _, state in
-                date(state, "date").map { InvoiceFacts.Contact(clientId: state.value("clientId").stringValue ?? "", date: $0) }
+                date(state, "date").map { InvoiceFacts.Contact(clientId: state.value(.clientId).stringValue ?? "", date: $0) }
             }
             let hours = try live(.hours).compactMap { id, state -> InvoiceFacts.Hours? in
-                guard let month = state.value("month").stringValue.flatMap({ try? YearMonth(iso: $0) }),
-                      let amount = state.value("hours").stringValue else { return nil }
-                return InvoiceFacts.Hours(id: id, clientId: state.value("clientId").stringValue ?? "", month: month, hours: amount)
+                guard let month = state.value(.month).stringValue.flatMap({ try? YearMonth(iso: $0) }),
+                      let amount = state.value(.hours).stringValue else { return nil }
+                return InvoiceFacts.Hours(id: id, clientId: state.value(.clientId).stringValue ?? "", month: month, hours: amount)
             }
             let events = try live(.event).compactMap { _, state in
                 date(state, "date").map {
-                    InvoiceFacts.Event(clientId: state.value("clientId").stringValue ?? "", date: $0, kind: state.value("kind").stringValue ?? "")
+                    InvoiceFacts.Event(clientId: state.value(.clientId).stringValue ?? "", date: $0, kind: state.value(.kind).stringValue ?? "")
                 }
             }
             return InvoiceFacts(
-                provider: InvoiceFacts.Provider(id: providerID, capitationBase: provider.value("capitationBase").stringValue ?? "0",
-                                                hourlyRate: provider.value("hourlyRate").stringValue ?? "0"),
+                provider: InvoiceFacts.Provider(id: providerID, capitationBase: provider.value(.capitationBase).stringValue ?? "0",
+                                                hourlyRate: provider.value(.hourlyRate).stringValue ?? "0"),
                 referrals: referrals, contacts: contacts, hours: hours, events: events)
         }
     }

@@ -17,7 +17,7 @@ extension Replica {
         return try await write { db in
             let state = try Self.liveState(db, .client, id)
             var inputs = state.values
-            guard let hetu = state.value("hetu").stringValue, let code = try? PersonalIdentityCode(hetu, allowTemporary: true) else {
+            guard let hetu = state.value(.hetu).stringValue, let code = try? PersonalIdentityCode(hetu, allowTemporary: true) else {
                 throw KasvuError.validationFailed(field: "hetu", "profiling needs a person client with a henkilötunnus")
             }
             inputs["age"] = .int(Int64(Self.age(born: code.birthDate, on: today)))
@@ -40,7 +40,7 @@ extension Replica {
         let now = ISO8601DateFormatter().string(from: Date())
         return try await write { db in
             let state = try Self.liveState(db, .client, id)
-            guard let proposed = state.value("riskGroupProposal").intValue else {
+            guard let proposed = state.value(.riskGroupProposal).intValue else {
                 throw KasvuError.validationFailed(field: "id", "client \(id) has no proposal yet; call client/profile first")
             }
             if Int(proposed) != group && (reason ?? "").isEmpty {
@@ -50,7 +50,7 @@ extension Replica {
                 "riskGroup": .int(Int64(group)), "riskGroupConfirmedBy": .string(confirmedBy),
                 "riskGroupConfirmedAt": .string(now), "riskGroupReason": reason.flatMap { $0.isEmpty ? nil : FieldValue.string($0) } ?? .null,
             ]
-            changes["profilingModelVersion"] = state.value("profilingModelVersion")
+            changes[.profilingModelVersion] = state.value(.profilingModelVersion)
             return try self.commit(db, .client, id, state: state, changes: changes)
         }
     }
@@ -69,12 +69,12 @@ extension Replica {
     public func createReferral(_ fields: [String: FieldValue], id: String? = nil, switchProvider: Bool = false) async throws -> Record {
         let id = try id.map { try Self.canonicalID($0) } ?? RecordID.random()
         var input = fields
-        let assigned = input["providerId"] == nil || input["providerId"] == .null
+        let assigned = input[.providerId] == nil || input[.providerId] == .null
         if assigned {
-            guard input["chosenBy"] == .string("assigned") else {
+            guard input[.chosenBy] == .string("assigned") else {
                 throw KasvuError.validationFailed(field: "providerId", "is required when the client chose (chosenBy: client)")
             }
-            input["providerId"] = .string(RecordID.random())  // placeholder until the rule picks one
+            input[.providerId] = .string(RecordID.random())  // placeholder until the rule picks one
         }
         let validated = try EntityKind.referral.schema.validateCreate(input)
         let today = Self.today()
@@ -83,20 +83,20 @@ extension Replica {
             if try Self.loadState(db, .referral, id) != nil {
                 throw KasvuError(.alreadyExists, "a referral with id \(id) already exists")
             }
-            let clientID = values["clientId"]!.stringValue!
+            let clientID = values[.clientId]!.stringValue!
             let client = try Self.liveState(db, .client, clientID)
-            guard let group = client.value("riskGroup").intValue else {
+            guard let group = client.value(.riskGroup).intValue else {
                 throw KasvuError.validationFailed(field: "clientId", "client \(clientID) has no confirmed risk group; profile and confirm it first")
             }
-            if assigned { values["providerId"] = .string(try Self.assignProvider(db, client: client)) }
+            if assigned { values[.providerId] = .string(try Self.assignProvider(db, client: client)) }
             try Self.checkReferences(db, .referral, values)
-            let providerID = values["providerId"]!.stringValue!
+            let providerID = values[.providerId]!.stringValue!
             let provider = try Self.liveState(db, .provider, providerID)
-            let cap = provider.value("cap").intValue ?? 0
+            let cap = provider.value(.cap).intValue ?? 0
             if try Self.count(db, provider: providerID, states: [.active]) >= cap {
                 throw KasvuError(.capacityExceeded, "provider \(providerID) has all \(cap) places taken; choose another provider")
             }
-            values["riskGroup"] = .int(group)
+            values[.riskGroup] = .int(group)
             let stamp = try self.stamp(db)
             for open in try Self.openReferrals(db, client: clientID) {
                 guard switchProvider else {
@@ -123,12 +123,12 @@ extension Replica {
 
     /// The qualified provider (pilot area = the client's region) with the most free places.
     static func assignProvider(_ db: Database, client: RecordState) throws -> String {
-        let region = client.value("municipality").stringValue.flatMap { Municipalities.shipped[$0]?.regionName } ?? ""
+        let region = client.value(.municipality).stringValue.flatMap { Municipalities.shipped[$0]?.regionName } ?? ""
         let rows = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE pilot_area = ? AND deleted IS NOT 1 ORDER BY id", arguments: [region])
         var best: (id: String, free: Int64)?
         for row in rows {
             let id: String = row["id"]
-            let cap = try decodeState(row["sync_state"]).value("cap").intValue ?? 0
+            let cap = try decodeState(row["sync_state"]).value(.cap).intValue ?? 0
             let free = cap - (try count(db, provider: id, states: ReferralState.open))
             if free > 0 && free > (best?.free ?? 0) { best = (id, free) }
         }

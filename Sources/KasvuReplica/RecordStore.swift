@@ -54,13 +54,13 @@ extension Replica {
         let today = Self.today()
         return try await write { db in
             let state = try Self.liveState(db, .referral, id)
-            guard let current = state.value("state").stringValue.flatMap(ReferralState.init(rawValue:)) else {
+            guard let current = state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)) else {
                 throw KasvuError(.invalidTransition, "referral \(id) has no valid state; resolve its conflicts first")
             }
             if next == .active || next == .waitlisted {
                 throw KasvuError(.invalidTransition, "a referral becomes active or waitlisted only when the central office confirms it against the provider's cap (on sync)")
             }
-            let start = state.value("startDate").stringValue.flatMap { try? CalendarDate(iso: $0) }
+            let start = state.value(.startDate).stringValue.flatMap { try? CalendarDate(iso: $0) }
             let changes = try current.transition(to: next, date: date, reason: reason, today: today, startDate: start)
             return try self.commit(db, .referral, id, state: state, changes: changes)
         }
@@ -71,16 +71,16 @@ extension Replica {
     /// same month corrects the first, and two offline reports meet as one record.
     public func reportHours(_ fields: [String: FieldValue]) async throws -> Record {
         let values = try EntityKind.hours.schema.validateCreate(fields)
-        let month = values["month"]!.stringValue!
+        let month = values[.month]!.stringValue!
         if let refusal = WriteRules.hoursMonthRefusal(try YearMonth(iso: month), today: Self.today()) {
             throw KasvuError.validationFailed(field: "month", refusal)
         }
-        let id = WriteRules.hoursID(clientID: values["clientId"]!.stringValue!, providerID: values["providerId"]!.stringValue!, month: month)
+        let id = WriteRules.hoursID(clientID: values[.clientId]!.stringValue!, providerID: values[.providerId]!.stringValue!, month: month)
         return try await write { db in
             try Self.checkReferences(db, .hours, values)
             let referrals = try String.fetchAll(db.cachedStatement(sql: "SELECT sync_state FROM referral WHERE client_id = ? AND deleted IS NOT 1"),
-                                                arguments: [values["clientId"]!.stringValue!]).map { try Self.decodeState($0).values }
-            if let refusal = WriteRules.hoursReferralRefusal(try YearMonth(iso: month), providerID: values["providerId"]!.stringValue!, referrals: referrals) {
+                                                arguments: [values[.clientId]!.stringValue!]).map { try Self.decodeState($0).values }
+            if let refusal = WriteRules.hoursReferralRefusal(try YearMonth(iso: month), providerID: values[.providerId]!.stringValue!, referrals: referrals) {
                 throw KasvuError.validationFailed(field: "month", refusal)
             }
             let state = try Self.loadState(db, .hours, id) ?? RecordState()
@@ -116,12 +116,12 @@ extension Replica {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT counter, hlc FROM replica WHERE singleton = 1")) else {
             throw KasvuError(.replicaNotInitialized, "replica row missing")
         }
-        let counter = UInt64(row["counter"] as Int64) + 1
-        var clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
-        let hlc = clock.tick(nowMillis: nowMillis())
+        var writer = WriterClock(actor: actor, counter: UInt64(row["counter"] as Int64),
+                                 last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
+        let stamp = writer.next(nowMillis: nowMillis())
         try db.cachedStatement(sql: "UPDATE replica SET counter = ?, hlc = ? WHERE singleton = 1")
-            .execute(arguments: [Int64(counter), Int64(bitPattern: hlc.rawValue)])
-        return (Dot(actor, counter), hlc)
+            .execute(arguments: [Int64(writer.counter), Int64(bitPattern: writer.clock.last.rawValue)])
+        return stamp
     }
 
     /// Writes `changes` under an existing stamp and queues the record for push.

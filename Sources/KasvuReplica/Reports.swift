@@ -45,8 +45,8 @@ extension Replica {
                 let id: String = row["id"]
                 let state = try Self.decodeState(row["sync_state"])
                 let entry = counts[id] ?? (0, 0, 0, [:])
-                return CaseloadRow(providerID: id, name: state.value("name").stringValue ?? "", pilotArea: state.value("pilotArea").stringValue ?? "",
-                                   cap: state.value("cap").intValue ?? 0, active: entry.active, pending: entry.pending,
+                return CaseloadRow(providerID: id, name: state.value(.name).stringValue ?? "", pilotArea: state.value(.pilotArea).stringValue ?? "",
+                                   cap: state.value(.cap).intValue ?? 0, active: entry.active, pending: entry.pending,
                                    waitlisted: entry.waitlisted, activeByRiskGroup: entry.groups)
             }
         }
@@ -81,26 +81,26 @@ extension Replica {
             }
             var providers: [String: (area: String, rate: Decimal)] = [:]
             for (id, state) in try states(.provider) {
-                let rate = (try? Money.parse(state.value("hourlyRate").stringValue ?? "0", field: "hourlyRate")) ?? 0
-                providers[id] = (state.value("pilotArea").stringValue ?? "", rate)
+                let rate = (try? Money.parse(state.value(.hourlyRate).stringValue ?? "0", field: "hourlyRate")) ?? 0
+                providers[id] = (state.value(.pilotArea).stringValue ?? "", rate)
             }
             struct Key: Hashable { let area: String; let group: Int }
             var members: [Key: Set<String>] = [:]
             var groupOf: [String: Int] = [:]  // "client/provider" → risk group of that referral
             for (_, state) in try states(.referral) {
-                guard ["active", "ended"].contains(state.value("state").stringValue ?? ""),
-                      let provider = state.value("providerId").stringValue, let area = providers[provider]?.area,
-                      let group = state.value("riskGroup").intValue, let client = state.value("clientId").stringValue else { continue }
+                guard ["active", "ended"].contains(state.value(.state).stringValue ?? ""),
+                      let provider = state.value(.providerId).stringValue, let area = providers[provider]?.area,
+                      let group = state.value(.riskGroup).intValue, let client = state.value(.clientId).stringValue else { continue }
                 members[Key(area: area, group: Int(group)), default: []].insert(client)
                 groupOf["\(client)/\(provider)"] = Int(group)
             }
             var withHours: [Key: Set<String>] = [:]
             var hoursTotal: [Key: Decimal] = [:], fees: [Key: Decimal] = [:]
             for (_, state) in try states(.hours) {
-                guard let client = state.value("clientId").stringValue, let provider = state.value("providerId").stringValue,
+                guard let client = state.value(.clientId).stringValue, let provider = state.value(.providerId).stringValue,
                       let terms = providers[provider], let group = groupOf["\(client)/\(provider)"],
-                      let text = state.value("hours").stringValue, let hours = try? Money.parse(text, field: "hours") else { continue }
-                if let period, let month = state.value("month").stringValue.flatMap({ try? YearMonth(iso: $0) }), !period.contains(month) { continue }
+                      let text = state.value(.hours).stringValue, let hours = try? Money.parse(text, field: "hours") else { continue }
+                if let period, let month = state.value(.month).stringValue.flatMap({ try? YearMonth(iso: $0) }), !period.contains(month) { continue }
                 let key = Key(area: terms.area, group: group)
                 withHours[key, default: []].insert(client)
                 hoursTotal[key, default: 0] += hours

@@ -54,16 +54,18 @@ extension Replica {
     }
 
     func mergeInTransaction(_ db: Database, _ envelopes: [RecordEnvelope], cursor: Int64?) throws {
-            var clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT hlc FROM replica") ?? 0)))
+            let stored = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica")
+            var writer = WriterClock(actor: actor, counter: UInt64(stored?["counter"] as Int64? ?? 0),
+                                     last: HLC(rawValue: UInt64(bitPattern: stored?["hlc"] as Int64? ?? 0)))
             for envelope in envelopes {
                 let id = try Self.canonicalID(envelope.id)
                 let local = try Self.loadState(db, envelope.entity, id) ?? RecordState()
                 let merged = local.merged(with: envelope.state)
                 guard merged != local else { continue }
-                for entry in envelope.state.fields.values.joined() { clock.observe(entry.hlc) }
+                writer.observe(envelope.state)
                 try Self.saveState(db, envelope.entity, id, merged)
             }
-            try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: clock.last.rawValue)])
+            try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: writer.clock.last.rawValue)])
             if let cursor {
                 try db.execute(sql: "UPDATE replica SET pull_cursor = ? WHERE singleton = 1", arguments: [cursor])
             }

@@ -90,7 +90,7 @@ struct MaliciousReplica {
             guard let target, let field = target.state.fields.keys.sorted().randomElement(using: &random) else { return nil }
             return RecordEnvelope(entity: .client, id: target.id, state: RecordState(vv: target.state.vv, fields: target.state.fields.filter { $0.key != field }))
         case .alteredForeignEntry:
-            guard let target, let entries = target.state.fields["lastName"] else { return nil }
+            guard let target, let entries = target.state.fields[FieldKey.lastName.rawValue] else { return nil }
             let altered = entries.map { FieldEntry(value: .string("Väärennetty"), dot: $0.dot, hlc: $0.hlc, context: $0.context) }
             return RecordEnvelope(entity: .client, id: target.id, state: RecordState(vv: target.state.vv, fields: target.state.fields.merging(["lastName": altered]) { $1 }))
         case .beyondOwnCounter:
@@ -102,7 +102,7 @@ struct MaliciousReplica {
             return RecordEnvelope(entity: .client, id: freshID, state: own(newClient.merging(["municipality": .string("402")]) { $1 }))
         case .activatedReferral:
             guard let target else { return nil }
-            let group = target.state.value("riskGroup") == .null ? FieldValue.int(1) : target.state.value("riskGroup")
+            let group = target.state.value(.riskGroup) == .null ? FieldValue.int(1) : target.state.value(.riskGroup)
             return RecordEnvelope(entity: .referral, id: freshID, state: own([
                 "clientId": .string(target.id), "providerId": .string(provider), "chosenBy": .string("client"), "riskGroup": group,
                 "state": .string("active"), "startDate": .string("2020-01-01"),
@@ -123,7 +123,7 @@ struct MaliciousReplica {
             let state = own(newClient)
             let second = FieldEntry(value: .string("Oy Toinen"), dot: Dot(actor, counter - 1), hlc: hlc)
             return RecordEnvelope(entity: .client, id: freshID,
-                                  state: RecordState(vv: state.vv, fields: state.fields.merging(["lastName": state.fields["lastName"]! + [second]]) { $1 }))
+                                  state: RecordState(vv: state.vv, fields: state.fields.merging(["lastName": state.entries(.lastName) + [second]]) { $1 }))
         case .hugeVector:
             let state = own(newClient)
             var vv = state.vv

@@ -276,12 +276,12 @@ public struct Simulation: Sendable {
     /// store's scope code: every provider, the clients of its municipalities, their records.
     static func visible(_ all: [RecordEnvelope], to scope: ReplicaScope) -> [RecordEnvelope] {
         guard case .municipalities(let codes) = scope else { return all }
-        let clients = Set(all.filter { $0.entity == .client && codes.contains($0.state.value("municipality").stringValue ?? "") }.map(\.id))
+        let clients = Set(all.filter { $0.entity == .client && codes.contains($0.state.value(.municipality).stringValue ?? "") }.map(\.id))
         return all.filter { envelope in
             switch envelope.entity {
             case .provider: true
             case .client: clients.contains(envelope.id)
-            default: clients.contains(envelope.state.value("clientId").stringValue ?? "")
+            default: clients.contains(envelope.state.value(.clientId).stringValue ?? "")
             }
         }
     }

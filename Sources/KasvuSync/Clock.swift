@@ -77,3 +77,37 @@ public struct HybridClock: Sendable, Hashable {
         if remote > last { last = remote }
     }
 }
+
+/// What a writer needs to stamp its writes (DESIGN section 4): its actor, the counter of its
+/// last write transaction and its clock. The replica and the central store's own actor both
+/// stamp through ``next(nowMillis:)`` and move the clock past what they merge with
+/// ``observe(_:)``, so that a decision taken after a merge also orders after it by HLC.
+///
+/// ```swift
+/// var writer = WriterClock(actor: actor, counter: storedCounter, last: storedHLC)
+/// writer.observe(pulledState)
+/// let (dot, hlc) = writer.next(nowMillis: now)   // persist writer.counter and writer.clock.last with the write
+/// ```
+public struct WriterClock: Sendable, Hashable {
+    public let actor: ActorID
+    public private(set) var counter: UInt64
+    public private(set) var clock: HybridClock
+
+    public init(actor: ActorID, counter: UInt64, last: HLC) {
+        self.actor = actor
+        self.counter = counter
+        self.clock = HybridClock(last: last)
+    }
+
+    /// The dot and timestamp of the next write transaction: one per transaction, shared by
+    /// every record it writes.
+    public mutating func next(nowMillis: UInt64) -> (dot: Dot, hlc: HLC) {
+        counter += 1
+        return (Dot(actor, counter), clock.tick(nowMillis: nowMillis))
+    }
+
+    /// Moves the clock past every entry of a merged state.
+    public mutating func observe(_ state: RecordState) {
+        for entry in state.fields.values.joined() { clock.observe(entry.hlc) }
+    }
+}

@@ -102,6 +102,12 @@ public struct RecordState: Sendable, Hashable {
 
     public func value(_ name: String) -> FieldValue { fields[name]?.first?.value ?? .null }
 
+    /// The winning value of a field, or `.null`.
+    public func value(_ key: FieldKey) -> FieldValue { value(key.rawValue) }
+
+    /// The entries a field holds (several when it is in conflict), winner first.
+    public func entries(_ key: FieldKey) -> [FieldEntry] { fields[key.rawValue] ?? [] }
+
     /// Whether the winning value of `deleted` is true.
     public var isDeleted: Bool { value(EntitySchemaDeletedField) == .bool(true) }
 

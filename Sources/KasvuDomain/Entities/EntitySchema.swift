@@ -46,9 +46,9 @@ public struct FieldSpec: Sendable {
     /// The check and its documented format. `null` is passed to the check only for optional fields.
     public let rule: FieldRule
 
-    init(_ name: String, type: ValueType = .string, required: Bool = false, access: Access = .editable,
+    init(_ key: FieldKey, type: ValueType = .string, required: Bool = false, access: Access = .editable,
          indexed: Bool = false, confidential: Bool = false, summary: String? = nil, check rule: FieldRule) {
-        self.name = name
+        self.name = key.rawValue
         self.type = type
         self.required = required
         self.access = access
@@ -87,6 +87,8 @@ public struct EntitySchema: Sendable {
     public static let deletedField = "deleted"
 
     public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
+
+    public func field(_ key: FieldKey) -> FieldSpec? { field(key.rawValue) }
 
     public var indexedFields: [String] { fields.filter(\.indexed).map(\.name) }
 

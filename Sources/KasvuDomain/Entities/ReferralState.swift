@@ -34,10 +34,10 @@ public enum ReferralState: String, Sendable, Hashable, CaseIterable, Codable {
         }
         let day = date ?? today
         let trimmedReason = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
-        var changes: [String: FieldValue] = ["state": .string(next.rawValue)]
+        var changes: [String: FieldValue] = [FieldKey.state.rawValue: .string(next.rawValue)]
         switch next {
         case .active:
-            changes["startDate"] = .string(day.description)
+            changes[.startDate] = .string(day.description)
         case .ended:
             guard let trimmedReason, !trimmedReason.isEmpty else {
                 throw .validationFailed(field: "reason", "is required to end a referral")
@@ -45,11 +45,11 @@ public enum ReferralState: String, Sendable, Hashable, CaseIterable, Codable {
             if let startDate, day < startDate {
                 throw .validationFailed(field: "date", "end date \(day) is before the start date \(startDate)")
             }
-            changes["endDate"] = .string(day.description)
-            changes["endReason"] = .string(trimmedReason)
+            changes[.endDate] = .string(day.description)
+            changes[.endReason] = .string(trimmedReason)
         case .rejected, .cancelled:
-            changes["endDate"] = .string(day.description)
-            if let trimmedReason, !trimmedReason.isEmpty { changes["endReason"] = .string(trimmedReason) }
+            changes[.endDate] = .string(day.description)
+            if let trimmedReason, !trimmedReason.isEmpty { changes[.endReason] = .string(trimmedReason) }
         case .pending, .waitlisted:
             break
         }

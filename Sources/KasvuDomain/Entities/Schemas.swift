@@ -149,38 +149,38 @@ enum Schemas {
     static let client = EntitySchema(
         kind: .client,
         fields: [
-            FieldSpec("clientType", check: Check.oneOf("clientType", clientTypes)),
-            FieldSpec("hetu", access: .createOnly, indexed: true, check: Check.hetu),
-            FieldSpec("businessId", access: .createOnly, indexed: true, check: Check.businessID("businessId")),
-            FieldSpec("firstName", check: Check.text("firstName", maxLength: 100)),
-            FieldSpec("lastName", required: true, indexed: true, check: Check.text("lastName", maxLength: 100)),
-            FieldSpec("municipality", required: true, indexed: true, check: Check.municipality),
-            FieldSpec("phone", check: Check.phone),
-            FieldSpec("email", check: Check.email),
-            FieldSpec("language", check: Check.language),
-            FieldSpec("riskGroup", type: .integer, access: .system, indexed: true, summary: "confirmed risk group (1 easily employed, 2 average, 3 hard to employ); set by client/confirmRiskGroup only", check: Check.int("riskGroup", 1...3)),
-            FieldSpec("status", indexed: true, check: Check.oneOf("status", clientStatuses)),
+            FieldSpec(.clientType, check: Check.oneOf("clientType", clientTypes)),
+            FieldSpec(.hetu, access: .createOnly, indexed: true, check: Check.hetu),
+            FieldSpec(.businessId, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
+            FieldSpec(.firstName, check: Check.text("firstName", maxLength: 100)),
+            FieldSpec(.lastName, required: true, indexed: true, check: Check.text("lastName", maxLength: 100)),
+            FieldSpec(.municipality, required: true, indexed: true, check: Check.municipality),
+            FieldSpec(.phone, check: Check.phone),
+            FieldSpec(.email, check: Check.email),
+            FieldSpec(.language, check: Check.language),
+            FieldSpec(.riskGroup, type: .integer, access: .system, indexed: true, summary: "confirmed risk group (1 easily employed, 2 average, 3 hard to employ); set by client/confirmRiskGroup only", check: Check.int("riskGroup", 1...3)),
+            FieldSpec(.status, indexed: true, check: Check.oneOf("status", clientStatuses)),
             // Profiling inputs (never delivered to providers once scopes apply).
-            FieldSpec("monthsUnemployed", type: .integer, confidential: true, check: Check.int("monthsUnemployed", 0...600)),
-            FieldSpec("educationLevel", confidential: true, check: Check.oneOf("educationLevel", ["none", "basic", "vocational", "higher"])),
-            FieldSpec("monthsEmployedLast24", type: .integer, confidential: true, check: Check.int("monthsEmployedLast24", 0...24)),
-            FieldSpec("languageSkills", confidential: true, check: Check.oneOf("languageSkills", ["native", "good", "basic", "none"])),
+            FieldSpec(.monthsUnemployed, type: .integer, confidential: true, check: Check.int("monthsUnemployed", 0...600)),
+            FieldSpec(.educationLevel, confidential: true, check: Check.oneOf("educationLevel", ["none", "basic", "vocational", "higher"])),
+            FieldSpec(.monthsEmployedLast24, type: .integer, confidential: true, check: Check.int("monthsEmployedLast24", 0...24)),
+            FieldSpec(.languageSkills, confidential: true, check: Check.oneOf("languageSkills", ["native", "good", "basic", "none"])),
             // The system's proposal and the person's confirmation (GDPR Art. 22).
-            FieldSpec("riskGroupProposal", type: .integer, access: .system, confidential: true, check: Check.int("riskGroupProposal", 1...3)),
-            FieldSpec("riskGroupScore", access: .system, confidential: true, check: Check.decimal("riskGroupScore", maxFractionDigits: 6, allowNegative: true)),
-            FieldSpec("profilingModelVersion", access: .system, confidential: true, check: Check.text("profilingModelVersion")),
-            FieldSpec("riskGroupConfirmedBy", access: .system, check: Check.text("riskGroupConfirmedBy")),
-            FieldSpec("riskGroupConfirmedAt", access: .system, check: Check.text("riskGroupConfirmedAt")),
-            FieldSpec("riskGroupReason", access: .system, confidential: true, check: Check.text("riskGroupReason", maxLength: 2000)),
+            FieldSpec(.riskGroupProposal, type: .integer, access: .system, confidential: true, check: Check.int("riskGroupProposal", 1...3)),
+            FieldSpec(.riskGroupScore, access: .system, confidential: true, check: Check.decimal("riskGroupScore", maxFractionDigits: 6, allowNegative: true)),
+            FieldSpec(.profilingModelVersion, access: .system, confidential: true, check: Check.text("profilingModelVersion")),
+            FieldSpec(.riskGroupConfirmedBy, access: .system, check: Check.text("riskGroupConfirmedBy")),
+            FieldSpec(.riskGroupConfirmedAt, access: .system, check: Check.text("riskGroupConfirmedAt")),
+            FieldSpec(.riskGroupReason, access: .system, confidential: true, check: Check.text("riskGroupReason", maxLength: 2000)),
         ],
         defaults: ["clientType": .string("person"), "status": .string("registered")],
         recordRule: { record in
             // A person is identified by henkilötunnus, a company or community by Y-tunnus.
-            let type = record["clientType"]?.stringValue ?? "person"
+            let type = record[.clientType]?.stringValue ?? "person"
             if type == "person" {
-                if (record["hetu"] ?? .null).isNull { return [FieldError(field: "hetu", message: "is required for a person client")] }
-                if !(record["businessId"] ?? .null).isNull { return [FieldError(field: "businessId", message: "is for company and community clients")] }
-            } else if (record["businessId"] ?? .null).isNull {
+                if (record[.hetu] ?? .null).isNull { return [FieldError(field: "hetu", message: "is required for a person client")] }
+                if !(record[.businessId] ?? .null).isNull { return [FieldError(field: "businessId", message: "is for company and community clients")] }
+            } else if (record[.businessId] ?? .null).isNull {
                 return [FieldError(field: "businessId", message: "is required for a \(type) client")]
             }
             return []
@@ -190,16 +190,16 @@ enum Schemas {
     static let provider = EntitySchema(
         kind: .provider,
         fields: [
-            FieldSpec("name", required: true, indexed: true, check: Check.text("name")),
-            FieldSpec("businessId", required: true, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
-            FieldSpec("pilotArea", required: true, indexed: true, check: Check.text("pilotArea", maxLength: 100)),
-            FieldSpec("cap", type: .integer, required: true, check: Check.int("cap", 0...1_000_000)),
-            FieldSpec("capitationBase", required: true, summary: "monthly capitation base, euros", check: Check.decimal("capitationBase", maxFractionDigits: 2)),
-            FieldSpec("hourlyRate", required: true, summary: "outcome fee per hour worked, euros", check: Check.decimal("hourlyRate", maxFractionDigits: 2)),
+            FieldSpec(.name, required: true, indexed: true, check: Check.text("name")),
+            FieldSpec(.businessId, required: true, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
+            FieldSpec(.pilotArea, required: true, indexed: true, check: Check.text("pilotArea", maxLength: 100)),
+            FieldSpec(.cap, type: .integer, required: true, check: Check.int("cap", 0...1_000_000)),
+            FieldSpec(.capitationBase, required: true, summary: "monthly capitation base, euros", check: Check.decimal("capitationBase", maxFractionDigits: 2)),
+            FieldSpec(.hourlyRate, required: true, summary: "outcome fee per hour worked, euros", check: Check.decimal("hourlyRate", maxFractionDigits: 2)),
         ],
         recordRule: { record in
             // Contract terms must lie within the purchaser's ranges of the tariff in force.
-            guard let base = record["capitationBase"]?.stringValue, let rate = record["hourlyRate"]?.stringValue else { return [] }
+            guard let base = record[.capitationBase]?.stringValue, let rate = record[.hourlyRate]?.stringValue else { return [] }
             return Tariff.current.checkTerms(capitationBase: base, hourlyRate: rate)
         }
     )
@@ -207,15 +207,15 @@ enum Schemas {
     static let referral = EntitySchema(
         kind: .referral,
         fields: [
-            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
-            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
-            FieldSpec("chosenBy", required: true, access: .createOnly, check: Check.oneOf("chosenBy", ["client", "assigned"])),
+            FieldSpec(.clientId, required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec(.providerId, required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec(.chosenBy, required: true, access: .createOnly, check: Check.oneOf("chosenBy", ["client", "assigned"])),
             // The client's confirmed risk group when the referral was made (the tariff uses it).
-            FieldSpec("riskGroup", type: .integer, access: .system, summary: "the client's confirmed risk group when the referral was made", check: Check.int("riskGroup", 1...3)),
-            FieldSpec("state", access: .system, indexed: true, summary: "change with referral/transition; active and waitlisted are decided by the central office", check: Check.oneOf("state", ReferralState.allCases.map(\.rawValue))),
-            FieldSpec("startDate", access: .system, summary: "the day the referral became active, decided by the central office", check: Check.date("startDate")),
-            FieldSpec("endDate", access: .system, check: Check.date("endDate")),
-            FieldSpec("endReason", access: .system, check: Check.text("endReason")),
+            FieldSpec(.riskGroup, type: .integer, access: .system, summary: "the client's confirmed risk group when the referral was made", check: Check.int("riskGroup", 1...3)),
+            FieldSpec(.state, access: .system, indexed: true, summary: "change with referral/transition; active and waitlisted are decided by the central office", check: Check.oneOf("state", ReferralState.allCases.map(\.rawValue))),
+            FieldSpec(.startDate, access: .system, summary: "the day the referral became active, decided by the central office", check: Check.date("startDate")),
+            FieldSpec(.endDate, access: .system, check: Check.date("endDate")),
+            FieldSpec(.endReason, access: .system, check: Check.text("endReason")),
         ],
         defaults: ["state": .string(ReferralState.pending.rawValue)]
     )
@@ -223,30 +223,30 @@ enum Schemas {
     static let contact = EntitySchema(
         kind: .contact,
         fields: [
-            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
-            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
-            FieldSpec("date", required: true, indexed: true, check: Check.date("date")),
-            FieldSpec("kind", required: true, check: Check.oneOf("kind", contactKinds)),
-            FieldSpec("note", check: Check.text("note", maxLength: 4000)),
+            FieldSpec(.clientId, required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec(.providerId, required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec(.date, required: true, indexed: true, check: Check.date("date")),
+            FieldSpec(.kind, required: true, check: Check.oneOf("kind", contactKinds)),
+            FieldSpec(.note, check: Check.text("note", maxLength: 4000)),
         ]
     )
 
     static let hours = EntitySchema(
         kind: .hours,
         fields: [
-            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
-            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
-            FieldSpec("month", required: true, access: .createOnly, indexed: true, check: Check.month),
-            FieldSpec("hours", required: true, summary: "hours worked in the month, at most 744", check: Check.decimal("hours", maxFractionDigits: 2)),
-            FieldSpec("employerBusinessId", summary: "the employer's Y-tunnus", check: Check.businessID("employerBusinessId")),
+            FieldSpec(.clientId, required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec(.providerId, required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec(.month, required: true, access: .createOnly, indexed: true, check: Check.month),
+            FieldSpec(.hours, required: true, summary: "hours worked in the month, at most 744", check: Check.decimal("hours", maxFractionDigits: 2)),
+            FieldSpec(.employerBusinessId, summary: "the employer's Y-tunnus", check: Check.businessID("employerBusinessId")),
             // The register finding of an audit (audit/record).
-            FieldSpec("verifiedHours", access: .system, summary: "the register finding, set by audit/record", check: Check.decimal("verifiedHours", maxFractionDigits: 2)),
-            FieldSpec("auditedBy", access: .system, check: Check.text("auditedBy")),
-            FieldSpec("auditedAt", access: .system, check: Check.text("auditedAt")),
+            FieldSpec(.verifiedHours, access: .system, summary: "the register finding, set by audit/record", check: Check.decimal("verifiedHours", maxFractionDigits: 2)),
+            FieldSpec(.auditedBy, access: .system, check: Check.text("auditedBy")),
+            FieldSpec(.auditedAt, access: .system, check: Check.text("auditedAt")),
         ],
         recordRule: { record in
             // A month has at most 31 × 24 = 744 hours; more is a typing error, not a claim.
-            if let text = record["hours"]?.stringValue, let whole = Int(text.split(separator: ".").first ?? ""), whole > 744 {
+            if let text = record[.hours]?.stringValue, let whole = Int(text.split(separator: ".").first ?? ""), whole > 744 {
                 return [FieldError(field: "hours", message: "at most 744 hours in a month, got \(text)")]
             }
             return []
@@ -256,11 +256,11 @@ enum Schemas {
     static let event = EntitySchema(
         kind: .event,
         fields: [
-            FieldSpec("clientId", required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
-            FieldSpec("providerId", required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
-            FieldSpec("date", required: true, indexed: true, check: Check.date("date")),
-            FieldSpec("kind", required: true, indexed: true, check: Check.oneOf("kind", eventKinds)),
-            FieldSpec("note", check: Check.text("note", maxLength: 4000)),
+            FieldSpec(.clientId, required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec(.providerId, required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
+            FieldSpec(.date, required: true, indexed: true, check: Check.date("date")),
+            FieldSpec(.kind, required: true, indexed: true, check: Check.oneOf("kind", eventKinds)),
+            FieldSpec(.note, check: Check.text("note", maxLength: 4000)),
         ]
     )
 }

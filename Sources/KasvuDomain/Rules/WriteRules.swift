@@ -20,7 +20,7 @@ public enum WriteRules {
     /// The record kinds a provider writes: its own service and outcome reports.
     public static let providerKinds: Set<EntityKind> = [.contact, .hours, .event]
     /// The findings of an audit, written by the central office only.
-    public static let auditFields: Set<String> = ["verifiedHours", "auditedBy", "auditedAt"]
+    public static let auditFields: Set<String> = [FieldKey.verifiedHours.rawValue, FieldKey.auditedBy.rawValue, FieldKey.auditedAt.rawValue]
     /// The referral states a replica may write: a new referral is pending; it may be
     /// rejected, cancelled or ended. Activation and the queue are the central store's.
     public static let replicaReferralStates: Set<ReferralState> = [.pending, .rejected, .cancelled, .ended]
@@ -30,8 +30,8 @@ public enum WriteRules {
     public static func isCentralOwned(_ kind: EntityKind, _ field: String, _ value: FieldValue) -> Bool {
         guard kind == .referral else { return false }
         switch field {
-        case "startDate": return true
-        case "state": return !(value.stringValue.flatMap(ReferralState.init(rawValue:)).map(replicaReferralStates.contains) ?? false)
+        case FieldKey.startDate.rawValue: return true
+        case FieldKey.state.rawValue: return !(value.stringValue.flatMap(ReferralState.init(rawValue:)).map(replicaReferralStates.contains) ?? false)
         default: return false
         }
     }
@@ -84,9 +84,9 @@ public enum WriteRules {
     /// service is the outcome the fee pays for, as in the worked tariff example), never for a
     /// month before it. `referrals`: the winning values of the client's referrals.
     public static func hoursReferralRefusal(_ month: YearMonth, providerID: String, referrals: [[String: FieldValue]]) -> String? {
-        for referral in referrals where referral["providerId"]?.stringValue == providerID {
-            guard let state = referral["state"]?.stringValue.flatMap(ReferralState.init(rawValue:)), state == .active || state == .ended,
-                  let start = referral["startDate"]?.stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { continue }
+        for referral in referrals where referral[.providerId]?.stringValue == providerID {
+            guard let state = referral[.state]?.stringValue.flatMap(ReferralState.init(rawValue:)), state == .active || state == .ended,
+                  let start = referral[.startDate]?.stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { continue }
             if (start.year, start.month) <= (month.year, month.month) { return nil }
         }
         return "the client has no referral to this provider that had started by \(month)"

@@ -100,7 +100,7 @@ enum BillingMethods {
         summary: "Store the register finding for one hours report (verified hours); the next outcome invoice with an audit carries the extrapolated recovery.",
         params: [
             .init("hoursId", JSONSchema.uuid, required: true),
-            .init("verifiedHours", JSONSchema.field(EntityKind.hours.schema.field("verifiedHours")!), required: true),
+            .init("verifiedHours", JSONSchema.field(EntityKind.hours.schema.field(.verifiedHours)!), required: true),
         ],
         result: ("hours", JSONSchema.ref("Hours")),
         errors: [.validationFailed, .notFound, .permissionDenied], roles: .centralOffice

@@ -71,7 +71,7 @@ enum PilotRuleMethods {
         params: [
             .init("id", JSONSchema.uuid, description: "optional caller-chosen id (idempotent imports)"),
             .init("clientId", JSONSchema.uuid, required: true), .init("providerId", JSONSchema.uuid),
-            .init("chosenBy", JSONSchema.field(EntityKind.referral.schema.field("chosenBy")!), required: true),
+            .init("chosenBy", JSONSchema.field(EntityKind.referral.schema.field(.chosenBy)!), required: true),
             .init("switch", JSONSchema.boolean, description: "close the client's open referral first; false when absent"),
         ],
         result: ("referral", JSONSchema.ref("Referral")),

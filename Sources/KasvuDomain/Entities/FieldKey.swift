@@ -1,0 +1,70 @@
+/// The name of a record field, spelled once: code says `.clientId`, and a typo is a compile
+/// error instead of a lookup that silently finds nothing. The entity schemas declare their
+/// fields with these keys; on the wire and in SQL the ``rawValue`` is the camelCase name.
+///
+/// ```swift
+/// let provider = state.value(.providerId).stringValue
+/// values[.riskGroup] = .int(2)
+/// ```
+public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+
+    init(_ rawValue: String) { self.rawValue = rawValue }
+
+    public var description: String { rawValue }
+    public static func < (a: FieldKey, b: FieldKey) -> Bool { a.rawValue < b.rawValue }
+
+    public static let auditedAt = FieldKey("auditedAt")
+    public static let auditedBy = FieldKey("auditedBy")
+    public static let businessId = FieldKey("businessId")
+    public static let cap = FieldKey("cap")
+    public static let capitationBase = FieldKey("capitationBase")
+    public static let chosenBy = FieldKey("chosenBy")
+    public static let clientId = FieldKey("clientId")
+    public static let clientType = FieldKey("clientType")
+    public static let date = FieldKey("date")
+    public static let educationLevel = FieldKey("educationLevel")
+    public static let email = FieldKey("email")
+    public static let employerBusinessId = FieldKey("employerBusinessId")
+    public static let endDate = FieldKey("endDate")
+    public static let endReason = FieldKey("endReason")
+    public static let firstName = FieldKey("firstName")
+    public static let hetu = FieldKey("hetu")
+    public static let hourlyRate = FieldKey("hourlyRate")
+    public static let hours = FieldKey("hours")
+    public static let kind = FieldKey("kind")
+    public static let language = FieldKey("language")
+    public static let languageSkills = FieldKey("languageSkills")
+    public static let lastName = FieldKey("lastName")
+    public static let month = FieldKey("month")
+    public static let monthsEmployedLast24 = FieldKey("monthsEmployedLast24")
+    public static let monthsUnemployed = FieldKey("monthsUnemployed")
+    public static let municipality = FieldKey("municipality")
+    public static let name = FieldKey("name")
+    public static let note = FieldKey("note")
+    public static let phone = FieldKey("phone")
+    public static let pilotArea = FieldKey("pilotArea")
+    public static let profilingModelVersion = FieldKey("profilingModelVersion")
+    public static let providerId = FieldKey("providerId")
+    public static let riskGroup = FieldKey("riskGroup")
+    public static let riskGroupConfirmedAt = FieldKey("riskGroupConfirmedAt")
+    public static let riskGroupConfirmedBy = FieldKey("riskGroupConfirmedBy")
+    public static let riskGroupProposal = FieldKey("riskGroupProposal")
+    public static let riskGroupReason = FieldKey("riskGroupReason")
+    public static let riskGroupScore = FieldKey("riskGroupScore")
+    public static let startDate = FieldKey("startDate")
+    public static let state = FieldKey("state")
+    public static let status = FieldKey("status")
+    public static let verifiedHours = FieldKey("verifiedHours")
+
+    /// Every key, for the test that each names a field of some entity.
+    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
+}
+
+extension Dictionary where Key == String, Value == FieldValue {
+    /// The value of a field in a map of field values keyed by name.
+    public subscript(key: FieldKey) -> FieldValue? {
+        get { self[key.rawValue] }
+        set { self[key.rawValue] = newValue }
+    }
+}
