@@ -89,6 +89,13 @@ let package = Package(
         .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica", "KasvuTestSupport", "kasvu"]),
         .testTarget(name: "KasvuSimulatorTests", dependencies: ["KasvuSimulator", "KasvuTestSupport"]),
         .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
+        // The central server's routes in process, through Hummingbird's test client.
+        .testTarget(name: "KasvuCentralTests", dependencies: [
+            "KasvuCentral", "KasvuSync", "KasvuDomain", "KasvuTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(
             name: "KasvuSyncEndToEndTests",
             dependencies: [
