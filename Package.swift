@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point downwards only:
-//   kasvu → KasvuRPC → (JSONRPC, KasvuReplica) → KasvuSync → KasvuDomain
+//   kasvu → KasvuRPC → (JSONRPC, KasvuReplica) → KasvuSync → (KasvuDomain, JSONBytes)
 // See Sources/README.md for one line per module.
 let package = Package(
     name: "Kasvu",
@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "kasvu", targets: ["kasvu"]),
         .executable(name: "kasvu-simulate", targets: ["kasvu-simulate"]),
         .library(name: "KasvuDomain", targets: ["KasvuDomain"]),
+        .library(name: "JSONBytes", targets: ["JSONBytes"]),
         .library(name: "KasvuSync", targets: ["KasvuSync"]),
         .library(name: "KasvuReplica", targets: ["KasvuReplica"]),
         .library(name: "JSONRPC", targets: ["JSONRPC"]),
@@ -33,7 +34,9 @@ let package = Package(
             .copy("Resources/profiling-model.json"),
             .copy("Resources/tariff.json"),
         ]),
-        .target(name: "KasvuSync", dependencies: ["KasvuDomain"]),
+        // The one strict JSON reader and writer, for the sync wire format and JSON-RPC alike.
+        .target(name: "JSONBytes"),
+        .target(name: "KasvuSync", dependencies: ["KasvuDomain", "JSONBytes"]),
         // What the replica and the central store share about storage: files with owner-only
         // permissions from the first instant, SQLite errors that keep their cause.
         .target(name: "KasvuStorage", dependencies: ["KasvuDomain", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -48,7 +51,7 @@ let package = Package(
         ),
         .target(name: "KasvuCurl", dependencies: ["CCurl", "KasvuDomain", "KasvuSync"]),
         .target(name: "KasvuCentral", dependencies: [
-            "KasvuDomain", "KasvuSync", "KasvuStorage",
+            "KasvuDomain", "KasvuSync", "KasvuStorage", "JSONBytes",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -57,7 +60,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "JSONRPC", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "JSONRPC", dependencies: ["JSONBytes", .product(name: "Logging", package: "swift-log")]),
         // Every method declared once (Methods/); the OpenRPC catalogue is generated from them.
         .target(
             name: "KasvuRPC",
@@ -79,11 +82,12 @@ let package = Package(
         // shared domain data, the path of the built `kasvu` binary.
         .target(name: "KasvuTestSupport", dependencies: ["KasvuDomain"], path: "Tests/KasvuTestSupport"),
         .testTarget(name: "KasvuDomainTests", dependencies: ["KasvuDomain", "KasvuTestSupport"]),
-        .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuSyncTests", dependencies: ["KasvuSync", "JSONBytes", "KasvuTestSupport"]),
         .testTarget(name: "KasvuReplicaTests", dependencies: [
             "KasvuReplica", "KasvuStorage", "KasvuTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "KasvuTestSupport"]),
+        .testTarget(name: "JSONBytesTests", dependencies: ["JSONBytes", "JSONRPC", "KasvuSync"]),
         // The end-to-end tests run the `kasvu` binary: depending on it makes a bare `swift test`
         // build it first instead of running a stale one.
         .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica", "KasvuTestSupport", "kasvu"]),
@@ -99,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "KasvuSyncEndToEndTests",
             dependencies: [
-                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport", "kasvu",
+                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport", "JSONBytes", "kasvu",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"]

@@ -1,3 +1,4 @@
+import JSONBytes
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -112,7 +113,7 @@ public enum CentralServer {
         defer { admission.leave() }
         let body = try await collectBody(request, limits: limits)
         let syncRequest: CentralSyncRequest
-        do { syncRequest = try CentralSyncRequest(json: body.readableBytesView) } catch let error as WireFormatError {
+        do { syncRequest = try CentralSyncRequest(json: body.readableBytesView) } catch let error as JSONReadError {
             let problem = error.isSyntax ? "request body is not valid JSON (RFC 8259, UTF-8)" : "malformed sync request"
             throw ServerError(.badRequest, KasvuError(.validationFailed, "\(problem): \(error)"))
         }

@@ -1,3 +1,4 @@
+import JSONBytes
 import Foundation
 import KasvuCurl
 import KasvuDomain
@@ -42,7 +43,7 @@ struct SyncFuzzTests {
                 let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
                 let pushed = (object?["push"] as? [Any] ?? []).compactMap { element -> RecordEnvelope? in
                     guard let data = try? JSONSerialization.data(withJSONObject: element) else { return nil }
-                    return try? WireReader.read(data) { try RecordEnvelope(reading: &$0) }
+                    return try? JSONReader.read(data) { try RecordEnvelope(reading: &$0) }
                 }
                 let rejected = Set(answer.rejections.map(\.id))
                 #expect(answer.accepted == pushed.filter { !rejected.contains($0.id) }.count)

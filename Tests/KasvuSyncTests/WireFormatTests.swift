@@ -1,3 +1,4 @@
+import JSONBytes
 import Foundation
 import KasvuDomain
 import KasvuSync
@@ -95,7 +96,7 @@ struct WireFormatTests {
         do {
             _ = try RecordState(json: text.utf8)
             Issue.record("accepted \(text)")
-        } catch let error as WireFormatError {
+        } catch let error as JSONReadError {
             #expect(error.isSyntax == isSyntax, "\(text): \(error)")
         } catch {
             Issue.record("unexpected \(error)")
@@ -106,13 +107,13 @@ struct WireFormatTests {
     func invalidUTF8() {
         var bytes = Array(#"{"vv":{},"w":[],"f":{"v":[["ab",0]]}}"#.utf8)
         bytes[bytes.firstIndex(of: UInt8(ascii: "b"))!] = 0xC3  // a lead byte with no continuation
-        #expect(throws: WireFormatError.self) { try RecordState(json: bytes) }
+        #expect(throws: JSONReadError.self) { try RecordState(json: bytes) }
     }
 
     @Test("skipping an unknown member stops at a depth limit instead of the stack's")
     func deepNesting() {
         let text = #"{"vv":{},"w":[],"f":{},"x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
-        #expect(throws: WireFormatError.self) { try RecordState(json: text.utf8) }
+        #expect(throws: JSONReadError.self) { try RecordState(json: text.utf8) }
     }
 
     @Test("sync requests and responses round-trip; unknown members are skipped")

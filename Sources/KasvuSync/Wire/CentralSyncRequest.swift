@@ -1,3 +1,4 @@
+import JSONBytes
 import KasvuDomain
 
 // The body of `POST /v1/sync` as the central server reads it. (The replica writes it with
@@ -16,7 +17,7 @@ public struct CentralSyncRequest: Sendable {
     }
 
     public init(json: some Collection<UInt8>) throws {
-        (header, push) = try WireReader.read(json) { reader in
+        (header, push) = try JSONReader.read(json) { reader in
             var header: SyncHeader?, push: [PushedRecord] = []
             try reader.members { reader, name in
                 switch name {
@@ -44,12 +45,12 @@ public struct PushedRecord: Sendable {
     }
 
     /// Reads one element; valid JSON of the wrong shape becomes a rejection of this record.
-    public init(reading reader: inout WireReader) throws {
-        let start = reader.index
+    public init(reading reader: inout JSONReader) throws {
+        let start = reader.position
         do {
             let envelope = try RecordEnvelope(reading: &reader)
             self.init(entity: envelope.entity.rawValue, id: envelope.id, result: .success(envelope))
-        } catch let error as WireFormatError where !error.isSyntax {
+        } catch let error as JSONReadError where !error.isSyntax {
             // Read it again for its syntax and whatever names it carries.
             reader.rewind(to: start)
             var entity = "", id = ""

@@ -1,3 +1,4 @@
+import JSONBytes
 import KasvuDomain
 
 // The stored and wire form of a record state, compact because it is most of every replica file
@@ -15,17 +16,17 @@ import KasvuDomain
 extension RecordState {
     /// Reads a state written by ``write(to:)`` (or an entry list in the earlier form).
     public init(json: some Collection<UInt8>) throws {
-        self = try WireReader.read(json) { try RecordState(reading: &$0) }
+        self = try JSONReader.read(json) { try RecordState(reading: &$0) }
     }
 
     /// The compact JSON text, as stored in the replica and the central store.
     public var jsonText: String {
-        var writer = WireWriter(capacity: 512)
+        var writer = JSONWriter(capacity: 512)
         write(to: &writer)
         return writer.text
     }
 
-    public func write(to writer: inout WireWriter) {
+    public func write(to writer: inout JSONWriter) {
         var writes: [(dot: Dot, hlc: HLC)] = []
         func writeIndex(_ entry: FieldEntry) -> Int {
             if let index = writes.firstIndex(where: { $0.dot == entry.dot && $0.hlc == entry.hlc }) { return index }
@@ -70,10 +71,10 @@ extension RecordState {
     }
 
     /// Reads one state value from `reader`.
-    public init(reading reader: inout WireReader) throws {
+    public init(reading reader: inout JSONReader) throws {
         var vv: VersionVector?
         var writes: [(dot: Dot, hlc: HLC)]?
-        var fieldsStart: Int?
+        var fieldsStart: JSONReader.Position?
         var fields: [String: [FieldEntry]]?
         try reader.members { reader, name in
             switch name {
@@ -83,7 +84,7 @@ extension RecordState {
                 if let writes {
                     fields = try Self.readFields(&reader, writes: writes)
                 } else {  // written before "w": read it once "w" is known
-                    fieldsStart = reader.index
+                    fieldsStart = reader.position
                     try reader.skipValue()
                 }
             default: try reader.skipValue()
@@ -98,7 +99,7 @@ extension RecordState {
         self.init(vv: vv, fields: fields)
     }
 
-    private static func readWrites(_ reader: inout WireReader) throws -> [(dot: Dot, hlc: HLC)] {
+    private static func readWrites(_ reader: inout JSONReader) throws -> [(dot: Dot, hlc: HLC)] {
         var writes: [(dot: Dot, hlc: HLC)] = []
         try reader.elements { reader in
             guard try reader.beginArray() else { throw reader.shape("a write is [actor, counter, hlc]") }
@@ -113,13 +114,13 @@ extension RecordState {
         return writes
     }
 
-    private static func readCounter(_ reader: inout WireReader) throws -> UInt64 {
+    private static func readCounter(_ reader: inout JSONReader) throws -> UInt64 {
         let counter = try reader.uint64()
         guard counter > 0 else { throw reader.shape("dot counter must be positive") }
         return counter
     }
 
-    private static func readFields(_ reader: inout WireReader, writes: [(dot: Dot, hlc: HLC)]) throws -> [String: [FieldEntry]] {
+    private static func readFields(_ reader: inout JSONReader, writes: [(dot: Dot, hlc: HLC)]) throws -> [String: [FieldEntry]] {
         var fields: [String: [FieldEntry]] = [:]
         try reader.members { reader, name in
             var entries: [FieldEntry] = []
@@ -129,7 +130,7 @@ extension RecordState {
         return fields
     }
 
-    private static func readEntry(_ reader: inout WireReader, writes: [(dot: Dot, hlc: HLC)]) throws -> FieldEntry {
+    private static func readEntry(_ reader: inout JSONReader, writes: [(dot: Dot, hlc: HLC)]) throws -> FieldEntry {
         let form = "a field entry is [value, write, context?]"
         guard try reader.beginArray() else { throw reader.shape(form) }
         let value = try FieldValue(reading: &reader)
@@ -157,7 +158,7 @@ extension RecordState {
 
 extension VersionVector {
     /// `{"<actor>":counter}`, actors in order.
-    public func write(to writer: inout WireWriter) {
+    public func write(to writer: inout JSONWriter) {
         writer.object { object in
             for (actor, counter) in counters.sorted(by: { $0.key < $1.key }) {
                 object.member(actor.rawValue) { $0.uint64(counter) }
@@ -165,7 +166,7 @@ extension VersionVector {
         }
     }
 
-    public init(reading reader: inout WireReader) throws {
+    public init(reading reader: inout JSONReader) throws {
         var counters: [ActorID: UInt64] = [:]
         try reader.members { reader, actor in counters[ActorID(rawValue: actor)] = try reader.uint64() }
         self.init(counters)
@@ -173,7 +174,7 @@ extension VersionVector {
 }
 
 extension FieldValue {
-    public func write(to writer: inout WireWriter) {
+    public func write(to writer: inout JSONWriter) {
         switch self {
         case .null: writer.null()
         case .bool(let value): writer.bool(value)
@@ -182,7 +183,7 @@ extension FieldValue {
         }
     }
 
-    public init(reading reader: inout WireReader) throws {
+    public init(reading reader: inout JSONReader) throws {
         switch try reader.nextKind() {
         case .string: self = .string(try reader.string())
         case .number: self = .int(try reader.int64())

@@ -1,3 +1,4 @@
+import JSONBytes
 import KasvuDomain
 
 // The JSON bodies of `POST /v1/sync` (Protocol/sync-http.openapi.yaml), read and written by
@@ -5,7 +6,7 @@ import KasvuDomain
 // a newer peer may add some; missing required members are errors.
 
 extension RecordEnvelope {
-    public func write(to writer: inout WireWriter) {
+    public func write(to writer: inout JSONWriter) {
         writer.object { object in
             object.member("entity") { $0.string(entity.rawValue) }
             object.member("id") { $0.string(id) }
@@ -13,7 +14,7 @@ extension RecordEnvelope {
         }
     }
 
-    public init(reading reader: inout WireReader) throws {
+    public init(reading reader: inout JSONReader) throws {
         var entity: EntityKind?, id: String?, state: RecordState?
         try reader.members { reader, name in
             switch name {
@@ -32,7 +33,7 @@ extension RecordEnvelope {
 }
 
 extension SyncHeader {
-    public func write(to writer: inout WireWriter) {
+    public func write(to writer: inout JSONWriter) {
         writer.object { object in
             object.member("schemaVersion") { $0.int(schemaVersion) }
             object.member("replicaId") { $0.string(replicaID) }
@@ -45,7 +46,7 @@ extension SyncHeader {
         }
     }
 
-    public init(reading reader: inout WireReader) throws {
+    public init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, replicaID: String?, actor: String?, actorCounter: UInt64?, clock: UInt64?
         var cursor: Int64?, pullLimit: Int?, userName: String?
         try reader.members { reader, name in
@@ -72,7 +73,7 @@ extension SyncHeader {
 extension SyncRequest {
     /// The request body.
     public var jsonBytes: [UInt8] {
-        var writer = WireWriter(capacity: 1024 + push.count * 600)
+        var writer = JSONWriter(capacity: 1024 + push.count * 600)
         writer.object { object in
             object.member("header") { header.write(to: &$0) }
             object.member("push") { $0.array(push) { writer, envelope in envelope.write(to: &writer) } }
@@ -84,7 +85,7 @@ extension SyncRequest {
 extension SyncResponse {
     /// The response body.
     public var jsonBytes: [UInt8] {
-        var writer = WireWriter(capacity: 1024 + pull.count * 600)
+        var writer = JSONWriter(capacity: 1024 + pull.count * 600)
         writer.object { object in
             object.member("schemaVersion") { $0.int(schemaVersion) }
             object.member("accepted") { $0.int(accepted) }
@@ -119,9 +120,9 @@ extension SyncResponse {
     /// `schemaVersion`: it reads as that version alone, for the caller to report the mismatch.
     public init(json: some Collection<UInt8>) throws {
         do {
-            self = try WireReader.read(json) { try SyncResponse(reading: &$0) }
-        } catch let error as WireFormatError where !error.isSyntax {
-            let version = try WireReader.read(json) { reader in
+            self = try JSONReader.read(json) { try SyncResponse(reading: &$0) }
+        } catch let error as JSONReadError where !error.isSyntax {
+            let version = try JSONReader.read(json) { reader in
                 var version: Int?
                 try reader.members { reader, name in
                     if name == "schemaVersion", try reader.nextKind() == .number { version = try reader.int() } else { try reader.skipValue() }
@@ -133,7 +134,7 @@ extension SyncResponse {
         }
     }
 
-    private init(reading reader: inout WireReader) throws {
+    private init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, accepted: Int?, cursor: Int64?, more: Bool?, clock: UInt64?
         var rejections: [SyncRejection] = [], pull: [RecordEnvelope] = [], evict: [RecordKey] = []
         try reader.members { reader, name in
@@ -158,7 +159,7 @@ extension SyncResponse {
 }
 
 extension SyncRejection {
-    init(reading reader: inout WireReader) throws {
+    init(reading reader: inout JSONReader) throws {
         var entity: String?, id: String?, code: Int?, kind: String?, message: String?
         try reader.members { reader, name in
             switch name {
@@ -178,7 +179,7 @@ extension SyncRejection {
 }
 
 extension RecordKey {
-    init(reading reader: inout WireReader) throws {
+    init(reading reader: inout JSONReader) throws {
         var entity: EntityKind?, id: String?
         try reader.members { reader, name in
             switch name {

@@ -1,11 +1,12 @@
-/// Appends compact JSON to a byte buffer: the writing half of ``WireReader``.
+/// Appends compact JSON to a byte buffer: the writing half of ``JSONReader``, shared by the sync
+/// wire format and the JSON-RPC messages (one escaping policy).
 ///
 /// ```swift
-/// var writer = WireWriter()
+/// var writer = JSONWriter()
 /// writer.object { $0.member("cursor") { $0.int(42) } }
 /// writer.bytes   // {"cursor":42}
 /// ```
-public struct WireWriter: Sendable {
+public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
     /// Just after `{`: the next member needs no comma.
     private var atStart = false
@@ -19,7 +20,7 @@ public struct WireWriter: Sendable {
     @inline(__always) mutating func byte(_ value: UInt8) { bytes.append(value) }
 
     /// `{ … }` whose members `body` writes with ``member(_:_:)``.
-    public mutating func object(_ body: (inout WireWriter) -> Void) {
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
         byte(UInt8(ascii: "{"))
         atStart = true
         body(&self)
@@ -28,7 +29,7 @@ public struct WireWriter: Sendable {
     }
 
     /// `"name":value` inside ``object(_:)``, the value written by `value`.
-    public mutating func member(_ name: String, _ value: (inout WireWriter) -> Void) {
+    public mutating func member(_ name: String, _ value: (inout JSONWriter) -> Void) {
         if !atStart { byte(UInt8(ascii: ",")) }
         atStart = false
         string(name)
@@ -38,7 +39,7 @@ public struct WireWriter: Sendable {
     }
 
     /// `[ … ]` with one element per item.
-    public mutating func array<S: Sequence>(_ items: S, _ element: (inout WireWriter, S.Element) -> Void) {
+    public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
         byte(UInt8(ascii: "["))
         var first = true
         for item in items {
@@ -74,13 +75,22 @@ public struct WireWriter: Sendable {
         }
     }
 
-    /// A JSON string; quotes, backslashes and control characters escaped, the rest as UTF-8.
+    /// A double in the shortest text that reads back as the same value; an integral one keeps
+    /// its fraction (`1.0`) so that it stays a double. JSON has no NaN or infinity: `null`.
+    public mutating func double(_ value: Double) {
+        guard value.isFinite else { return null() }
+        bytes.append(contentsOf: value.description.utf8)
+    }
+
+    /// A JSON string. The one escaping policy: quote and backslash; line feed, carriage return,
+    /// tab, backspace and form feed as two-character escapes; every other control character and
+    /// DEL (which some terminals act on) as `\u00XX`; everything else as UTF-8.
     public mutating func string(_ value: String) {
         byte(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             var runStart = 0
-            for (offset, unit) in utf8.enumerated() where unit < 0x20 || unit == UInt8(ascii: "\"") || unit == UInt8(ascii: "\\") {
+            for (offset, unit) in utf8.enumerated() where unit < 0x20 || unit == 0x7F || unit == UInt8(ascii: "\"") || unit == UInt8(ascii: "\\") {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<offset]))
                 runStart = offset + 1
                 switch unit {
@@ -89,6 +99,8 @@ public struct WireWriter: Sendable {
                 case 0x0A: append("\\n")
                 case 0x0D: append("\\r")
                 case 0x09: append("\\t")
+                case 0x08: append("\\b")
+                case 0x0C: append("\\f")
                 default:
                     append("\\u00")
                     let hex: StaticString = "0123456789abcdef"

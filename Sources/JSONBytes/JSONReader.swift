@@ -1,45 +1,44 @@
-/// Why wire or stored JSON could not be read.
-public struct WireFormatError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// Byte offset of the problem.
-    public let offset: Int
-    public let message: String
-    /// The text is not RFC 8259 JSON at all (as opposed to valid JSON of the wrong shape).
-    public let isSyntax: Bool
-
-    public var description: String { "at byte \(offset): \(message)" }
-}
-
-/// A strict pull reader over JSON bytes (RFC 8259, UTF-8), for the sync hot paths.
+/// The one strict pull reader over JSON bytes (RFC 8259, UTF-8), shared by the sync wire
+/// format and the JSON-RPC messages: one set of rules, one nesting limit.
 ///
-/// Foundation's `JSONDecoder` dominated every sync profile; this reader builds the sync types
-/// directly, refuses what the strict parser refuses (invalid UTF-8, raw control characters,
-/// lone surrogates, leading zeros, nesting deeper than ``maxDepth``), and skips unknown
-/// members so that newer peers can add fields.
+/// It refuses invalid UTF-8, raw control characters, lone surrogates, leading zeros, numbers
+/// too large for a `Double` and nesting deeper than its limit; readers of fixed shapes (the
+/// sync types) pull exactly what they expect and skip unknown members, so that newer peers can
+/// add fields. Foundation's `JSONDecoder` dominated every sync profile before it.
 ///
 /// ```swift
-/// let state = try WireReader.read(bytes) { reader in try RecordState(reading: &reader) }
+/// let state = try JSONReader.read(bytes) { reader in try RecordState(reading: &reader) }
 /// ```
 // Holds a pointer valid only inside `read`: the initializer is private, so a reader exists only
 // within that call.
-public struct WireReader {
-    private let bytes: UnsafeBufferPointer<UInt8>
-    /// The next byte to read.
-    public internal(set) var index: Int
-    static let maxDepth = 64
+public struct JSONReader {
+    /// The nesting limit of every JSON document Kasvu reads: `[]` is one level. Deep enough for
+    /// any message Kasvu exchanges, shallow enough that recursion over a value (destroying it,
+    /// ``skipValue()``) stays far from the stack's end.
+    public static let maxDepth = 128
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let depthLimit: Int
+    /// The next byte to read.
+    public private(set) var index = 0
+    /// How many containers are open.
+    public private(set) var depth = 0
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
-        self.index = 0
+        self.depthLimit = maxDepth
     }
 
     /// Reads one whole document with `body`; anything but whitespace after it is an error.
-    public static func read<Bytes: Collection<UInt8>, T>(_ bytes: Bytes, _ body: (inout WireReader) throws -> T) throws -> T {
-        let result = try bytes.withContiguousStorageIfAvailable { buffer in try readDocument(buffer, body) }
-        return try result ?? Array(bytes).withUnsafeBufferPointer { buffer in try readDocument(buffer, body) }
+    public static func read<Bytes: Collection<UInt8>, T>(_ bytes: Bytes, maxDepth: Int = JSONReader.maxDepth,
+                                                         _ body: (inout JSONReader) throws -> T) throws -> T {
+        let result = try bytes.withContiguousStorageIfAvailable { buffer in try readDocument(buffer, maxDepth, body) }
+        return try result ?? Array(bytes).withUnsafeBufferPointer { buffer in try readDocument(buffer, maxDepth, body) }
     }
 
-    private static func readDocument<T>(_ buffer: UnsafeBufferPointer<UInt8>, _ body: (inout WireReader) throws -> T) throws -> T {
-        var reader = WireReader(buffer)
+    private static func readDocument<T>(_ buffer: UnsafeBufferPointer<UInt8>, _ maxDepth: Int,
+                                        _ body: (inout JSONReader) throws -> T) throws -> T {
+        var reader = JSONReader(buffer, maxDepth: maxDepth)
         let value = try body(&reader)
         reader.skipWhitespace()
         guard reader.index == buffer.count else { throw reader.syntax("unexpected text after the JSON value") }
@@ -48,10 +47,19 @@ public struct WireReader {
 
     // MARK: - Structure
 
-    /// Goes back to a position read earlier (an ``index`` value), to read a value again.
-    public mutating func rewind(to position: Int) {
-        precondition(position >= 0 && position <= index, "can only rewind to a position already read")
-        index = position
+    /// A place in the document to come back to: the byte and the nesting there.
+    public struct Position: Sendable, Hashable {
+        let index: Int
+        let depth: Int
+    }
+
+    public var position: Position { Position(index: index, depth: depth) }
+
+    /// Goes back to a position read earlier, to read a value again.
+    public mutating func rewind(to position: Position) {
+        precondition(position.index >= 0 && position.index <= bytes.count, "can only rewind to a position of this document")
+        index = position.index
+        depth = position.depth
     }
 
     mutating func skipWhitespace() {
@@ -79,24 +87,31 @@ public struct WireReader {
     /// Starts an object: `true` when it has members (then read the first key).
     public mutating func beginObject() throws -> Bool {
         guard peek() == UInt8(ascii: "{") else { throw shape("expected an object") }
-        index += 1
-        if peek() == UInt8(ascii: "}") { index += 1; return false }
+        try open()
+        if peek() == UInt8(ascii: "}") { index += 1; depth -= 1; return false }
         return true
     }
 
     /// Starts an array: `true` when it has elements.
     public mutating func beginArray() throws -> Bool {
         guard peek() == UInt8(ascii: "[") else { throw shape("expected an array") }
-        index += 1
-        if peek() == UInt8(ascii: "]") { index += 1; return false }
+        try open()
+        if peek() == UInt8(ascii: "]") { index += 1; depth -= 1; return false }
         return true
+    }
+
+    /// Consumes an opening bracket, one level deeper; the error points at the bracket.
+    private mutating func open() throws {
+        guard depth < depthLimit else { throw syntax("nested more than \(depthLimit) levels deep") }
+        depth += 1
+        index += 1
     }
 
     /// After a member or element: `true` when another follows, `false` at the closing bracket.
     public mutating func next(closing: UInt8) throws -> Bool {
         switch peek() {
         case UInt8(ascii: ","): index += 1; return true
-        case closing: index += 1; return false
+        case closing: index += 1; depth -= 1; return false
         default: throw syntax("expected ',' or '\(Character(Unicode.Scalar(closing)))'")
         }
     }
@@ -110,7 +125,7 @@ public struct WireReader {
     }
 
     /// Calls `body` for each member of an object, with the member's name.
-    public mutating func members(_ body: (inout WireReader, String) throws -> Void) throws {
+    public mutating func members(_ body: (inout JSONReader, String) throws -> Void) throws {
         guard try beginObject() else { return }
         repeat {
             let name = try key()
@@ -119,7 +134,7 @@ public struct WireReader {
     }
 
     /// Calls `body` for each element of an array.
-    public mutating func elements(_ body: (inout WireReader) throws -> Void) throws {
+    public mutating func elements(_ body: (inout JSONReader) throws -> Void) throws {
         guard try beginArray() else { return }
         repeat { try body(&self) } while try next(closing: UInt8(ascii: "]"))
     }
@@ -185,40 +200,69 @@ public struct WireReader {
         }
     }
 
-    /// Skips one value of any kind, checking its syntax.
+    /// Skips one value of any kind, checking its syntax. Recursive, bounded by the nesting limit.
     public mutating func skipValue() throws {
-        try skipValue(depth: 0)
-    }
-
-    private mutating func skipValue(depth: Int) throws {
-        guard depth < Self.maxDepth else { throw syntax("nested more than \(Self.maxDepth) levels deep") }
         switch try nextKind() {
         case .string: _ = try stringBody()
-        case .number: try skipNumber()
+        case .number: _ = try number()  // the same range rule as a number that is kept
         case .bool: _ = try bool()
         case .null: _ = try null()
         case .array:
             guard try beginArray() else { return }
-            repeat { try skipValue(depth: depth + 1) } while try next(closing: UInt8(ascii: "]"))
+            repeat { try skipValue() } while try next(closing: UInt8(ascii: "]"))
         case .object:
             guard try beginObject() else { return }
             repeat {
                 _ = try key()
-                try skipValue(depth: depth + 1)
+                try skipValue()
             } while try next(closing: UInt8(ascii: "}"))
         }
+    }
+
+    /// A number of any form: an integer that fits `Int64` stays one; anything else (a fraction,
+    /// an exponent, a larger integer) is a `Double`, refused when too large for one.
+    public enum Number: Sendable, Hashable {
+        case int(Int64)
+        case double(Double)
+    }
+
+    public mutating func number() throws -> Number {
+        guard peek() != nil else { throw syntax("expected a number") }
+        let start = index
+        let isInteger = try skipNumber()
+        let text = UnsafeBufferPointer(rebasing: bytes[start..<index])
+        if isInteger, let value = Self.int64(text) { return .int(value) }
+        guard let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite else {
+            throw JSONReadError(offset: start, message: "number too large for a double", isSyntax: true)
+        }
+        return .double(value)
+    }
+
+    /// An optional minus sign and decimal digits (already checked) as an `Int64`, or nil when it
+    /// does not fit.
+    private static func int64(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
+        let negative = text[0] == UInt8(ascii: "-")
+        var magnitude: UInt64 = 0
+        for digit in text.dropFirst(negative ? 1 : 0) {
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(digit &- UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            magnitude = sum
+        }
+        if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
     }
 
     // MARK: - Errors
 
     /// Invalid JSON.
-    func syntax(_ message: String) -> WireFormatError {
-        WireFormatError(offset: index, message: message, isSyntax: true)
+    public func syntax(_ message: String) -> JSONReadError {
+        JSONReadError(offset: index, message: message, isSyntax: true)
     }
 
     /// Valid JSON of the wrong shape.
-    public func shape(_ message: String) -> WireFormatError {
-        WireFormatError(offset: index, message: message, isSyntax: false)
+    public func shape(_ message: String) -> JSONReadError {
+        JSONReadError(offset: index, message: message, isSyntax: false)
     }
 
     // MARK: - Lexing
@@ -247,32 +291,43 @@ public struct WireReader {
             index += 1
         }
         guard index > digitsStart else { throw syntax("expected a digit") }
-        guard bytes[digitsStart] != UInt8(ascii: "0") || index == digitsStart + 1 else { throw syntax("leading zero in a number") }
+        guard bytes[digitsStart] != UInt8(ascii: "0") || index == digitsStart + 1 else {
+            throw JSONReadError(offset: digitsStart - (negative ? 1 : 0), message: "leading zero in a number", isSyntax: true)
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] | 0x20 == UInt8(ascii: "e") {
             throw shape("expected an integer")
         }
         return (negative, magnitude)
     }
 
-    private mutating func skipNumber() throws {
+    /// Checks RFC 8259 number syntax and moves past it; whether it had neither fraction nor exponent.
+    @discardableResult
+    private mutating func skipNumber() throws -> Bool {
+        let numberStart = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         let start = index
         while index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
         guard index > start else { throw syntax("expected a digit") }
-        guard bytes[start] != UInt8(ascii: "0") || index == start + 1 else { throw syntax("leading zero in a number") }
+        guard bytes[start] != UInt8(ascii: "0") || index == start + 1 else {
+            throw JSONReadError(offset: numberStart, message: "leading zero in a number", isSyntax: true)
+        }
+        var isInteger = true
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            isInteger = false
             index += 1
             let fraction = index
             while index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
             guard index > fraction else { throw syntax("expected a digit after '.'") }
         }
         if index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "e") {
+            isInteger = false
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             let exponent = index
             while index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
             guard index > exponent else { throw syntax("expected a digit in the exponent") }
         }
+        return isInteger
     }
 
     /// A string starting at the opening quote. The common case, no escapes, decodes straight
@@ -288,7 +343,7 @@ public struct WireReader {
                 index += 1
                 if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else {
-                    throw WireFormatError(offset: start, message: "invalid UTF-8 in a string", isSyntax: true)
+                    throw JSONReadError(offset: start, message: "invalid UTF-8 in a string", isSyntax: true)
                 }
                 return text
             }
@@ -308,7 +363,7 @@ public struct WireReader {
             case UInt8(ascii: "\""):
                 index += 1
                 guard let text = String(validating: scratch, as: UTF8.self) else {
-                    throw WireFormatError(offset: start, message: "invalid UTF-8 in a string", isSyntax: true)
+                    throw JSONReadError(offset: start, message: "invalid UTF-8 in a string", isSyntax: true)
                 }
                 return text
             case UInt8(ascii: "\\"):
