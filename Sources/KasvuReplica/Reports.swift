@@ -88,7 +88,7 @@ extension Replica {
             var members: [Key: Set<String>] = [:]
             var groupOf: [String: Int] = [:]  // "client/provider" → risk group of that referral
             for (_, state) in try states(.referral) {
-                guard ["active", "ended"].contains(state.value(.state).stringValue ?? ""),
+                guard state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)).map(ReferralState.billable.contains) == true,
                       let provider = state.value(.providerId).stringValue, let area = providers[provider]?.area,
                       let group = state.value(.riskGroup).intValue, let client = state.value(.clientId).stringValue else { continue }
                 members[Key(area: area, group: Int(group)), default: []].insert(client)

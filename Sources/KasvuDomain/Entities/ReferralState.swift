@@ -64,4 +64,7 @@ extension ReferralState {
     public static let holdingPlace: Set<ReferralState> = [.active, .waitlisted]
     /// Still counted against or decided on under the provider's cap.
     public static let undecided: Set<ReferralState> = [.active, .pending, .waitlisted]
+    /// Started with the provider, still served or ended since: what capitation, outcome fees and
+    /// hours reports count.
+    public static let billable: Set<ReferralState> = [.active, .ended]
 }

@@ -85,7 +85,7 @@ public enum WriteRules {
     /// month before it. `referrals`: the winning values of the client's referrals.
     public static func hoursReferralRefusal(_ month: YearMonth, providerID: String, referrals: [[String: FieldValue]]) -> String? {
         for referral in referrals where referral[.providerId]?.stringValue == providerID {
-            guard let state = referral[.state]?.stringValue.flatMap(ReferralState.init(rawValue:)), state == .active || state == .ended,
+            guard let state = referral[.state]?.stringValue.flatMap(ReferralState.init(rawValue:)), ReferralState.billable.contains(state),
                   let start = referral[.startDate]?.stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { continue }
             if (start.year, start.month) <= (month.year, month.month) { return nil }
         }

@@ -37,7 +37,7 @@ public enum InvoiceCalculator {
     public static func capitation(_ facts: InvoiceFacts, month: YearMonth, tariff: Tariff) throws(KasvuError) -> Invoice {
         let base = try providerTerm(facts.provider.capitationBase, field: "capitationBase", within: tariff.capitation.baseRange)
         let daysInMonth = month.dayCount
-        let counted: Set<String> = [ReferralState.active.rawValue, ReferralState.ended.rawValue]
+        let counted = Set(ReferralState.billable.map(\.rawValue))
 
         var lines: [(referral: InvoiceFacts.Referral, line: Invoice.CapitationLine)] = []
         var errors: [FieldError] = []
@@ -203,7 +203,7 @@ public enum InvoiceCalculator {
     /// The client's referral that prices an hours report: among the client's referrals, those
     /// active or ended overlapping the month first, then the latest start, then the highest id.
     static func referral(of clientId: String, for month: YearMonth, in referrals: [InvoiceFacts.Referral]) -> InvoiceFacts.Referral? {
-        let counted: Set<String> = [ReferralState.active.rawValue, ReferralState.ended.rawValue]
+        let counted = Set(ReferralState.billable.map(\.rawValue))
         func overlaps(_ referral: InvoiceFacts.Referral) -> Bool {
             counted.contains(referral.state) && referral.start <= month.lastDay && (referral.end ?? month.firstDay) >= month.firstDay
         }
