@@ -102,8 +102,13 @@ extension SQLiteCentralStore {
         let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
         let reads = SQLiteCentralReads(db: db)
         var resolver = ScopeResolver(reads: reads, scope: replica.scope)
-        let rules = PushRules(ownership: PushCheck(actor: header.actor, counter: header.actorCounter), role: replica.role,
+        let formerActors = try Row.fetchAll(db, sql: "SELECT actor, max_counter FROM actor WHERE replica_id = ? AND actor <> ?",
+                                            arguments: [replica.id, header.actor.rawValue])
+            .reduce(into: [ActorID: UInt64]()) { $0[ActorID(rawValue: $1["actor"])] = UInt64($1["max_counter"] as Int64) }
+        let ownership = PushCheck(actor: header.actor, counter: header.actorCounter, formerActors: formerActors)
+        let rules = PushRules(ownership: ownership, role: replica.role,
                               today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
+        var dots = try DotRegistry(db, actor: header.actor)
         let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
         var sequence = startSequence
         var merged: [RecordEnvelope] = []
@@ -114,6 +119,7 @@ extension SQLiteCentralStore {
             let key = "\(envelope.entity.rawValue)/\(envelope.id)"
             let current = try Self.load(db, envelope.entity, envelope.id)
             if let current { try Self.checkDotsNotReused(envelope, current: current, header: header) }
+            try dots.check(envelope.state, entity: envelope.entity, id: envelope.id)
             let state = (current ?? RecordState()).merged(with: envelope.state)
             if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: header.actor, stored: current) {
                 // A retry of writes already merged (their answer was lost): nothing changes, and
@@ -150,6 +156,7 @@ extension SQLiteCentralStore {
                     .execute(arguments: [replica.id, envelope.entity.rawValue, envelope.id])
             }
             if let text {
+                try dots.register(envelope.state)
                 sequence += 1
                 try Self.save(db, envelope.entity, envelope.id, text: text, sequence: sequence)
                 if state == envelope.state { result.sentText[key] = text }
@@ -274,7 +281,7 @@ extension SQLiteCentralStore {
             return
         }
         let owner: String = row["replica_id"], seen: Int64 = row["max_counter"]
-        let recovery = "keep this file, create a new replica with `kasvu init --db NEW.sqlite --replica-id ID --central URL --token TOKEN` (a fresh actor id), and sync; unsynced local edits must be re-entered"
+        let recovery = "run `kasvu recover --db PATH` (local work is stamped again under a new actor, nothing is lost), then sync"
         if owner != replica.id {
             throw KasvuError(.replicaRewound, "actor \(header.actor) belongs to another replica: this database is a copy; \(recovery)")
         }
@@ -299,7 +306,7 @@ extension SQLiteCentralStore {
             guard let known = current.fields[field] else { continue }
             for entry in entries where entry.dot.actor == header.actor {
                 if let same = known.first(where: { $0.dot == entry.dot }), same != entry {
-                    throw KasvuError(.replicaRewound, "write \(entry.dot) of \(envelope.entity.rawValue) \(envelope.id) arrived with different content: two databases share actor \(entry.dot.actor); re-initialise this replica with `kasvu init` under a new path")
+                    throw KasvuError(.replicaRewound, "write \(entry.dot) of \(envelope.entity.rawValue) \(envelope.id) arrived with different content: two databases share actor \(entry.dot.actor); run `kasvu recover --db PATH`, then sync")
                 }
             }
         }

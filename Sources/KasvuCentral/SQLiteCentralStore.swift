@@ -121,6 +121,22 @@ public final class SQLiteCentralStore: CentralStore {
                 CREATE INDEX audit_trail_by_record ON audit_trail(entity, id, entry);
                 """)
         }
+        migrator.registerMigration("v5: dot registry") { db in
+            try db.execute(sql: """
+                -- Every write of a replica, by its dot: a second, different write under the same
+                -- dot (a restored or copied database) is refused on whatever record it lands.
+                CREATE TABLE dot (
+                    actor TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    PRIMARY KEY (actor, counter)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO dot (actor, counter, hlc)
+                    SELECT json_extract(w.value, '$[0]'), json_extract(w.value, '$[1]'), json_extract(w.value, '$[2]')
+                    FROM record, json_each(record.state, '$.w') AS w
+                    WHERE json_extract(w.value, '$[0]') <> coalesce((SELECT actor FROM central_actor), '');
+                """)
+        }
         return migrator
     }
 

@@ -21,10 +21,16 @@ import KasvuDomain
 public struct PushCheck: Sendable {
     public let actor: ActorID
     public let counter: UInt64
+    /// The pusher's earlier actors (before `kasvu recover`) and the highest counter the central
+    /// store has seen from each: the replica may claim to know its own earlier writes that far,
+    /// as it did before it recovered, even in a record whose stored vector is behind (a record
+    /// it created after a fork, whose earlier writes it stamped again).
+    public let formerActors: [ActorID: UInt64]
 
-    public init(actor: ActorID, counter: UInt64) {
+    public init(actor: ActorID, counter: UInt64, formerActors: [ActorID: UInt64] = [:]) {
         self.actor = actor
         self.counter = counter
+        self.formerActors = formerActors
     }
 
     /// Why `pushed` may not be merged into `stored`, or nil.
@@ -35,7 +41,7 @@ public struct PushCheck: Sendable {
         for (other, claimed) in pushed.vv.counters {
             if other == actor {
                 if claimed > counter { return "the version vector claims write \(claimed) of this replica, beyond its counter \(counter)" }
-            } else if claimed > stored?.vv[other] ?? 0 {
+            } else if claimed > max(stored?.vv[other] ?? 0, formerActors[other] ?? 0) {
                 return "the version vector claims writes of another actor that the central store has not seen"
             }
         }

@@ -191,7 +191,7 @@ struct SafetyTests {
             Issue.record("a rewound replica was accepted")
         } catch let error as KasvuError {
             #expect(error.kind == .replicaRewound)
-            #expect(error.message.contains("kasvu init"))
+            #expect(error.message.contains("kasvu recover"))
         }
         #expect(try await centralRecordCount() == 2)
     }

@@ -1,0 +1,54 @@
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// The central store's memory of every replica write it has merged, by dot: a dot is one write
+/// (DESIGN section 4), so the same actor and counter arriving with another timestamp is a
+/// second database writing under one actor id — a laptop restored from a backup, or a copied
+/// file, that wrote before it synced. Such a push is refused as a whole with `replica_rewound`
+/// on whatever record the reused dot lands, and the write already held is never affected.
+///
+/// All records of one write transaction share its dot and HLC, so the registry holds one row
+/// per transaction, and a push checks each distinct dot once.
+struct DotRegistry {
+    private let lookup: Statement
+    private let insert: Statement
+    /// Dots of this sync already looked up or registered, with their HLC.
+    private var known: [UInt64: HLC] = [:]
+    private let actor: ActorID
+
+    init(_ db: Database, actor: ActorID) throws {
+        self.actor = actor
+        lookup = try db.cachedStatement(sql: "SELECT hlc FROM dot WHERE actor = ? AND counter = ?")
+        insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dot (actor, counter, hlc) VALUES (?, ?, ?)")
+    }
+
+    /// Refuses the push when one of the pusher's own entries in `pushed` reuses a dot the
+    /// central store holds with a different timestamp (or two of its entries disagree).
+    mutating func check(_ pushed: RecordState, entity: EntityKind, id: String) throws {
+        for entry in pushed.fields.values.joined() where entry.dot.actor == actor {
+            let held: HLC?
+            if let cached = known[entry.dot.counter] {
+                held = cached
+            } else {
+                held = try Int64.fetchOne(lookup, arguments: [actor.rawValue, Int64(entry.dot.counter)]).map { HLC(rawValue: UInt64(bitPattern: $0)) }
+                if let held { known[entry.dot.counter] = held }
+            }
+            if let held, held != entry.hlc {
+                throw KasvuError(.replicaRewound, """
+                    write \(entry.dot.counter) of actor \(actor) (\(entity.rawValue) \(id)) is not the write the central store holds \
+                    under that number: this database was restored from a backup or copied, and wrote before syncing. \
+                    Run `kasvu recover --db PATH`, then sync: local work is stamped again under a new actor and nothing is lost
+                    """)
+            }
+        }
+    }
+
+    /// Remembers the pusher's entries of a record the central store merged.
+    mutating func register(_ merged: RecordState) throws {
+        for entry in merged.fields.values.joined() where entry.dot.actor == actor && known[entry.dot.counter] == nil {
+            try insert.execute(arguments: [actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
+            known[entry.dot.counter] = entry.hlc
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuStorage
+import KasvuSync
+
+/// What `kasvu recover` did.
+public struct RecoverySummary: Sendable {
+    public let formerActor: ActorID
+    public let actor: ActorID
+    /// Records whose unacknowledged writes were stamped again, queued for the next sync.
+    public let restamped: Int
+}
+
+extension Replica {
+    /// Continues a replica the central store refused as rewound (restored from a backup, or a
+    /// copied file that wrote under the same actor) without losing anything typed on it.
+    ///
+    /// In one transaction: a fresh actor id; every record with writes not yet acknowledged
+    /// gets those writes stamped again under the new actor (``RecordState/restamped(former:after:as:)``),
+    /// keeping their values and the conflicts they stood in; the next sync pushes them, and
+    /// whatever the other database wrote under the old actor merges in beside them as
+    /// concurrent edits. Runs offline; the replica keeps its id, role, token and data.
+    ///
+    /// ```swift
+    /// let summary = try Replica.recover(at: "office.sqlite")   // then sync
+    /// ```
+    public static func recover(at path: String, durability: Durability = .full) throws -> RecoverySummary {
+        let replica = try open(at: path, durability: durability)
+        do {
+            return try replica.pool.write { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT actor, counter, hlc, acked_counter FROM replica WHERE singleton = 1") else {
+                    throw KasvuError(.replicaNotInitialized, "replica row missing")
+                }
+                let former = ActorID(rawValue: row["actor"])
+                let acknowledged = UInt64(row["acked_counter"] as Int64)
+                var writer = WriterClock(actor: .random(), counter: 0, last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
+                let stamp = writer.next(nowMillis: replica.nowMillis())
+                var restamped = 0
+                let pending = try Row.fetchAll(db, sql: "SELECT entity, id FROM outbox ORDER BY entity, id")
+                for item in pending {
+                    guard let kind = EntityKind(rawValue: item["entity"]) else { continue }
+                    let id: String = item["id"]
+                    guard let state = try loadState(db, kind, id),
+                          let again = state.restamped(former: former, after: acknowledged, as: stamp) else { continue }
+                    try saveState(db, kind, id, again)
+                    restamped += 1
+                }
+                // Every pending row is pushed again under the new actor's first write.
+                try db.execute(sql: "UPDATE outbox SET version = ?", arguments: [Int64(stamp.dot.counter)])
+                try db.execute(sql: "UPDATE replica SET actor = ?, counter = ?, hlc = ?, acked_counter = 0, last_sync_error = NULL WHERE singleton = 1",
+                               arguments: [writer.actor.rawValue, Int64(writer.counter), Int64(bitPattern: writer.clock.last.rawValue)])
+                return RecoverySummary(formerActor: former, actor: writer.actor, restamped: restamped)
+            }
+        } catch let error as DatabaseError {
+            throw storageError(error)
+        }
+    }
+}

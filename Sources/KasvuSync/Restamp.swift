@@ -1,0 +1,34 @@
+extension RecordState {
+    /// The state a recovering replica pushes (`kasvu recover`): every entry `former` wrote after
+    /// `acknowledged` — writes the central store may hold under the same dots from another
+    /// database — is stamped again with `stamp` under the replica's new actor, keeping its value
+    /// and the entries it stood beside (a conflict stays a conflict). The version vector and
+    /// delete contexts claim nothing of `former` beyond `acknowledged`, so that the push neither
+    /// reuses a dot nor claims to have seen the other database's writes; those merge in as
+    /// concurrent edits. Nil when the state holds no such entry.
+    ///
+    /// ```swift
+    /// if let restamped = state.restamped(former: old, after: acked, as: (Dot(new, 1), hlc)) { save(restamped) }
+    /// ```
+    public func restamped(former: ActorID, after acknowledged: UInt64, as stamp: (dot: Dot, hlc: HLC)) -> RecordState? {
+        guard vv[former] > acknowledged else { return nil }
+        func clamped(_ context: VersionVector?) -> VersionVector? {
+            guard var context, context[former] > acknowledged else { return context }
+            context[former] = acknowledged
+            context[stamp.dot.actor] = max(context[stamp.dot.actor], stamp.dot.counter)
+            return context
+        }
+        var changed = false
+        let restampedFields = fields.mapValues { entries in
+            entries.map { entry in
+                guard entry.dot.actor == former, entry.dot.counter > acknowledged else { return entry }
+                changed = true
+                return FieldEntry(value: entry.value, dot: stamp.dot, hlc: stamp.hlc, context: clamped(entry.context))
+            }
+        }
+        var vector = vv
+        vector[former] = acknowledged
+        if changed { vector[stamp.dot.actor] = max(vector[stamp.dot.actor], stamp.dot.counter) }
+        return RecordState(vv: vector, fields: restampedFields)
+    }
+}

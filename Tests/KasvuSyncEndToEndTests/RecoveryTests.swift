@@ -1,0 +1,107 @@
+import Foundation
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// A database restored from a backup or copied to a second laptop writes under dots the central
+/// store already holds: refused with replica_rewound whatever record the reused dot lands on,
+/// the original laptop unaffected, and `kasvu recover` continues without losing local work.
+/// `kasvu sync` and `kasvu recover` run as the real binary, as a user would run them.
+@Suite("Restored and copied replicas", .serialized)
+struct RecoveryTests {
+    let directory: TemporaryDirectory
+    let central: CentralProcess
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        central = try CentralProcess(db: directory.path("central.sqlite"))
+    }
+
+    static func person(_ n: Int) -> [String: FieldValue] {
+        ["hetu": .string(testHetu(n)), "firstName": .string("Aino"), "lastName": .string("Virtanen \(n)"), "municipality": .string("749")]
+    }
+
+    /// A file-level copy of a replica (database, write-ahead log, token), as a backup or a cloned disk.
+    func copy(_ replica: Replica, to name: String) throws -> String {
+        let target = directory.path(name)
+        for suffix in ["", "-wal", ".token"] where FileManager.default.fileExists(atPath: replica.path + suffix) {
+            try FileManager.default.copyItem(atPath: replica.path + suffix, toPath: target + suffix)
+        }
+        return target
+    }
+
+    func lastNames(_ path: String) async throws -> Set<String> {
+        Set(try await Replica.open(at: path).list(.client, limit: 100).items.compactMap { $0["lastName"].stringValue })
+    }
+
+    func centralClients() async throws -> Set<String> {
+        let admin = try TestReplica("admin-\(UUID().uuidString.prefix(8).lowercased())", in: directory, central: central, role: "admin")
+        try await admin.sync()
+        return try await lastNames(admin.replica.path)
+    }
+
+    @Test func aRestoredReplicaThatWroteIsRefusedThenRecoversEverything() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: Self.person(1))
+        try await office.sync()
+        let backup = try copy(office.replica, to: "backup.sqlite")
+        _ = try await office.replica.create(.client, fields: Self.person(2))  // write 2 of the actor
+        try await office.sync()
+
+        // Restored from the backup, the laptop writes again: a different write 2.
+        _ = try await Replica.open(at: backup).create(.client, fields: Self.person(3))
+        let refused = try KasvuBinary.run(["sync", "--db", backup])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("replica_rewound") && refused.stderr.contains("kasvu recover"), "\(refused.stderr)")
+        #expect(try await centralClients() == ["Virtanen 1", "Virtanen 2"])
+
+        // The laptop that wrote first syncs on, unaffected.
+        _ = try await office.replica.create(.client, fields: Self.person(4))
+        try await office.sync()
+
+        let recovered = try KasvuBinary.run(["recover", "--db", backup])
+        #expect(recovered.status == 0, "\(recovered.stderr)")
+        #expect(recovered.stdout.contains("1 records stamped again"))
+        let synced = try KasvuBinary.run(["sync", "--db", backup])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let everyone: Set = ["Virtanen 1", "Virtanen 2", "Virtanen 3", "Virtanen 4"]
+        #expect(try await centralClients() == everyone, "\(synced.stdout)")
+        #expect(try await lastNames(backup) == everyone)
+        try await office.sync()
+        #expect(try await lastNames(office.replica.path) == everyone)
+    }
+
+    @Test func aCopiedDatabaseIsRefusedAndBothLaptopsKeepTheirWork() async throws {
+        let first = try TestReplica("office", in: directory, central: central)
+        let shared = try await first.replica.create(.client, fields: Self.person(1)).id
+        try await first.sync()
+        let second = try copy(first.replica, to: "second-laptop.sqlite")
+
+        // Both laptops write under the same actor: a new client each, and the same phone field.
+        _ = try await first.replica.create(.client, fields: Self.person(2))
+        _ = try await first.replica.update(.client, id: shared, set: ["phone": .string("040 111 1111")])
+        try await first.sync()
+        let copy = try Replica.open(at: second)
+        _ = try await copy.create(.client, fields: Self.person(3))
+        _ = try await copy.update(.client, id: shared, set: ["phone": .string("040 222 2222")])
+
+        #expect(try KasvuBinary.run(["sync", "--db", second]).stderr.contains("replica_rewound"))
+        #expect(try KasvuBinary.run(["recover", "--db", second]).status == 0)
+        let synced = try KasvuBinary.run(["sync", "--db", second])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        try await first.sync()
+
+        for path in [first.replica.path, second] {
+            let replica = try Replica.open(at: path)
+            #expect(try await lastNames(path) == ["Virtanen 1", "Virtanen 2", "Virtanen 3"])
+            // Both phones survive as a conflict, on both laptops: nothing typed is dropped.
+            let phones = try await replica.get(.client, id: shared).conflicts.first { $0.field == "phone" }?.entries.map(\.value)
+            #expect(Set(phones ?? []) == [.string("040 111 1111"), .string("040 222 2222")])
+        }
+        // The second laptop now writes under its own actor: its next writes sync like anyone's.
+        _ = try await Replica.open(at: second).create(.client, fields: Self.person(4))
+        #expect(try KasvuBinary.run(["sync", "--db", second]).status == 0)
+    }
+}
