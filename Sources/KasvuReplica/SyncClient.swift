@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 import KasvuDomain
 import KasvuSync
@@ -47,6 +48,11 @@ public struct SyncClient: Sendable {
     /// 15.1 s with 1,000 and 9.5 s with 5,000 (BENCHMARKS.md); the central store allows 5,000.
     public static let defaultBatchSize = SyncBatch.maxRecords
 
+    /// How long `kasvu sync` and `sync/run` wait for a round trip before giving up: far above
+    /// a round trip of a full batch (well under 2 s at 5,000 records), far below the 5 minutes
+    /// libcurl's own retries would wait on a server that never answers.
+    public static let defaultTimeoutSeconds = 60
+
     public init(replica: Replica, transport: any SyncTransport, batchSize: Int = defaultBatchSize, pullLimit: Int = defaultBatchSize,
                 userName: String? = nil) {
         self.replica = replica
@@ -56,7 +62,27 @@ public struct SyncClient: Sendable {
         self.userName = userName
     }
 
-    public func run(progress: @Sendable (SyncProgress) async -> Void = { _ in }) async throws -> SyncSummary {
+    /// Runs one sync. With a `timeout`, the sync gives up with `sync_timeout` when no round trip
+    /// completes within it (a central server that accepts the connection and never answers),
+    /// saying what it was waiting for; a long sync that keeps making progress is never cut.
+    public func run(timeout: Duration? = nil, progress: @escaping @Sendable (SyncProgress) async -> Void = { _ in }) async throws -> SyncSummary {
+        guard let timeout else { return try await loop(watch: nil, progress: progress) }
+        let watch = SyncWatch(timeout: timeout)
+        do {
+            return try await withThrowingTaskGroup(of: SyncSummary?.self) { group in
+                group.addTask { try await loop(watch: watch, progress: progress) }
+                group.addTask { try await watch.expiry(); return nil }
+                defer { group.cancelAll() }
+                guard let summary = try await group.next() ?? nil else { throw watch.timeoutError }
+                return summary
+            }
+        } catch let error as KasvuError where error.kind == .syncTimeout {
+            try? await replica.recordSyncResult(error: "\(error)")
+            throw error
+        }
+    }
+
+    private func loop(watch: SyncWatch?, progress: @Sendable (SyncProgress) async -> Void) async throws -> SyncSummary {
         var batch = max(1, batchSize)
         var pushed = 0, pulled = 0, evicted = 0, roundTrips = 0
         var rejections: [SyncRejection] = []
@@ -73,6 +99,7 @@ public struct SyncClient: Sendable {
                 } else {
                     items = try await replica.pendingPush(limit: batch)
                     let header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
+                    watch?.waiting(for: "the central server's answer to round trip \(roundTrips + 1) (\(items.count) records pushed)")
                     do {
                         response = try await transport.exchange(SyncRequest(header: header, push: items.map(\.envelope)))
                     } catch is SyncBatchTooLarge {
@@ -81,6 +108,7 @@ public struct SyncClient: Sendable {
                     }
                 }
                 roundTrips += 1
+                watch?.progressed(waitingFor: "this replica's database to commit round trip \(roundTrips)")
                 guard response.schemaVersion == SyncSchema.version else {
                     throw KasvuError(.schemaMismatch, "central store speaks schema version \(response.schemaVersion), this replica \(SyncSchema.version)")
                 }
@@ -95,6 +123,7 @@ public struct SyncClient: Sendable {
                     header.cursor = response.cursor
                     async let next = transport.exchange(SyncRequest(header: header, push: nextItems.map(\.envelope)))
                     evicted += try await replica.applySyncResponse(response, acknowledging: items)
+                    watch?.waiting(for: "the central server's answer to round trip \(roundTrips + 1) (\(nextItems.count) records pushed)")
                     do {
                         prefetched = (nextItems, try await next)
                     } catch is SyncBatchTooLarge {
@@ -197,5 +226,42 @@ extension Replica {
                                arguments: [ISO8601DateFormatter().string(from: Date())])
             }
         }
+    }
+}
+
+/// The deadline of a sync with a timeout: pushed back after every completed round trip, with
+/// what the sync waits for now, for the error that names it.
+final class SyncWatch: Sendable {
+    private struct State {
+        var deadline: ContinuousClock.Instant
+        var waitingFor = "the central server to answer the first request"
+    }
+
+    private let timeout: Duration
+    private let state: Mutex<State>
+
+    init(timeout: Duration) {
+        self.timeout = timeout
+        state = Mutex(State(deadline: .now + timeout))
+    }
+
+    func waiting(for what: String) { state.withLock { $0.waitingFor = what } }
+
+    func progressed(waitingFor what: String) {
+        state.withLock { $0 = State(deadline: .now + timeout, waitingFor: what) }
+    }
+
+    /// Returns once the deadline passes without progress; throws when cancelled.
+    func expiry() async throws {
+        while true {
+            let deadline = state.withLock(\.deadline)
+            try await Task.sleep(until: deadline, clock: .continuous)
+            if state.withLock({ ContinuousClock.now >= $0.deadline }) { return }
+        }
+    }
+
+    var timeoutError: KasvuError {
+        let waiting = state.withLock(\.waitingFor)
+        return KasvuError(.syncTimeout, "no progress for \(timeout.components.seconds) s while waiting for \(waiting); nothing was lost: check the network and the central server, then sync again")
     }
 }

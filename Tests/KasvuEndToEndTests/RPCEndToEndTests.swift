@@ -225,6 +225,17 @@ struct RPCEndToEndTests {
         #expect(try await snapshot() == before)
     }
 
+    @Test func syncRunGivesUpOnACentralServerThatNeverAnswers() async throws {
+        let silent = try SilentListener()
+        let db = directory.path("hanging.sqlite")
+        #expect(try KasvuBinary.run(["init", "--db", db, "--replica-id", "office-2", "--central", silent.url, "--token", "kasvu_x"]).status == 0)
+        let rpc = try RPCProcess(db: db)
+        let answer = try await rpc.call("sync/run", ["timeout": 1])
+        #expect(answer["error"]?["code"] == 2008 && answer["error"]?["data"]?["kind"] == "sync_timeout", "\(answer)")
+        #expect(try await rpc.call("sync/run", ["timeout": 0])["error"]?["code"] == -32602)
+        #expect(await rpc.finish() == 0)
+    }
+
     @Test func discoverListsExactlyTheServedMethods() async throws {
         let rpc = try RPCProcess(db: db)
         let document = try await rpc.result("rpc.discover")

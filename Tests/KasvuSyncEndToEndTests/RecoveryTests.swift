@@ -105,3 +105,22 @@ struct RecoveryTests {
         #expect(try KasvuBinary.run(["sync", "--db", second]).status == 0)
     }
 }
+
+/// A central server that accepts the connection and never answers: the sync gives up after its
+/// timeout with sync_timeout, says what it waited for, and keeps every local write.
+@Suite struct SyncTimeoutTests {
+    @Test func aServerThatNeverAnswersEndsTheSyncWithSyncTimeout() async throws {
+        let directory = try TemporaryDirectory()
+        let silent = try SilentListener()
+        let db = directory.path("office.sqlite")
+        #expect(try KasvuBinary.run(["init", "--db", db, "--replica-id", "office", "--central", silent.url, "--token", "kasvu_x"]).status == 0)
+        _ = try await Replica.open(at: db).create(.client, fields: RecoveryTests.person(1))
+
+        let sync = try KasvuBinary.run(["sync", "--db", db, "--timeout", "1"])
+        #expect(sync.status != 0)
+        #expect(sync.stderr.contains("sync_timeout") && sync.stderr.contains("the central server's answer to round trip 1"), "\(sync.stderr)")
+        let status = try await Replica.open(at: db).syncStatus()
+        #expect(status.pendingChanges == 1)
+        #expect(status.lastError?.contains("sync_timeout") == true)
+    }
+}

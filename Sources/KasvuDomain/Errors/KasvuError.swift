@@ -52,6 +52,8 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
         case syncBusy = "sync_busy"
         /// The request body arrived too slowly.
         case requestTimeout = "request_timeout"
+        /// A sync made no progress (no round trip completed) within its timeout.
+        case syncTimeout = "sync_timeout"
 
         public var code: Int {
             switch self {
@@ -71,6 +73,7 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .schemaMismatch: 2005
             case .syncBusy: 2006
             case .requestTimeout: 2007
+            case .syncTimeout: 2008
             }
         }
 
@@ -93,6 +96,7 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .schemaMismatch: "The peers' schema versions are incompatible."
             case .syncBusy: "The central server is serving as many syncs as it allows; retry shortly."
             case .requestTimeout: "The request body reached the central server too slowly."
+            case .syncTimeout: "No round trip of the sync completed within its timeout (the message says what it was waiting for); nothing was lost, sync again."
             }
         }
     }

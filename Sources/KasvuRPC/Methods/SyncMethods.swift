@@ -44,21 +44,28 @@ enum SyncMethods {
         summary: """
             One full sync with the central store: push local writes and pull everything new, looping until nothing is left \
             either way. Sends `$/progress` notifications {token: <request id>, value: {phase, pushed, pulled, pendingPush}} \
-            before the response.
+            before the response. Gives up with sync_timeout when no round trip completes within `timeout` seconds.
             """,
+        params: [.init("timeout", JSONSchema.integer(minimum: 1, maximum: 86_400),
+                       description: "seconds without a completed round trip before giving up; \(SyncClient.defaultTimeoutSeconds) when absent")],
         result: ("summary", JSONSchema.object([
             "pushed": JSONSchema.integer(), "pulled": JSONSchema.integer(), "roundTrips": JSONSchema.integer(),
             "cursor": JSONSchema.integer(), "rejections": JSONSchema.array(rejection),
         ], required: ["pushed", "pulled", "roundTrips", "cursor", "rejections"])),
-        errors: [.syncUnreachable, .syncUnauthorized, .replicaRewound, .clockSkew, .schemaMismatch, .syncBusy],
+        errors: [.syncUnreachable, .syncUnauthorized, .replicaRewound, .clockSkew, .schemaMismatch, .syncBusy, .syncTimeout],
         roles: .everyone
     ) { call in
-        try call.params.check()
+        var p = call.params
+        let timeout = p.optionalInt("timeout") ?? SyncClient.defaultTimeoutSeconds
+        try p.check()
+        guard (1...86_400).contains(timeout) else {
+            throw ResponseError.invalidParams("invalid params: timeout", errors: [("timeout", "must be 1–86400 seconds")])
+        }
         guard let makeSyncClient = call.environment.makeSyncClient else {
             throw KasvuError(.syncUnreachable, "this server was started without sync support")
         }
         let context = call.context
-        let summary = try await makeSyncClient().run { progress in
+        let summary = try await makeSyncClient().run(timeout: .seconds(timeout)) { progress in
             var value: [String: JSONValue] = [
                 "phase": .string(progress.phase.rawValue), "pushed": .int(Int64(progress.pushed)), "pulled": .int(Int64(progress.pulled)),
             ]

@@ -21,11 +21,18 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Allow plain http:// to a host other than loopback (testing only: tokens and personal data travel unencrypted).")
     var allowInsecureHTTP = false
 
+    @Option(help: "Give up with sync_timeout when no round trip completes within this many seconds (a long sync that keeps progressing is never cut).")
+    var timeout: Int = SyncClient.defaultTimeoutSeconds
+
+    func validate() throws {
+        guard (1...86_400).contains(timeout) else { throw ValidationError("--timeout must be 1–86400 seconds") }
+    }
+
     func run() async throws {
         do {
             let opened = try Replica.open(at: replica.db, durability: replica.durability)
             let connection = Connection(cacert: cacert, allowInsecureHTTP: allowInsecureHTTP)
-            let summary = try await SyncRunner.client(opened, connection, batchSize: batchSize).run { progress in
+            let summary = try await SyncRunner.client(opened, connection, batchSize: batchSize).run(timeout: .seconds(timeout)) { progress in
                 SyncRunner.show(progress)
             }
             if isatty(STDOUT_FILENO) == 1 { print("") }
