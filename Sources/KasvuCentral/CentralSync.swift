@@ -41,6 +41,8 @@ extension SQLiteCentralStore {
         }
         // The replica just sent exactly these states: do not send them back.
         pull.records.removeAll { merge.echoed["\($0.entity.rawValue)/\($0.id)"] == $0.state }
+        // Erased values live on in the write-ahead log's old pages until it is emptied.
+        if merge.erased { try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
         return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
                             rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
                             clock: HLC(millis: now), evict: merge.evict + pull.evict)
@@ -91,6 +93,8 @@ extension SQLiteCentralStore {
         var sentText: [String: String]
         /// States equal to what the replica sent: not sent back.
         var echoed: [String: RecordState]
+        /// A merged write deleted (and so erased) a record: the write-ahead log is emptied after.
+        var erased = false
     }
 
     /// The write transaction: the actor check, every pushed record checked and merged, the
@@ -163,6 +167,7 @@ extension SQLiteCentralStore {
                 try Self.audit(db, envelope.entity, envelope.id, before: current, after: state, at: at,
                                replica: replica.id, actor: header.actor.rawValue, user: header.userName)
                 merged.append(envelope)
+                if state.isDeleted { result.erased = true }
                 if Self.movesScope(envelope.entity, current: current, merged: state) {
                     moved.insert(envelope.entity == .client ? envelope.id : state.value(.clientId).stringValue ?? "")
                 }

@@ -16,9 +16,13 @@ struct DotRegistry {
     /// Dots of this sync already looked up or registered, with their HLC.
     private var known: [UInt64: HLC] = [:]
     private let actor: ActorID
+    /// The highest counter of the actor the central store had seen before this sync: every
+    /// registered dot is at most this, so a higher one needs no lookup (the usual push).
+    private let seenBefore: UInt64
 
     init(_ db: Database, actor: ActorID) throws {
         self.actor = actor
+        seenBefore = UInt64(try Int64.fetchOne(db, sql: "SELECT max_counter FROM actor WHERE actor = ?", arguments: [actor.rawValue]) ?? 0)
         lookup = try db.cachedStatement(sql: "SELECT hlc FROM dot WHERE actor = ? AND counter = ?")
         insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dot (actor, counter, hlc) VALUES (?, ?, ?)")
     }
@@ -30,6 +34,8 @@ struct DotRegistry {
             let held: HLC?
             if let cached = known[entry.dot.counter] {
                 held = cached
+            } else if entry.dot.counter > seenBefore {
+                continue
             } else {
                 held = try Int64.fetchOne(lookup, arguments: [actor.rawValue, Int64(entry.dot.counter)]).map { HLC(rawValue: UInt64(bitPattern: $0)) }
                 if let held { known[entry.dot.counter] = held }

@@ -25,7 +25,9 @@ struct PushRules {
             if let refusal = WriteRules.fieldRefusal(kind, field: field, value: entry.value, role: role) {
                 return KasvuError(.permissionDenied, refusal)
             }
-            if schema.field(field)?.access == .createOnly, let held = stored?.fields[field], !held.contains(where: { $0.value == entry.value }) {
+            // Identity never changes; a deletion erases it (null), as every personal field.
+            let erasure = entry.value.isNull && merged.isDeleted && schema.field(field)?.personal == true
+            if schema.field(field)?.access == .createOnly, !erasure, let held = stored?.fields[field], !held.contains(where: { $0.value == entry.value }) {
                 return .validationFailed(field: field, "cannot be changed after create")
             }
         }

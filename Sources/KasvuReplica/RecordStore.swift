@@ -40,12 +40,42 @@ extension Replica {
 
     /// Deletes a record: a write of `deleted = true` that remembers what it had seen, so that
     /// concurrent edits elsewhere surface as a delete-vs-edit conflict instead of vanishing.
+    /// Deletes a record. Deleting a client erases it: the same write clears every personal field
+    /// (``FieldSpec/personal``) of the client and of its contacts and events, so that the values
+    /// are superseded everywhere the write reaches, and the write-ahead log is emptied so that
+    /// no copy of them stays in this replica's files.
     public func delete(_ kind: EntityKind, id: String) async throws {
         let id = try Self.canonicalID(id)
-        _ = try await write { db in
+        try await write { db in
             let state = try Self.liveState(db, kind, id)
-            return try self.commit(db, kind, id, state: state, changes: [EntitySchema.deletedField: .bool(true)])
+            try self.erase(db, kind, id, state: state)
         }
+        if kind == .client { try await purgeWriteAheadLog() }
+    }
+
+    /// Writes `deleted = true` and, for a client, null to every personal field that holds a value,
+    /// here and in its contacts and events: one write, one dot.
+    func erase(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState) throws {
+        let stamp = try stamp(db)
+        _ = try apply(db, kind, id, state: state, changes: Self.erasure(of: state, kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, stamp: stamp)
+        guard kind == .client else { return }
+        for dependent in [EntityKind.contact, .event] {
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM \"\(dependent.rawValue)\" WHERE client_id = ?", arguments: [id])
+            for dependentID in ids {
+                guard let dependentState = try Self.loadState(db, dependent, dependentID) else { continue }
+                let changes = Self.erasure(of: dependentState, dependent)
+                if !changes.isEmpty { _ = try apply(db, dependent, dependentID, state: dependentState, changes: changes, stamp: stamp) }
+            }
+        }
+    }
+
+    /// Null for every personal field of `kind` that holds any value (a conflict's included).
+    static func erasure(of state: RecordState, _ kind: EntityKind) -> [String: FieldValue] {
+        var changes: [String: FieldValue] = [:]
+        for name in kind.schema.personalFields where state.fields[name]?.contains(where: { !$0.value.isNull }) == true {
+            changes[name] = .null
+        }
+        return changes
     }
 
     /// Moves a referral through its state machine (``ReferralState``).
@@ -95,13 +125,21 @@ extension Replica {
     public func resolveConflict(_ kind: EntityKind, id: String, field: String, value: FieldValue) async throws -> Record {
         let id = try Self.canonicalID(id)
         let value = try kind.schema.validateValue(field, value)
-        return try await write { db in
+        let erasing = kind == .client && field == EntitySchema.deletedField && value == .bool(true)
+        let record = try await write { db in
             guard let state = try Self.loadState(db, kind, id) else { throw KasvuError.notFound(entity: kind.rawValue, id: id) }
             guard state.conflicts.contains(where: { $0.field == field }) else {
                 throw KasvuError.validationFailed(field: "field", "\(kind.rawValue) \(id) has no conflict on \(field)")
             }
+            // Keeping a delete erases again what was written concurrently with it.
+            if erasing {
+                try self.erase(db, kind, id, state: state)
+                return Record(kind: kind, id: id, state: try Self.loadState(db, kind, id) ?? state)
+            }
             return try self.commit(db, kind, id, state: state, changes: [field: value])
         }
+        if erasing { try await purgeWriteAheadLog() }
+        return record
     }
 
     /// Stamps `changes` with a new dot and HLC, saves the state and queues it for push.

@@ -179,7 +179,7 @@ extension Replica {
     /// - Returns: how many records it evicted (an eviction sent again finds nothing to remove).
     @discardableResult
     public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws -> Int {
-        let evicted = try await write { db in
+        let (evicted, erased) = try await write { db in
             var evicted = 0
             let at = ISO8601DateFormatter().string(from: Date())
             try self.clearOutbox(db, items)
@@ -189,7 +189,7 @@ extension Replica {
                     ON CONFLICT (entity, id) DO UPDATE SET code = excluded.code, kind = excluded.kind, message = excluded.message, at = excluded.at
                     """, arguments: [rejection.entity, rejection.id, rejection.code, rejection.kind, rejection.message, at])
             }
-            try self.mergeInTransaction(db, response.pull, cursor: response.cursor)
+            let erased = try self.mergeInTransaction(db, response.pull, cursor: response.cursor)
             // Records that left this replica's scope go, with their sync state and outbox rows;
             // secure_delete overwrites the freed pages. A record refused and evicted in the same
             // answer keeps its rejection, so that `sync/status` says why it went.
@@ -202,9 +202,10 @@ extension Replica {
                     try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 }
             }
-            return evicted
+            return (evicted, erased)
         }
-        if evicted > 0 { try await purgeWriteAheadLog() }
+        // Evicted records and values erased elsewhere leave no copy in the write-ahead log.
+        if evicted > 0 || erased > 0 { try await purgeWriteAheadLog() }
         return evicted
     }
 

@@ -52,18 +52,22 @@ extension Replica {
     /// Merges pulled record states and saves the new pull cursor in the same transaction.
     /// Local unpushed writes survive: the merge keeps them, and their outbox rows stay.
     public func merge(_ envelopes: [RecordEnvelope], cursor: Int64? = nil) async throws {
-        try await write { db in try self.mergeInTransaction(db, envelopes, cursor: cursor) }
+        _ = try await write { db in try self.mergeInTransaction(db, envelopes, cursor: cursor) }
     }
 
-    func mergeInTransaction(_ db: Database, _ envelopes: [RecordEnvelope], cursor: Int64?) throws {
+    /// - Returns: how many records the merge deleted (an erasure arriving from elsewhere).
+    @discardableResult
+    func mergeInTransaction(_ db: Database, _ envelopes: [RecordEnvelope], cursor: Int64?) throws -> Int {
             let stored = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica")
             var writer = WriterClock(actor: actor, counter: UInt64(stored?["counter"] as Int64? ?? 0),
                                      last: HLC(rawValue: UInt64(bitPattern: stored?["hlc"] as Int64? ?? 0)))
+            var deleted = 0
             for envelope in envelopes {
                 let id = try Self.canonicalID(envelope.id)
                 let local = try Self.loadState(db, envelope.entity, id) ?? RecordState()
                 let merged = local.merged(with: envelope.state)
                 guard merged != local else { continue }
+                if merged.isDeleted { deleted += 1 }
                 writer.observe(envelope.state)
                 try Self.saveState(db, envelope.entity, id, merged)
             }
@@ -71,6 +75,7 @@ extension Replica {
             if let cursor {
                 try db.execute(sql: "UPDATE replica SET pull_cursor = ? WHERE singleton = 1", arguments: [cursor])
             }
+            return deleted
     }
 
     /// Every record state the replica holds, deleted ones included (for tests and digests).

@@ -174,8 +174,10 @@ public struct Simulation: Sendable {
             case 10 where !live.isEmpty && !narrow:
                 // Profile, confirm and refer a client: the central store applies the cap.
                 let target = live.randomElement(using: &rng)!
-                if let proposal = try? await replica.profile(clientID: target.id) {
-                    _ = try? await replica.confirmRiskGroup(clientID: target.id, group: proposal.group, reason: nil, confirmedBy: "sim")
+                if let proposal = try? await logged(replica, .client, target.id, "riskGroupProposal", &log, { try await replica.profile(clientID: target.id) }) {
+                    _ = try? await logged(replica, .client, target.id, "riskGroup", &log) {
+                        try await replica.confirmRiskGroup(clientID: target.id, group: proposal.group, reason: nil, confirmedBy: "sim")
+                    }
                     // Refused locally when the client already has an open referral: only a
                     // referral made counts, so that the cap check has something to check.
                     if (try? await replica.createReferral(["clientId": .string(target.id), "providerId": .string(provider.id), "chosenBy": .string("client")],
@@ -250,13 +252,19 @@ public struct Simulation: Sendable {
         return report
     }
 
-    private func logged(_ replica: Replica, _ kind: EntityKind, _ id: String, _ field: String, _ log: inout [LoggedWrite],
-                        _ write: () async throws -> Void) async throws {
+    /// Runs a write and logs every field it wrote (a delete also erases the personal fields);
+    /// nothing when it throws.
+    @discardableResult
+    private func logged<T>(_ replica: Replica, _ kind: EntityKind, _ id: String, _ field: String, _ log: inout [LoggedWrite],
+                           _ write: () async throws -> T) async throws -> T {
         let seen = try await replica.state(kind, id: id)?.vv ?? VersionVector()
-        try await write()
-        if let dot = try await replica.state(kind, id: id)?.fields[field]?.first?.dot {
-            log.append(LoggedWrite(key: "\(kind.rawValue)/\(id)/\(field)", dot: dot, seen: seen))
+        let result = try await write()
+        if let state = try await replica.state(kind, id: id), let dot = state.fields[field]?.first?.dot {
+            for (name, entries) in state.fields where entries.contains(where: { $0.dot == dot }) {
+                log.append(LoggedWrite(key: "\(kind.rawValue)/\(id)/\(name)", dot: dot, seen: seen))
+            }
         }
+        return result
     }
 
     private func checkCaps(_ centralPath: String, provider: String, cap: Int, _ report: inout Report) throws {

@@ -54,8 +54,12 @@ struct ConvergenceTests {
                 let target = live.randomElement(using: &rng)!
                 let seen = try #require(try await replica.state(.client, id: target.id)).vv
                 try await replica.delete(.client, id: target.id)
-                let dot = try #require(try await replica.state(.client, id: target.id)?.fields["deleted"]?.first?.dot)
-                log.append(LoggedWrite(key: "client/\(target.id)/deleted", dot: dot, seen: seen))
+                // The delete writes `deleted` and erases (writes null to) the personal fields.
+                let state = try #require(try await replica.state(.client, id: target.id))
+                let dot = try #require(state.fields["deleted"]?.first?.dot)
+                for (field, entries) in state.fields where entries.contains(where: { $0.dot == dot }) {
+                    log.append(LoggedWrite(key: "client/\(target.id)/\(field)", dot: dot, seen: seen))
+                }
             case 3..<6:
                 try await replicas.randomElement(using: &rng)!.sync(batchSize: Int.random(in: 1...4, using: &rng))
             default:

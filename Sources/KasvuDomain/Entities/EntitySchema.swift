@@ -41,19 +41,23 @@ public struct FieldSpec: Sendable {
     public let indexed: Bool
     /// Profiling inputs, scores and assessment notes: never delivered to provider replicas.
     public let confidential: Bool
+    /// Personal data: erased (written null) in the same write that deletes the client, and
+    /// from the client's contacts and events (GDPR Art. 17).
+    public let personal: Bool
     /// What the field means, for the API catalogue (the rule's format says what values look like).
     public let summary: String?
     /// The check and its documented format. `null` is passed to the check only for optional fields.
     public let rule: FieldRule
 
     init(_ key: FieldKey, type: ValueType = .string, required: Bool = false, access: Access = .editable,
-         indexed: Bool = false, confidential: Bool = false, summary: String? = nil, check rule: FieldRule) {
+         indexed: Bool = false, confidential: Bool = false, personal: Bool = false, summary: String? = nil, check rule: FieldRule) {
         self.name = key.rawValue
         self.type = type
         self.required = required
         self.access = access
         self.indexed = indexed
         self.confidential = confidential
+        self.personal = personal
         self.summary = summary
         self.rule = rule
     }
@@ -91,6 +95,9 @@ public struct EntitySchema: Sendable {
     public func field(_ key: FieldKey) -> FieldSpec? { field(key.rawValue) }
 
     public var indexedFields: [String] { fields.filter(\.indexed).map(\.name) }
+
+    /// The fields a deletion erases.
+    public var personalFields: [String] { fields.filter(\.personal).map(\.name) }
 
     /// Validates the fields of a new record; returns canonical values with defaults applied.
     /// Every problem is reported, not just the first.
@@ -156,6 +163,9 @@ public struct EntitySchema: Sendable {
             return value
         }
         guard let spec = field(name) else { throw .validationFailed(field: name, "unknown field of \(kind.rawValue)") }
+        // Null is a value of every field here: an erasure writes it to required ones too, and
+        // `recordErrors` refuses a live record that lacks a required value.
+        if value.isNull { return .null }
         do throws(FieldError) { return try checked(spec, value) } catch { throw .validationFailed([error]) }
     }
 

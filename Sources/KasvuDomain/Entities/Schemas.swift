@@ -150,28 +150,28 @@ enum Schemas {
         kind: .client,
         fields: [
             FieldSpec(.clientType, check: Check.oneOf("clientType", clientTypes)),
-            FieldSpec(.hetu, access: .createOnly, indexed: true, check: Check.hetu),
+            FieldSpec(.hetu, access: .createOnly, indexed: true, personal: true, check: Check.hetu),
             FieldSpec(.businessId, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
-            FieldSpec(.firstName, check: Check.text("firstName", maxLength: 100)),
-            FieldSpec(.lastName, required: true, indexed: true, check: Check.text("lastName", maxLength: 100)),
+            FieldSpec(.firstName, personal: true, check: Check.text("firstName", maxLength: 100)),
+            FieldSpec(.lastName, required: true, indexed: true, personal: true, check: Check.text("lastName", maxLength: 100)),
             FieldSpec(.municipality, required: true, indexed: true, check: Check.municipality),
-            FieldSpec(.phone, check: Check.phone),
-            FieldSpec(.email, check: Check.email),
-            FieldSpec(.language, check: Check.language),
+            FieldSpec(.phone, personal: true, check: Check.phone),
+            FieldSpec(.email, personal: true, check: Check.email),
+            FieldSpec(.language, personal: true, check: Check.language),
             FieldSpec(.riskGroup, type: .integer, access: .system, indexed: true, summary: "confirmed risk group (1 easily employed, 2 average, 3 hard to employ); set by client/confirmRiskGroup only", check: Check.int("riskGroup", 1...3)),
             FieldSpec(.status, indexed: true, check: Check.oneOf("status", clientStatuses)),
             // Profiling inputs (never delivered to providers once scopes apply).
-            FieldSpec(.monthsUnemployed, type: .integer, confidential: true, check: Check.int("monthsUnemployed", 0...600)),
-            FieldSpec(.educationLevel, confidential: true, check: Check.oneOf("educationLevel", ["none", "basic", "vocational", "higher"])),
-            FieldSpec(.monthsEmployedLast24, type: .integer, confidential: true, check: Check.int("monthsEmployedLast24", 0...24)),
-            FieldSpec(.languageSkills, confidential: true, check: Check.oneOf("languageSkills", ["native", "good", "basic", "none"])),
+            FieldSpec(.monthsUnemployed, type: .integer, confidential: true, personal: true, check: Check.int("monthsUnemployed", 0...600)),
+            FieldSpec(.educationLevel, confidential: true, personal: true, check: Check.oneOf("educationLevel", ["none", "basic", "vocational", "higher"])),
+            FieldSpec(.monthsEmployedLast24, type: .integer, confidential: true, personal: true, check: Check.int("monthsEmployedLast24", 0...24)),
+            FieldSpec(.languageSkills, confidential: true, personal: true, check: Check.oneOf("languageSkills", ["native", "good", "basic", "none"])),
             // The system's proposal and the person's confirmation (GDPR Art. 22).
-            FieldSpec(.riskGroupProposal, type: .integer, access: .system, confidential: true, check: Check.int("riskGroupProposal", 1...3)),
-            FieldSpec(.riskGroupScore, access: .system, confidential: true, check: Check.decimal("riskGroupScore", maxFractionDigits: 6, allowNegative: true)),
+            FieldSpec(.riskGroupProposal, type: .integer, access: .system, confidential: true, personal: true, check: Check.int("riskGroupProposal", 1...3)),
+            FieldSpec(.riskGroupScore, access: .system, confidential: true, personal: true, check: Check.decimal("riskGroupScore", maxFractionDigits: 6, allowNegative: true)),
             FieldSpec(.profilingModelVersion, access: .system, confidential: true, check: Check.text("profilingModelVersion")),
-            FieldSpec(.riskGroupConfirmedBy, access: .system, check: Check.text("riskGroupConfirmedBy")),
-            FieldSpec(.riskGroupConfirmedAt, access: .system, check: Check.text("riskGroupConfirmedAt")),
-            FieldSpec(.riskGroupReason, access: .system, confidential: true, check: Check.text("riskGroupReason", maxLength: 2000)),
+            FieldSpec(.riskGroupConfirmedBy, access: .system, personal: true, check: Check.text("riskGroupConfirmedBy")),
+            FieldSpec(.riskGroupConfirmedAt, access: .system, personal: true, check: Check.text("riskGroupConfirmedAt")),
+            FieldSpec(.riskGroupReason, access: .system, confidential: true, personal: true, check: Check.text("riskGroupReason", maxLength: 2000)),
         ],
         defaults: ["clientType": .string("person"), "status": .string("registered")],
         recordRule: { record in
@@ -227,7 +227,7 @@ enum Schemas {
             FieldSpec(.providerId, required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
             FieldSpec(.date, required: true, indexed: true, check: Check.date("date")),
             FieldSpec(.kind, required: true, check: Check.oneOf("kind", contactKinds)),
-            FieldSpec(.note, check: Check.text("note", maxLength: 4000)),
+            FieldSpec(.note, personal: true, check: Check.text("note", maxLength: 4000)),
         ]
     )
 
@@ -260,7 +260,7 @@ enum Schemas {
             FieldSpec(.providerId, required: true, access: .createOnly, indexed: true, check: Check.id("providerId")),
             FieldSpec(.date, required: true, indexed: true, check: Check.date("date")),
             FieldSpec(.kind, required: true, indexed: true, check: Check.oneOf("kind", eventKinds)),
-            FieldSpec(.note, check: Check.text("note", maxLength: 4000)),
+            FieldSpec(.note, personal: true, check: Check.text("note", maxLength: 4000)),
         ]
     )
 }

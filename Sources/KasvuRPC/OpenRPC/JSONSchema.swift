@@ -71,6 +71,7 @@ enum JSONSchema {
         case .system: notes.append("set by the system")
         }
         if spec.confidential { notes.append("never delivered to provider replicas") }
+        if spec.personal { notes.append("personal data, erased when the client is deleted") }
         if !notes.isEmpty { schema["description"] = .string(notes.joined(separator: "; ")) }
         return spec.required ? .object(schema) : nullable(.object(schema))
     }

@@ -1,0 +1,69 @@
+import Foundation
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// Deleting a client erases it (GDPR Art. 17): after the next syncs, no byte of its personal
+/// data is left in any file of any replica that held it, nor of the central store.
+@Suite("Erasure", .serialized)
+struct ErasureTests {
+    let directory: TemporaryDirectory
+    let central: CentralProcess
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        central = try CentralProcess(db: directory.path("central.sqlite"))
+    }
+
+    /// Distinctive values, so that a match in a file can only be this client's.
+    static let hetu = testHetu(4242)
+    static let secrets = [hetu, "Erasmussen", "Unikkonimi", "040 9876543", "unikko@example.fi", "muistiinpano-salaisuus", "syy-salaisuus"]
+
+    /// Which of `secrets` any file of `path` (database, write-ahead log, shared memory) contains.
+    static func leaks(_ path: String) throws -> [String] {
+        var found: [String] = []
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            found += secrets.filter { bytes.range(of: Data($0.utf8)) != nil }.map { "\($0) in \(file.split(separator: "/").last ?? "")" }
+        }
+        return found
+    }
+
+    @Test func aDeletedClientLeavesNoByteAnywhere() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        let colleague = try TestReplica("office-2", in: directory, central: central)
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        let client = try await office.replica.create(.client, fields: [
+            "hetu": .string(Self.hetu), "firstName": .string("Unikkonimi"), "lastName": .string("Erasmussen"), "municipality": .string("749"),
+            "phone": .string("040 9876543"), "email": .string("unikko@example.fi"),
+            "monthsUnemployed": .int(30), "educationLevel": .string("basic"), "monthsEmployedLast24": .int(2), "languageSkills": .string("native"),
+        ])
+        _ = try await office.replica.profile(clientID: client.id)
+        _ = try await office.replica.confirmRiskGroup(clientID: client.id, group: 3, reason: "syy-salaisuus", confirmedBy: "worker")
+        let providers = try await admin.createTwoProviders()
+        try await office.sync()
+        _ = try await office.replica.create(.contact, fields: [
+            "clientId": .string(client.id), "providerId": .string(providers[0]), "date": .string("2026-11-02"),
+            "kind": .string("meeting"), "note": .string("muistiinpano-salaisuus"),
+        ])
+        for replica in [office, colleague, admin, office] { try await replica.sync() }
+        // The check can see the data while it is there.
+        #expect(try !Self.leaks(colleague.replica.path).isEmpty && !Self.leaks(central.db).isEmpty)
+
+        try await office.replica.delete(.client, id: client.id)
+        for replica in [office, colleague, admin] { try await replica.sync() }
+
+        for path in [office.replica.path, colleague.replica.path, admin.replica.path, central.db] {
+            #expect(try Self.leaks(path) == [], "\(path)")
+        }
+        // What remains is a tombstone: the record, its municipality, and no personal field.
+        let tombstone = try #require(try await colleague.replica.allStates(.client).first { $0.id == client.id }?.state)
+        #expect(tombstone.isDeleted)
+        #expect(EntityKind.client.schema.personalFields.allSatisfy { tombstone.value($0) == .null })
+        #expect(tombstone.value(.municipality) == .string("749"))
+        let contacts = try await colleague.replica.list(.contact, where: ["clientId": .string(client.id)]).items
+        #expect(contacts.count == 1 && contacts.first?["note"] == .null)
+    }
+}
