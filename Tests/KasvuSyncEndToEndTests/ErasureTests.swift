@@ -66,4 +66,34 @@ struct ErasureTests {
         let contacts = try await colleague.replica.list(.contact, where: ["clientId": .string(client.id)]).items
         #expect(contacts.count == 1 && contacts.first?["note"] == .null)
     }
+
+    /// An edit made elsewhere, concurrently with the delete, survives as a delete-vs-edit
+    /// conflict holding only that edit; keeping the delete erases it too.
+    @Test func keepingTheDeleteErasesAConcurrentEdit() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        let colleague = try TestReplica("office-2", in: directory, central: central)
+        let client = try await office.replica.create(.client, fields: [
+            "hetu": .string(Self.hetu), "firstName": .string("Unikkonimi"), "lastName": .string("Erasmussen"), "municipality": .string("749"),
+        ])
+        try await office.sync()
+        try await colleague.sync()
+        // Offline on both laptops: one deletes, the other records a phone number.
+        try await office.replica.delete(.client, id: client.id)
+        _ = try await colleague.replica.update(.client, id: client.id, set: ["phone": .string("040 9876543")])
+        for replica in [office, colleague, office] { try await replica.sync() }
+
+        let conflicts = try await office.replica.conflicts(of: .client)
+        #expect(conflicts.map(\.conflict.kind) == [.deleteVsEdit])
+        #expect(conflicts.first?.conflict.editedFields == ["phone"])
+        #expect(try Self.leaks(office.replica.path).contains { $0.hasPrefix("040 9876543") })
+        // Only the concurrent edit remains: the name was erased by the delete.
+        #expect(try !Self.leaks(office.replica.path).contains { $0.hasPrefix("Erasmussen") })
+
+        _ = try await office.replica.resolveConflict(.client, id: client.id, field: "deleted", value: .bool(true))
+        for replica in [office, colleague] { try await replica.sync() }
+        for path in [office.replica.path, colleague.replica.path, central.db] {
+            #expect(try Self.leaks(path) == [], "\(path)")
+        }
+        #expect(try await office.replica.conflicts(of: .client).isEmpty)
+    }
 }
