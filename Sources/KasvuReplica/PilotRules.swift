@@ -123,8 +123,11 @@ extension Replica {
 
     /// The qualified provider (pilot area = the client's region) with the most free places.
     static func assignProvider(_ db: Database, client: RecordState) throws -> String {
-        let region = client.value(.municipality).stringValue.flatMap { Municipalities.shipped[$0]?.regionName } ?? ""
-        let rows = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE pilot_area = ? AND deleted IS NOT 1 ORDER BY id", arguments: [region])
+        let municipality = client.value(.municipality).stringValue.flatMap { Municipalities.shipped[$0] }
+        let region = municipality?.regionName ?? ""
+        // Pilot areas are stored as region codes; providers written before that hold the name.
+        let rows = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE pilot_area IN (?, ?) AND deleted IS NOT 1 ORDER BY id",
+                                    arguments: [municipality?.regionCode ?? "", region])
         var best: (id: String, free: Int64)?
         for row in rows {
             let id: String = row["id"]

@@ -8,7 +8,9 @@ import KasvuSync
 public struct CaseloadRow: Sendable, Hashable {
     public let providerID: String
     public let name: String
+    /// The region code (`MK11`).
     public let pilotArea: String
+    public var pilotAreaName: String { Municipalities.shipped.regions[pilotArea]?.name ?? "" }
     public let cap: Int64
     public let active: Int
     public let pending: Int
@@ -45,7 +47,7 @@ extension Replica {
                 let id: String = row["id"]
                 let state = try Self.decodeState(row["sync_state"])
                 let entry = counts[id] ?? (0, 0, 0, [:])
-                return CaseloadRow(providerID: id, name: state.value(.name).stringValue ?? "", pilotArea: state.value(.pilotArea).stringValue ?? "",
+                return CaseloadRow(providerID: id, name: state.value(.name).stringValue ?? "", pilotArea: Self.pilotArea(state),
                                    cap: state.value(.cap).intValue ?? 0, active: entry.active, pending: entry.pending,
                                    waitlisted: entry.waitlisted, activeByRiskGroup: entry.groups)
             }
@@ -55,7 +57,9 @@ extension Replica {
 
 /// Outcomes of one pilot area and risk group.
 public struct OutcomeRow: Sendable, Hashable {
+    /// The region code (`MK11`).
     public let pilotArea: String
+    public var pilotAreaName: String { Municipalities.shipped.regions[pilotArea]?.name ?? "" }
     public let riskGroup: Int
     /// Clients with an active or ended referral in this area and group.
     public let clients: Int
@@ -82,7 +86,7 @@ extension Replica {
             var providers: [String: (area: String, rate: Decimal)] = [:]
             for (id, state) in try states(.provider) {
                 let rate = (try? Money.parse(state.value(.hourlyRate).stringValue ?? "0", field: "hourlyRate")) ?? 0
-                providers[id] = (state.value(.pilotArea).stringValue ?? "", rate)
+                providers[id] = (Self.pilotArea(state), rate)
             }
             struct Key: Hashable { let area: String; let group: Int }
             var members: [Key: Set<String>] = [:]
@@ -111,5 +115,14 @@ extension Replica {
                            clientsWithHours: withHours[key]?.count ?? 0, totalHours: hoursTotal[key] ?? 0, fees: fees[key] ?? 0)
             }
         }
+    }
+}
+
+extension Replica {
+    /// A provider's pilot area as its region code, whether stored as the code or (before codes)
+    /// as the region's name, so that one area is one row.
+    static func pilotArea(_ provider: RecordState) -> String {
+        let text = provider.value(.pilotArea).stringValue ?? ""
+        return Municipalities.shipped.region(text)?.code ?? text
     }
 }

@@ -31,4 +31,15 @@ import Testing
         #expect(Municipalities.shipped["749"]?.regionName == "Pohjois-Savo")
         #expect(Municipalities.shipped["402"]?.regionName == "Pohjois-Savo")
     }
+
+    @Test(arguments: [("MK11", "MK11"), ("mk11", "MK11"), (" Pohjois-Savo ", "MK11"), ("pohjois-savo", "MK11"),
+                      ("Pa\u{0308}ija\u{0308}t-Ha\u{0308}me", "MK07"), ("Päijät-Häme", "MK07")])
+    func regionsByCodeOrName(text: String, code: String) {
+        #expect(Municipalities.shipped.region(text)?.code == code)
+    }
+
+    @Test func unknownRegionsAreNone() {
+        #expect(Municipalities.shipped.region("MK99") == nil && Municipalities.shipped.region("Savo") == nil && Municipalities.shipped.region("") == nil)
+        #expect(Municipalities.shipped.regions.count == 19)
+    }
 }

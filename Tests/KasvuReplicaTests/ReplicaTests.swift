@@ -211,6 +211,27 @@ let tyopolku: [String: FieldValue] = [
         }
     }
 
+    /// Pilot areas are regions: stored as the region code whether given as code or name, an
+    /// unknown one refused, and one area is one report row even for providers stored by name.
+    @Test func pilotAreasAreRegionCodes() async throws {
+        let byCode = try await replica.create(.provider, fields: tyopolku.merging(["pilotArea": .string("mk11")]) { $1 })
+        let byName = try await replica.create(.provider, fields: tyopolku.merging(["pilotArea": .string("Pohjois-Savo"), "businessId": .string("0112038-9")]) { $1 })
+        #expect(byCode["pilotArea"] == .string("MK11") && byName["pilotArea"] == .string("MK11"))
+        await #expect { try await replica.create(.provider, fields: tyopolku.merging(["pilotArea": .string("MK99")]) { $1 }) } throws: {
+            ($0 as? KasvuError)?.fieldErrors.first?.field == "pilotArea"
+        }
+        // A provider entered by code is assigned to the region's clients (it never was).
+        let client = try await profiledClient()  // Siilinjärvi, MK11
+        let assigned = try await replica.createReferral(["clientId": .string(client.id), "chosenBy": .string("assigned")])
+        #expect([byCode.id, byName.id].contains(assigned["providerId"].stringValue ?? ""))
+        // A provider stored by name before codes counts in the same area.
+        var old = RecordState()
+        old.write(tyopolku.merging(["pilotArea": .string("Pohjois-Savo")]) { $1 }, dot: Dot(ActorID(hex: 0xCE), 1), hlc: HLC(millis: 1))
+        try await replica.merge([RecordEnvelope(entity: .provider, id: RecordID.random(), state: old)])
+        let rows = try await replica.caseloadReport()
+        #expect(rows.count == 3 && Set(rows.map(\.pilotArea)) == ["MK11"] && Set(rows.map(\.pilotAreaName)) == ["Pohjois-Savo"])
+    }
+
     @Test func aProviderKnownToBeFullAnswersCapacityExceeded() async throws {
         let provider = try await replica.create(.provider, fields: tyopolku.merging(["cap": .int(1)]) { $1 })
         let first = try await profiledClient()

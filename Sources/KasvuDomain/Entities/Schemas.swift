@@ -92,6 +92,17 @@ enum Check {
         }
     }
 
+    static let pilotArea = FieldRule(format: .init(
+        pattern: #"^MK\d{2}$"#,
+        description: "region code from the municipality list (MK01–MK21); also accepted by the region's Finnish name (Pohjois-Savo → MK11)"
+    )) { value throws(FieldError) in
+        let text = try string("pilotArea", value)
+        guard let region = Municipalities.shipped.region(text) else {
+            throw FieldError(field: "pilotArea", message: "unknown pilot area '\(text)': give a region code such as MK11 or a region name such as Pohjois-Savo")
+        }
+        return .string(region.code)
+    }
+
     static let month = FieldRule(format: .init(pattern: #"^\d{4}-\d{2}$"#, description: "YYYY-MM")) { value throws(FieldError) in
         .string(try YearMonth(iso: try string("month", value), field: "month").description)
     }
@@ -192,7 +203,7 @@ enum Schemas {
         fields: [
             FieldSpec(.name, required: true, indexed: true, check: Check.text("name")),
             FieldSpec(.businessId, required: true, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
-            FieldSpec(.pilotArea, required: true, indexed: true, check: Check.text("pilotArea", maxLength: 100)),
+            FieldSpec(.pilotArea, required: true, indexed: true, summary: "the region the provider serves", check: Check.pilotArea),
             FieldSpec(.cap, type: .integer, required: true, check: Check.int("cap", 0...1_000_000)),
             FieldSpec(.capitationBase, required: true, summary: "monthly capitation base, euros", check: Check.decimal("capitationBase", maxFractionDigits: 2)),
             FieldSpec(.hourlyRate, required: true, summary: "outcome fee per hour worked, euros", check: Check.decimal("hourlyRate", maxFractionDigits: 2)),

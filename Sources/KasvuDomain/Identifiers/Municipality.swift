@@ -50,6 +50,27 @@ public struct Municipalities: Sendable {
 
     public subscript(code: String) -> Municipality? { all[code] }
 
+    /// A region (*maakunta*): the pilot areas are regions.
+    public struct Region: Sendable, Hashable {
+        /// `MK11`: the canonical form a pilot area is stored in.
+        public let code: String
+        public let name: String
+    }
+
+    /// Every region of the list, by code.
+    public var regions: [String: Region] {
+        all.values.reduce(into: [:]) { regions, municipality in
+            if !municipality.regionCode.isEmpty { regions[municipality.regionCode] = Region(code: municipality.regionCode, name: municipality.regionName) }
+        }
+    }
+
+    /// The region a text names: its code (`MK11`, `mk11`) or its Finnish name (`Pohjois-Savo`,
+    /// any case, composed or decomposed Unicode); nil for anything else.
+    public func region(_ text: String) -> Region? {
+        let wanted = text.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping.lowercased()
+        return regions.values.first { $0.code.lowercased() == wanted || $0.name.precomposedStringWithCanonicalMapping.lowercased() == wanted }
+    }
+
     /// Returns the municipality for `code` or throws a field error naming the problem.
     @discardableResult
     public func validate(_ code: String, field: String = "municipality") throws(FieldError) -> Municipality {

@@ -13,7 +13,8 @@ enum ReportMethods {
             (from what this replica holds; the central office's admin replica holds everything).
             """,
         result: ("report", JSONSchema.items(JSONSchema.object([
-            "providerId": JSONSchema.uuid, "name": JSONSchema.string(), "pilotArea": JSONSchema.string(), "cap": JSONSchema.integer(),
+            "providerId": JSONSchema.uuid, "name": JSONSchema.string(), "pilotArea": JSONSchema.string("region code, e.g. MK11"),
+            "pilotAreaName": JSONSchema.string("the region's Finnish name"), "cap": JSONSchema.integer(),
             "active": JSONSchema.integer(), "pending": JSONSchema.integer(), "waitlisted": JSONSchema.integer(), "free": JSONSchema.integer(),
             "activeByRiskGroup": ["type": "object", "additionalProperties": JSONSchema.integer()],
         ]))),
@@ -24,6 +25,7 @@ enum ReportMethods {
         return .object(["items": .array(rows.map { row in
             .object([
                 "providerId": .string(row.providerID), "name": .string(row.name), "pilotArea": .string(row.pilotArea),
+                "pilotAreaName": .string(row.pilotAreaName),
                 "cap": .int(row.cap), "active": .int(Int64(row.active)), "pending": .int(Int64(row.pending)),
                 "waitlisted": .int(Int64(row.waitlisted)), "free": .int(row.free),
                 "activeByRiskGroup": .object(Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", JSONValue.int(Int64(row.activeByRiskGroup[$0] ?? 0))) })),
@@ -40,7 +42,8 @@ enum ReportMethods {
             """,
         params: [.init("period", JSONSchema.period)],
         result: ("report", JSONSchema.items(JSONSchema.object([
-            "pilotArea": JSONSchema.string(), "riskGroup": JSONSchema.integer(), "clients": JSONSchema.integer(),
+            "pilotArea": JSONSchema.string("region code, e.g. MK11"), "pilotAreaName": JSONSchema.string("the region's Finnish name"),
+            "riskGroup": JSONSchema.integer(), "clients": JSONSchema.integer(),
             "clientsWithHours": JSONSchema.integer(), "shareWithHours": JSONSchema.string("exact decimal, 4 places"),
             "totalHours": JSONSchema.string("exact decimal, 2 places"), "fees": JSONSchema.money,
         ]))),
@@ -53,7 +56,8 @@ enum ReportMethods {
         let rows = try await call.replica.outcomesReport(period: term)
         return .object(["items": .array(rows.map { row in
             .object([
-                "pilotArea": .string(row.pilotArea), "riskGroup": .int(Int64(row.riskGroup)), "clients": .int(Int64(row.clients)),
+                "pilotArea": .string(row.pilotArea), "pilotAreaName": .string(row.pilotAreaName),
+                "riskGroup": .int(Int64(row.riskGroup)), "clients": .int(Int64(row.clients)),
                 "clientsWithHours": .int(Int64(row.clientsWithHours)), "shareWithHours": .string(Money.format(row.shareWithHours, scale: 4)),
                 "totalHours": .string(Money.format(row.totalHours, scale: 2)), "fees": .string(Money.format(row.fees)),
             ])

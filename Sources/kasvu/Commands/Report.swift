@@ -26,15 +26,15 @@ struct Report: AsyncParsableCommand {
             }
             switch format {
             case .csv:
-                print("providerId,name,pilotArea,cap,active,pending,waitlisted,free,activeGroup1,activeGroup2,activeGroup3")
+                print("providerId,name,pilotArea,pilotAreaName,cap,active,pending,waitlisted,free,activeGroup1,activeGroup2,activeGroup3")
                 for row in rows {
-                    let cells = [row.providerID, row.name, row.pilotArea, "\(row.cap)", "\(row.active)", "\(row.pending)", "\(row.waitlisted)",
+                    let cells = [row.providerID, row.name, row.pilotArea, row.pilotAreaName, "\(row.cap)", "\(row.active)", "\(row.pending)", "\(row.waitlisted)",
                                  "\(row.free)"] + (1...3).map { "\(row.activeByRiskGroup[$0] ?? 0)" }
                     print(cells.map(CSV.field).joined(separator: ","))
                 }
             case .json:
                 let objects = rows.map { row -> [String: Any] in
-                    ["providerId": row.providerID, "name": row.name, "pilotArea": row.pilotArea, "cap": row.cap, "active": row.active,
+                    ["providerId": row.providerID, "name": row.name, "pilotArea": row.pilotArea, "pilotAreaName": row.pilotAreaName, "cap": row.cap, "active": row.active,
                      "pending": row.pending, "waitlisted": row.waitlisted, "free": row.free,
                      "activeByRiskGroup": Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", row.activeByRiskGroup[$0] ?? 0) })]
                 }
@@ -68,10 +68,10 @@ extension Report {
                 throw CLIError(error)
             }
             let table = rows.map { row in
-                [row.pilotArea, "\(row.riskGroup)", "\(row.clients)", "\(row.clientsWithHours)", Money.format(row.shareWithHours, scale: 4),
+                [row.pilotArea, row.pilotAreaName, "\(row.riskGroup)", "\(row.clients)", "\(row.clientsWithHours)", Money.format(row.shareWithHours, scale: 4),
                  Money.format(row.totalHours), Money.format(row.fees)]
             }
-            let header = ["pilotArea", "riskGroup", "clients", "clientsWithHours", "shareWithHours", "totalHours", "fees"]
+            let header = ["pilotArea", "pilotAreaName", "riskGroup", "clients", "clientsWithHours", "shareWithHours", "totalHours", "fees"]
             switch format {
             case .csv:
                 print(([header] + table).map { $0.map(CSV.field).joined(separator: ",") }.joined(separator: "\n"))
