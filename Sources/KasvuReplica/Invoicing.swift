@@ -56,14 +56,23 @@ extension Replica {
         }
     }
 
+    /// The capitation invoice of a month that has begun (a future month is refused).
     public func capitationInvoice(providerID: String, month: YearMonth, tariff: Tariff = .current) async throws -> Invoice {
-        try InvoiceCalculator.capitation(try await invoiceFacts(providerID: providerID), month: month, tariff: tariff)
+        let today = Self.today()
+        if (month.year, month.month) > (today.year, today.month) {
+            throw KasvuError.validationFailed(field: "month", "\(month) has not begun: invoices are for months that have")
+        }
+        return try InvoiceCalculator.capitation(try await invoiceFacts(providerID: providerID), month: month, tariff: tariff)
     }
 
     /// The outcome invoice of a four-month period. With an audit (`seed`, `rate`), the sampled
     /// reports' recorded findings (``recordAudit``) give the extrapolated recovery.
     public func outcomeInvoice(providerID: String, period: BillingPeriod, audit: AuditRequest? = nil,
                                tariff: Tariff = .current) async throws -> Invoice {
+        let today = Self.today()
+        if (period.year, period.firstMonth) > (today.year, today.month) {
+            throw KasvuError.validationFailed(field: "period", "\(period) has not begun: invoices are for periods that have")
+        }
         let facts = try await invoiceFacts(providerID: providerID)
         var findings: AuditFindings?
         if let audit {

@@ -21,6 +21,12 @@ extension Replica {
                 throw KasvuError(.alreadyExists, "a \(kind.rawValue) with id \(id) already exists")
             }
             try Self.checkReferences(db, kind, values)
+            // One person, one client: the message names the client, never the henkilötunnus.
+            if kind == .client, let hetu = values[.hetu]?.stringValue,
+               let existing = try String.fetchOne(db, sql: "SELECT id FROM client WHERE hetu = ? AND deleted IS NOT 1 LIMIT 1", arguments: [hetu]) {
+                throw KasvuError(.duplicateIdentity, "this henkilötunnus is already registered as client \(existing)",
+                                 fieldErrors: [FieldError(field: "hetu", message: "already registered as client \(existing)")])
+            }
             return try self.commit(db, kind, id, state: RecordState(), changes: values)
         }
     }
@@ -130,6 +136,17 @@ extension Replica {
             guard let state = try Self.loadState(db, kind, id) else { throw KasvuError.notFound(entity: kind.rawValue, id: id) }
             guard state.conflicts.contains(where: { $0.field == field }) else {
                 throw KasvuError.validationFailed(field: "field", "\(kind.rawValue) \(id) has no conflict on \(field)")
+            }
+            // A referral's state follows its state machine from every competing state, as the
+            // central store will check on push.
+            if kind == .referral, field == FieldKey.state.rawValue {
+                let competing = (state.fields[field] ?? []).compactMap { $0.value.stringValue.flatMap(ReferralState.init(rawValue:)) }
+                guard let next = value.stringValue.flatMap(ReferralState.init(rawValue:)) else {
+                    throw KasvuError.validationFailed(field: "value", "must be a referral state")
+                }
+                if let refusal = WriteRules.referralStateRefusal(next: next, seen: competing, isNew: false) {
+                    throw KasvuError(.invalidTransition, refusal)
+                }
             }
             // Keeping a delete erases again what was written concurrently with it.
             if erasing {

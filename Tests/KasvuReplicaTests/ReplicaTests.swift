@@ -232,6 +232,56 @@ let tyopolku: [String: FieldValue] = [
         #expect(rows.count == 3 && Set(rows.map(\.pilotArea)) == ["MK11"] && Set(rows.map(\.pilotAreaName)) == ["Pohjois-Savo"])
     }
 
+    /// One person, one client: a second registration of a henkilötunnus names the first client
+    /// (never the henkilötunnus itself); once that client is erased, the person may register anew.
+    @Test func aHenkilotunnusIsRegisteredOnce() async throws {
+        let first = try await replica.create(.client, fields: aino)
+        do {
+            _ = try await replica.create(.client, fields: aino.merging(["firstName": .string("Another")]) { $1 })
+            Issue.record("a henkilötunnus was registered twice")
+        } catch let error as KasvuError {
+            #expect(error.kind == .duplicateIdentity && error.code == 1010)
+            #expect(error.fieldErrors.first?.field == "hetu" && error.message.contains(first.id))
+            #expect(!error.message.contains(aino["hetu"]?.stringValue ?? "-"))
+        }
+        #expect(try await replica.list(.client).items.count == 1)
+        try await replica.delete(.client, id: first.id)
+        #expect(try await replica.create(.client, fields: aino).id != first.id)
+    }
+
+    /// Resolving a conflict of a referral's state picks one of the competing states or a state
+    /// the machine allows from all of them, as the central store checks on push.
+    @Test func aReferralStateConflictResolvesByTheStateMachine() async throws {
+        let provider = try await replica.create(.provider, fields: tyopolku)
+        let client = try await profiledClient()
+        let referral = try await replica.createReferral(["clientId": .string(client.id), "providerId": .string(provider.id), "chosenBy": .string("client")])
+        var elsewhere = try #require(try await replica.state(.referral, id: referral.id))
+        _ = try await replica.transitionReferral(id: referral.id, to: .rejected, date: nil, reason: "no fit")
+        elsewhere.write(["state": .string("cancelled")], dot: Dot(ActorID(hex: 0xBEEF), 1), hlc: HLC(millis: 1))
+        try await replica.merge([RecordEnvelope(entity: .referral, id: referral.id, state: elsewhere)])
+        #expect(try await replica.conflicts(of: .referral).count == 1)
+        await #expect { _ = try await replica.resolveConflict(.referral, id: referral.id, field: "state", value: .string("pending")) } throws: {
+            ($0 as? KasvuError)?.kind == .invalidTransition
+        }
+        let resolved = try await replica.resolveConflict(.referral, id: referral.id, field: "state", value: .string("cancelled"))
+        #expect(resolved["state"] == .string("cancelled") && resolved.conflicts.isEmpty)
+    }
+
+    @Test func invoicesAreForMonthsAndPeriodsThatHaveBegun() async throws {
+        let provider = try await replica.create(.provider, fields: tyopolku)
+        let today = CalendarDate.today()
+        let next = try YearMonth(iso: String(format: "%04d-%02d", today.month == 12 ? today.year + 1 : today.year, today.month % 12 + 1))
+        await #expect { _ = try await replica.capitationInvoice(providerID: provider.id, month: next) } throws: {
+            ($0 as? KasvuError)?.fieldErrors.first?.field == "month"
+        }
+        let nextYear = try BillingPeriod(iso: "\(today.year + 1)-T1")
+        await #expect { _ = try await replica.outcomeInvoice(providerID: provider.id, period: nextYear) } throws: {
+            ($0 as? KasvuError)?.fieldErrors.first?.field == "period"
+        }
+        let thisMonth = try YearMonth(iso: String(format: "%04d-%02d", today.year, today.month))
+        #expect(try await replica.capitationInvoice(providerID: provider.id, month: thisMonth).total == 0)
+    }
+
     @Test func aProviderKnownToBeFullAnswersCapacityExceeded() async throws {
         let provider = try await replica.create(.provider, fields: tyopolku.merging(["cap": .int(1)]) { $1 })
         let first = try await profiledClient()

@@ -43,6 +43,8 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
         case replicaNotInitialized = "replica_not_initialized"
         /// A storage error that retrying will not fix (a broken constraint, corruption, a full disk).
         case storageFault = "storage_fault"
+        /// A person with that henkilötunnus is already registered.
+        case duplicateIdentity = "duplicate_identity"
         case syncUnreachable = "sync_unreachable"
         case syncUnauthorized = "sync_unauthorized"
         case replicaRewound = "replica_rewound"
@@ -66,6 +68,7 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .storageFailed: 1007
             case .replicaNotInitialized: 1008
             case .storageFault: 1009
+            case .duplicateIdentity: 1010
             case .syncUnreachable: 2001
             case .syncUnauthorized: 2002
             case .replicaRewound: 2003
@@ -89,6 +92,7 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .storageFailed: "The database was busy or locked; nothing was written; retry."
             case .replicaNotInitialized: "The database is not a Kasvu replica."
             case .storageFault: "SQLite reported an error retrying will not fix (a broken constraint, corruption, a full disk); nothing was written."
+            case .duplicateIdentity: "A person with that henkilötunnus is already registered; data.errors names the existing client."
             case .syncUnreachable: "The central server could not be reached."
             case .syncUnauthorized: "The central server refused the replica's token."
             case .replicaRewound: "The replica's actor counter went backwards (restored backup or copied file)."

@@ -30,7 +30,7 @@ enum RecordMethods {
             params: [.init("id", JSONSchema.uuid, description: "optional caller-chosen id (idempotent imports)")]
                 + writable.map { .init($0.name, JSONSchema.field($0), required: $0.required) },
             result: (kind.rawValue, JSONSchema.ref(OpenRPCDocument.schemaName(kind))),
-            errors: [.validationFailed, .alreadyExists, .permissionDenied], roles: roles
+            errors: [.validationFailed, .alreadyExists, .permissionDenied] + (kind == .client ? [.duplicateIdentity] : []), roles: roles
         ) { call in
             var p = call.params
             var members = call.members
