@@ -214,7 +214,9 @@ extension SQLiteCentralStore {
             try Self.audit(db, kind, id, before: before, after: state, at: at, replica: "central", actor: actor, user: "referral scheduler")
             if let client = state.value(.clientId).stringValue { clients.insert(client) }
         }
-        for provider in touched.sorted() { try scheduler.schedule(SQLiteCentralReads(db: db), provider: provider) }
+        let reads = SQLiteCentralReads(db: db)
+        for envelope in merged where envelope.entity == .referral { try scheduler.keepFinalState(reads, referral: envelope.id) }
+        for provider in touched.sorted() { try scheduler.schedule(reads, provider: provider) }
         try CentralActor.save(centralStamp, db)
         sequence = next
         moved = clients

@@ -13,6 +13,22 @@ struct ReferralScheduler {
     let stamp: () throws -> (dot: Dot, hlc: HLC)
     let save: (EntityKind, String, RecordState) throws -> Void
 
+    /// A cancellation, rejection or ending made on a replica concurrently with the central
+    /// store's promotion (or waitlisting) of the same referral is never overridden: the state
+    /// field then holds both, and the central store writes the final one as its own decision,
+    /// so that the referral stops holding a place, which ``schedule(_:provider:)`` gives to the
+    /// next in the queue.
+    func keepFinalState(_ reads: any CentralReads, referral id: String) throws {
+        guard let state = try reads.record(.referral, id), !state.isDeleted else { return }
+        let states = state.entries(.state).compactMap { $0.value.stringValue.flatMap(ReferralState.init(rawValue:)) }
+        guard states.count > 1, states.contains(where: ReferralState.holdingPlace.contains),
+              let final = states.first(where: \.isFinal) else { return }  // entries are winner first
+        var resolved = state
+        let stamp = try stamp()
+        resolved.write([FieldKey.state.rawValue: .string(final.rawValue)], dot: stamp.dot, hlc: stamp.hlc)
+        try save(.referral, id, resolved)
+    }
+
     func schedule(_ reads: any CentralReads, provider providerID: String) throws {
         guard let provider = try reads.record(.provider, providerID), !provider.isDeleted else { return }
         let cap = provider.value(.cap).intValue ?? 0

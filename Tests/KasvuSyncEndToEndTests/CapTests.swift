@@ -21,6 +21,45 @@ struct CapTests {
         return client.id
     }
 
+    /// A client cancelled offline while the central store promoted the referral does not hold
+    /// the place: the cancellation stands and the place goes to the next in the queue.
+    @Test func aCancellationIsNeverOverriddenByAPromotion() async throws {
+        let directory = try TemporaryDirectory()
+        let central = try CentralProcess(db: directory.path("central.sqlite"))
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        let office = try TestReplica("office", in: directory, central: central)
+        let provider = try await admin.replica.create(.provider, fields: [
+            "name": .string("Työpolku Oy"), "businessId": .string("2077474-0"), "pilotArea": .string("MK11"),
+            "cap": .int(1), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
+        ])
+        try await admin.sync()
+        try await office.sync()
+        var referrals: [String] = []  // the first takes the one place; the others wait
+        for n in 0..<3 {
+            let client = try await Self.referableClient(office.replica, n)
+            referrals.append(try await office.replica.createReferral([
+                "clientId": .string(client), "providerId": .string(provider.id), "chosenBy": .string("client"),
+            ]).id)
+        }
+        try await office.sync()
+        #expect(try await office.replica.get(.referral, id: referrals[1])["state"] == .string("waitlisted"))
+
+        // Offline, the office cancels the second; meanwhile a place opens and the central store promotes it.
+        _ = try await office.replica.transitionReferral(id: referrals[1], to: .cancelled, date: nil, reason: "moved away")
+        _ = try await admin.replica.update(.provider, id: provider.id, set: ["cap": .int(2)])
+        try await admin.sync()
+        try await admin.sync()
+        #expect(try await admin.replica.get(.referral, id: referrals[1])["state"] == .string("active"))
+
+        try await office.sync()
+        for replica in [admin, office] {
+            try await replica.sync()
+            let cancelled = try await replica.replica.get(.referral, id: referrals[1])
+            #expect(cancelled["state"] == .string("cancelled") && cancelled.conflicts.isEmpty)
+            #expect(try await replica.replica.get(.referral, id: referrals[2])["state"] == .string("active"))
+        }
+    }
+
     @Test(arguments: [false, true])
     func twoOfficesOverbookingOneProvider(officeBSyncsFirst: Bool) async throws {
         let directory = try TemporaryDirectory()
