@@ -141,3 +141,23 @@ extension Replica {
         return best.id
     }
 }
+
+extension Replica {
+    /// A waitlisted referral's place in its provider's queue (1 = next to get a place), in the
+    /// order the central store promotes: creation time (the HLC of the write that created the
+    /// referral), then id. Nil for a referral that is not waitlisted. Counted from what this
+    /// replica holds, as of its last sync.
+    public func queuePosition(ofReferral id: String) async throws -> Int? {
+        let id = try Self.canonicalID(id)
+        return try await read { db in
+            guard let state = try Self.loadState(db, .referral, id), !state.isDeleted,
+                  state.value(.state) == .string(ReferralState.waitlisted.rawValue),
+                  let provider = state.value(.providerId).stringValue else { return nil }
+            let queue = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM referral WHERE provider_id = ? AND state = ? AND deleted IS NOT 1",
+                                         arguments: [provider, ReferralState.waitlisted.rawValue])
+                .map { (id: $0["id"] as String, created: try Self.decodeState($0["sync_state"]).entries(.clientId).first?.hlc ?? .zero) }
+                .sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+            return queue.firstIndex { $0.id == id }.map { $0 + 1 }
+        }
+    }
+}

@@ -71,6 +71,7 @@ struct RPCEndToEndTests {
             "clientId": .string(clientID), "providerId": provider["id"]!, "chosenBy": "client",
         ])
         #expect(referral["state"] == "pending" && referral["riskGroup"] == 3)
+        #expect(try await rpc.result("referral/get", ["id": referral["id"]!])["queuePosition"] == .null)  // not waitlisted
         let cancelled = try await rpc.result("referral/transition", ["id": referral["id"]!, "to": "cancelled", "date": "2026-01-05"])
         #expect(cancelled["state"] == "cancelled" && cancelled["endDate"] == "2026-01-05")
         let updated = try await rpc.result("client/update", ["id": .string(clientID), "set": ["phone": "040 123 4567"]])

@@ -44,6 +44,10 @@ struct CapTests {
         try await office.sync()
         #expect(try await office.replica.get(.referral, id: referrals[1])["state"] == .string("waitlisted"))
 
+        #expect(try await office.replica.queuePosition(ofReferral: referrals[1]) == 1)
+        #expect(try await office.replica.queuePosition(ofReferral: referrals[2]) == 2)
+        #expect(try await office.replica.queuePosition(ofReferral: referrals[0]) == nil)  // active
+
         // Offline, the office cancels the second; meanwhile a place opens and the central store promotes it.
         _ = try await office.replica.transitionReferral(id: referrals[1], to: .cancelled, date: nil, reason: "moved away")
         _ = try await admin.replica.update(.provider, id: provider.id, set: ["cap": .int(2)])

@@ -60,16 +60,25 @@ enum RecordMethods {
     }
 
     private static func get(_ kind: EntityKind) -> MethodDeclaration {
-        MethodDeclaration(
-            "\(kind.rawValue)/get", summary: "One \(kind.rawValue); includes `conflicts` when a field has several values.",
+        let record = JSONSchema.ref(OpenRPCDocument.schemaName(kind))
+        let queued: JSONValue = ["allOf": [record, JSONSchema.object([
+            "queuePosition": JSONSchema.nullable(JSONSchema.integer("place in the provider's queue, 1 = next; only for a waitlisted referral", minimum: 1)),
+        ], required: ["queuePosition"])]]
+        return MethodDeclaration(
+            "\(kind.rawValue)/get",
+            summary: "One \(kind.rawValue); includes `conflicts` when a field has several values"
+                + (kind == .referral ? "; a waitlisted referral shows its `queuePosition` (creation order, as the central store promotes)." : "."),
             params: [.init("id", JSONSchema.uuid, required: true)],
-            result: (kind.rawValue, JSONSchema.ref(OpenRPCDocument.schemaName(kind))),
+            result: (kind.rawValue, kind == .referral ? queued : record),
             errors: [.notFound], roles: .everyone
         ) { call in
             var p = call.params
             let id = p.id()
             try p.check()
-            return try await call.replica.get(kind, id: id).json
+            let found = try await call.replica.get(kind, id: id).json
+            guard kind == .referral, case .object(var object) = found else { return found }
+            object["queuePosition"] = try await call.replica.queuePosition(ofReferral: id).map { .int(Int64($0)) } ?? .null
+            return .object(object)
         }
     }
 
