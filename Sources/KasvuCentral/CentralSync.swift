@@ -106,9 +106,12 @@ extension SQLiteCentralStore {
         let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
         let reads = SQLiteCentralReads(db: db)
         var resolver = ScopeResolver(reads: reads, scope: replica.scope)
-        let formerActors = try Row.fetchAll(db, sql: "SELECT actor, max_counter FROM actor WHERE replica_id = ? AND actor <> ?",
-                                            arguments: [replica.id, header.actor.rawValue])
-            .reduce(into: [ActorID: UInt64]()) { $0[ActorID(rawValue: $1["actor"])] = UInt64($1["max_counter"] as Int64) }
+        // The replica's other actors, each bounded by the writes the central store holds from it.
+        let formerActors = try Row.fetchAll(db, sql: """
+            SELECT actor, (SELECT max(counter) FROM dot WHERE dot.actor = actor.actor) AS held FROM actor
+            WHERE replica_id = ? AND actor <> ?
+            """, arguments: [replica.id, header.actor.rawValue])
+            .reduce(into: [ActorID: UInt64]()) { $0[ActorID(rawValue: $1["actor"])] = UInt64(($1["held"] as Int64?) ?? 0) }
         let ownership = PushCheck(actor: header.actor, counter: header.actorCounter, formerActors: formerActors)
         let rules = PushRules(ownership: ownership, role: replica.role,
                               today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
@@ -167,7 +170,7 @@ extension SQLiteCentralStore {
                 try Self.audit(db, envelope.entity, envelope.id, before: current, after: state, at: at,
                                replica: replica.id, actor: header.actor.rawValue, user: header.userName)
                 merged.append(envelope)
-                if state.isDeleted { result.erased = true }
+                if let current, Self.erasesPersonalValues(envelope.entity, current: current, merged: state) { result.erased = true }
                 if Self.movesScope(envelope.entity, current: current, merged: state) {
                     moved.insert(envelope.entity == .client ? envelope.id : state.value(.clientId).stringValue ?? "")
                 }
@@ -294,6 +297,15 @@ extension SQLiteCentralStore {
         }
         if UInt64(seen) > header.actorCounter {
             throw KasvuError(.replicaRewound, "replica \(replica.id) went back from write \(seen) to \(header.actorCounter) (restored from a backup?); \(recovery)")
+        }
+    }
+
+    /// Whether a merge removed a personal value that was stored: an erasure, whose old values
+    /// the write-ahead log still holds.
+    static func erasesPersonalValues(_ kind: EntityKind, current: RecordState, merged: RecordState) -> Bool {
+        kind.schema.personalFields.contains { name in
+            let held = Set((current.fields[name] ?? []).filter { !$0.value.isNull }.map(\.dot))
+            return !held.isEmpty && !held.isSubset(of: Set((merged.fields[name] ?? []).map(\.dot)))
         }
     }
 

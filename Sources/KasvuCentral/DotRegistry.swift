@@ -35,6 +35,7 @@ struct DotRegistry {
             if let cached = known[entry.dot.counter] {
                 held = cached
             } else if entry.dot.counter > seenBefore {
+                known[entry.dot.counter] = entry.hlc  // new: later entries of this push must agree
                 continue
             } else {
                 held = try Int64.fetchOne(lookup, arguments: [actor.rawValue, Int64(entry.dot.counter)]).map { HLC(rawValue: UInt64(bitPattern: $0)) }
@@ -52,9 +53,8 @@ struct DotRegistry {
 
     /// Remembers the pusher's entries of a record the central store merged.
     mutating func register(_ merged: RecordState) throws {
-        for entry in merged.fields.values.joined() where entry.dot.actor == actor && known[entry.dot.counter] == nil {
+        for entry in merged.fields.values.joined() where entry.dot.actor == actor {
             try insert.execute(arguments: [actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
-            known[entry.dot.counter] = entry.hlc
         }
     }
 }

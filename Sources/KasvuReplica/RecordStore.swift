@@ -46,7 +46,7 @@ extension Replica {
 
     /// Deletes a record: a write of `deleted = true` that remembers what it had seen, so that
     /// concurrent edits elsewhere surface as a delete-vs-edit conflict instead of vanishing.
-    /// Deletes a record. Deleting a client erases it: the same write clears every personal field
+    /// Deleting a client erases it: the same write clears every personal field
     /// (``FieldSpec/personal``) of the client and of its contacts and events, so that the values
     /// are superseded everywhere the write reaches, and the write-ahead log is emptied so that
     /// no copy of them stays in this replica's files.
@@ -153,6 +153,15 @@ extension Replica {
                 try self.erase(db, kind, id, state: state)
                 return Record(kind: kind, id: id, state: try Self.loadState(db, kind, id) ?? state)
             }
+            // A live record must keep its required values (null is a value only for an erasure).
+            var resolved = state
+            resolved.write([field: value], dot: Dot(self.actor, 0), hlc: .zero)
+            if !resolved.isDeleted {
+                var values = resolved.values
+                values[EntitySchema.deletedField] = nil
+                let errors = kind.schema.recordErrors(values)
+                if !errors.isEmpty { throw KasvuError.validationFailed(errors) }
+            }
             return try self.commit(db, kind, id, state: state, changes: [field: value])
         }
         if erasing { try await purgeWriteAheadLog() }
@@ -168,10 +177,12 @@ extension Replica {
     /// Takes the next dot and HLC for a write transaction: one counter per transaction, shared
     /// by every record it writes (DESIGN section 4).
     func stamp(_ db: Database) throws -> (dot: Dot, hlc: HLC) {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT counter, hlc FROM replica WHERE singleton = 1")) else {
+        // The actor with its counter, from the same row: `kasvu recover` in another process may
+        // have given the replica a new actor since this one opened it.
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT actor, counter, hlc FROM replica WHERE singleton = 1")) else {
             throw KasvuError(.replicaNotInitialized, "replica row missing")
         }
-        var writer = WriterClock(actor: actor, counter: UInt64(row["counter"] as Int64),
+        var writer = WriterClock(actor: ActorID(rawValue: row["actor"]), counter: UInt64(row["counter"] as Int64),
                                  last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
         let stamp = writer.next(nowMillis: nowMillis())
         try db.cachedStatement(sql: "UPDATE replica SET counter = ?, hlc = ? WHERE singleton = 1")
@@ -187,9 +198,9 @@ extension Replica {
         state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
         try Self.saveState(db, kind, id, state)
         try db.cachedStatement(sql: """
-            INSERT INTO outbox (entity, id, version) VALUES (?, ?, ?)
+            INSERT INTO outbox (entity, id, version, first_version) VALUES (?, ?, ?, ?)
             ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version
-            """).execute(arguments: [kind.rawValue, id, Int64(stamp.dot.counter)])
+            """).execute(arguments: [kind.rawValue, id, Int64(stamp.dot.counter), Int64(stamp.dot.counter)])
         return Record(kind: kind, id: id, state: state)
     }
 

@@ -29,11 +29,13 @@ extension Replica {
         let replica = try open(at: path, durability: durability)
         do {
             return try replica.pool.write { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT actor, counter, hlc, acked_counter FROM replica WHERE singleton = 1") else {
+                guard let row = try Row.fetchOne(db, sql: "SELECT actor, counter, hlc FROM replica WHERE singleton = 1") else {
                     throw KasvuError(.replicaNotInitialized, "replica row missing")
                 }
                 let former = ActorID(rawValue: row["actor"])
-                let acknowledged = UInt64(row["acked_counter"] as Int64)
+                // Every write below the oldest unacknowledged one is held by the central store.
+                let oldestPending = try Int64.fetchOne(db, sql: "SELECT min(first_version) FROM outbox")
+                let acknowledged = UInt64(max(0, (oldestPending ?? (row["counter"] as Int64) + 1) - 1))
                 var writer = WriterClock(actor: .random(), counter: 0, last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
                 let stamp = writer.next(nowMillis: replica.nowMillis())
                 var restamped = 0
@@ -47,8 +49,8 @@ extension Replica {
                     restamped += 1
                 }
                 // Every pending row is pushed again under the new actor's first write.
-                try db.execute(sql: "UPDATE outbox SET version = ?", arguments: [Int64(stamp.dot.counter)])
-                try db.execute(sql: "UPDATE replica SET actor = ?, counter = ?, hlc = ?, acked_counter = 0, last_sync_error = NULL WHERE singleton = 1",
+                try db.execute(sql: "UPDATE outbox SET version = ?, first_version = ?", arguments: [Int64(stamp.dot.counter), Int64(stamp.dot.counter)])
+                try db.execute(sql: "UPDATE replica SET actor = ?, counter = ?, hlc = ?, last_sync_error = NULL WHERE singleton = 1",
                                arguments: [writer.actor.rawValue, Int64(writer.counter), Int64(bitPattern: writer.clock.last.rawValue)])
                 return RecoverySummary(formerActor: former, actor: writer.actor, restamped: restamped)
             }

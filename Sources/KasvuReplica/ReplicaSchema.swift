@@ -151,12 +151,13 @@ enum ReplicaSchema {
         // on application types). A new indexed field or table is a new migration registered
         // below; `MigrationTests` fails while an indexed field has no column in a migrated
         // database, and opens databases made by earlier releases (Tests/Fixtures/databases).
-        migrator.registerMigration("v2: acknowledged counter") { db in
+        migrator.registerMigration("v2: first unacknowledged write per outbox row") { db in
             try db.execute(sql: """
-                -- Every write of this actor up to here is held by the central store (the outbox was
-                -- empty after an acknowledgement): `kasvu recover` stamps again only what is later.
-                ALTER TABLE replica ADD COLUMN acked_counter INTEGER NOT NULL DEFAULT 0;
-                UPDATE replica SET acked_counter = counter WHERE NOT EXISTS (SELECT 1 FROM outbox);
+                -- The counter of the oldest write to the record the central store has not
+                -- acknowledged: every write below the smallest one is held by the central store,
+                -- and `kasvu recover` stamps again only what is not. Unknown for rows written
+                -- before this column: 1, so that recovery stamps all of theirs again.
+                ALTER TABLE outbox ADD COLUMN first_version INTEGER NOT NULL DEFAULT 1;
                 """)
         }
         return migrator

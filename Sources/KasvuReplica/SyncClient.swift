@@ -164,11 +164,12 @@ extension Replica {
     public func syncHeader(pullLimit: Int, userName: String?) async throws -> SyncHeader {
         let now = nowMillis()
         return try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, counter, hlc, pull_cursor FROM replica WHERE singleton = 1") else {
+            // The actor with its counter, from the same row: `kasvu recover` may have changed both.
+            guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, actor, counter, hlc, pull_cursor FROM replica WHERE singleton = 1") else {
                 throw KasvuError(.replicaNotInitialized, "replica row missing")
             }
             let last = HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64))
-            return SyncHeader(schemaVersion: SyncSchema.version, replicaID: row["replica_id"], actor: self.actor,
+            return SyncHeader(schemaVersion: SyncSchema.version, replicaID: row["replica_id"], actor: ActorID(rawValue: row["actor"]),
                               actorCounter: UInt64(row["counter"] as Int64), clock: max(last, HLC(millis: now)),
                               cursor: row["pull_cursor"], pullLimit: pullLimit, userName: userName)
         }

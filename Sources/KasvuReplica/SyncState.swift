@@ -45,8 +45,6 @@ extension Replica {
         for item in items {
             try delete.execute(arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
         }
-        // Nothing left to push: every write so far is acknowledged.
-        try db.execute(sql: "UPDATE replica SET acked_counter = counter WHERE NOT EXISTS (SELECT 1 FROM outbox)")
     }
 
     /// Merges pulled record states and saves the new pull cursor in the same transaction.

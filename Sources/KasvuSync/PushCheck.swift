@@ -21,8 +21,8 @@ import KasvuDomain
 public struct PushCheck: Sendable {
     public let actor: ActorID
     public let counter: UInt64
-    /// The pusher's earlier actors (before `kasvu recover`) and the highest counter the central
-    /// store has seen from each: the replica may claim to know its own earlier writes that far,
+    /// The pusher's earlier actors (before `kasvu recover`) and the highest of their writes the
+    /// central store holds: the replica may claim to know its own earlier writes that far,
     /// as it did before it recovered, even in a record whose stored vector is behind (a record
     /// it created after a fork, whose earlier writes it stamped again).
     public let formerActors: [ActorID: UInt64]

@@ -5,7 +5,10 @@ extension RecordState {
     /// and the entries it stood beside (a conflict stays a conflict). The version vector and
     /// delete contexts claim nothing of `former` beyond `acknowledged`, so that the push neither
     /// reuses a dot nor claims to have seen the other database's writes; those merge in as
-    /// concurrent edits. Nil when the state holds no such entry.
+    /// concurrent edits. Nil when its vector claims nothing of `former` beyond `acknowledged`.
+    ///
+    /// The entries take the recovery's timestamp: one dot has one HLC (the central store's
+    /// dot registry checks that), so a recovered referral queues as created at recovery.
     ///
     /// ```swift
     /// if let restamped = state.restamped(former: old, after: acked, as: (Dot(new, 1), hlc)) { save(restamped) }

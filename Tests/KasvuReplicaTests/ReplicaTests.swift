@@ -369,8 +369,12 @@ let tyopolku: [String: FieldValue] = [
         let shown = try await replica.get(.client, id: client.id)
         #expect(shown.isDeleted)
         #expect(shown.conflicts.first?.kind == .deleteVsEdit)
-        let kept = try await replica.resolveConflict(.client, id: client.id, field: "deleted", value: .bool(false))
-        #expect(!kept.isDeleted && kept["phone"] == .string("040 222 2222"))
+        // The delete erased the name: the record cannot come back to life without one.
+        await #expect { _ = try await replica.resolveConflict(.client, id: client.id, field: "deleted", value: .bool(false)) } throws: {
+            ($0 as? KasvuError)?.fieldErrors.map(\.field) == ["lastName"]
+        }
+        let kept = try await replica.resolveConflict(.client, id: client.id, field: "deleted", value: .bool(true))
+        #expect(kept.isDeleted && kept.conflicts.isEmpty && kept["phone"] == .null)
     }
 
     @Test func replicaIsCreatedOnceAndReopened() async throws {

@@ -20,6 +20,8 @@ public struct Municipality: Sendable, Hashable, Codable {
 /// ```
 public struct Municipalities: Sendable {
     public let all: [String: Municipality]
+    /// Every region of the list, by code.
+    public let regions: [String: Region]
 
     public static let special: [Municipality] = [
         Municipality(code: "198", name: "No home municipality in Finland", regionCode: "", regionName: ""),
@@ -46,6 +48,9 @@ public struct Municipalities: Sendable {
         }
         for special in Self.special { all[special.code] = special }
         self.all = all
+        regions = all.values.reduce(into: [:]) { regions, municipality in
+            if !municipality.regionCode.isEmpty { regions[municipality.regionCode] = Region(code: municipality.regionCode, name: municipality.regionName) }
+        }
     }
 
     public subscript(code: String) -> Municipality? { all[code] }
@@ -57,12 +62,6 @@ public struct Municipalities: Sendable {
         public let name: String
     }
 
-    /// Every region of the list, by code.
-    public var regions: [String: Region] {
-        all.values.reduce(into: [:]) { regions, municipality in
-            if !municipality.regionCode.isEmpty { regions[municipality.regionCode] = Region(code: municipality.regionCode, name: municipality.regionName) }
-        }
-    }
 
     /// The region a text names: its code (`MK11`, `mk11`) or its Finnish name (`Pohjois-Savo`,
     /// any case, composed or decomposed Unicode); nil for anything else.

@@ -66,12 +66,12 @@ public enum WriteRules {
     /// (`seen`: empty for a referral new to the judge, or when the writer saw none of the
     /// stored states, which then stand beside the new one as a conflict).
     ///
-    /// Re-asserting one of the states seen is always allowed: it resolves a conflict between
-    /// concurrent transitions by choosing one of them (each was legal where it was made).
+    /// Re-asserting one of the states seen (never pending) is allowed: it resolves a conflict
+    /// between concurrent transitions by choosing one of them (each was legal where it was made).
     public static func referralStateRefusal(next: ReferralState, seen: [ReferralState], isNew: Bool) -> String? {
         if isNew { return next == .pending || next == .rejected || next == .cancelled ? nil : "a new referral starts pending" }
-        if seen.contains(next) { return nil }
         if next == .pending { return "a referral does not go back to pending" }
+        if seen.contains(next) { return nil }
         for state in seen where state != next && !state.allowedNext.contains(next) {
             return "a referral cannot go from \(state.rawValue) to \(next.rawValue)"
         }

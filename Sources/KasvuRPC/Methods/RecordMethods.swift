@@ -111,7 +111,7 @@ enum RecordMethods {
 
     private static let clientDelete = MethodDeclaration(
         "client/delete",
-        summary: "Delete a client (a synced tombstone; concurrent edits elsewhere surface as a delete_vs_edit conflict).",
+        summary: "Delete and erase a client: the same write nulls its personal fields and the notes of its contacts and events; concurrent edits elsewhere surface as a delete_vs_edit conflict, and keeping the delete erases them too.",
         params: [.init("id", JSONSchema.uuid, required: true)],
         result: ("result", JSONSchema.object(["id": JSONSchema.uuid, "deleted": JSONSchema.boolean], required: ["id", "deleted"])),
         errors: [.notFound, .permissionDenied], roles: .publicSide
