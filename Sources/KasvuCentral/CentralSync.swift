@@ -291,7 +291,7 @@ extension SQLiteCentralStore {
             return
         }
         let owner: String = row["replica_id"], seen: Int64 = row["max_counter"]
-        let recovery = "run `kasvu recover --db PATH` (local work is stamped again under a new actor, nothing is lost), then sync"
+        let recovery = DotRegistry.recovery
         if owner != replica.id {
             throw KasvuError(.replicaRewound, "actor \(header.actor) belongs to another replica: this database is a copy; \(recovery)")
         }
@@ -325,7 +325,7 @@ extension SQLiteCentralStore {
             guard let known = current.fields[field] else { continue }
             for entry in entries where entry.dot.actor == header.actor {
                 if let same = known.first(where: { $0.dot == entry.dot }), same != entry {
-                    throw KasvuError(.replicaRewound, "write \(entry.dot) of \(envelope.entity.rawValue) \(envelope.id) arrived with different content: two databases share actor \(entry.dot.actor); run `kasvu recover --db PATH`, then sync")
+                    throw KasvuError(.replicaRewound, "write \(entry.dot) of \(envelope.entity.rawValue) \(envelope.id) arrived with different content: two databases share actor \(entry.dot.actor); \(DotRegistry.recovery)")
                 }
             }
         }

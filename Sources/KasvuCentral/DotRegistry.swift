@@ -29,6 +29,9 @@ struct DotRegistry {
 
     /// Refuses the push when one of the pusher's own entries in `pushed` reuses a dot the
     /// central store holds with a different timestamp (or two of its entries disagree).
+    /// What a refused replica does, in every `replica_rewound` message.
+    static let recovery = "run `kasvu recover --db PATH` (local work is stamped again under a new actor, nothing is lost), then sync"
+
     mutating func check(_ pushed: RecordState, entity: EntityKind, id: String) throws {
         for entry in pushed.fields.values.joined() where entry.dot.actor == actor {
             let held: HLC?
@@ -45,7 +48,7 @@ struct DotRegistry {
                 throw KasvuError(.replicaRewound, """
                     write \(entry.dot.counter) of actor \(actor) (\(entity.rawValue) \(id)) is not the write the central store holds \
                     under that number: this database was restored from a backup or copied, and wrote before syncing. \
-                    Run `kasvu recover --db PATH`, then sync: local work is stamped again under a new actor and nothing is lost
+                    \(Self.recovery)
                     """)
             }
         }

@@ -34,10 +34,7 @@ struct ReferralScheduler {
         let cap = provider.value(.cap).intValue ?? 0
         var referrals = try reads.referrals(ofProvider: providerID, in: ReferralState.undecided).filter { !$0.state.isDeleted }
         var active = referrals.filter { $0.state.value(.state) == .string("active") }.count
-        referrals.sort { a, b in
-            let x = a.state.entries(.clientId).first?.hlc ?? .zero, y = b.state.entries(.clientId).first?.hlc ?? .zero
-            return (x, a.id) < (y, b.id)
-        }
+        referrals.sort { ($0.state.creationHLC, $0.id) < ($1.state.creationHLC, $1.id) }
         let today = CalendarDate.today()
         for referral in referrals {
             guard let current = referral.state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)),

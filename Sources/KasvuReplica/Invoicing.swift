@@ -58,8 +58,7 @@ extension Replica {
 
     /// The capitation invoice of a month that has begun (a future month is refused).
     public func capitationInvoice(providerID: String, month: YearMonth, tariff: Tariff = .current) async throws -> Invoice {
-        let today = Self.today()
-        if (month.year, month.month) > (today.year, today.month) {
+        if !month.hasBegun(by: Self.today()) {
             throw KasvuError.validationFailed(field: "month", "\(month) has not begun: invoices are for months that have")
         }
         return try InvoiceCalculator.capitation(try await invoiceFacts(providerID: providerID), month: month, tariff: tariff)
@@ -69,8 +68,7 @@ extension Replica {
     /// reports' recorded findings (``recordAudit``) give the extrapolated recovery.
     public func outcomeInvoice(providerID: String, period: BillingPeriod, audit: AuditRequest? = nil,
                                tariff: Tariff = .current) async throws -> Invoice {
-        let today = Self.today()
-        if (period.year, period.firstMonth) > (today.year, today.month) {
+        if !period.months[0].hasBegun(by: Self.today()) {
             throw KasvuError.validationFailed(field: "period", "\(period) has not begun: invoices are for periods that have")
         }
         let facts = try await invoiceFacts(providerID: providerID)

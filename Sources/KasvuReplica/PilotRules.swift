@@ -155,7 +155,7 @@ extension Replica {
                   let provider = state.value(.providerId).stringValue else { return nil }
             let queue = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM referral WHERE provider_id = ? AND state = ? AND deleted IS NOT 1",
                                          arguments: [provider, ReferralState.waitlisted.rawValue])
-                .map { (id: $0["id"] as String, created: try Self.decodeState($0["sync_state"]).entries(.clientId).first?.hlc ?? .zero) }
+                .map { (id: $0["id"] as String, created: try Self.decodeState($0["sync_state"]).creationHLC) }
                 .sorted { ($0.created, $0.id) < ($1.created, $1.id) }
             return queue.firstIndex { $0.id == id }.map { $0 + 1 }
         }

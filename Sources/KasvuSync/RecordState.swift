@@ -105,6 +105,10 @@ public struct RecordState: Sendable, Hashable {
     /// The winning value of a field, or `.null`.
     public func value(_ key: FieldKey) -> FieldValue { value(key.rawValue) }
 
+    /// When a dependent record (a referral, contact, hours or event) was created: the HLC of
+    /// the write that set its create-only `clientId`. The referral queue is in this order.
+    public var creationHLC: HLC { entries(.clientId).first?.hlc ?? .zero }
+
     /// The entries a field holds (several when it is in conflict), winner first.
     public func entries(_ key: FieldKey) -> [FieldEntry] { fields[key.rawValue] ?? [] }
 

@@ -80,7 +80,7 @@ public enum WriteRules {
 
     /// Hours are reported for a past or the current month, never a future one.
     public static func hoursMonthRefusal(_ month: YearMonth, today: CalendarDate) -> String? {
-        (month.year, month.month) > (today.year, today.month) ? "hours for \(month) cannot be reported before the month begins" : nil
+        month.hasBegun(by: today) ? nil : "hours for \(month) cannot be reported before the month begins"
     }
 
     /// Hours are reported for a month in which, or after which, the client's referral to that

@@ -66,6 +66,9 @@ public struct YearMonth: Sendable, Hashable, Comparable, CustomStringConvertible
     public let year: Int
     public let month: Int
 
+    /// Whether the month has begun on `today` (hours and invoices are for such months only).
+    public func hasBegun(by today: CalendarDate) -> Bool { (year, month) <= (today.year, today.month) }
+
     public init(iso text: String, field: String = "month") throws(FieldError) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard text.count == 7, parts.count == 2, parts[0].count == 4, parts[1].count == 2,
