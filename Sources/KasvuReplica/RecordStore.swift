@@ -63,26 +63,18 @@ extension Replica {
     /// here and in its contacts and events: one write, one dot.
     func erase(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState) throws {
         let stamp = try stamp(db)
-        _ = try apply(db, kind, id, state: state, changes: Self.erasure(of: state, kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, stamp: stamp)
+        _ = try apply(db, kind, id, state: state, changes: state.erasure(kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, stamp: stamp)
         guard kind == .client else { return }
         for dependent in [EntityKind.contact, .event] {
             let ids = try String.fetchAll(db, sql: "SELECT id FROM \"\(dependent.rawValue)\" WHERE client_id = ?", arguments: [id])
             for dependentID in ids {
                 guard let dependentState = try Self.loadState(db, dependent, dependentID) else { continue }
-                let changes = Self.erasure(of: dependentState, dependent)
+                let changes = dependentState.erasure(dependent)
                 if !changes.isEmpty { _ = try apply(db, dependent, dependentID, state: dependentState, changes: changes, stamp: stamp) }
             }
         }
     }
 
-    /// Null for every personal field of `kind` that holds any value (a conflict's included).
-    static func erasure(of state: RecordState, _ kind: EntityKind) -> [String: FieldValue] {
-        var changes: [String: FieldValue] = [:]
-        for name in kind.schema.personalFields where state.fields[name]?.contains(where: { !$0.value.isNull }) == true {
-            changes[name] = .null
-        }
-        return changes
-    }
 
     /// Moves a referral through its state machine (``ReferralState``).
     public func transitionReferral(id: String, to next: ReferralState, date: CalendarDate?, reason: String?) async throws -> Record {

@@ -105,6 +105,17 @@ public struct RecordState: Sendable, Hashable {
     /// The winning value of a field, or `.null`.
     public func value(_ key: FieldKey) -> FieldValue { value(key.rawValue) }
 
+    /// The changes that erase this record's personal data (``FieldSpec/personal``): null for every
+    /// such field holding any value, a conflict's included. The replica's `client/delete` and the
+    /// central store's retention purge both write them.
+    public func erasure(_ kind: EntityKind) -> [String: FieldValue] {
+        var changes: [String: FieldValue] = [:]
+        for name in kind.schema.personalFields where fields[name]?.contains(where: { !$0.value.isNull }) == true {
+            changes[name] = .null
+        }
+        return changes
+    }
+
     /// When a dependent record (a referral, contact, hours or event) was created: the HLC of
     /// the write that set its create-only `clientId`. The referral queue is in this order.
     public var creationHLC: HLC { entries(.clientId).first?.hlc ?? .zero }

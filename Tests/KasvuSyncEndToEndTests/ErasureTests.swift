@@ -96,4 +96,46 @@ struct ErasureTests {
         }
         #expect(try await office.replica.conflicts(of: .client).isEmpty)
     }
+
+    /// The retention rule: `kasvu central purge --ended-before` erases the clients whose
+    /// referrals all ended before the day, everywhere; a client still served is untouched.
+    @Test func thePurgeErasesClientsWhoseServiceEnded() async throws {
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        let office = try TestReplica("office", in: directory, central: central)
+        let providers = try await admin.createTwoProviders()
+        try await office.sync()
+        var clients: [String] = []
+        for (n, firstName, lastName) in [(4242, "Unikkonimi", "Erasmussen"), (4243, "Toinen", "Jatkaja")] {
+            let client = try await office.replica.create(.client, fields: [
+                "hetu": .string(testHetu(n)), "firstName": .string(firstName), "lastName": .string(lastName), "municipality": .string("749"),
+                "monthsUnemployed": .int(30), "educationLevel": .string("basic"), "monthsEmployedLast24": .int(2), "languageSkills": .string("native"),
+            ])
+            let proposal = try await office.replica.profile(clientID: client.id)
+            _ = try await office.replica.confirmRiskGroup(clientID: client.id, group: proposal.group, reason: nil, confirmedBy: "worker")
+            _ = try await office.replica.createReferral(["clientId": .string(client.id), "providerId": .string(providers[0]), "chosenBy": .string("client")])
+            clients.append(client.id)
+        }
+        _ = try await office.replica.create(.contact, fields: [
+            "clientId": .string(clients[0]), "providerId": .string(providers[0]), "date": .string("2026-11-02"),
+            "kind": .string("meeting"), "note": .string("muistiinpano-salaisuus"),
+        ])
+        try await office.sync()
+        try await office.sync()  // the central store's activations
+        let referral = try #require(try await office.replica.list(.referral, where: ["clientId": .string(clients[0])]).items.first)
+        _ = try await office.replica.transitionReferral(id: referral.id, to: .ended, date: nil, reason: "employed")
+        for replica in [office, admin] { try await replica.sync() }
+        #expect(try !Self.leaks(central.db).isEmpty)
+
+        let tomorrow = CalendarDate.today(now: Date().addingTimeInterval(86_400)).description
+        let purge = try KasvuBinary.run(["central", "purge", "--db", central.db, "--ended-before", tomorrow])
+        #expect(purge.status == 0 && purge.stdout.contains("Erased 1 clients"), "\(purge.stderr)")
+        for replica in [office, admin] { try await replica.sync() }
+
+        for path in [office.replica.path, admin.replica.path, central.db] {
+            #expect(try Self.leaks(path) == [], "\(path)")
+        }
+        let kept = try await office.replica.get(.client, id: clients[1])
+        #expect(kept["lastName"] == .string("Jatkaja") && kept["hetu"] == .string(testHetu(4243)))
+        #expect(try KasvuBinary.run(["central", "purge", "--db", central.db, "--ended-before", tomorrow]).stdout.contains("Erased 0 clients"))
+    }
 }

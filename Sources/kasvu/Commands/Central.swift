@@ -8,7 +8,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -137,6 +137,31 @@ struct Central: AsyncParsableCommand {
                 guard let role = try await opened.role(of: id) else { throw KasvuError.notFound(entity: "replica", id: id) }
                 try await opened.setScope(id: id, scope: scope.scope(role: role))
                 print("Scope of \(id) changed; its next sync delivers and evicts accordingly.")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase the clients whose referrals all ended before a date (the retention rule).",
+            discussion: """
+                Each such client is erased as `client/delete` erases on a replica: deleted, its personal fields and the \
+                notes of its contacts and events written null, as the central store's own write, which reaches every \
+                replica that holds them at its next sync. Clients never referred are not touched. Safe while the server runs.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "Erase clients whose every referral ended (ended, cancelled, rejected) before this day, YYYY-MM-DD.")
+        var endedBefore: String
+
+        func run() async throws {
+            do {
+                let day: CalendarDate
+                do throws(FieldError) { day = try CalendarDate(iso: endedBefore, field: "ended-before") } catch { throw KasvuError.validationFailed([error]) }
+                let count = try await store.open().purge(endedBefore: day)
+                print("Erased \(count) clients whose referrals all ended before \(day); replicas erase them at their next sync.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }
