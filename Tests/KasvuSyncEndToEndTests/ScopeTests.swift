@@ -50,7 +50,8 @@ struct ScopeTests {
         #expect(fields.contains("hetu") && fields.contains("riskGroup"))
         // Named here, not taken from the schema's flags the central store strips by.
         let confidential: Set<String> = ["monthsUnemployed", "educationLevel", "monthsEmployedLast24", "languageSkills",
-                                         "riskGroupProposal", "riskGroupScore", "profilingModelVersion"]
+                                         "riskGroupProposal", "riskGroupScore", "profilingModelVersion",
+                                         "riskGroupConfirmedBy"]  // a case worker's name is not the provider's business
         #expect(fields.isDisjoint(with: confidential))
         let officeFields = Set(try #require(try await office.replica.state(.client, id: mine.client)).fields.keys)
         #expect(confidential.isSubset(of: officeFields))  // the office has them: the check above can fail

@@ -180,7 +180,7 @@ enum Schemas {
             FieldSpec(.riskGroupProposal, type: .integer, access: .system, confidential: true, personal: true, check: Check.int("riskGroupProposal", 1...3)),
             FieldSpec(.riskGroupScore, access: .system, confidential: true, personal: true, check: Check.decimal("riskGroupScore", maxFractionDigits: 6, allowNegative: true)),
             FieldSpec(.profilingModelVersion, access: .system, confidential: true, check: Check.text("profilingModelVersion")),
-            FieldSpec(.riskGroupConfirmedBy, access: .system, personal: true, check: Check.text("riskGroupConfirmedBy")),
+            FieldSpec(.riskGroupConfirmedBy, access: .system, confidential: true, personal: true, summary: "the case worker who confirmed the group (kept from provider replicas)", check: Check.text("riskGroupConfirmedBy")),
             FieldSpec(.riskGroupConfirmedAt, access: .system, personal: true, check: Check.text("riskGroupConfirmedAt")),
             FieldSpec(.riskGroupReason, access: .system, confidential: true, personal: true, check: Check.text("riskGroupReason", maxLength: 2000)),
         ],
