@@ -22,16 +22,11 @@ extension SQLiteCentralStore {
                 let ended = referral.value(.endDate).stringValue.flatMap { try? CalendarDate(iso: $0) }.map { $0 < day } ?? false
                 candidates[client] = (candidates[client] ?? true) && final && ended
             }
-            var writer = try CentralActor.load(db)
-            let stamp = writer.next(nowMillis: nowMillis())
-            var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
-            let at = ISO8601DateFormatter().string(from: Date())
+            var targets: [(EntityKind, String, RecordState, [String: FieldValue])] = []
             var count = 0
             for (client, expired) in candidates.sorted(by: { $0.key < $1.key }) where expired {
                 guard let state = try Self.load(db, .client, client), !state.isDeleted else { continue }
-                var targets: [(EntityKind, String, RecordState, [String: FieldValue])] = [
-                    (.client, client, state, state.erasure(.client).merging([EntitySchema.deletedField: .bool(true)]) { $1 }),
-                ]
+                targets.append((.client, client, state, state.erasure(.client).merging([EntitySchema.deletedField: .bool(true)]) { $1 }))
                 for row in try Row.fetchAll(db, sql: "SELECT entity, id, state FROM record WHERE client_ref = ? AND entity IN ('contact', 'event')",
                                             arguments: [client]) {
                     guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
@@ -39,15 +34,22 @@ extension SQLiteCentralStore {
                     let changes = dependent.erasure(kind)
                     if !changes.isEmpty { targets.append((kind, row["id"], dependent, changes)) }
                 }
-                for (kind, id, before, changes) in targets {
-                    var after = before
-                    after.write(changes, dot: stamp.dot, hlc: stamp.hlc)
-                    sequence += 1
-                    try Self.save(db, kind, id, after, sequence: sequence)
-                    try Self.audit(db, kind, id, before: before, after: after, at: at, replica: "central", actor: writer.actor.rawValue,
-                                   user: "retention purge")
-                }
                 count += 1
+            }
+            // One write, stamped after everything it erases (in HLC order too), as the
+            // central store's referral decisions are.
+            var writer = try CentralActor.load(db)
+            for target in targets { writer.observe(target.2) }
+            let stamp = writer.next(nowMillis: nowMillis())
+            var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
+            let at = ISO8601DateFormatter().string(from: Date())
+            for (kind, id, before, changes) in targets {
+                var after = before
+                after.write(changes, dot: stamp.dot, hlc: stamp.hlc)
+                sequence += 1
+                try Self.save(db, kind, id, after, sequence: sequence)
+                try Self.audit(db, kind, id, before: before, after: after, at: at, replica: "central", actor: writer.actor.rawValue,
+                               user: "retention purge")
             }
             if count > 0 {
                 try CentralActor.save(writer, db)
