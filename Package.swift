@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "KasvuSyncEndToEndTests",
             dependencies: [
-                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport", "JSONBytes", "kasvu",
+                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport", "JSONBytes", "JSONRPC", "kasvu",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"]

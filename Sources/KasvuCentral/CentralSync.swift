@@ -60,8 +60,12 @@ extension SQLiteCentralStore {
         if !header.actor.isWellFormed { errors.append(FieldError(field: "header.actor", message: "must be 16 lowercase hexadecimal digits")) }
         if header.actorCounter > UInt64(Int64.max) { errors.append(FieldError(field: "header.actorCounter", message: "must be at most \(Int64.max)")) }
         if header.cursor < 0 { errors.append(FieldError(field: "header.cursor", message: "must not be negative")) }
-        if let name = header.userName, name.unicodeScalars.count > SyncLimits.maxUserNameLength || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if let name = header.userName, !SyncLimits.isAcceptableUserName(name) {
             errors.append(FieldError(field: "header.userName", message: "at most \(SyncLimits.maxUserNameLength) characters, no control characters"))
+        }
+        let notes = push.reduce(0) { $0 + ((try? $1.result.get().writes.count) ?? 0) }
+        if notes > SyncLimits.maxWriteNotesPerPush {
+            errors.append(FieldError(field: "push", message: "at most \(SyncLimits.maxWriteNotesPerPush) write notes per push"))
         }
         guard errors.isEmpty else { throw KasvuError.validationFailed(errors) }
         var newest = header.clock
@@ -140,6 +144,7 @@ extension SQLiteCentralStore {
             let scopeOfMerged = { try resolver.writeRefusal(envelope.entity, envelope.id, state) }
             if let refusal = try scopeOfStored.map({ KasvuError(.permissionDenied, $0) })
                 ?? rules.refusal(envelope.entity, envelope.id, pushed: envelope.state, stored: current, merged: state)
+                ?? Self.noteRefusal(envelope, header: header, latest: HLC(millis: nowMillis() + maxClockSkewMillis)).map({ KasvuError.validationFailed(field: "writes", $0) })
                 ?? scopeOfMerged().map({ KasvuError(.permissionDenied, $0) }) {
                 result.rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id, error: refusal))
                 // A refused record the pusher may not see (new, or stored outside its scope) is
@@ -167,8 +172,12 @@ extension SQLiteCentralStore {
                 sequence += 1
                 try Self.save(db, envelope.entity, envelope.id, text: text, sequence: sequence)
                 if state == envelope.state { result.sentText[key] = text }
-                try Self.audit(db, envelope.entity, envelope.id, before: current, after: state, at: at,
-                               replica: replica.id, actor: header.actor.rawValue, user: header.userName)
+                if envelope.writes.isEmpty {
+                    try Self.audit(db, envelope.entity, envelope.id, before: current, after: state, at: at,
+                                   replica: replica.id, actor: header.actor.rawValue, user: header.userName)
+                } else {
+                    try Self.audit(db, envelope.entity, envelope.id, notes: envelope.writes, at: at, replica: replica.id, actor: header.actor.rawValue)
+                }
                 merged.append(envelope)
                 if let current, Self.erasesPersonalValues(envelope.entity, current: current, merged: state) { result.erased = true }
                 if Self.movesScope(envelope.entity, current: current, merged: state) {
@@ -298,6 +307,18 @@ extension SQLiteCentralStore {
         if UInt64(seen) > header.actorCounter {
             throw KasvuError(.replicaRewound, "replica \(replica.id) went back from write \(seen) to \(header.actorCounter) (restored from a backup?); \(recovery)")
         }
+    }
+
+    /// Why the write notes pushed with a record may not go into the audit trail, or nil
+    /// (``WriteNote/refusal(_:state:actor:headerCounter:latest:)``).
+    static func noteRefusal(_ envelope: RecordEnvelope, header: SyncHeader, latest: HLC) -> String? {
+        guard !envelope.writes.isEmpty else { return nil }
+        for note in envelope.writes {
+            if let refusal = note.refusal(envelope.entity, state: envelope.state, actor: header.actor, headerCounter: header.actorCounter, latest: latest) {
+                return refusal
+            }
+        }
+        return WriteNote.disagreement(envelope.writes, state: envelope.state, actor: header.actor)
     }
 
     /// Whether a merge removed a personal value that was stored: an erasure, whose old values

@@ -137,6 +137,18 @@ public final class SQLiteCentralStore: CentralStore {
                     WHERE json_extract(w.value, '$[0]') <> coalesce((SELECT actor FROM central_actor), '');
                 """)
         }
+        migrator.registerMigration("v6: write authorship") { db in
+            try db.execute(sql: """
+                -- Each write as its replica noted it (WriteNote): the dot's counter, when it was
+                -- written (HLC milliseconds) and the old and new values of non-personal fields.
+                -- Rows without a counter are merges that came without notes.
+                ALTER TABLE audit_trail ADD COLUMN counter INTEGER;
+                ALTER TABLE audit_trail ADD COLUMN written_at INTEGER;
+                ALTER TABLE audit_trail ADD COLUMN changes TEXT;
+                -- A retried push notes the same writes again: once is enough.
+                CREATE UNIQUE INDEX audit_trail_write ON audit_trail(entity, id, actor, counter, written_at) WHERE counter IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
@@ -246,21 +258,44 @@ public final class SQLiteCentralStore: CentralStore {
         }
     }
 
-    /// Appends who changed which fields to the audit trail.
+    /// Appends a merge that came without write notes (the central store's own decisions, or
+    /// a replica of an earlier release) to the audit trail: the fields it changed, with the old
+    /// and new winning values of those that are not personal data, dated by its newest entry.
     static func audit(_ db: Database, _ kind: EntityKind, _ id: String, before: RecordState?, after: RecordState, at: String,
                       replica: String, actor: String, user: String?) throws {
         let changed = after.fields.keys.filter { before?.fields[$0] != after.fields[$0] }.sorted()
         guard !changed.isEmpty else { return }
-        try db.cachedStatement(sql: "INSERT INTO audit_trail (entity, id, at, replica_id, actor, user_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [kind.rawValue, id, at, replica, actor, user, changed.joined(separator: ",")])
+        let note = WriteNote.of(kind, before: before ?? RecordState(), changes: Dictionary(uniqueKeysWithValues: changed.map { ($0, after.value($0)) }),
+                                counter: 0, hlc: changed.flatMap { after.fields[$0] ?? [] }.map(\.hlc).max() ?? .zero, user: user)
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_trail (entity, id, at, replica_id, actor, user_name, fields, written_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [kind.rawValue, id, at, replica, actor, user, changed.joined(separator: ","),
+                                     Int64(note.hlc.millis), WriteNote.changesText(note.changes)])
+    }
+
+    /// Appends the writes a replica noted (``WriteNote``) to the audit trail, once each.
+    static func audit(_ db: Database, _ kind: EntityKind, _ id: String, notes: [WriteNote], at: String, replica: String, actor: String) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO audit_trail (entity, id, at, replica_id, actor, user_name, fields, counter, written_at, changes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for note in notes {
+            try insert.execute(arguments: [kind.rawValue, id, at, replica, actor, note.user, note.changes.map(\.field).joined(separator: ","),
+                                           Int64(note.counter), Int64(note.hlc.millis), WriteNote.changesText(note.changes)])
+        }
     }
 
     public func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT at, replica_id, actor, user_name, fields FROM audit_trail WHERE entity = ? AND id = ? ORDER BY entry",
-                             arguments: [entity.rawValue, id]).map {
-                AuditEntry(at: $0["at"], replicaID: $0["replica_id"], actor: $0["actor"], userName: $0["user_name"],
-                           fields: ($0["fields"] as String).split(separator: ",").map(String.init))
+            try Row.fetchAll(db, sql: """
+                SELECT at, replica_id, actor, user_name, fields, counter, written_at, changes FROM audit_trail
+                WHERE entity = ? AND id = ? ORDER BY entry
+                """, arguments: [entity.rawValue, id]).map { row in
+                let changes = try (row["changes"] as String?).map { try WriteNote.changes(json: $0.utf8) } ?? []
+                return AuditEntry(at: row["at"], replicaID: row["replica_id"], actor: row["actor"], userName: row["user_name"],
+                                  fields: (row["fields"] as String).split(separator: ",").map(String.init),
+                                  writtenAt: (row["written_at"] as Int64?).map { AuditEntry.timestamp(millis: UInt64($0)) },
+                                  write: (row["counter"] as Int64?).map(UInt64.init), changes: changes)
             }
         }
     }

@@ -52,8 +52,11 @@ public enum ReplicaMethods {
             let allowed = Set(declaration.params.map(\.name))
             let required = Set(declaration.params.filter(\.required).map(\.name))
             dispatcher.register(declaration.name) { params, context in
+                let (params, user) = try RequestMeta.split(params)
                 let checked = try Params(params, allowed: allowed, required: required)
-                return try await declaration.handler(MethodCall(params: checked, raw: params, environment: environment, context: context))
+                let call = MethodCall(params: checked, raw: params, environment: environment, context: context, user: user ?? environment.userName)
+                // Every write this request makes is noted under its user (the central audit trail).
+                return try await Replica.$author.withValue(call.user) { try await declaration.handler(call) }
             }
         }
         return dispatcher

@@ -182,17 +182,22 @@ extension Replica {
         return stamp
     }
 
-    /// Writes `changes` under an existing stamp and queues the record for push.
-    func apply(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState, changes: [String: FieldValue],
+    /// Writes `changes` under an existing stamp, notes who wrote what (``WriteNote``) and
+    /// queues the record for push.
+    func apply(_ db: Database, _ kind: EntityKind, _ id: String, state before: RecordState, changes: [String: FieldValue],
                stamp: (dot: Dot, hlc: HLC)) throws -> Record {
         try WriteRules.check(kind, changes, role: role)  // the central store checks the same on push
-        var state = state
+        var state = before
         state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
         try Self.saveState(db, kind, id, state)
         try db.cachedStatement(sql: """
             INSERT INTO outbox (entity, id, version, first_version) VALUES (?, ?, ?, ?)
             ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version
             """).execute(arguments: [kind.rawValue, id, Int64(stamp.dot.counter), Int64(stamp.dot.counter)])
+        let note = WriteNote.of(kind, before: before, changes: changes, counter: stamp.dot.counter, hlc: stamp.hlc, user: Self.author)
+        try db.cachedStatement(sql: "INSERT INTO write_log (entity, id, counter, hlc, user_name, changes) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [kind.rawValue, id, Int64(note.counter), Int64(bitPattern: note.hlc.rawValue), note.user,
+                                 WriteNote.changesText(note.changes)])
         return Record(kind: kind, id: id, state: state)
     }
 

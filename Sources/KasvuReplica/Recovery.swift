@@ -48,8 +48,11 @@ extension Replica {
                     try saveState(db, kind, id, again)
                     restamped += 1
                 }
-                // Every pending row is pushed again under the new actor's first write.
+                // Every pending row is pushed again under the new actor's first write, and so are
+                // the notes of its writes (each keeps its author and time).
                 try db.execute(sql: "UPDATE outbox SET version = ?, first_version = ?", arguments: [Int64(stamp.dot.counter), Int64(stamp.dot.counter)])
+                try db.execute(sql: "DELETE FROM write_log WHERE counter <= ?", arguments: [Int64(acknowledged)])
+                try db.execute(sql: "UPDATE write_log SET counter = ?", arguments: [Int64(stamp.dot.counter)])
                 try db.execute(sql: "UPDATE replica SET actor = ?, counter = ?, hlc = ?, last_sync_error = NULL WHERE singleton = 1",
                                arguments: [writer.actor.rawValue, Int64(writer.counter), Int64(bitPattern: writer.clock.last.rawValue)])
                 return RecoverySummary(formerActor: former, actor: writer.actor, restamped: restamped)

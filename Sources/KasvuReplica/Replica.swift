@@ -114,9 +114,21 @@ public final class Replica: Sendable {
 
     // MARK: - Storage access
 
+    /// Who makes the writes of the current task: kept with each write's note for the central
+    /// audit trail (`kasvu rpc --user`, or a request's `meta.user`).
+    ///
+    /// ```swift
+    /// try await Replica.$author.withValue("Liisa") { try await replica.update(.client, id: id, set: changes) }
+    /// ```
+    @TaskLocal public static var author: String?
+
     /// Runs `body` in a write transaction, with storage errors turned into ``KasvuError``.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await pool.write(body) } catch let error as DatabaseError { throw Self.storageError(error) }
+        // GRDB runs `body` on its writer queue, outside this task: carry the author along.
+        let author = Self.author
+        do { return try await pool.write { db in try Self.$author.withValue(author) { try body(db) } } } catch let error as DatabaseError {
+            throw Self.storageError(error)
+        }
     }
 
     /// Runs `body` outside a transaction (for pragmas such as checkpoints).

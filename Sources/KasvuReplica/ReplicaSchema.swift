@@ -160,6 +160,22 @@ enum ReplicaSchema {
                 ALTER TABLE outbox ADD COLUMN first_version INTEGER NOT NULL DEFAULT 1;
                 """)
         }
+        migrator.registerMigration("v3: write notes") { db in
+            try db.execute(sql: """
+                -- Who made each local write the central store has not acknowledged, and which
+                -- fields it set (values only of fields that are not personal data): pushed with
+                -- the record for the central audit trail, deleted when acknowledged.
+                CREATE TABLE write_log (
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    user_name TEXT,
+                    changes TEXT NOT NULL
+                );
+                CREATE INDEX write_log_by_record ON write_log(entity, id, counter);
+                """)
+        }
         return migrator
     }
 }

@@ -199,6 +199,7 @@ extension Replica {
                 try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
                 evicted += db.changesCount
                 try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
+                try db.execute(sql: "DELETE FROM write_log WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 if !refused.contains("\(key.entity.rawValue)/\(key.id)") {
                     try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 }

@@ -26,10 +26,15 @@ extension Replica {
                 LIMIT ?
                 """, arguments: [limit + excluding.count])
             var items: [OutboxItem] = []
+            var notes = 0
             for row in rows where items.count < limit {
                 guard let kind = EntityKind(rawValue: row["entity"]), !excluding.contains(RecordKey(entity: kind, id: row["id"])),
                       let state = try Self.loadState(db, kind, row["id"]) else { continue }
-                items.append(OutboxItem(envelope: RecordEnvelope(entity: kind, id: row["id"], state: state), version: row["version"]))
+                let writes = try Self.writeNotes(db, kind, row["id"], upTo: row["version"])
+                // The central store takes a bounded number of notes per push: the rest go next time.
+                if !items.isEmpty && notes + writes.count > SyncLimits.maxWriteNotesPerPush { break }
+                notes += writes.count
+                items.append(OutboxItem(envelope: RecordEnvelope(entity: kind, id: row["id"], state: state, writes: writes), version: row["version"]))
             }
             return items
         }
@@ -42,8 +47,24 @@ extension Replica {
 
     func clearOutbox(_ db: Database, _ items: [OutboxItem]) throws {
         let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE entity = ? AND id = ? AND version = ?")
+        let deleteNotes = try db.cachedStatement(sql: "DELETE FROM write_log WHERE entity = ? AND id = ? AND counter <= ?")
         for item in items {
             try delete.execute(arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
+            try deleteNotes.execute(arguments: [item.envelope.entity.rawValue, item.envelope.id, item.version])
+        }
+    }
+
+    /// The notes of a record's unacknowledged writes up to `version`, oldest first; at most
+    /// ``SyncLimits/maxWriteNotesPerPush``, the newest (a record written that often between
+    /// two syncs loses the names of its oldest writes, never a write).
+    static func writeNotes(_ db: Database, _ kind: EntityKind, _ id: String, upTo version: Int64) throws -> [WriteNote] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT counter, hlc, user_name, changes FROM write_log WHERE entity = ? AND id = ? AND counter <= ?
+            ORDER BY counter DESC, rowid DESC LIMIT ?
+            """), arguments: [kind.rawValue, id, version, SyncLimits.maxWriteNotesPerPush])
+        return try rows.reversed().map { row in
+            WriteNote(counter: UInt64(row["counter"] as Int64), hlc: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)),
+                      user: row["user_name"], changes: try WriteNote.changes(json: (row["changes"] as String).utf8))
         }
     }
 

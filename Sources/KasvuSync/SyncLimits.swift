@@ -15,6 +15,16 @@ public enum SyncLimits {
     public static let maxPushRecords = SyncBatch.maxRecords
     /// A `userName` for the audit trail.
     public static let maxUserNameLength = 200
+    /// Write notes (``WriteNote``) in one push: one per local write of the pushed records, so
+    /// ten per record of a full batch. A replica whose records hold more unsent notes sends
+    /// them over several round trips; one record's notes beyond it keep the newest.
+    public static let maxWriteNotesPerPush = 50_000
+
+    /// A user name the audit trail keeps: at most ``maxUserNameLength`` characters, none of
+    /// them control characters (a name is printed in logs and tables).
+    public static func isAcceptableUserName(_ name: String) -> Bool {
+        name.unicodeScalars.count <= maxUserNameLength && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
     /// The stored text of the records in one pull batch: a batch stops growing here (and says
     /// `more`), so one answer stays a few MB however large the records (5,000 honest records
     /// are about 5 MB).

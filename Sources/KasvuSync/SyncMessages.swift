@@ -1,3 +1,4 @@
+import Foundation
 import KasvuDomain
 
 /// The body of `POST /v1/sync`: one round trip pushes a batch and asks for a pull batch.
@@ -146,21 +147,51 @@ public enum SyncSchema {
     public static let version = 2
 }
 
-/// One merged write as the central store's audit trail keeps it: who, when, which fields.
+/// One write in the central store's audit trail: who made it, on which replica, when it was
+/// written and merged, which fields it set, and the old and new values of those that are not
+/// personal data.
 public struct AuditEntry: Sendable, Hashable, Codable {
+    /// When the central store merged it (ISO 8601).
     public let at: String
     public let replicaID: String
     public let actor: String
+    /// The user the write was made under (`kasvu rpc --user`, `meta.user`); for a merge that came
+    /// without write notes, the user the syncing replica was started with.
     public let userName: String?
     public let fields: [String]
+    /// When it was written (its HLC wall time, ISO 8601).
+    public let writtenAt: String?
+    /// The counter of its dot; nil for a merge that came without write notes.
+    public let write: UInt64?
+    public let changes: [WriteNote.Change]
 
-    public init(at: String, replicaID: String, actor: String, userName: String?, fields: [String]) {
+    public init(at: String, replicaID: String, actor: String, userName: String?, fields: [String], writtenAt: String? = nil,
+                write: UInt64? = nil, changes: [WriteNote.Change] = []) {
         self.at = at
         self.replicaID = replicaID
         self.actor = actor
         self.userName = userName
         self.fields = fields
+        self.writtenAt = writtenAt
+        self.write = write
+        self.changes = changes
     }
 
-    enum CodingKeys: String, CodingKey { case at, replicaID = "replicaId", actor, userName, fields }
+    enum CodingKeys: String, CodingKey { case at, replicaID = "replicaId", actor, userName, fields, writtenAt, write, changes }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(at: try container.decode(String.self, forKey: .at), replicaID: try container.decode(String.self, forKey: .replicaID),
+                  actor: try container.decode(String.self, forKey: .actor), userName: try container.decodeIfPresent(String.self, forKey: .userName),
+                  fields: try container.decode([String].self, forKey: .fields), writtenAt: try container.decodeIfPresent(String.self, forKey: .writtenAt),
+                  write: try container.decodeIfPresent(UInt64.self, forKey: .write),
+                  changes: try container.decodeIfPresent([WriteNote.Change].self, forKey: .changes) ?? [])
+    }
+
+    /// Milliseconds since 1970 as ISO 8601 with milliseconds, in UTC.
+    public static func timestamp(millis: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(millis) / 1000))
+    }
 }

@@ -216,6 +216,13 @@ struct RPCEndToEndTests {
         #expect(badHetu["error"]?["data"]?["kind"] == "validation_failed")
         let badID = try await rpc.call("client/update", ["id": "not-a-uuid", "set": ["phone": "040 1"]])
         #expect(badID["error"]?["code"] == -32602)
+        // Every method takes `meta: {user}`; anything else there, or a user that is no name, is refused.
+        for (meta, field) in [(["user": 5], "meta.user"), (["user": "A\u{7}"], "meta.user"), (["user": ""], "meta.user"),
+                              (["role": "admin"], "meta.role"), ("Matti", "meta")] as [(JSONValue, String)] {
+            let badMeta = try await rpc.call("client/update", ["id": client["id"]!, "set": ["phone": "040 1"], "meta": meta])
+            #expect(badMeta["error"]?["code"] == -32602)
+            #expect(badMeta["error"]?["data"]?["errors"]?.arrayValue?.first?["field"] == .string(field))
+        }
         // A Content-Length larger than the body, then end of input.
         rpc.send("Content-Length: 500\r\n\r\n" + #"{"jsonrpc":"2.0","id":9,"method":"client/delete","params":{"id":"\#(client["id"]!.stringValue!)"}}"#)
         rpc.closeInput()

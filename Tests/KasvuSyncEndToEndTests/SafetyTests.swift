@@ -132,7 +132,7 @@ struct SafetyTests {
         let office = try TestReplica("office", in: directory, central: central)
         let count = 600
         for index in 0..<count {
-            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index) " + String(repeating: "x", count: 80))]) { $1 })
+            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index) " + String(repeating: "x", count: 20))]) { $1 })
         }
         // The whole batch is over the server's 200,000 bytes; half of it is under.
         let header = try await office.replica.syncHeader(pullLimit: count, userName: nil)

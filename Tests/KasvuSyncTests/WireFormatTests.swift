@@ -119,9 +119,13 @@ struct WireFormatTests {
     @Test("sync requests and responses round-trip; unknown members are skipped")
     func messages() throws {
         let envelope = RecordEnvelope(entity: .client, id: "00000000-0000-4000-8000-000000000001", state: Self.deletedState)
+        let noted = RecordEnvelope(entity: .client, id: envelope.id, state: Self.deletedState, writes: [
+            WriteNote(counter: 3, hlc: HLC(millis: 4), user: "Liisa \"L\"", changes: [.init(field: "deleted", old: .null, new: .bool(true)), .init(field: "lastName")]),
+            WriteNote(counter: 4, hlc: HLC(millis: 5), user: nil, changes: [.init(field: "status", old: .string("a"), new: .null)]),
+        ])
         let request = SyncRequest(header: SyncHeader(schemaVersion: SyncSchema.version, replicaID: "office-1", actor: Self.actor,
                                                      actorCounter: 9, clock: HLC(millis: 5), cursor: -1, pullLimit: 10, userName: "Liisa \"L\""),
-                                  push: [envelope, envelope])
+                                  push: [envelope, noted])
         let decoded = try CentralSyncRequest(json: request.jsonBytes)
         #expect(decoded.header == request.header)
         #expect(try decoded.push.map { try $0.result.get() } == request.push)

@@ -109,6 +109,6 @@ enum BillingMethods {
         let id = p.id("hoursId")
         let verified = p.string("verifiedHours")
         try p.check()
-        return try await call.replica.recordAudit(hoursID: id, verifiedHours: verified, auditedBy: call.environment.userName).json
+        return try await call.replica.recordAudit(hoursID: id, verifiedHours: verified, auditedBy: call.user).json
     }
 }

@@ -71,7 +71,7 @@ extension Set<ReplicaRole> {
 /// What a handler works with: the replica and what the executable gave the server.
 struct MethodEnvironment: Sendable {
     let replica: Replica
-    /// Who works on this replica (kept with risk-group confirmations and audit findings).
+    /// Who works on this replica, unless a request names its own user (`meta.user`).
     let userName: String
     let makeSyncClient: (@Sendable () async throws -> SyncClient)?
     let auditTrail: (@Sendable (EntityKind, String) async throws -> [AuditEntry])?
@@ -84,8 +84,42 @@ struct MethodCall: Sendable {
     let raw: JSONValue?
     let environment: MethodEnvironment
     let context: RequestContext
+    /// Who makes this request: its `meta.user`, else the user the server was started with.
+    let user: String
 
     var replica: Replica { environment.replica }
     /// The members of the `params` object (empty when absent).
     var members: [String: JSONValue] { raw?.objectValue ?? [:] }
+}
+
+/// The `meta` member every method accepts beside its parameters: `{"user": NAME}` names the
+/// person a front-end serving several people makes this request for. Each write the request
+/// makes is noted under that name in the central audit trail.
+enum RequestMeta {
+    static let parameter = "meta"
+    static let declaration = MethodDeclaration.Param(parameter, JSONSchema.ref("RequestMeta"))
+    static let schema = JSONSchema.object(
+        ["user": ["type": "string", "minLength": 1, "maxLength": .int(Int64(SyncLimits.maxUserNameLength))]], closed: true,
+        description: "Accepted by every method: the user this request is made for, noted with each write it makes (default: kasvu rpc --user).")
+
+    /// The params without `meta`, and the user it names.
+    static func split(_ params: JSONValue?) throws(ResponseError) -> (JSONValue?, String?) {
+        guard case .object(var members)? = params, let meta = members.removeValue(forKey: parameter) else { return (params, nil) }
+        switch meta {
+        case .null: return (.object(members), nil)
+        case .object(let fields):
+            for key in fields.keys where key != "user" {
+                throw .invalidParams("meta takes only user", errors: [(field: "meta.\(key)", message: "unknown member; expected user")])
+            }
+            switch fields["user"] {
+            case nil, .null?: return (.object(members), nil)
+            case .string(let user)? where !user.isEmpty && SyncLimits.isAcceptableUserName(user): return (.object(members), user)
+            default:
+                throw .invalidParams("meta.user must be a name", errors: [(field: "meta.user", message:
+                    "must be a non-empty string of at most \(SyncLimits.maxUserNameLength) characters, no control characters")])
+            }
+        default:
+            throw .invalidParams("meta must be an object", errors: [(field: "meta", message: "must be an object such as {\"user\": \"Liisa\"}")])
+        }
+    }
 }

@@ -56,7 +56,7 @@ enum PilotRuleMethods {
         if group == nil { _ = p.string("group") }
         try p.check()
         return try await call.replica.confirmRiskGroup(clientID: id, group: group ?? 0, reason: reason,
-                                                       confirmedBy: call.environment.userName).json
+                                                       confirmedBy: call.user).json
     }
 
     private static let createReferral = MethodDeclaration(

@@ -67,14 +67,23 @@ enum ReportMethods {
     private static let auditTrail = MethodDeclaration(
         "audit/trail",
         summary: """
-            The central store's audit trail of one record (fetched from the central server): for every merged write, when, \
-            which replica and actor, the user name the replica was started with, and which fields changed.
+            The central store's audit trail of one record (fetched from the central server), one item per write: the user \
+            it was made under (kasvu rpc --user or the request's meta.user), the replica and actor, when it was written \
+            (writtenAt, the write's clock) and merged (at), which fields it set, and the old and new value of every field \
+            that is not personal data. Writes merged without a note (the central store's own decisions) name the fields \
+            they changed, with `write` null.
             """,
         params: [.init("entity", JSONSchema.entity, required: true), .init("id", JSONSchema.uuid, required: true)],
         result: ("trail", JSONSchema.items(JSONSchema.object([
-            "at": JSONSchema.string(), "replicaId": JSONSchema.string(), "actor": JSONSchema.string(),
-            "userName": JSONSchema.nullable(JSONSchema.string()), "fields": JSONSchema.array(JSONSchema.string()),
-        ]))),
+            "at": JSONSchema.string("when the central store merged the write (ISO 8601)"), "replicaId": JSONSchema.string(),
+            "actor": JSONSchema.string(), "userName": JSONSchema.nullable(JSONSchema.string()),
+            "writtenAt": JSONSchema.nullable(JSONSchema.string("when the write was made (ISO 8601, its HLC wall time)")),
+            "write": JSONSchema.nullable(JSONSchema.integer("the counter of the write's dot")),
+            "fields": JSONSchema.array(JSONSchema.string()),
+            "changes": JSONSchema.array(JSONSchema.object([
+                "field": JSONSchema.string(), "old": JSONSchema.any, "new": JSONSchema.any,
+            ], required: ["field"], description: "old and new are present only for fields that are not personal data")),
+        ], required: ["at", "replicaId", "actor", "userName", "writtenAt", "write", "fields", "changes"]))),
         errors: [.permissionDenied, .syncUnreachable, .syncUnauthorized], roles: .centralOffice
     ) { call in
         var p = call.params
@@ -88,7 +97,15 @@ enum ReportMethods {
         return .object(["items": .array(try await auditTrail(kind, id).map { entry in
             .object([
                 "at": .string(entry.at), "replicaId": .string(entry.replicaID), "actor": .string(entry.actor),
-                "userName": entry.userName.map(JSONValue.string) ?? .null, "fields": .array(entry.fields.map(JSONValue.string)),
+                "userName": entry.userName.map(JSONValue.string) ?? .null, "writtenAt": entry.writtenAt.map(JSONValue.string) ?? .null,
+                "write": entry.write.map { .int(Int64($0)) } ?? .null,
+                "fields": .array(entry.fields.map(JSONValue.string)),
+                "changes": .array(entry.changes.map { change in
+                    var object: [String: JSONValue] = ["field": .string(change.field)]
+                    if let old = change.old { object["old"] = old.json }
+                    if let new = change.new { object["new"] = new.json }
+                    return .object(object)
+                }),
             ])
         })])
     }

@@ -43,7 +43,7 @@ enum OpenRPCDocument {
             "name": .string(declaration.name),
             "summary": .string(declaration.summary),
             "paramStructure": "by-name",
-            "params": .array(declaration.params.map { param in
+            "params": .array((declaration.params + [RequestMeta.declaration]).map { param in
                 var object: [String: JSONValue] = ["name": .string(param.name), "schema": param.schema, "required": .bool(param.required)]
                 if let description = param.description { object["description"] = .string(description) }
                 return .object(object)
@@ -73,6 +73,7 @@ enum OpenRPCDocument {
                 Dictionary(uniqueKeysWithValues: writable.filter { $0.access == .editable }.map { ($0.name, JSONSchema.field($0)) }),
                 closed: true)
         }
+        schemas["RequestMeta"] = RequestMeta.schema
         schemas["ConflictValue"] = JSONSchema.object([
             "value": JSONSchema.any, "actor": JSONSchema.string(), "counter": JSONSchema.integer(),
             "hlc": JSONSchema.integer("hybrid logical clock: ms << 16 | logical"), "winner": JSONSchema.boolean,

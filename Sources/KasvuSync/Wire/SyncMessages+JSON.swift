@@ -11,11 +11,12 @@ extension RecordEnvelope {
             object.member("entity") { $0.string(entity.rawValue) }
             object.member("id") { $0.string(id) }
             object.member("state") { state.write(to: &$0) }
+            if !writes.isEmpty { object.member("writes") { $0.array(writes) { writer, note in note.write(to: &writer) } } }
         }
     }
 
     public init(reading reader: inout JSONReader) throws {
-        var entity: EntityKind?, id: String?, state: RecordState?
+        var entity: EntityKind?, id: String?, state: RecordState?, writes: [WriteNote] = []
         try reader.members { reader, name in
             switch name {
             case "entity":
@@ -24,11 +25,78 @@ extension RecordEnvelope {
                 entity = kind
             case "id": id = try reader.string()
             case "state": state = try RecordState(reading: &reader)
+            case "writes": try reader.elements { writes.append(try WriteNote(reading: &$0)) }
             default: try reader.skipValue()
             }
         }
         guard let entity, let id, let state else { throw reader.shape("a record needs entity, id and state") }
-        self.init(entity: entity, id: id, state: state)
+        self.init(entity: entity, id: id, state: state, writes: writes)
+    }
+}
+
+extension WriteNote {
+    /// `{"counter":12,"hlc":…,"user":"Liisa","changes":[{"field":"state","old":"pending","new":"cancelled"}]}`
+    public func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.member("counter") { $0.uint64(counter) }
+            object.member("hlc") { $0.uint64(hlc.rawValue) }
+            if let user { object.member("user") { $0.string(user) } }
+            object.member("changes") { Self.write(changes, to: &$0) }
+        }
+    }
+
+    public init(reading reader: inout JSONReader) throws {
+        var counter: UInt64?, hlc: UInt64?, user: String?, changes: [Change]?
+        try reader.members { reader, name in
+            switch name {
+            case "counter": counter = try reader.uint64()
+            case "hlc": hlc = try reader.uint64()
+            case "user": user = try reader.null() ? nil : try reader.string()
+            case "changes": changes = try Self.readChanges(&reader)
+            default: try reader.skipValue()
+            }
+        }
+        guard let counter, let hlc, let changes else { throw reader.shape("a write note needs counter, hlc and changes") }
+        self.init(counter: counter, hlc: HLC(rawValue: hlc), user: user, changes: changes)
+    }
+
+    /// The changes as a JSON array (also how a replica keeps them until they are pushed).
+    public static func changesText(_ changes: [Change]) -> String {
+        var writer = JSONWriter(capacity: 128)
+        write(changes, to: &writer)
+        return writer.text
+    }
+
+    public static func changes(json: some Collection<UInt8>) throws -> [Change] {
+        try JSONReader.read(json) { try readChanges(&$0) }
+    }
+
+    private static func write(_ changes: [Change], to writer: inout JSONWriter) {
+        writer.array(changes) { writer, change in
+            writer.object { object in
+                object.member("field") { $0.string(change.field) }
+                if let old = change.old { object.member("old") { old.write(to: &$0) } }
+                if let new = change.new { object.member("new") { new.write(to: &$0) } }
+            }
+        }
+    }
+
+    private static func readChanges(_ reader: inout JSONReader) throws -> [Change] {
+        var changes: [Change] = []
+        try reader.elements { reader in
+            var field: String?, old: FieldValue?, new: FieldValue?
+            try reader.members { reader, name in
+                switch name {
+                case "field": field = try reader.string()
+                case "old": old = try FieldValue(reading: &reader)
+                case "new": new = try FieldValue(reading: &reader)
+                default: try reader.skipValue()
+                }
+            }
+            guard let field else { throw reader.shape("a change needs a field") }
+            changes.append(Change(field: field, old: old, new: new))
+        }
+        return changes
     }
 }
 
