@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .target(name: "KasvuDomain", resources: [
@@ -59,6 +60,7 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "JSONRPC", dependencies: ["JSONBytes", .product(name: "Logging", package: "swift-log")]),
         // Every method declared once (Methods/); the OpenRPC catalogue is generated from them.
@@ -95,7 +97,7 @@ let package = Package(
         .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
         // The central server's routes in process, through Hummingbird's test client.
         .testTarget(name: "KasvuCentralTests", dependencies: [
-            "KasvuCentral", "KasvuSync", "KasvuDomain", "KasvuTestSupport",
+            "KasvuCentral", "KasvuSync", "KasvuDomain", "KasvuReplica", "KasvuTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

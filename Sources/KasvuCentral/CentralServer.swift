@@ -49,6 +49,9 @@ public enum CentralServer {
         public var bodyTimeout: Duration = .seconds(30)
         public var maxConcurrentSyncs = SyncLimits.maxConcurrentSyncs
         public var idleTimeout: Duration = .seconds(60)
+        /// How often the periodic jobs run (``MaintenanceService``): hourly is far finer than
+        /// the day the outcome window is counted in.
+        public var maintenanceInterval: Duration = .seconds(3600)
         public init() {}
     }
 
@@ -97,6 +100,7 @@ public enum CentralServer {
             router: router,
             server: try tls.map { try .tls(http, tlsConfiguration: try $0.configuration()) } ?? http,
             configuration: .init(address: .hostname(host, port: port), serverName: "kasvu-central"),
+            services: [MaintenanceService(store: store, interval: limits.maintenanceInterval, logger: logger)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )

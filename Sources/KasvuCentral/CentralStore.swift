@@ -28,6 +28,11 @@ public protocol CentralStore: Sendable {
     func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry]
     /// Counts for `/metrics`.
     func statistics() async throws -> CentralStatistics
+    /// Makes time-driven scope changes reach replicas (``SQLiteCentralStore/expireOutcomeWindows(today:)``);
+    /// returns how many clients it renumbered.
+    func expireOutcomeWindows(today: CalendarDate) async throws -> Int
+    /// Today by the store's clock.
+    var today: CalendarDate { get }
 }
 
 public struct CentralStatistics: Sendable {

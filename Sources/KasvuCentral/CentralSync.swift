@@ -27,7 +27,7 @@ extension SQLiteCentralStore {
         let whilePulling = self.whilePulling
         var pull = try await pool.read { db in
             whilePulling?()
-            var resolver = ScopeResolver(reads: SQLiteCentralReads(db: db), scope: replica.scope)
+            var resolver = ScopeResolver(reads: SQLiteCentralReads(db: db), scope: replica.scope, today: self.today)
             return try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: merge.sentText)
         }
         if replica.scope != .all && (!pull.delivered.isEmpty || pull.rescan > 0) {
@@ -45,7 +45,7 @@ extension SQLiteCentralStore {
         if merge.erased { try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
         return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
                             rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
-                            clock: HLC(millis: now), evict: merge.evict + pull.evict)
+                            clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation)
     }
 
     /// The request as a whole: schema version, identity, numbers within range, clock.
@@ -109,7 +109,7 @@ extension SQLiteCentralStore {
         var result = MergeResult(rejections: rejections, evict: [], sentText: [:], echoed: [:])
         let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
         let reads = SQLiteCentralReads(db: db)
-        var resolver = ScopeResolver(reads: reads, scope: replica.scope)
+        var resolver = ScopeResolver(reads: reads, scope: replica.scope, today: today)
         // The replica's other actors, each bounded by the writes the central store holds from it.
         let formerActors = try Row.fetchAll(db, sql: """
             SELECT actor, (SELECT max(counter) FROM dot WHERE dot.actor = actor.actor) AS held FROM actor
@@ -187,21 +187,27 @@ extension SQLiteCentralStore {
             if state == envelope.state { result.echoed[key] = state }
         }
         try scheduleReferrals(db, touchedBy: merged, sequence: &sequence, moved: &moved, at: at)
-        // Records already given a number in this transaction are past every cursor already.
-        let related = try db.cachedStatement(sql: "SELECT entity, id FROM record WHERE client_ref = ? AND seq <= ? ORDER BY entity, id")
-        let renumber = try db.cachedStatement(sql: "UPDATE record SET seq = ? WHERE entity = ? AND id = ?")
-        for client in moved.sorted() where !client.isEmpty {
-            for row in try Row.fetchAll(related, arguments: [client, startSequence]) {
-                sequence += 1
-                try renumber.execute(arguments: [sequence, row["entity"], row["id"]])
-            }
-        }
+        try Self.renumber(db, clients: moved, numberedBefore: startSequence, sequence: &sequence)
         try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
         try db.execute(sql: """
             INSERT INTO actor (actor, replica_id, max_counter) VALUES (?, ?, ?)
             ON CONFLICT (actor) DO UPDATE SET max_counter = max(max_counter, excluded.max_counter)
             """, arguments: [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
         return result
+    }
+
+    /// Gives the records of clients whose visibility may have changed new sequence numbers, so
+    /// that they reach the replicas they entered and leave the ones they left. Records already
+    /// numbered in this transaction (above `numberedBefore`) are past every cursor already.
+    static func renumber(_ db: Database, clients: Set<String>, numberedBefore: Int64, sequence: inout Int64) throws {
+        let related = try db.cachedStatement(sql: "SELECT entity, id FROM record WHERE client_ref = ? AND seq <= ? ORDER BY entity, id")
+        let renumber = try db.cachedStatement(sql: "UPDATE record SET seq = ? WHERE entity = ? AND id = ?")
+        for client in clients.sorted() where !client.isEmpty {
+            for row in try Row.fetchAll(related, arguments: [client, numberedBefore]) {
+                sequence += 1
+                try renumber.execute(arguments: [sequence, row["entity"], row["id"]])
+            }
+        }
     }
 
     /// Caps hold in the merged state: decide the referrals of every provider this batch touched.
@@ -219,7 +225,7 @@ extension SQLiteCentralStore {
         for envelope in merged { centralStamp.observe(envelope.state) }
         let actor = centralStamp.actor.rawValue
         var next = sequence, clients = moved
-        let scheduler = ReferralScheduler(stamp: { centralStamp.next(nowMillis: nowMillis()) }) { kind, id, state in
+        let scheduler = ReferralScheduler(today: today, stamp: { centralStamp.next(nowMillis: nowMillis()) }) { kind, id, state in
             next += 1
             let before = try Self.load(db, kind, id)
             try Self.save(db, kind, id, state, sequence: next)
@@ -243,6 +249,7 @@ extension SQLiteCentralStore {
     static func pull(_ db: Database, replica: RegisteredReplica, cursor requested: Int64, limit: Int, resolver: inout ScopeResolver,
                      skipping: [String: String] = [:]) throws -> PullBatch {
         var batch = PullBatch(cursor: requested)
+        batch.incarnation = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM central_state WHERE name = 'incarnation'"))
         batch.rescan = try Int64.fetchOne(db, sql: "SELECT rescan FROM replica WHERE id = ?", arguments: [replica.id]) ?? 0
         if batch.rescan > 0 { batch.cursor = 0 }
         let scanLimit = limit * 10
@@ -288,12 +295,15 @@ extension SQLiteCentralStore {
         var delivered: [RecordKey] = []
         /// The replica's rescan generation when read (0: no rescan).
         var rescan: Int64 = 0
+        /// The store's incarnation, read in the same snapshot.
+        var incarnation: String?
     }
 
     /// A replica whose counter went back (restored from a backup) or whose actor id belongs to
     /// another replica (a copied database) would reuse dots: refuse it before it merges anything.
     static func checkActor(_ db: Database, _ header: SyncHeader, replica: RegisteredReplica) throws {
-        if try String.fetchOne(db, sql: "SELECT actor FROM central_actor") == header.actor.rawValue {
+        if try String.fetchOne(db, sql: "SELECT actor FROM central_actor") == header.actor.rawValue
+            || Bool.fetchOne(db, sql: "SELECT 1 FROM former_central_actor WHERE actor = ?", arguments: [header.actor.rawValue]) == true {
             throw KasvuError(.permissionDenied, "actor \(header.actor) is the central store's own")
         }
         guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, max_counter FROM actor WHERE actor = ?", arguments: [header.actor.rawValue]) else {

@@ -10,6 +10,8 @@ import KasvuSync
 /// active or waitlisted referral is rejected. The decisions are ordinary writes that sync
 /// back to every replica, so all replicas show the same outcome.
 struct ReferralScheduler {
+    /// The central store's today: the start date of a referral it activates.
+    let today: CalendarDate
     let stamp: () throws -> (dot: Dot, hlc: HLC)
     let save: (EntityKind, String, RecordState) throws -> Void
 
@@ -35,7 +37,6 @@ struct ReferralScheduler {
         var referrals = try reads.referrals(ofProvider: providerID, in: ReferralState.undecided).filter { !$0.state.isDeleted }
         var active = referrals.filter { $0.state.value(.state) == .string("active") }.count
         referrals.sort { ($0.state.creationHLC, $0.id) < ($1.state.creationHLC, $1.id) }
-        let today = CalendarDate.today()
         for referral in referrals {
             guard let current = referral.state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)),
                   current != .active else { continue }

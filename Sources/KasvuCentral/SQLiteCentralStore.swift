@@ -18,6 +18,10 @@ import KasvuSync
 public final class SQLiteCentralStore: CentralStore {
     let pool: DatabasePool
     let nowMillis: @Sendable () -> UInt64
+
+    /// Today in Finland by the central store's clock: the day its decisions are dated and its
+    /// time-driven scopes (the outcome window) are judged.
+    public var today: CalendarDate { CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(nowMillis()) / 1000)) }
     /// HLC timestamps further ahead of the central clock than this are refused (DESIGN: 2 minutes).
     public let maxClockSkewMillis: UInt64 = 120_000
 
@@ -147,6 +151,19 @@ public final class SQLiteCentralStore: CentralStore {
                 ALTER TABLE audit_trail ADD COLUMN changes TEXT;
                 -- A retried push notes the same writes again: once is enough.
                 CREATE UNIQUE INDEX audit_trail_write ON audit_trail(entity, id, actor, counter, written_at) WHERE counter IS NOT NULL;
+                """)
+        }
+        migrator.registerMigration("v7: incarnation, maintenance") { db in
+            try db.execute(sql: """
+                -- Facts about the store itself (name → value): its incarnation, and what the
+                -- periodic jobs did last, so that each run does only what is new.
+                CREATE TABLE central_state (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                -- Every sync answer carries the incarnation; a store restored from a backup has a
+                -- new one, and replicas that see it change send again what it may have lost.
+                INSERT INTO central_state (name, value) VALUES ('incarnation', lower(hex(randomblob(8))));
+                -- The central store's actors before each restore: their lost decisions live on in
+                -- replicas only, so no replica may ever write under them.
+                CREATE TABLE former_central_actor (actor TEXT PRIMARY KEY) WITHOUT ROWID;
                 """)
         }
         return migrator

@@ -7,8 +7,9 @@ public enum ReplicaScope: Sendable, Hashable {
     case all
     /// A TE office: clients of these municipalities and their records; every provider (read).
     case municipalities(Set<String>)
-    /// A provider: itself, the clients with a pending or active referral to it and their
-    /// records with it, without the profiling inputs and results.
+    /// A provider: itself, the clients with a pending or active referral to it, or one that
+    /// ended within the tariff's outcome window (it may still report hours for them), and
+    /// their records with it, without the profiling inputs and results.
     case provider(String)
 }
 
@@ -17,11 +18,24 @@ public enum ReplicaScope: Sendable, Hashable {
 struct ScopeResolver {
     let reads: any CentralReads
     let scope: ReplicaScope
+    /// The central store's today: an ended referral keeps its client visible to the provider
+    /// until the outcome window after its end has passed.
+    let today: CalendarDate
     private var clientCache: [String: Bool] = [:]
 
-    init(reads: any CentralReads, scope: ReplicaScope) {
+    init(reads: any CentralReads, scope: ReplicaScope, today: CalendarDate) {
         self.reads = reads
         self.scope = scope
+        self.today = today
+    }
+
+    /// A referral a provider holds: open, or ended within the outcome window.
+    func providerHolds(_ referral: RecordState, provider: String) -> Bool {
+        guard referral.value(.providerId).stringValue == provider, !referral.isDeleted,
+              let state = referral.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)) else { return false }
+        if ReferralState.open.contains(state) { return true }
+        guard state == .ended, let end = referral.value(.endDate).stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { return false }
+        return WriteRules.keepsClientAfterEnd(endedOn: end, reason: referral.value(.endReason).stringValue, today: today)
     }
 
     mutating func isVisible(_ kind: EntityKind, _ id: String, _ state: RecordState) throws -> Bool {
@@ -39,8 +53,7 @@ struct ScopeResolver {
             case .provider: return id == provider
             case .client: return try clientVisible(id)
             case .referral:
-                return state.value(.providerId).stringValue == provider
-                    && state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)).map(ReferralState.open.contains) == true
+                return providerHolds(state, provider: provider)
             case .contact, .hours, .event:
                 guard state.value(.providerId).stringValue == provider else { return false }
                 return try clientVisible(state.value(.clientId).stringValue)
@@ -59,6 +72,8 @@ struct ScopeResolver {
             visible = codes.contains(try reads.record(.client, clientID)?.value(.municipality).stringValue ?? "")
         case .provider(let provider):
             visible = try reads.clientHasReferral(clientID, to: provider, in: ReferralState.open, except: nil)
+                || reads.clientHasReferral(clientID, to: provider, in: [.ended], except: nil)
+                && reads.referrals(ofClient: clientID).contains { providerHolds($0, provider: provider) }
         }
         clientCache[clientID] = visible
         return visible

@@ -34,7 +34,8 @@ extension Replica {
             let referrals = try live(.referral).compactMap { id, state -> InvoiceFacts.Referral? in
                 guard let start = date(state, "startDate"), let group = state.value(.riskGroup).intValue else { return nil }
                 return InvoiceFacts.Referral(id: id, clientId: state.value(.clientId).stringValue ?? "", riskGroup: Int(group),
-                                             state: state.value(.state).stringValue ?? "", start: start, end: date(state, "endDate"))
+                                             state: state.value(.state).stringValue ?? "", start: start, end: date(state, "endDate"),
+                                             endReason: state.value(.endReason).stringValue)
             }
             let contacts = try live(.contact).compactMap { _, state in
                 date(state, "date").map { InvoiceFacts.Contact(clientId: state.value(.clientId).stringValue ?? "", date: $0) }
@@ -58,7 +59,7 @@ extension Replica {
 
     /// The capitation invoice of a month that has begun (a future month is refused).
     public func capitationInvoice(providerID: String, month: YearMonth, tariff: Tariff = .current) async throws -> Invoice {
-        if !month.hasBegun(by: Self.today()) {
+        if !month.hasBegun(by: self.today()) {
             throw KasvuError.validationFailed(field: "month", "\(month) has not begun: invoices are for months that have")
         }
         return try InvoiceCalculator.capitation(try await invoiceFacts(providerID: providerID), month: month, tariff: tariff)
@@ -68,19 +69,21 @@ extension Replica {
     /// reports' recorded findings (``recordAudit``) give the extrapolated recovery.
     public func outcomeInvoice(providerID: String, period: BillingPeriod, audit: AuditRequest? = nil,
                                tariff: Tariff = .current) async throws -> Invoice {
-        if !period.months[0].hasBegun(by: Self.today()) {
+        if !period.months[0].hasBegun(by: self.today()) {
             throw KasvuError.validationFailed(field: "period", "\(period) has not begun: invoices are for periods that have")
         }
         let facts = try await invoiceFacts(providerID: providerID)
         var findings: AuditFindings?
         if let audit {
-            let verified = try await read { db in
+            let rows = try await read { db in
                 try Row.fetchAll(db, sql: """
-                    SELECT id, json_extract(sync_state, '\(StorageSQL.winningValue("verifiedHours"))') AS verified FROM hours
+                    SELECT id, json_extract(sync_state, '\(StorageSQL.winningValue("verifiedHours"))') AS verified,
+                           json_extract(sync_state, '\(StorageSQL.winningValue("auditedHours"))') AS audited FROM hours
                     WHERE provider_id = ? AND deleted IS NOT 1 AND verified IS NOT NULL
-                    """, arguments: [facts.provider.id]).map { ($0["id"] as String, $0["verified"] as String) }
+                    """, arguments: [facts.provider.id]).map { ($0["id"] as String, $0["verified"] as String, $0["audited"] as String?) }
             }
-            findings = AuditFindings(seed: audit.seed, rate: audit.rate, verifiedHours: Dictionary(verified) { a, _ in a })
+            findings = AuditFindings(seed: audit.seed, rate: audit.rate, verifiedHours: Dictionary(rows.map { ($0.0, $0.1) }) { a, _ in a },
+                                     auditedHours: Dictionary(rows.compactMap { row in row.2.map { (row.0, $0) } }) { a, _ in a })
         }
         return try InvoiceCalculator.outcome(facts, period: period, audit: findings, tariff: tariff)
     }
@@ -106,7 +109,7 @@ extension Replica {
         return try await write { db in
             let state = try Self.liveState(db, .hours, id)
             return try self.commit(db, .hours, id, state: state, changes: [
-                "verifiedHours": value, "auditedBy": .string(auditedBy), "auditedAt": .string(now),
+                "verifiedHours": value, "auditedHours": state.value(.hours), "auditedBy": .string(auditedBy), "auditedAt": .string(now),
             ])
         }
     }

@@ -13,7 +13,7 @@ extension Replica {
     /// (group, score, model version). The proposal is not a decision: see ``confirmRiskGroup``.
     public func profile(clientID: String, model: ProfilingModel = .current) async throws -> ProfilingModel.Proposal {
         let id = try Self.canonicalID(clientID)
-        let today = Self.today()
+        let today = self.today()
         return try await write { db in
             let state = try Self.liveState(db, .client, id)
             var inputs = state.values
@@ -77,7 +77,7 @@ extension Replica {
             input[.providerId] = .string(RecordID.random())  // placeholder until the rule picks one
         }
         let validated = try EntityKind.referral.schema.validateCreate(input)
-        let today = Self.today()
+        let today = self.today()
         return try await write { db in
             var values = validated
             if try Self.loadState(db, .referral, id) != nil {
@@ -104,7 +104,7 @@ extension Replica {
                 }
                 let state = try Self.liveState(db, .referral, open.id)
                 let changes = try open.state.transition(to: open.state == .active ? .ended : .cancelled, date: today,
-                                                        reason: "provider_switched", today: today, startDate: nil)
+                                                        reason: WriteRules.providerSwitched, today: today, startDate: nil)
                 _ = try self.apply(db, .referral, open.id, state: state, changes: changes, stamp: stamp)
             }
             return try self.apply(db, .referral, id, state: RecordState(), changes: values, stamp: stamp)

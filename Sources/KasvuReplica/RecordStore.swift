@@ -79,7 +79,7 @@ extension Replica {
     /// Moves a referral through its state machine (``ReferralState``).
     public func transitionReferral(id: String, to next: ReferralState, date: CalendarDate?, reason: String?) async throws -> Record {
         let id = try Self.canonicalID(id)
-        let today = Self.today()
+        let today = self.today()
         return try await write { db in
             let state = try Self.liveState(db, .referral, id)
             guard let current = state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)) else {
@@ -100,7 +100,7 @@ extension Replica {
     public func reportHours(_ fields: [String: FieldValue]) async throws -> Record {
         let values = try EntityKind.hours.schema.validateCreate(fields)
         let month = values[.month]!.stringValue!
-        if let refusal = WriteRules.hoursMonthRefusal(try YearMonth(iso: month), today: Self.today()) {
+        if let refusal = WriteRules.hoursMonthRefusal(try YearMonth(iso: month), today: self.today()) {
             throw KasvuError.validationFailed(field: "month", refusal)
         }
         let id = WriteRules.hoursID(clientID: values[.clientId]!.stringValue!, providerID: values[.providerId]!.stringValue!, month: month)
@@ -277,7 +277,8 @@ extension Replica {
         do throws(FieldError) { return try RecordID.validate(id) } catch { throw .validationFailed([error]) }
     }
 
-    static func today() -> CalendarDate { CalendarDate.today() }
+    /// Today in Finland by this replica's clock (the one its writes are stamped with).
+    func today() -> CalendarDate { CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(nowMillis()) / 1000)) }
 
     static func loadState(_ db: Database, _ kind: EntityKind, _ id: String) throws -> RecordState? {
         // Cached statements: the sync paths run these once per record, and preparing them anew

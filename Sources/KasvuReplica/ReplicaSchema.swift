@@ -176,6 +176,27 @@ enum ReplicaSchema {
                 CREATE INDEX write_log_by_record ON write_log(entity, id, counter);
                 """)
         }
+        migrator.registerMigration("v4: central incarnation, re-sync") { db in
+            try db.execute(sql: """
+                -- The central store's incarnation this replica last synced with: a new one is a
+                -- store restored from a backup, and the replica re-syncs (Resync.swift).
+                ALTER TABLE replica ADD COLUMN central_incarnation TEXT;
+                -- 1 while a re-sync pulls everything again; the records not yet pulled back.
+                ALTER TABLE replica ADD COLUMN resync INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE resync_pending (
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    PRIMARY KEY (entity, id)
+                ) WITHOUT ROWID;
+                -- Records this replica edited but another created, which the restored store lost:
+                -- pushed once the creator's writes are back (a pull completes them).
+                CREATE TABLE resync_waiting (
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    PRIMARY KEY (entity, id)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

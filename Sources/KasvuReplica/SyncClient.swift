@@ -90,6 +90,10 @@ public struct SyncClient: Sendable {
         // The next round trip's batch and answer, exchanged while the previous one committed.
         var prefetched: (items: [OutboxItem], response: SyncResponse)?
         do {
+            // A re-sync with a restored central store that was cut short goes on first.
+            if try await replica.isResyncing() {
+                (roundTrips, pulled) = try await resync(watch: watch, progress: progress)
+            }
             while roundTrips < maxRoundTrips {
                 try Task.checkCancellation()
                 let items: [OutboxItem]
@@ -111,6 +115,14 @@ public struct SyncClient: Sendable {
                 watch?.progressed(waitingFor: "this replica's database to commit round trip \(roundTrips)")
                 guard response.schemaVersion == SyncSchema.version else {
                     throw KasvuError(.schemaMismatch, "central store speaks schema version \(response.schemaVersion), this replica \(SyncSchema.version)")
+                }
+                // A central store restored from a backup: this answer is not applied (what it
+                // acknowledges stays queued, and is pushed again after the re-sync).
+                if let incarnation = response.incarnation, try await replica.noteIncarnation(incarnation) == .restored {
+                    let (trips, resynced) = try await resync(watch: watch, progress: progress)
+                    roundTrips += trips
+                    pulled += resynced
+                    continue
                 }
                 // Send the next round trip (the records not in flight, from the cursor just
                 // received) while this one commits, so that the central store and the replica
@@ -152,6 +164,31 @@ public struct SyncClient: Sendable {
 }
 
 extension SyncClient {
+    /// Pulls everything from a restored central store (pushing nothing until it is done),
+    /// rebasing each record on it, then finishes the re-sync; returns round trips and records pulled.
+    func resync(watch: SyncWatch?, progress: @Sendable (SyncProgress) async -> Void) async throws -> (roundTrips: Int, pulled: Int) {
+        var roundTrips = 0, pulled = 0
+        while roundTrips < maxRoundTrips {
+            try Task.checkCancellation()
+            let header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
+            watch?.waiting(for: "the restored central server's answer while this replica pulls everything again")
+            let response = try await transport.exchange(SyncRequest(header: header, push: []))
+            roundTrips += 1
+            watch?.progressed(waitingFor: "this replica's database to commit the re-sync")
+            guard response.schemaVersion == SyncSchema.version else {
+                throw KasvuError(.schemaMismatch, "central store speaks schema version \(response.schemaVersion), this replica \(SyncSchema.version)")
+            }
+            // Restored once more meanwhile: noteIncarnation started over from the first record.
+            if let incarnation = response.incarnation, try await replica.noteIncarnation(incarnation) == .restored { continue }
+            try await replica.applyResyncBatch(response)
+            pulled += response.pull.count
+            await progress(SyncProgress(phase: .pulling, pushed: 0, pulled: pulled, pendingPush: nil))
+            if !response.more { break }
+        }
+        try await replica.finishResync()
+        return (roundTrips, pulled)
+    }
+
     /// The next push batch size after HTTP 413.
     static func halved(_ batch: Int) throws -> Int {
         guard batch > 1 else { throw KasvuError(.validationFailed, "the central store refuses even a single record as too large") }
@@ -198,8 +235,9 @@ extension Replica {
             for key in response.evict {
                 try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
                 evicted += db.changesCount
-                try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
-                try db.execute(sql: "DELETE FROM write_log WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
+                for table in ["outbox", "write_log", "resync_waiting"] {
+                    try db.execute(sql: "DELETE FROM \(table) WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
+                }
                 if !refused.contains("\(key.entity.rawValue)/\(key.id)") {
                     try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 }

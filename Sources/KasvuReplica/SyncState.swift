@@ -81,6 +81,8 @@ extension Replica {
             var writer = WriterClock(actor: actor, counter: UInt64(stored?["counter"] as Int64? ?? 0),
                                      last: HLC(rawValue: UInt64(bitPattern: stored?["hlc"] as Int64? ?? 0)))
             var deleted = 0
+            // Records waiting for their creator's writes after a central restore (rare: checked once).
+            let waiting = try Bool.fetchOne(db, sql: "SELECT 1 FROM resync_waiting LIMIT 1") ?? false
             for envelope in envelopes {
                 let id = try Self.canonicalID(envelope.id)
                 let local = try Self.loadState(db, envelope.entity, id) ?? RecordState()
@@ -89,6 +91,7 @@ extension Replica {
                 if merged.isDeleted { deleted += 1 }
                 writer.observe(envelope.state)
                 try Self.saveState(db, envelope.entity, id, merged)
+                if waiting { try Self.releaseIfComplete(db, envelope.entity, id, merged) }
             }
             try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: writer.clock.last.rawValue)])
             if let cursor {

@@ -83,9 +83,12 @@ public struct SyncResponse: Sendable, Hashable {
     public var clock: HLC
     /// Records that left the replica's scope: purge them, with their sync metadata.
     public var evict: [RecordKey]
+    /// Which life of the central store answered: a store restored from a backup has a new one,
+    /// and a replica that sees it change re-syncs (``SyncClient``), sending again what it lost.
+    public var incarnation: String?
 
     public init(schemaVersion: Int, accepted: Int, rejections: [SyncRejection], pull: [RecordEnvelope], cursor: Int64,
-                more: Bool, clock: HLC, evict: [RecordKey] = []) {
+                more: Bool, clock: HLC, evict: [RecordKey] = [], incarnation: String? = nil) {
         self.schemaVersion = schemaVersion
         self.accepted = accepted
         self.rejections = rejections
@@ -94,6 +97,7 @@ public struct SyncResponse: Sendable, Hashable {
         self.more = more
         self.clock = clock
         self.evict = evict
+        self.incarnation = incarnation
     }
 }
 

@@ -148,20 +148,30 @@ func exampleTariff() throws -> Tariff {
             == InvoiceCalculator.outcome(reversed, period: period, audit: query.audit, tariff: tariff))
     }
 
-    /// `Resources/tariff.json` is the example's `input.tariff` plus its version.
+    /// `Resources/tariff.json` is the example's `input.tariff` plus its version and the outcome
+    /// window (months after a referral ends that still earn outcome fees), which the example
+    /// does not state.
     @Test func shippedTariffIsTheExampleTariff() throws {
         let exampleTariff = try #require(TariffExample.section("input", "tariff") as? [String: Any])
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources/KasvuDomain/Resources/tariff.json")
-        var shipped = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        #expect(shipped.removeValue(forKey: "version") as? String == "pilot-2019-1")
-        #expect(try TariffExample.canonical(shipped) == TariffExample.canonical(exampleTariff))
+        /// The document without the parameters the example does not have.
+        func withoutAdditions(_ document: [String: Any]) -> [String: Any] {
+            var document = document
+            document.removeValue(forKey: "version")
+            var outcome = document["outcome"] as? [String: Any] ?? [:]
+            #expect(outcome.removeValue(forKey: "windowMonthsAfterEnd") as? Int == 12)
+            document["outcome"] = outcome
+            return document
+        }
+        let shipped = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        #expect(shipped["version"] as? String == "pilot-2019-1")
+        #expect(try TariffExample.canonical(withoutAdditions(shipped)) == TariffExample.canonical(exampleTariff))
 
         // Decoding loses nothing: the loaded tariff encodes back to the same document.
-        #expect(Tariff.current.version == "pilot-2019-1")
-        var loaded = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(Tariff.current)) as? [String: Any])
-        loaded.removeValue(forKey: "version")
-        #expect(try TariffExample.canonical(loaded) == TariffExample.canonical(exampleTariff))
+        #expect(Tariff.current.version == "pilot-2019-1" && Tariff.current.outcome.windowMonths == 12)
+        let loaded = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(Tariff.current)) as? [String: Any])
+        #expect(try TariffExample.canonical(withoutAdditions(loaded)) == TariffExample.canonical(exampleTariff))
     }
 }
 
@@ -273,6 +283,25 @@ private let roundingTariffJSON = """
         // An invoice with nothing held back has no such key: the golden invoices stay as they are.
         let clean = InvoiceFacts(provider: provider, referrals: facts.referrals, hours: [facts.hours[0]])
         #expect(try TariffExample.jsonObject(InvoiceCalculator.outcome(clean, period: try BillingPeriod(iso: "2019-T1"), audit: nil, tariff: tariff))["heldBack"] == nil)
+    }
+
+    /// Hours after a referral ended earn fees within the tariff's outcome window only.
+    @Test func hoursBeyondTheOutcomeWindowAreHeldBack() throws {
+        let referral = InvoiceFacts.Referral(id: "r", clientId: "c", riskGroup: 2, state: "ended", start: try date("2018-01-01"), end: try date("2018-02-15"))
+        let facts = InvoiceFacts(provider: provider, referrals: [referral],
+                                 hours: [.init(id: "inside", clientId: "c", month: try YearMonth(iso: "2019-02"), hours: "10"),
+                                         .init(id: "outside", clientId: "c", month: try YearMonth(iso: "2019-03"), hours: "10")])
+        let invoice = try InvoiceCalculator.outcome(facts, period: try BillingPeriod(iso: "2019-T1"), audit: nil, tariff: tariff)
+        #expect(invoice.lines.count == 1)
+        #expect(invoice.heldBack.map(\.id) == ["outside"])
+        #expect(invoice.heldBack.first?.reason.contains("outcome window") == true)
+    }
+
+    @Test(arguments: [("2018-02", nil), ("2019-02", nil), ("2019-03", "the last month"), ("2017-12", "had started by")])
+    func theOutcomeWindowRuleIsTheSameForReports(month: String, refusal: String?) throws {
+        let referral: [String: FieldValue] = ["providerId": .string("p"), "state": .string("ended"), "startDate": .string("2018-01-01"), "endDate": .string("2018-02-15")]
+        let answer = WriteRules.hoursReferralRefusal(try YearMonth(iso: month), providerID: "p", referrals: [referral], windowMonths: 12)
+        #expect(refusal.map { answer?.contains($0) == true } ?? (answer == nil), "\(month): \(answer ?? "accepted")")
     }
 
     @Test func invalidFactsAreValidationErrors() throws {

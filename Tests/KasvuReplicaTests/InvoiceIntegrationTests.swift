@@ -133,6 +133,23 @@ struct InvoiceIntegrationTests {
         let overClaimed = sampled.contains { Decimal(string: verified[names[$0]!]!)! < Decimal(string: hoursText(names[$0]!))! }
         #expect(overClaimed ? recovery.amount < 0 : recovery.amount == 0)
         #expect(audited.total == plain.total + recovery.amount)
+
+        // A correction reported after the audit is billed, and the audited claim stays beside it:
+        // the finding, and so the recovery, are about the claim that was audited.
+        let request = AuditRequest(seed: audit["seed"] as! String, rate: audit["rate"] as! String)
+        let checked = try await replica.recordAudit(hoursID: sampled[0], verifiedHours: "1", auditedBy: "auditor")
+        let beforeCorrection = try await replica.outcomeInvoice(providerID: provider, period: period, audit: request)
+        let corrected = try await replica.reportHours(["clientId": checked["clientId"], "providerId": checked["providerId"],
+                                                       "month": checked["month"], "hours": .string("1")])
+        let afterCorrection = try await replica.outcomeInvoice(providerID: provider, period: period, audit: request)
+        #expect(corrected["hours"] != checked["hours"])
+        #expect(corrected["auditedHours"] == checked["hours"] && corrected["verifiedHours"] == .string("1"))
+        #expect(afterCorrection.subtotal < beforeCorrection.subtotal)
+        func errorRate(_ invoice: Invoice) -> Decimal? {
+            for case .auditRecovery(_, let rate, _) in invoice.adjustments { return rate }
+            return nil
+        }
+        #expect(errorRate(afterCorrection) == errorRate(beforeCorrection) && errorRate(beforeCorrection).map { $0 > 0 } == true)
     }
 
     /// The audited query to the cent: the facts read from this replica's records, with the hours

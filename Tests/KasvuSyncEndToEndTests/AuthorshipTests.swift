@@ -202,9 +202,12 @@ final class LineRPC: @unchecked Sendable {
                         continuation.resume(returning: line)
                         return
                     }
-                    let data = self.output.fileHandleForReading.availableData
-                    if data.isEmpty { continuation.resume(throwing: LineRPCError(response: "end of output")); return }
-                    self.buffer += data
+                    // read(2), retried on EINTR: FileHandle.availableData traps on it.
+                    var chunk = [UInt8](repeating: 0, count: 65_536)
+                    let count = chunk.withUnsafeMutableBytes { read(self.output.fileHandleForReading.fileDescriptor, $0.baseAddress, $0.count) }
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 { continuation.resume(throwing: LineRPCError(response: "end of output")); return }
+                    self.buffer += chunk[..<count]
                 }
             }
         }

@@ -87,7 +87,9 @@ struct ScopeTests {
         #expect(try await office.replica.state(.client, id: inside.id) != nil)
     }
 
-    @Test func endingAReferralEvictsTheClientWithoutATrace() async throws {
+    /// A client who moves to another provider leaves the first one's laptop at once (an ended
+    /// referral keeps the client there for the outcome window: OutcomeWindowTests).
+    @Test func aSwitchOfProviderEvictsTheClientWithoutATrace() async throws {
         let referred = try await referredClient(3, to: providers[0])
         let hetu = try #require(try await office.replica.get(.client, id: referred.client)["hetu"].stringValue)
         let provider = try providerReplica(0)
@@ -98,7 +100,8 @@ struct ScopeTests {
         try await provider.replica.purgeWriteAheadLog()
         #expect(try fileContains(provider.replica.path, hetu))  // the check below can fail
 
-        _ = try await office.replica.transitionReferral(id: referred.referral, to: .ended, date: nil, reason: "employed")
+        _ = try await office.replica.createReferral(["clientId": .string(referred.client), "providerId": .string(providers[1]),
+                                                     "chosenBy": .string("client")], switchProvider: true)
         try await office.sync()
         let summary = try await provider.sync()
         #expect(summary.evicted >= 3)  // the client, its referral, its contact
@@ -118,7 +121,8 @@ struct ScopeTests {
         try await provider.sync()
         let late = try await provider.replica.create(.contact, fields: ["clientId": .string(referred.client), "providerId": .string(providers[0]),
                                                                         "date": .string("2026-11-20"), "kind": .string("meeting"), "note": .string("offline note")])
-        _ = try await office.replica.transitionReferral(id: referred.referral, to: .ended, date: nil, reason: "employed")
+        _ = try await office.replica.createReferral(["clientId": .string(referred.client), "providerId": .string(providers[1]),
+                                                     "chosenBy": .string("client")], switchProvider: true)
         try await office.sync()
         let summary = try await provider.sync()
         #expect(summary.rejections.map(\.id) == [late.id])
@@ -273,15 +277,27 @@ enum Oracle {
                 let client = record.kind == "client" ? record.state : clientsByID[value(record.state, "clientId")]
                 visible = record.kind == "provider" || codes.contains(client.map { value($0, "municipality") } ?? "")
             case .provider(let provider):
-                let openTo = { (client: String) in
-                    records.contains { $0.kind == "referral" && value($0.state, "clientId") == client && value($0.state, "providerId") == provider
-                        && ["pending", "active"].contains(value($0.state, "state")) }
+                // Pending or active; ended, for twelve months after its end month and the month
+                // to report the last one in, unless the client switched to another provider.
+                let held = { (referral: RecordState) -> Bool in
+                    guard value(referral, "providerId") == provider else { return false }
+                    switch value(referral, "state") {
+                    case "pending", "active": return true
+                    case "ended":
+                        guard value(referral, "endReason") != "provider_switched", let end = try? CalendarDate(iso: value(referral, "endDate")) else { return false }
+                        let today = CalendarDate.today()
+                        return (today.year * 12 + today.month) - (end.year * 12 + end.month) <= 13
+                    default: return false
+                    }
+                }
+                let heldFor = { (client: String) in
+                    records.contains { $0.kind == "referral" && value($0.state, "clientId") == client && held($0.state) }
                 }
                 switch record.kind {
                 case "provider": visible = record.id == provider
-                case "client": visible = openTo(record.id)
-                case "referral": visible = value(record.state, "providerId") == provider && ["pending", "active"].contains(value(record.state, "state"))
-                default: visible = value(record.state, "providerId") == provider && openTo(value(record.state, "clientId"))
+                case "client": visible = heldFor(record.id)
+                case "referral": visible = held(record.state)
+                default: visible = value(record.state, "providerId") == provider && heldFor(value(record.state, "clientId"))
                 }
             }
             if visible { keys.insert("\(record.kind)/\(record.id)") }

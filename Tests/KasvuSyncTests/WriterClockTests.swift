@@ -87,3 +87,68 @@ import Testing
         #expect(PushCheck(actor: current, counter: 1).ownershipRefusal(pushed([former: 1]), stored: nil) != nil)
     }
 }
+
+/// A replica's re-sync with a central store restored from a backup, on states alone.
+@Suite struct RebaseTests {
+    let me = ActorID(hex: 0xA), lost = ActorID(hex: 0xB), kept = ActorID(hex: 0xC)
+
+    /// The restored store holds my first write and C's; B's later write (lost) had superseded
+    /// mine locally, and C wrote a field I never saw.
+    func scenario() -> (local: RecordState, central: RecordState) {
+        var central = RecordState()
+        central.write(["lastName": .string("Virtanen"), "phone": .string("040 1")], dot: Dot(me, 1), hlc: HLC(millis: 1))
+        var local = central
+        local.write(["phone": .string("040 2")], dot: Dot(lost, 4), hlc: HLC(millis: 2))      // lost by the restore
+        local.write(["email": .string("a@b.fi")], dot: Dot(me, 2), hlc: HLC(millis: 3))        // mine, lost too
+        central.write(["status": .string("assessment")], dot: Dot(kept, 7), hlc: HLC(millis: 4))  // unseen by me
+        return (local, central)
+    }
+
+    @Test func myWritesStayLostOnesOfOthersGoAndTheStoresSurface() throws {
+        let (local, central) = scenario()
+        let rebased = try #require(local.rebased(on: central, own: me))
+        #expect(rebased.value("email") == .string("a@b.fi"))            // mine, to push again
+        #expect(rebased.value("phone") == .string("040 1"))             // B's lost write gone: mine is back
+        #expect(rebased.value("status") == .string("assessment"))      // the store's, never seen here
+        #expect(rebased.vv[lost] == 0 && rebased.vv[me] == 2)
+    }
+
+    @Test func theRebasedStateIsAPushTheStoreAccepts() throws {
+        let (local, central) = scenario()
+        let rebased = try #require(local.rebased(on: central, own: me))
+        let check = PushCheck(actor: me, counter: 2)
+        #expect(check.ownershipRefusal(rebased, stored: central) == nil)
+        let merged = central.merged(with: rebased)
+        #expect(PushCheck.vanishingRefusal(stored: central, merged: merged) == nil)
+        #expect(merged == rebased)  // the store then holds what the replica holds
+    }
+
+    @Test func whenTheLostWriterSendsAgainItMeetsMyLaterWritesAsConcurrent() throws {
+        var (local, central) = scenario()
+        local.write(["phone": .string("040 3")], dot: Dot(me, 3), hlc: HLC(millis: 5))  // after B's, which it superseded
+        let rebased = try #require(local.rebased(on: central, own: me))
+        var writerB = RecordState()
+        writerB.write(["lastName": .string("Virtanen"), "phone": .string("040 1")], dot: Dot(me, 1), hlc: HLC(millis: 1))
+        writerB.write(["phone": .string("040 2")], dot: Dot(lost, 4), hlc: HLC(millis: 2))
+        let together = rebased.merged(with: writerB)
+        #expect(Set(together.fields["phone"]?.map(\.value) ?? []) == [.string("040 2"), .string("040 3")])
+        #expect(together.conflicts.map(\.field) == ["phone"])
+    }
+
+    @Test func aRecordOnlyOthersWroteGoesWhenTheStoreLostIt() {
+        var local = RecordState()
+        local.write(["lastName": .string("Muu")], dot: Dot(lost, 1), hlc: HLC(millis: 1))
+        #expect(local.rebased(on: nil, own: me) == nil)
+        local.write(["phone": .string("040 9")], dot: Dot(me, 5), hlc: HLC(millis: 2))
+        #expect(local.rebased(on: nil, own: me)?.fields.keys.sorted() == ["phone"])
+    }
+
+    @Test func aDeleteClaimsNothingTheStoreLost() throws {
+        var local = RecordState()
+        local.write(["lastName": .string("Muu")], dot: Dot(lost, 3), hlc: HLC(millis: 1))
+        local.write(["deleted": .bool(true)], dot: Dot(me, 1), hlc: HLC(millis: 2))
+        let rebased = try #require(local.rebased(on: nil, own: me))
+        #expect(rebased.fields["deleted"]?.first?.context?[lost] == 0)
+        #expect(PushCheck(actor: me, counter: 1).ownershipRefusal(rebased, stored: nil) == nil)
+    }
+}

@@ -16,6 +16,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public static let auditedAt = FieldKey("auditedAt")
     public static let auditedBy = FieldKey("auditedBy")
+    public static let auditedHours = FieldKey("auditedHours")
     public static let businessId = FieldKey("businessId")
     public static let cap = FieldKey("cap")
     public static let capitationBase = FieldKey("capitationBase")
@@ -58,7 +59,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let verifiedHours = FieldKey("verifiedHours")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
+    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

@@ -253,6 +253,8 @@ enum Schemas {
             // The register finding of an audit (audit/record).
             FieldSpec(.verifiedHours, access: .system, summary: "the register finding, set by audit/record", check: Check.decimal("verifiedHours", maxFractionDigits: 2)),
             FieldSpec(.auditedBy, access: .system, check: Check.text("auditedBy")),
+            // A correction reported after the audit changes `hours`; the audited claim stays.
+            FieldSpec(.auditedHours, access: .system, summary: "the reported hours the audit checked, set by audit/record", check: Check.decimal("auditedHours", maxFractionDigits: 2)),
             FieldSpec(.auditedAt, access: .system, check: Check.text("auditedAt")),
         ],
         recordRule: { record in

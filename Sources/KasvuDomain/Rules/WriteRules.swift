@@ -20,7 +20,7 @@ public enum WriteRules {
     /// The record kinds a provider writes: its own service and outcome reports.
     public static let providerKinds: Set<EntityKind> = [.contact, .hours, .event]
     /// The findings of an audit, written by the central office only.
-    public static let auditFields: Set<String> = [FieldKey.verifiedHours.rawValue, FieldKey.auditedBy.rawValue, FieldKey.auditedAt.rawValue]
+    public static let auditFields: Set<String> = [FieldKey.verifiedHours.rawValue, FieldKey.auditedHours.rawValue, FieldKey.auditedBy.rawValue, FieldKey.auditedAt.rawValue]
     /// The referral states a replica may write: a new referral is pending; it may be
     /// rejected, cancelled or ended. Activation and the queue are the central store's.
     public static let replicaReferralStates: Set<ReferralState> = [.pending, .rejected, .cancelled, .ended]
@@ -87,13 +87,40 @@ public enum WriteRules {
     /// provider had started (confirmed active, possibly ended since: employment after the
     /// service is the outcome the fee pays for, as in the worked tariff example), never for a
     /// month before it. `referrals`: the winning values of the client's referrals.
-    public static func hoursReferralRefusal(_ month: YearMonth, providerID: String, referrals: [[String: FieldValue]]) -> String? {
+    public static func hoursReferralRefusal(_ month: YearMonth, providerID: String, referrals: [[String: FieldValue]],
+                                            windowMonths: Int = Tariff.current.outcome.windowMonths) -> String? {
+        var last: YearMonth?
         for referral in referrals where referral[.providerId]?.stringValue == providerID {
             guard let state = referral[.state]?.stringValue.flatMap(ReferralState.init(rawValue:)), ReferralState.billable.contains(state),
-                  let start = referral[.startDate]?.stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { continue }
-            if (start.year, start.month) <= (month.year, month.month) { return nil }
+                  let start = referral[.startDate]?.stringValue.flatMap({ try? CalendarDate(iso: $0) }), start.yearMonth <= month else { continue }
+            guard let end = referral[.endDate]?.stringValue.flatMap({ try? CalendarDate(iso: $0) }), state == .ended else { return nil }
+            let lastMonth = lastOutcomeMonth(endedOn: end, reason: referral[.endReason]?.stringValue, windowMonths: windowMonths)
+            if month <= lastMonth { return nil }
+            last = max(last ?? lastMonth, lastMonth)
+        }
+        if let last {
+            return "\(month) is after \(last), the last month the client's ended referral to this provider earns outcome fees in (\(windowMonths) months after its end; none after a switch of provider)"
         }
         return "the client has no referral to this provider that had started by \(month)"
+    }
+
+    /// The `endReason` of a referral closed because the client moved to another provider.
+    public static let providerSwitched = "provider_switched"
+
+    /// The last month whose employment earns the provider of a referral that ended on `end`
+    /// outcome fees: the tariff's outcome window after the end month, or the end month itself
+    /// when the client switched to another provider (who earns them from then on).
+    public static func lastOutcomeMonth(endedOn end: CalendarDate, reason: String?,
+                                        windowMonths: Int = Tariff.current.outcome.windowMonths) -> YearMonth {
+        reason == providerSwitched ? end.yearMonth : end.yearMonth.adding(months: windowMonths)
+    }
+
+    /// Whether the provider of a referral that ended on `end` still keeps its client on `today`,
+    /// to report the hours that earn outcome fees: through the month after the last one (hours
+    /// are reported once a month is over), and not at all after a switch of provider.
+    public static func keepsClientAfterEnd(endedOn end: CalendarDate, reason: String?, today: CalendarDate,
+                                           windowMonths: Int = Tariff.current.outcome.windowMonths) -> Bool {
+        reason != providerSwitched && today.yearMonth <= lastOutcomeMonth(endedOn: end, reason: reason, windowMonths: windowMonths).adding(months: 1)
     }
 
     /// The one id of the hours of a client with a provider in a month: a second report corrects

@@ -66,7 +66,7 @@ extension YearMonth {
     /// Days in this month.
     var dayCount: Int { CalendarDate.daysIn(year: year, month: month) }
 
-    var firstDay: CalendarDate { CalendarDate(year: year, month: month, day: 1)! }
+    public var firstDay: CalendarDate { CalendarDate(year: year, month: month, day: 1)! }
 
     var lastDay: CalendarDate { CalendarDate(year: year, month: month, day: dayCount)! }
 

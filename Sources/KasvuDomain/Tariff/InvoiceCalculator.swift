@@ -125,6 +125,11 @@ public enum InvoiceCalculator {
                 holdBack("the client has no started referral to this provider")
                 continue
             }
+            if let end = referral.end,
+               report.month > WriteRules.lastOutcomeMonth(endedOn: end, reason: referral.endReason, windowMonths: tariff.outcome.windowMonths) {
+                holdBack("after the referral's outcome window (\(tariff.outcome.windowMonths) months after its end; none after a switch of provider)")
+                continue
+            }
             guard let weight = tariff.outcomeWeight(riskGroup: referral.riskGroup) else {
                 holdBack("the referral's risk group \(referral.riskGroup) has no outcome weight")
                 continue
@@ -136,7 +141,7 @@ public enum InvoiceCalculator {
         }
 
         var auditRate = Decimal(0)
-        var verified: [String: Decimal] = [:]
+        var verified: [String: Decimal] = [:], audited: [String: Decimal] = [:]
         if let audit {
             do {
                 auditRate = try Money.parse(audit.rate, field: "audit.rate", maxFractionDigits: 6)
@@ -147,6 +152,13 @@ public enum InvoiceCalculator {
             for (id, text) in audit.verifiedHours.sorted(by: { $0.key < $1.key }) {
                 do {
                     verified[id] = try Money.parse(text, field: "audit.verifiedHours.\(id)", maxFractionDigits: 6)
+                } catch {
+                    errors.append(error)
+                }
+            }
+            for (id, text) in audit.auditedHours.sorted(by: { $0.key < $1.key }) {
+                do {
+                    audited[id] = try Money.parse(text, field: "audit.auditedHours.\(id)", maxFractionDigits: 6)
                 } catch {
                     errors.append(error)
                 }
@@ -166,9 +178,10 @@ public enum InvoiceCalculator {
             var overClaimed = Decimal(0)
             for id in sampled {
                 guard let report = byID[id], let verifiedHours = verified[id] else { continue }
-                claimed += report.hours * rate * report.weight
-                if verifiedHours < report.hours {
-                    overClaimed += (report.hours - verifiedHours) * rate * report.weight
+                let claim = audited[id] ?? report.hours  // the claim the audit checked
+                claimed += claim * rate * report.weight
+                if verifiedHours < claim {
+                    overClaimed += (claim - verifiedHours) * rate * report.weight
                 }
             }
             let errorRate = claimed > 0 ? overClaimed / claimed : Decimal(0)

@@ -34,14 +34,18 @@ public struct InvoiceFacts: Sendable, Hashable {
         public var start: CalendarDate
         /// The last active day (inclusive); required for `ended`.
         public var end: CalendarDate?
+        /// Why it ended (`provider_switched` ends the outcome window at once).
+        public var endReason: String?
 
-        public init(id: String, clientId: String, riskGroup: Int, state: String, start: CalendarDate, end: CalendarDate? = nil) {
+        public init(id: String, clientId: String, riskGroup: Int, state: String, start: CalendarDate, end: CalendarDate? = nil,
+                    endReason: String? = nil) {
             self.id = id
             self.clientId = clientId
             self.riskGroup = riskGroup
             self.state = state
             self.start = start
             self.end = end
+            self.endReason = endReason
         }
     }
 
@@ -112,10 +116,14 @@ public struct AuditFindings: Sendable, Hashable {
     public var rate: String
     /// Hours report id → hours verified against the registers, decimal text.
     public var verifiedHours: [String: String]
+    /// Hours report id → the reported hours the audit checked, where a correction reported
+    /// since has changed them: the finding is about the claim that was audited.
+    public var auditedHours: [String: String]
 
-    public init(seed: String, rate: String, verifiedHours: [String: String]) {
+    public init(seed: String, rate: String, verifiedHours: [String: String], auditedHours: [String: String] = [:]) {
         self.seed = seed
         self.rate = rate
         self.verifiedHours = verifiedHours
+        self.auditedHours = auditedHours
     }
 }

@@ -37,6 +37,12 @@ public struct Tariff: Sendable, Codable, Hashable {
         public let hourlyRange: Range
         /// Only `"four-monthly"` (periods `YYYY-T1…T3`).
         public let billing: String
+        /// Months after a referral ends in which employment still earns outcome fees: the
+        /// provider may report hours for them, and keeps the client for that long. Absent: 12.
+        public let windowMonthsAfterEnd: Int?
+
+        /// ``windowMonthsAfterEnd``, 12 when the tariff does not say.
+        public var windowMonths: Int { windowMonthsAfterEnd ?? 12 }
     }
 
     public struct MinimumService: Sendable, Codable, Hashable {

@@ -82,6 +82,23 @@ public struct YearMonth: Sendable, Hashable, Comparable, CustomStringConvertible
     public var description: String { CalendarDate(year: year, month: month, day: 1)!.description.dropLast(3).description }
 
     public static func < (a: YearMonth, b: YearMonth) -> Bool { (a.year, a.month) < (b.year, b.month) }
+
+    /// The month `count` months later (earlier when negative), kept within years 1…9999.
+    public func adding(months count: Int) -> YearMonth {
+        let index = min(max(year * 12 + month - 1 + count, 12), 9999 * 12 + 11)
+        return YearMonth(unchecked: index / 12, index % 12 + 1)
+    }
+
+    /// For a year and month already known to be valid.
+    fileprivate init(unchecked year: Int, _ month: Int) {
+        self.year = year
+        self.month = month
+    }
+}
+
+extension CalendarDate {
+    /// The month this date lies in.
+    public var yearMonth: YearMonth { YearMonth(unchecked: year, month) }
 }
 
 import Foundation

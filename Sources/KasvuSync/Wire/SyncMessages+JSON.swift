@@ -180,6 +180,7 @@ extension SyncResponse {
                     }
                 }
             }
+            if let incarnation { object.member("incarnation") { $0.string(incarnation) } }
         }
         return writer.bytes
     }
@@ -204,7 +205,7 @@ extension SyncResponse {
 
     private init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, accepted: Int?, cursor: Int64?, more: Bool?, clock: UInt64?
-        var rejections: [SyncRejection] = [], pull: [RecordEnvelope] = [], evict: [RecordKey] = []
+        var rejections: [SyncRejection] = [], pull: [RecordEnvelope] = [], evict: [RecordKey] = [], incarnation: String?
         try reader.members { reader, name in
             switch name {
             case "schemaVersion": schemaVersion = try reader.int()
@@ -215,6 +216,7 @@ extension SyncResponse {
             case "more": more = try reader.bool()
             case "clock": clock = try reader.uint64()
             case "evict": try reader.elements { evict.append(try RecordKey(reading: &$0)) }
+            case "incarnation": incarnation = try reader.string()
             default: try reader.skipValue()
             }
         }
@@ -222,7 +224,7 @@ extension SyncResponse {
             throw reader.shape("a sync response needs schemaVersion, accepted, cursor, more and clock")
         }
         self.init(schemaVersion: schemaVersion, accepted: accepted, rejections: rejections, pull: pull, cursor: cursor,
-                  more: more, clock: HLC(rawValue: clock), evict: evict)
+                  more: more, clock: HLC(rawValue: clock), evict: evict, incarnation: incarnation)
     }
 }
 

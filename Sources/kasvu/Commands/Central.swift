@@ -8,7 +8,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, Backup.self, Restore.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -162,6 +162,53 @@ struct Central: AsyncParsableCommand {
                 do throws(FieldError) { day = try CalendarDate(iso: endedBefore, field: "ended-before") } catch { throw KasvuError.validationFailed([error]) }
                 let count = try await store.open().purge(endedBefore: day)
                 print("Erased \(count) clients whose referrals all ended before \(day); replicas erase them at their next sync.")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct Backup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a consistent copy of the central store to a new file, while the server runs.",
+            discussion: """
+                The copy is one snapshot (SQLite VACUUM INTO), readable by its owner only, and begins a new incarnation \
+                of the store: should it ever be restored, every replica notices at its next sync, pulls everything again \
+                and sends back what the store lost since the backup (README, "Backup and restore").
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The backup file to create (must not exist).")
+        var to: String
+
+        func run() async throws {
+            do {
+                try await store.open().backup(to: to)
+                print("Backed up \(store.db) to \(to).")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a backup in place of the central store (stop the server first).",
+            discussion: """
+                Replaces --db (and its -wal and -shm files) with the backup, as a new incarnation. Replicas notice at \
+                their next sync: each pulls everything again and pushes its writes the restored store lacks, so every \
+                write that had been acknowledged comes back once every replica has synced.
+                """
+        )
+
+        @Option(help: "The central store file to replace.")
+        var db: String
+
+        @Option(help: "The backup made with kasvu central backup.")
+        var from: String
+
+        func run() async throws {
+            do {
+                try await SQLiteCentralStore.restore(from: from, to: db)
+                print("Restored \(db) from \(from); replicas re-sync at their next sync.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }

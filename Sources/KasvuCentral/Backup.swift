@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import KasvuDomain
+import KasvuStorage
+import KasvuSync
+
+/// Backing up and restoring the central store (issue 12, item 2).
+///
+/// A backup is a consistent copy made while the server runs (`VACUUM INTO` reads one snapshot),
+/// readable by its owner only. A restored store has lost whatever was merged after its backup,
+/// although replicas were told it was acknowledged and cleared their outboxes. So every backup,
+/// and every restore, begins a new *incarnation*: a new incarnation id, which every sync answer
+/// carries, and a new actor for the central store's own decisions (the old one's decisions made
+/// after the backup live on in replicas only; no one may write under it again). A replica that
+/// sees the incarnation change re-syncs: it pulls everything, keeps its own writes, lets go of
+/// other writers' writes the store no longer has (their writers send them again), and pushes
+/// what the store lacks (``KasvuSync/RecordState/rebased(on:own:)``).
+///
+/// ```swift
+/// try await store.backup(to: "/backups/central-2026-11-30.sqlite")      // while serving
+/// try SQLiteCentralStore.restore(from: "/backups/central-2026-11-30.sqlite", to: "central.sqlite")
+/// ```
+extension SQLiteCentralStore {
+    /// Writes a consistent copy of the store to `path` (a new file, owner-only), as a new incarnation.
+    public func backup(to path: String) async throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw KasvuError(.alreadyExists, "\(path) already exists; back up to a new file")
+        }
+        do { try PrivateFile.create(atPath: path) } catch { throw KasvuError(.storageFailed, "\(error)") }
+        do {
+            // Outside a transaction (VACUUM cannot run in one), on a reader: writers go on.
+            try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        } catch let error as DatabaseError {
+            try? FileManager.default.removeItem(atPath: path)
+            throw KasvuError(storage: error, in: "central backup")
+        }
+        try await SQLiteCentralStore(path: path).beginIncarnation()
+    }
+
+    /// Puts a backup in place of the store at `path` (the server must be stopped), as a new
+    /// incarnation: restoring the same backup twice still tells replicas both times.
+    public static func restore(from backup: String, to path: String) async throws {
+        guard FileManager.default.fileExists(atPath: backup) else { throw KasvuError(.notFound, "no backup at \(backup)") }
+        // Refuse anything that is not a central store before touching the target (read-only:
+        // opening it as a store would migrate whatever file it is).
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let isStore = try? await DatabaseQueue(path: backup, configuration: readOnly).read { db in
+            try db.tableExists("record") && db.tableExists("sequence") && db.tableExists("central_actor")
+        }
+        guard isStore == true else { throw KasvuError.validationFailed(field: "from", "\(backup) is not a central store backup") }
+        for suffix in ["-wal", "-shm", ""] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.removeItem(atPath: path + suffix)
+        }
+        do {
+            try PrivateFile.replace(atPath: path, with: Array(try Data(contentsOf: URL(fileURLWithPath: backup))))
+        } catch {
+            throw KasvuError(.storageFailed, "cannot write \(path): \(error)")
+        }
+        try await SQLiteCentralStore(path: path).beginIncarnation()
+    }
+
+    /// A new incarnation id and a new actor for the store's own writes (the old one is retired);
+    /// then every provider's undecided referrals are decided again, as the store that made the
+    /// backup would have gone on to.
+    func beginIncarnation() async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE central_state SET value = lower(hex(randomblob(8))) WHERE name = 'incarnation'")
+            if let former = try String.fetchOne(db, sql: "SELECT actor FROM central_actor") {
+                try db.execute(sql: "INSERT OR IGNORE INTO former_central_actor (actor) VALUES (?)", arguments: [former])
+                try db.execute(sql: "UPDATE central_actor SET actor = ?, counter = 0", arguments: [ActorID.random().rawValue])
+            }
+            let providers = try String.fetchAll(db, sql: "SELECT id FROM record WHERE entity = 'provider' ORDER BY id")
+            let start = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
+            var sequence = start, moved: Set<String> = []
+            try self.scheduleReferrals(db, touchedBy: providers.map { RecordEnvelope(entity: .provider, id: $0, state: RecordState()) },
+                                       sequence: &sequence, moved: &moved, at: ISO8601DateFormatter().string(from: Date()))
+            try Self.renumber(db, clients: moved, numberedBefore: start, sequence: &sequence)
+            try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
+        }
+    }
+
+    /// The store's incarnation id.
+    public func incarnation() async throws -> String {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM central_state WHERE name = 'incarnation'") ?? "" }
+    }
+}

@@ -1,0 +1,25 @@
+import KasvuDomain
+import Logging
+import ServiceLifecycle
+
+/// The central server's periodic jobs, run beside the HTTP server in its service group: at
+/// start, then every `interval` until graceful shutdown. Today: the outcome-window expiry,
+/// so that a provider's laptop lets go of a client the day its window passes.
+struct MaintenanceService: Service {
+    let store: any CentralStore
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let clients = try await store.expireOutcomeWindows(today: store.today)
+                if clients > 0 { logger.info("outcome windows lapsed", metadata: ["clients": "\(clients)"]) }
+            } catch {
+                // The next round tries again; the sync service is unaffected. No record data in the log.
+                logger.error("outcome window expiry failed", metadata: ["error": "\(type(of: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+extension RecordState {
+    /// The state a replica keeps of a record after the central store was restored from a backup
+    /// (a new incarnation), given what the restored store holds (`central`, nil when it has no
+    /// such record): nil when nothing of it is left to keep.
+    ///
+    /// The replica's own writes (`own`) all stay, whether the store kept them or lost them: they
+    /// are pushed again. Another writer's entry stays only where the store holds it: an entry it
+    /// lost is that writer's to send again, and a state claiming it could never be pushed (no
+    /// replica may vouch for another's write the store has not seen). The vector claims of every
+    /// other actor only what both sides have seen, so that values the store holds and the replica
+    /// never saw surface as concurrent, and a field whose every local value was lost takes the
+    /// store's. Deletes keep their context within that vector. The result merged with `central`
+    /// is what the replica then holds; pushing it gives the store back every write of `own`.
+    ///
+    /// Writes the lost entries had superseded come back; when their writers send them again,
+    /// they meet the replica's later writes as concurrent values (a shown, resolvable conflict).
+    ///
+    /// ```swift
+    /// if let kept = local.rebased(on: pulled, own: replica.actor) { save(kept) } else { drop() }
+    /// ```
+    public func rebased(on central: RecordState?, own actor: ActorID) -> RecordState? {
+        let stored = central ?? RecordState()
+        var vector = VersionVector()
+        for (other, counter) in vv.counters { vector[other] = other == actor ? counter : min(counter, stored.vv[other]) }
+        var kept: [String: [FieldEntry]] = [:]
+        for (name, entries) in fields {
+            let held = stored.fields[name] ?? []
+            var survivors = entries.filter { $0.dot.actor == actor || held.contains($0) }
+            if survivors.isEmpty { survivors = held }
+            kept[name] = survivors.map { entry in
+                guard let context = entry.context else { return entry }
+                let clamped = VersionVector(Dictionary(uniqueKeysWithValues: context.counters.map { ($0.key, min($0.value, vector[$0.key])) }))
+                return FieldEntry(value: entry.value, dot: entry.dot, hlc: entry.hlc, context: clamped)
+            }
+        }
+        let rebased = RecordState(vv: vector, fields: kept).merged(with: stored)
+        return rebased.fields.isEmpty ? nil : rebased
+    }
+}
