@@ -188,11 +188,14 @@ enum ReplicaSchema {
                     id TEXT NOT NULL,
                     PRIMARY KEY (entity, id)
                 ) WITHOUT ROWID;
-                -- Records this replica edited but another created, which the restored store lost:
-                -- pushed once the creator's writes are back (a pull completes them).
+                -- Records a re-sync queued again, until the restored store takes them. `held`: not
+                -- pushed now, because the store still lacks writes of others they rest on (it
+                -- refused them, or another replica created the record and has not re-synced);
+                -- released at the start of every sync, and when a pull completes the record.
                 CREATE TABLE resync_waiting (
                     entity TEXT NOT NULL,
                     id TEXT NOT NULL,
+                    held INTEGER NOT NULL DEFAULT 1,
                     PRIMARY KEY (entity, id)
                 ) WITHOUT ROWID;
                 """)

@@ -83,8 +83,10 @@ extension Replica {
     /// Keeps what ``KasvuSync/RecordState/rebased(on:own:)`` keeps of one record, and queues it
     /// when the store lacks something of it. A referral the store lost, whose state only the
     /// lost decision held, is this replica's pending referral again (its creation, re-asserted
-    /// under a new write): the store decides it anew. A record still missing required values
-    /// (another replica created it; this one only edited it) waits for its creator's writes.
+    /// under a new write): the store decides it anew. A record the store lost that another
+    /// replica created and this one only edited would lack its required values: it stays as it
+    /// is, readable and editable, and waits (unpushed) until its creator's re-sync brings it
+    /// back to the store; the pull that delivers it rebases it and queues it (``mergeWaiting``).
     private func rebase(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, central: RecordState?) throws {
         guard var kept = local.rebased(on: central, own: actor) else {
             try db.execute(sql: "DELETE FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [id])
@@ -95,36 +97,63 @@ extension Replica {
             let stamp = try stamp(db)
             kept.write([FieldKey.state.rawValue: .string(ReferralState.pending.rawValue)], dot: stamp.dot, hlc: stamp.hlc)
         }
+        if central == nil && Self.isIncomplete(kind, kept) {
+            try db.execute(sql: "INSERT OR REPLACE INTO resync_waiting (entity, id, held) VALUES (?, ?, 1)", arguments: [kind.rawValue, id])
+            return
+        }
         try Self.saveState(db, kind, id, kept)
-        guard kept != central else { return }
-        if Self.isIncomplete(kind, kept) {
-            try db.execute(sql: "INSERT OR IGNORE INTO resync_waiting (entity, id) VALUES (?, ?)", arguments: [kind.rawValue, id])
-        } else {
-            try Self.queueAgain(db, kind, id)
+        if kept != central { try Self.queueAgain(db, kind, id) }
+    }
+
+    /// Releases the held records that have something to push: each sync tries them once more.
+    func releaseHeldRecords() async throws {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE resync_waiting SET held = 0 WHERE held = 1
+                AND EXISTS (SELECT 1 FROM outbox o WHERE o.entity = resync_waiting.entity AND o.id = resync_waiting.id)
+                """)
         }
     }
 
-    /// After a merge: queues a waiting record once the merge completed it.
-    static func releaseIfComplete(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState) throws {
-        guard !isIncomplete(kind, state) else { return }
-        try db.execute(sql: "DELETE FROM resync_waiting WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id])
-        if db.changesCount > 0 { try queueAgain(db, kind, id) }
+    /// A pulled state of a record waiting for its creator: rebased on it, and queued once that
+    /// makes it whole; otherwise merged as usual and still waiting. Returns the state saved.
+    func mergeWaiting(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, pulled: RecordState) throws -> RecordState {
+        if let rebased = local.rebased(on: pulled, own: actor), !Self.isIncomplete(kind, rebased) {
+            try Self.saveState(db, kind, id, rebased)
+            if rebased != pulled {
+                try Self.queueAgain(db, kind, id)
+                try db.execute(sql: "UPDATE resync_waiting SET held = 0 WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id])
+            } else {
+                try db.execute(sql: "DELETE FROM resync_waiting WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id])
+            }
+            return rebased
+        }
+        let merged = local.merged(with: pulled)
+        try Self.saveState(db, kind, id, merged)
+        return merged
     }
 
+    /// Whether a record lacks values its creator gave it: a required value (a deleted record
+    /// keeps those that are not personal data, such as a client's municipality, which decides
+    /// who may see it).
     static func isIncomplete(_ kind: EntityKind, _ state: RecordState) -> Bool {
-        guard !state.isDeleted else { return false }
+        if state.isDeleted {
+            return kind.schema.fields.contains { $0.required && !$0.personal && state.value($0.name).isNull }
+        }
         var values = state.values
         values[EntitySchema.deletedField] = nil
         return !kind.schema.recordErrors(values).isEmpty
     }
 
-    /// Queues a record for push again. Which of its writes the restored store lost is unknown,
-    /// so all count as unacknowledged (`first_version` 1) should `kasvu recover` follow.
+    /// Queues a record for push again, remembered until the store takes it. Which of its writes
+    /// the restored store lost is unknown, so all count as unacknowledged (`first_version` 1)
+    /// should `kasvu recover` follow.
     private static func queueAgain(_ db: Database, _ kind: EntityKind, _ id: String) throws {
         let counter = try Int64.fetchOne(db, sql: "SELECT counter FROM replica WHERE singleton = 1") ?? 0
         try db.execute(sql: """
             INSERT INTO outbox (entity, id, version, first_version) VALUES (?, ?, ?, 1)
             ON CONFLICT (entity, id) DO UPDATE SET first_version = 1
             """, arguments: [kind.rawValue, id, counter])
+        try db.execute(sql: "INSERT OR IGNORE INTO resync_waiting (entity, id, held) VALUES (?, ?, 0)", arguments: [kind.rawValue, id])
     }
 }

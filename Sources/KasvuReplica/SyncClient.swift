@@ -21,6 +21,9 @@ public struct SyncSummary: Sendable, Hashable {
     /// Records purged because they left the replica's scope.
     public let evicted: Int
     public let rejections: [SyncRejection]
+    /// Records queued again after a central restore that the store could not take yet (they
+    /// rest on writes of others it still lacks): held, and tried again at the next sync.
+    public let held: Int
     public let roundTrips: Int
     public let cursor: Int64
 }
@@ -89,7 +92,10 @@ public struct SyncClient: Sendable {
         var cursor: Int64 = 0
         // The next round trip's batch and answer, exchanged while the previous one committed.
         var prefetched: (items: [OutboxItem], response: SyncResponse)?
+        var held: [SyncRejection] = []
         do {
+            // Records held after a central restore are tried once more in every sync.
+            try await replica.releaseHeldRecords()
             // A re-sync with a restored central store that was cut short goes on first.
             if try await replica.isResyncing() {
                 (roundTrips, pulled) = try await resync(watch: watch, progress: progress)
@@ -134,7 +140,8 @@ public struct SyncClient: Sendable {
                     var header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
                     header.cursor = response.cursor
                     async let next = transport.exchange(SyncRequest(header: header, push: nextItems.map(\.envelope)))
-                    evicted += try await replica.applySyncResponse(response, acknowledging: items)
+                    let applied = try await replica.applySyncResponse(response, acknowledging: items)
+                    (evicted, held) = (evicted + applied.evicted, held + applied.held)
                     watch?.waiting(for: "the central server's answer to round trip \(roundTrips + 1) (\(nextItems.count) records pushed)")
                     do {
                         prefetched = (nextItems, try await next)
@@ -142,13 +149,14 @@ public struct SyncClient: Sendable {
                         batch = try Self.halved(batch)
                     }
                 } else {
-                    evicted += try await replica.applySyncResponse(response, acknowledging: items)
+                    let applied = try await replica.applySyncResponse(response, acknowledging: items)
+                    (evicted, held) = (evicted + applied.evicted, held + applied.held)
                 }
                 pushed += items.count - response.rejections.count
                 pulled += response.pull.count
-                rejections += response.rejections
+                rejections += response.rejections.filter { rejection in !held.contains { $0.entity == rejection.entity && $0.id == rejection.id } }
                 cursor = response.cursor
-                let remaining = try await replica.info().pendingChanges
+                let remaining = try await replica.pushableCount()
                 await progress(SyncProgress(phase: remaining > 0 ? .pushing : .pulling, pushed: pushed, pulled: pulled, pendingPush: remaining))
                 // Everything pushed (no writes arrived meanwhile) and nothing left to pull.
                 if prefetched == nil && !response.more && remaining == 0 { break }
@@ -159,7 +167,7 @@ public struct SyncClient: Sendable {
         }
         try await replica.recordSyncResult(error: nil)
         await progress(SyncProgress(phase: .done, pushed: pushed, pulled: pulled, pendingPush: 0))
-        return SyncSummary(pushed: pushed, pulled: pulled, evicted: evicted, rejections: rejections, roundTrips: roundTrips, cursor: cursor)
+        return SyncSummary(pushed: pushed, pulled: pulled, evicted: evicted, rejections: rejections, held: held.count, roundTrips: roundTrips, cursor: cursor)
     }
 }
 
@@ -213,14 +221,28 @@ extension Replica {
     }
 
     /// Clears acknowledged (and rejected) outbox items, merges the pulled batch and saves the
-    /// new cursor, all in one transaction.
-    /// - Returns: how many records it evicted (an eviction sent again finds nothing to remove).
+    /// new cursor, all in one transaction. A record a re-sync queued again that the restored
+    /// store refuses is held instead (it rests on writes of others the store still lacks) and
+    /// tried again at the next sync; it is not among the rejections.
+    /// - Returns: how many records it evicted (an eviction sent again finds nothing to remove),
+    ///   and the rejections that were held.
     @discardableResult
-    public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws -> Int {
-        let (evicted, erased) = try await write { db in
+    public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws -> (evicted: Int, held: [SyncRejection]) {
+        let (evicted, erased, held) = try await write { db in
             var evicted = 0
             let at = ISO8601DateFormatter().string(from: Date())
-            try self.clearOutbox(db, items)
+            let requeued = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
+            var held: [SyncRejection] = []
+            for rejection in response.rejections where try Bool.fetchOne(requeued, arguments: [rejection.entity, rejection.id]) == true {
+                held.append(rejection)
+                try db.execute(sql: "UPDATE resync_waiting SET held = 1 WHERE entity = ? AND id = ?", arguments: [rejection.entity, rejection.id])
+            }
+            let keep = Set(held.map { "\($0.entity)/\($0.id)" })
+            let taken = items.filter { !keep.contains("\($0.envelope.entity.rawValue)/\($0.envelope.id)") }
+            try self.clearOutbox(db, taken)
+            for item in taken {
+                try db.execute(sql: "DELETE FROM resync_waiting WHERE entity = ? AND id = ?", arguments: [item.envelope.entity.rawValue, item.envelope.id])
+            }
             for rejection in response.rejections {
                 try db.execute(sql: """
                     INSERT INTO sync_rejection (entity, id, code, kind, message, at) VALUES (?, ?, ?, ?, ?, ?)
@@ -232,7 +254,9 @@ extension Replica {
             // secure_delete overwrites the freed pages. A record refused and evicted in the same
             // answer keeps its rejection, so that `sync/status` says why it went.
             let refused = Set(response.rejections.map { "\($0.entity)/\($0.id)" })
-            for key in response.evict {
+            // A held record is this replica's own writes the restored store cannot place yet
+            // (it lacks the client that puts it in scope): kept, not evicted, until it lands.
+            for key in response.evict where !keep.contains("\(key.entity.rawValue)/\(key.id)") {
                 try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
                 evicted += db.changesCount
                 for table in ["outbox", "write_log", "resync_waiting"] {
@@ -242,11 +266,11 @@ extension Replica {
                     try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 }
             }
-            return (evicted, erased)
+            return (evicted, erased, held)
         }
         // Evicted records and values erased elsewhere leave no copy in the write-ahead log.
         if evicted > 0 || erased > 0 { try await purgeWriteAheadLog() }
-        return evicted
+        return (evicted, held)
     }
 
     /// Copies committed pages into the database file and empties the write-ahead log, so that

@@ -20,8 +20,11 @@ extension Replica {
             // Providers and clients before the records that point at them, so that a batch never
             // carries a referral, contact, hours report or event whose client the central store
             // has not received yet (its scope checks look the client up).
+            // Records held after a central restore (refused for writes of others the store still
+            // lacks, or waiting for their creator) are not pushed in this sync.
             let rows = try Row.fetchAll(db, sql: """
                 SELECT entity, id, version FROM outbox
+                WHERE NOT EXISTS (SELECT 1 FROM resync_waiting w WHERE w.entity = outbox.entity AND w.id = outbox.id AND w.held = 1)
                 ORDER BY CASE entity WHEN 'provider' THEN 0 WHEN 'client' THEN 1 WHEN 'referral' THEN 2 ELSE 3 END, version
                 LIMIT ?
                 """, arguments: [limit + excluding.count])
@@ -37,6 +40,17 @@ extension Replica {
                 items.append(OutboxItem(envelope: RecordEnvelope(entity: kind, id: row["id"], state: state, writes: writes), version: row["version"]))
             }
             return items
+        }
+    }
+
+    /// Records with writes to push now (not counting those held after a central restore): the
+    /// sync loop runs until none is left.
+    func pushableCount() async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM outbox
+                WHERE NOT EXISTS (SELECT 1 FROM resync_waiting w WHERE w.entity = outbox.entity AND w.id = outbox.id AND w.held = 1)
+                """) ?? 0
         }
     }
 
@@ -83,15 +97,20 @@ extension Replica {
             var deleted = 0
             // Records waiting for their creator's writes after a central restore (rare: checked once).
             let waiting = try Bool.fetchOne(db, sql: "SELECT 1 FROM resync_waiting LIMIT 1") ?? false
+            let isWaiting = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
             for envelope in envelopes {
                 let id = try Self.canonicalID(envelope.id)
                 let local = try Self.loadState(db, envelope.entity, id) ?? RecordState()
+                if waiting, try Bool.fetchOne(isWaiting, arguments: [envelope.entity.rawValue, id]) == true {
+                    writer.observe(envelope.state)
+                    if try mergeWaiting(db, envelope.entity, id, local: local, pulled: envelope.state).isDeleted { deleted += 1 }
+                    continue
+                }
                 let merged = local.merged(with: envelope.state)
                 guard merged != local else { continue }
                 if merged.isDeleted { deleted += 1 }
                 writer.observe(envelope.state)
                 try Self.saveState(db, envelope.entity, id, merged)
-                if waiting { try Self.releaseIfComplete(db, envelope.entity, id, merged) }
             }
             try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: writer.clock.last.rawValue)])
             if let cursor {

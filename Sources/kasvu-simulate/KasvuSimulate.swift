@@ -36,7 +36,7 @@ struct KasvuSimulate: AsyncParsableCommand {
         for seed in seed..<(seed + schedules) {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kasvu-sim-\(seed)-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: directory) }
+            defer { if ProcessInfo.processInfo.environment["KASVU_SIM_KEEP"] == nil { try? FileManager.default.removeItem(at: directory) } }
             let report = try await Simulation(seed: seed, replicas: replicas, steps: steps, malicious: malicious, directory: directory).run()
             totals.add(report)
             if !report.violations.isEmpty {
