@@ -65,6 +65,9 @@ extension Replica {
             }
             try db.execute(sql: "UPDATE replica SET pull_cursor = ? WHERE singleton = 1", arguments: [response.cursor])
         }
+        // A rebase may have dropped personal values (an erasure the store holds): no copy of
+        // them stays in the write-ahead log. A re-sync is rare; the checkpoint is cheap then.
+        try await purgeWriteAheadLog()
     }
 
     /// Ends a re-sync once everything is pulled: the records the store did not send keep only
@@ -78,6 +81,7 @@ extension Replica {
             try db.execute(sql: "DELETE FROM resync_pending")
             try db.execute(sql: "UPDATE replica SET resync = 0 WHERE singleton = 1")
         }
+        try await purgeWriteAheadLog()
     }
 
     /// Keeps what ``KasvuSync/RecordState/rebased(on:own:)`` keeps of one record, and queues it

@@ -51,6 +51,8 @@ public struct Simulation: Sendable {
         public var replicaCrashes = 0, centralRestarts = 0, conflicts = 0, evictions = 0, forgeries = 0
         /// Backups of the central store taken, and restores of one (each loses what was merged since).
         public var centralBackups = 0, centralRestores = 0
+        /// Clients erased by the end, whose henkilötunnus was searched for in every file.
+        public var erasures = 0
         /// Referrals made and hours reported by honest replicas (writes that landed locally).
         public var referrals = 0, hours = 0
         public var violations: [String] = []
@@ -69,6 +71,7 @@ public struct Simulation: Sendable {
             centralRestarts += other.centralRestarts
             centralBackups += other.centralBackups
             centralRestores += other.centralRestores
+            erasures += other.erasures
             conflicts += other.conflicts
             evictions += other.evictions
             forgeries += other.forgeries
@@ -80,7 +83,7 @@ public struct Simulation: Sendable {
         public var description: String {
             "writes \(writes), syncs \(syncs) (\(failedSyncs) failed), dropped \(droppedRequests), lost responses \(lostResponses), "
                 + "duplicated \(duplicates), replica crashes \(replicaCrashes), central restarts \(centralRestarts), "
-                + "central backups \(centralBackups) and restores \(centralRestores), conflicts \(conflicts), "
+                + "central backups \(centralBackups) and restores \(centralRestores), erased clients searched \(erasures), conflicts \(conflicts), "
                 + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals), hours reports \(hours), "
                 + "violations \(violations.count)"
         }
@@ -118,6 +121,7 @@ public struct Simulation: Sendable {
         ], id: newID())
         var log: [LoggedWrite] = []
         var person = 0
+        var identities: [String: String] = [:]  // client id → the henkilötunnus it was created with
         var forger = malicious
             ? MaliciousReplica(token: try await store.current.addReplica(id: "m", role: .office, scope: MaliciousReplica.scope), seed: seed)
             : nil
@@ -155,12 +159,14 @@ public struct Simulation: Sendable {
             switch action {
             case 0..<4:
                 person += 1
+                let hetu = PersonalIdentityCode.synthetic(Int(seed % 1000) * 50 + person, year: 1985)
                 let client = try await replica.create(.client, fields: [
-                    "hetu": .string(PersonalIdentityCode.synthetic(Int(seed % 1000) * 50 + person, year: 1985)), "lastName": .string("Asiakas \(person)"),
+                    "hetu": .string(hetu), "lastName": .string("Asiakas \(person)"),
                     "municipality": .string(narrow ? "749" : ["749", "402"].randomElement(using: &rng)!),
                     "monthsUnemployed": .int(10), "educationLevel": .string("basic"),
                     "monthsEmployedLast24": .int(2), "languageSkills": .string("good"),
                 ], id: newID())
+                identities[client.id] = hetu
                 let state = try await replica.state(.client, id: client.id)!
                 for (field, entries) in state.fields {
                     log.append(LoggedWrite(key: "client/\(client.id)/\(field)", dot: entries[0].dot, seen: VersionVector()))
@@ -286,6 +292,22 @@ public struct Simulation: Sendable {
             }
         }
         try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
+        // Erasure: no byte of an erased client's henkilötunnus in any replica's or the central
+        // store's files (database and write-ahead log), unless an edit concurrent with the delete
+        // still holds personal values (a delete-vs-edit conflict shows them until resolved).
+        let erased = reference.filter { envelope in
+            envelope.entity == .client && envelope.state.isDeleted
+                && !EntityKind.client.schema.personalFields.contains { envelope.state.fields[$0]?.contains { !$0.value.isNull } == true }
+        }
+        let files = (replicas.map(\.path) + [centralPath]).flatMap { [$0, $0 + "-wal"] }.filter { FileManager.default.fileExists(atPath: $0) }
+        let contents = try files.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        for envelope in erased {
+            guard let hetu = identities[envelope.id] else { continue }
+            for (file, data) in zip(files, contents) where data.range(of: Data("\"\(hetu)\"".utf8)) != nil {
+                report.violations.append("the henkilötunnus of erased client \(envelope.id) is still in \(URL(fileURLWithPath: file).lastPathComponent)")
+            }
+        }
+        report.erasures += erased.count
         return report
     }
 
