@@ -187,6 +187,7 @@ extension SQLiteCentralStore {
             if state == envelope.state { result.echoed[key] = state }
         }
         try scheduleReferrals(db, touchedBy: merged, sequence: &sequence, moved: &moved, at: at)
+        try Self.flagDuplicates(db, clients: Set(merged.filter { $0.entity == .client }.map(\.id)), sequence: &sequence, at: at, nowMillis: nowMillis)
         try Self.renumber(db, clients: moved, numberedBefore: startSequence, sequence: &sequence)
         try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
         try db.execute(sql: """

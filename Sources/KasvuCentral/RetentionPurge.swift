@@ -53,6 +53,8 @@ extension SQLiteCentralStore {
             }
             if count > 0 {
                 try CentralActor.save(writer, db)
+                // A client erased here no longer flags the one it duplicated.
+                try Self.flagDuplicates(db, clients: Set(targets.filter { $0.0 == .client }.map(\.1)), sequence: &sequence, at: at, nowMillis: nowMillis)
                 try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
             }
             return count

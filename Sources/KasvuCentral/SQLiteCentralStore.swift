@@ -166,6 +166,19 @@ public final class SQLiteCentralStore: CentralStore {
                 CREATE TABLE former_central_actor (actor TEXT PRIMARY KEY) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v8: duplicate identities") { db in
+            try db.execute(sql: """
+                -- Clients by henkilötunnus and by the duplicate flag, for the duplicate check
+                -- after every merge (DuplicateFlags.swift). Erasing a client nulls its henkilötunnus,
+                -- which leaves the index (secure_delete overwrites the freed entry).
+                ALTER TABLE record ADD COLUMN client_hetu GENERATED ALWAYS AS
+                    (CASE WHEN entity = 'client' THEN json_extract(state, '$.f.hetu[0][0]') END) VIRTUAL;
+                ALTER TABLE record ADD COLUMN client_duplicate_of GENERATED ALWAYS AS
+                    (CASE WHEN entity = 'client' THEN json_extract(state, '$.f.duplicateOf[0][0]') END) VIRTUAL;
+                CREATE INDEX record_client_hetu ON record(client_hetu) WHERE entity = 'client' AND client_hetu IS NOT NULL;
+                CREATE INDEX record_client_duplicate_of ON record(client_duplicate_of) WHERE entity = 'client' AND client_duplicate_of IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -59,6 +59,7 @@ extension ConflictReport {
         var object = conflict.json
         object["entity"] = .string(kind.rawValue)
         object["id"] = .string(id)
+        if let duplicateOf { object["duplicateOf"] = .string(duplicateOf) }
         return .object(object)
     }
 }

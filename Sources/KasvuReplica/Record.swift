@@ -36,6 +36,8 @@ public struct ConflictReport: Sendable, Hashable {
     public let kind: EntityKind
     public let id: String
     public let conflict: FieldConflict
+    /// For `duplicate_identity`: the other client with the same henkilötunnus.
+    public var duplicateOf: String?
 }
 
 /// What `replica/info` reports.

@@ -266,6 +266,16 @@ extension Replica {
                     let state = try Self.decodeState(row["sync_state"])
                     reports += state.conflicts.map { ConflictReport(kind: kind, id: row["id"], conflict: $0) }
                 }
+                // Duplicates across replicas: only the central store sees both, and flags each.
+                guard kind == .client else { continue }
+                for row in try Row.fetchAll(db, sql: "SELECT id, sync_state FROM client WHERE duplicate_of IS NOT NULL AND deleted IS NOT 1 ORDER BY id") {
+                    let state = try Self.decodeState(row["sync_state"])
+                    guard !state.entries(.hetu).isEmpty else { continue }
+                    reports.append(ConflictReport(kind: .client, id: row["id"],
+                                                  conflict: FieldConflict(field: FieldKey.hetu.rawValue, kind: .duplicateIdentity,
+                                                                          entries: state.entries(.hetu), editedFields: []),
+                                                  duplicateOf: state.value(.duplicateOf).stringValue))
+                }
             }
             return reports
         }

@@ -200,6 +200,13 @@ enum ReplicaSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v5: duplicate flags") { db in
+            try db.execute(sql: """
+                -- The central store's flag on a client whose henkilötunnus another live client has.
+                ALTER TABLE "client" ADD COLUMN duplicate_of GENERATED ALWAYS AS (json_extract(sync_state, '$.f.duplicateOf[0][0]')) VIRTUAL;
+                CREATE INDEX "client_duplicates" ON "client"(id) WHERE duplicate_of IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

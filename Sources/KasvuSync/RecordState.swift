@@ -29,6 +29,9 @@ public struct FieldConflict: Sendable, Hashable {
         case concurrentValues = "concurrent_values"
         /// A delete that had not seen edits of other fields (`field` is `deleted`).
         case deleteVsEdit = "delete_vs_edit"
+        /// Two live clients with one henkilötunnus (`field` is `hetu`), flagged by the central
+        /// store in each one's `duplicateOf`; resolved by merging them or deleting one.
+        case duplicateIdentity = "duplicate_identity"
     }
 
     public let field: String
@@ -39,6 +42,14 @@ public struct FieldConflict: Sendable, Hashable {
     public let editedFields: [String]
 
     public var winner: FieldEntry { entries[0] }
+
+    /// - Parameter entries: the competing entries, winner first; never empty.
+    public init(field: String, kind: Kind, entries: [FieldEntry], editedFields: [String]) {
+        self.field = field
+        self.kind = kind
+        self.entries = entries
+        self.editedFields = editedFields
+    }
 }
 
 /// The sync state of one record: its version vector and a multi-value register per field.

@@ -24,6 +24,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let clientId = FieldKey("clientId")
     public static let clientType = FieldKey("clientType")
     public static let date = FieldKey("date")
+    public static let duplicateOf = FieldKey("duplicateOf")
     public static let educationLevel = FieldKey("educationLevel")
     public static let email = FieldKey("email")
     public static let employerBusinessId = FieldKey("employerBusinessId")
@@ -59,7 +60,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let verifiedHours = FieldKey("verifiedHours")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
+    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

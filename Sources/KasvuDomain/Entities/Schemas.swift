@@ -171,6 +171,9 @@ enum Schemas {
             FieldSpec(.language, personal: true, check: Check.language),
             FieldSpec(.riskGroup, type: .integer, access: .system, indexed: true, summary: "confirmed risk group (1 easily employed, 2 average, 3 hard to employ); set by client/confirmRiskGroup only", check: Check.int("riskGroup", 1...3)),
             FieldSpec(.status, indexed: true, check: Check.oneOf("status", clientStatuses)),
+            FieldSpec(.duplicateOf, access: .system,
+                      summary: "another live client with the same henkilötunnus, flagged by the central store (conflict/list kind duplicate_identity)",
+                      check: Check.id("duplicateOf")),
             // Profiling inputs (never delivered to providers once scopes apply).
             FieldSpec(.monthsUnemployed, type: .integer, confidential: true, personal: true, check: Check.int("monthsUnemployed", 0...600)),
             FieldSpec(.educationLevel, confidential: true, personal: true, check: Check.oneOf("educationLevel", ["none", "basic", "vocational", "higher"])),

@@ -26,8 +26,10 @@ public enum WriteRules {
     public static let replicaReferralStates: Set<ReferralState> = [.pending, .rejected, .cancelled, .ended]
 
     /// Fields only the central store's own actor writes: its decisions against the caps
-    /// (a referral becoming active or waitlisted, and the start date that confirmation sets).
+    /// (a referral becoming active or waitlisted, and the start date that confirmation sets),
+    /// and the duplicate flag only it can set, seeing every replica's clients.
     public static func isCentralOwned(_ kind: EntityKind, _ field: String, _ value: FieldValue) -> Bool {
+        if kind == .client { return field == FieldKey.duplicateOf.rawValue }
         guard kind == .referral else { return false }
         switch field {
         case FieldKey.startDate.rawValue: return true
@@ -39,6 +41,7 @@ public enum WriteRules {
     /// Why a replica of `role` may not write `value` to `field` of a `kind` record, or nil.
     public static func fieldRefusal(_ kind: EntityKind, field: String, value: FieldValue, role: ReplicaRole) -> String? {
         if isCentralOwned(kind, field, value) {
+            if kind == .client { return "duplicateOf of a client is set by the central store, which sees every replica's clients" }
             return "\(field) \(value.stringValue.map { "'\($0)' " } ?? "")of a referral is decided by the central office when it confirms referrals"
         }
         switch role {

@@ -7,7 +7,10 @@ enum ConflictMethods {
     static var declarations: [MethodDeclaration] { [list, resolve] }
 
     private static let list = MethodDeclaration(
-        "conflict/list", summary: "Every multi-valued field (and every delete that missed concurrent edits) in the replica.",
+        "conflict/list", summary: """
+            Every multi-valued field, every delete that missed concurrent edits, and every client the central store flagged \
+            as having another client's henkilötunnus (kind duplicate_identity, with duplicateOf) in the replica.
+            """,
         params: [.init("entity", JSONSchema.entity, description: "only conflicts of this entity")],
         result: ("result", JSONSchema.items(JSONSchema.ref("Conflict"))),
         errors: [], roles: .everyone

@@ -84,7 +84,8 @@ enum OpenRPCDocument {
         ], required: ["field", "kind", "values"])
         schemas["Conflict"] = ["allOf": [
             JSONSchema.ref("FieldConflict"),
-            JSONSchema.object(["entity": JSONSchema.entity, "id": JSONSchema.uuid], required: ["entity", "id"]),
+            JSONSchema.object(["entity": JSONSchema.entity, "id": JSONSchema.uuid,
+                               "duplicateOf": JSONSchema.uuid], required: ["entity", "id"]),
         ]]
         schemas["ErrorData"] = JSONSchema.object([
             "kind": JSONSchema.string("stable snake_case name"),

@@ -1,0 +1,51 @@
+import GRDB
+import KasvuDomain
+import KasvuSync
+
+/// One person, one client, across replicas (issue 12, item 5). A replica refuses a second
+/// client with a henkilötunnus it holds (`duplicate_identity`); two offices registering the
+/// same person offline meet only here. After a merge touches clients, the central store sets,
+/// as its own decision, each live client's `duplicateOf` to another live client with the same
+/// henkilötunnus (the smallest id), or back to null once none is left (merged, deleted or
+/// corrected). The flag syncs to every replica that holds the client; `conflict/list` shows it
+/// as kind `duplicate_identity`.
+extension SQLiteCentralStore {
+    /// Flags or unflags `clients` and every client sharing a henkilötunnus with one of them or
+    /// flagged as a duplicate of one. Writes only what changes.
+    static func flagDuplicates(_ db: Database, clients touched: Set<String>, sequence: inout Int64, at: String,
+                               nowMillis: @Sendable () -> UInt64) throws {
+        guard !touched.isEmpty else { return }
+        let sameIdentity = try db.cachedStatement(sql: "SELECT id FROM record WHERE entity = 'client' AND client_hetu = ?")
+        let flaggedAs = try db.cachedStatement(sql: "SELECT id FROM record WHERE entity = 'client' AND client_duplicate_of = ?")
+        var affected = touched
+        for id in touched {
+            affected.formUnion(try String.fetchAll(flaggedAs, arguments: [id]))
+            if let hetu = try load(db, .client, id)?.value(.hetu).stringValue {
+                affected.formUnion(try String.fetchAll(sameIdentity, arguments: [hetu]))
+            }
+        }
+        var writer: WriterClock?
+        for id in affected.sorted() {
+            // A deleted client keeps its last flag: a write after the delete would surface as
+            // an edit the delete missed, and no one lists a deleted client's duplicates.
+            guard let state = try load(db, .client, id), !state.isDeleted else { continue }
+            var flag = FieldValue.null
+            if let hetu = state.value(.hetu).stringValue {
+                let others = try String.fetchAll(sameIdentity, arguments: [hetu]).filter { $0 != id }
+                    .filter { try load(db, .client, $0).map { !$0.isDeleted } ?? false }
+                if let first = others.min() { flag = .string(first) }
+            }
+            let current = state.fields[FieldKey.duplicateOf.rawValue]
+            guard current.map({ $0.count > 1 || $0[0].value != flag }) ?? (flag != .null) else { continue }
+            if writer == nil { writer = try CentralActor.load(db) }
+            writer!.observe(state)
+            let stamp = writer!.next(nowMillis: nowMillis())
+            var flagged = state
+            flagged.write([FieldKey.duplicateOf.rawValue: flag], dot: stamp.dot, hlc: stamp.hlc)
+            sequence += 1
+            try save(db, .client, id, flagged, sequence: sequence)
+            try audit(db, .client, id, before: state, after: flagged, at: at, replica: "central", actor: writer!.actor.rawValue, user: "duplicate check")
+        }
+        if let writer { try CentralActor.save(writer, db) }
+    }
+}
