@@ -49,13 +49,18 @@ extension SQLiteCentralStore {
             try db.tableExists("record") && db.tableExists("sequence") && db.tableExists("central_actor")
         }
         guard isStore == true else { throw KasvuError.validationFailed(field: "from", "\(backup) is not a central store backup") }
-        for suffix in ["-wal", "-shm", ""] where FileManager.default.fileExists(atPath: path + suffix) {
-            try FileManager.default.removeItem(atPath: path + suffix)
-        }
+        // The copy is written beside the store and renamed into place: a restore cut short
+        // leaves the old store as it was. Its write-ahead log belongs to the old file and goes.
+        let copy = path + ".restoring"
         do {
-            try PrivateFile.replace(atPath: path, with: Array(try Data(contentsOf: URL(fileURLWithPath: backup))))
+            try PrivateFile.replace(atPath: copy, with: Array(try Data(contentsOf: URL(fileURLWithPath: backup))))
+            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try FileManager.default.removeItem(atPath: path + suffix)
+            }
+            if rename(copy, path) != 0 { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
-            throw KasvuError(.storageFailed, "cannot write \(path): \(error)")
+            try? FileManager.default.removeItem(atPath: copy)
+            throw KasvuError(.storageFailed, "cannot put the backup in place of \(path): \(error)")
         }
         try await SQLiteCentralStore(path: path).beginIncarnation()
     }
@@ -78,10 +83,5 @@ extension SQLiteCentralStore {
             try Self.renumber(db, clients: moved, numberedBefore: start, sequence: &sequence)
             try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
         }
-    }
-
-    /// The store's incarnation id.
-    public func incarnation() async throws -> String {
-        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM central_state WHERE name = 'incarnation'") ?? "" }
     }
 }

@@ -92,7 +92,7 @@ extension Replica {
     /// is, readable and editable, and waits (unpushed) until its creator's re-sync brings it
     /// back to the store; the pull that delivers it rebases it and queues it (``mergeWaiting``).
     private func rebase(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, central: RecordState?) throws {
-        guard var kept = local.rebased(on: central, own: actor) else {
+        guard var kept = local.rebased(on: central, own: try Self.currentActor(db)) else {
             try db.execute(sql: "DELETE FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id])
             return
@@ -111,6 +111,8 @@ extension Replica {
 
     /// Releases the held records that have something to push: each sync tries them once more.
     func releaseHeldRecords() async throws {
+        // Every sync starts here: a read first, so that the common case takes no write lock.
+        guard try await read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM resync_waiting WHERE held = 1 LIMIT 1") ?? false }) else { return }
         try await write { db in
             try db.execute(sql: """
                 UPDATE resync_waiting SET held = 0 WHERE held = 1
@@ -122,7 +124,7 @@ extension Replica {
     /// A pulled state of a record waiting for its creator: rebased on it, and queued once that
     /// makes it whole; otherwise merged as usual and still waiting. Returns the state saved.
     func mergeWaiting(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, pulled: RecordState) throws -> RecordState {
-        if let rebased = local.rebased(on: pulled, own: actor), !Self.isIncomplete(kind, rebased) {
+        if let rebased = local.rebased(on: pulled, own: try Self.currentActor(db)), !Self.isIncomplete(kind, rebased) {
             try Self.saveState(db, kind, id, rebased)
             if rebased != pulled {
                 try Self.queueAgain(db, kind, id)
@@ -135,6 +137,12 @@ extension Replica {
         let merged = local.merged(with: pulled)
         try Self.saveState(db, kind, id, merged)
         return merged
+    }
+
+    /// The replica's actor now: `kasvu recover` in another process may have changed it since
+    /// this one opened the file, and a rebase keeps the writes of the current one.
+    static func currentActor(_ db: Database) throws -> ActorID {
+        ActorID(rawValue: try String.fetchOne(db, sql: "SELECT actor FROM replica WHERE singleton = 1") ?? "")
     }
 
     /// Whether a record lacks values its creator gave it: a required value (a deleted record
