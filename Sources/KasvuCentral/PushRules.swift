@@ -27,7 +27,8 @@ struct PushRules {
             }
             // Identity never changes; a deletion erases it (null), as every personal field.
             let erasure = entry.value.isNull && merged.isDeleted && schema.field(field)?.personal == true
-            if schema.field(field)?.access == .createOnly, !erasure, let held = stored?.fields[field], !held.contains(where: { $0.value == entry.value }) {
+            if schema.field(field)?.access == .createOnly, !erasure, let held = stored?.fields[field], !held.contains(where: { $0.value == entry.value }),
+               try !movesToMergedClient(kind, field: field, from: held.first?.value, to: entry.value) {
                 return .validationFailed(field: field, "cannot be changed after create")
             }
         }
@@ -41,6 +42,15 @@ struct PushRules {
         case .referral: return try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         default: return nil
         }
+    }
+
+    /// A referral, contact or event of a client merged into another (`client/merge`) moves to
+    /// it: its `clientId` may change only to the client the old one names in `mergedInto`, once
+    /// that client is deleted (the merge's own write, pushed before its records).
+    private func movesToMergedClient(_ kind: EntityKind, field: String, from old: FieldValue?, to new: FieldValue) throws -> Bool {
+        guard field == FieldKey.clientId.rawValue, [.referral, .contact, .event].contains(kind),
+              let old = old?.stringValue, let merged = try reads.record(.client, old) else { return false }
+        return merged.isDeleted && merged.value(.mergedInto) == new
     }
 
     private func hoursRefusal(_ id: String, merged: RecordState, written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {

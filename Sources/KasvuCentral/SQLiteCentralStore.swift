@@ -334,7 +334,9 @@ public final class SQLiteCentralStore: CentralStore {
     static func movesScope(_ kind: EntityKind, current: RecordState?, merged: RecordState) -> Bool {
         switch kind {
         case .client: current?.value(.municipality) != merged.value(.municipality)
-        case .referral: current?.value(.state) != merged.value(.state)
+        // A referral's state, or any record moving to another client (client/merge).
+        case .referral: current?.value(.state) != merged.value(.state) || current.map { $0.value(.clientId) != merged.value(.clientId) } == true
+        case .contact, .hours, .event: current.map { $0.value(.clientId) != merged.value(.clientId) } == true
         default: false
         }
     }

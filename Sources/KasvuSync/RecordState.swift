@@ -128,8 +128,9 @@ public struct RecordState: Sendable, Hashable {
     }
 
     /// When a dependent record (a referral, contact, hours or event) was created: the HLC of
-    /// the write that set its create-only `clientId`. The referral queue is in this order.
-    public var creationHLC: HLC { entries(.clientId).first?.hlc ?? .zero }
+    /// the write that set its `providerId`, which never changes (`clientId` moves when two
+    /// clients are merged). The referral queue is in this order.
+    public var creationHLC: HLC { entries(.providerId).first?.hlc ?? .zero }
 
     /// The entries a field holds (several when it is in conflict), winner first.
     public func entries(_ key: FieldKey) -> [FieldEntry] { fields[key.rawValue] ?? [] }

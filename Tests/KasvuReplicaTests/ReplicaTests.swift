@@ -323,6 +323,27 @@ let tyopolku: [String: FieldValue] = [
         }
     }
 
+    /// A merge moves an hours report to the id derived for the kept client, with its values,
+    /// and the referral it rests on; the removed client is erased.
+    @Test func aMergeMovesHoursToTheKeptClientsReport() async throws {
+        let provider = try await replica.create(.provider, fields: tyopolku)
+        let remove = try await referredClient(to: provider.id, start: "2026-01-05")
+        let keep = try await profiledClient(aino.merging(["hetu": .string(testHetu(5)), "lastName": .string("Oikea")]) { $1 })
+        let report = try await replica.reportHours(["clientId": .string(remove.id), "providerId": .string(provider.id),
+                                                    "month": .string("2026-03"), "hours": .string("37.5")])
+        let summary = try await replica.mergeClients(keep: keep.id, remove: remove.id)
+        #expect(summary.moved == 2)  // the referral and the hours report
+        let moved = try await replica.get(.hours, id: WriteRules.hoursID(clientID: keep.id, providerID: provider.id, month: "2026-03"))
+        #expect(moved["hours"] == .string("37.5") && moved["clientId"] == .string(keep.id))
+        await #expect(throws: KasvuError.self) { try await replica.get(.hours, id: report.id) }
+        #expect(try await replica.list(.referral, where: ["clientId": .string(keep.id)]).items.count == 1)
+        let removed = try #require(try await replica.state(.client, id: remove.id))
+        #expect(removed.isDeleted && removed.value(.hetu) == .null && removed.value(.mergedInto) == .string(keep.id))
+        // Merging into itself, or a client that is gone, changes nothing.
+        await #expect(throws: KasvuError.self) { try await replica.mergeClients(keep: keep.id, remove: keep.id) }
+        await #expect(throws: KasvuError.self) { try await replica.mergeClients(keep: keep.id, remove: remove.id) }
+    }
+
     @Test func hoursAreOneRecordPerClientProviderAndMonth() async throws {
         let provider = try await replica.create(.provider, fields: tyopolku)
         let client = try await referredClient(to: provider.id, start: "2019-03-20")

@@ -50,7 +50,7 @@ struct AuthorshipTests {
         try await admin.sync()
         #expect(try await admin.replica.get(.client, id: id)["status"] == .string("assessment"))
         for name in ["Liisa", "Matti"] {
-            #expect(try !fileContains(admin.replica.path, name), "\(name) reached the admin replica")
+            #expect(try !databaseFilesContain(admin.replica.path, name), "\(name) reached the admin replica")
         }
     }
 
@@ -126,12 +126,6 @@ struct AuthorshipTests {
         let trail = try await CurlSyncTransport(centralURL: central.url, token: admin.token).auditTrail(entity: .client, id: client.id)
         #expect(trail.map(\.userName) == ["Liisa"])
         #expect(trail.first?.write == 1)
-    }
-
-    private func fileContains(_ path: String, _ text: String) throws -> Bool {
-        try [path, path + "-wal"].contains { file in
-            try FileManager.default.fileExists(atPath: file) && Data(contentsOf: URL(fileURLWithPath: file)).range(of: Data(text.utf8)) != nil
-        }
     }
 }
 

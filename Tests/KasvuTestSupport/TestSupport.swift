@@ -52,6 +52,14 @@ public enum SharedData {
 /// A valid henkilötunnus for test person `n` (born in 1980).
 public func testHetu(_ n: Int) -> String { PersonalIdentityCode.synthetic(n) }
 
+/// Whether `text` is anywhere in the SQLite file at `path` or its write-ahead log, byte for byte
+/// (the check that erased or evicted data is really gone).
+public func databaseFilesContain(_ path: String, _ text: String) throws -> Bool {
+    try [path, path + "-wal"].contains { file in
+        try FileManager.default.fileExists(atPath: file) && Data(contentsOf: URL(fileURLWithPath: file)).range(of: Data(text.utf8)) != nil
+    }
+}
+
 /// The real `kasvu` executable, built next to the test bundle by `swift build`.
 public enum KasvuBinary {
     public static var path: String {

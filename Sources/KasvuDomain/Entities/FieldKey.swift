@@ -38,6 +38,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let language = FieldKey("language")
     public static let languageSkills = FieldKey("languageSkills")
     public static let lastName = FieldKey("lastName")
+    public static let mergedInto = FieldKey("mergedInto")
     public static let month = FieldKey("month")
     public static let monthsEmployedLast24 = FieldKey("monthsEmployedLast24")
     public static let monthsUnemployed = FieldKey("monthsUnemployed")
@@ -60,7 +61,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let verifiedHours = FieldKey("verifiedHours")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
+    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

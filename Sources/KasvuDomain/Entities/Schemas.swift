@@ -174,6 +174,8 @@ enum Schemas {
             FieldSpec(.duplicateOf, access: .system,
                       summary: "another live client with the same henkilötunnus, flagged by the central store (conflict/list kind duplicate_identity)",
                       check: Check.id("duplicateOf")),
+            FieldSpec(.mergedInto, access: .system, summary: "the client this one was merged into (client/merge), which holds its records now",
+                      check: Check.id("mergedInto")),
             // Profiling inputs (never delivered to providers once scopes apply).
             FieldSpec(.monthsUnemployed, type: .integer, confidential: true, personal: true, check: Check.int("monthsUnemployed", 0...600)),
             FieldSpec(.educationLevel, confidential: true, personal: true, check: Check.oneOf("educationLevel", ["none", "basic", "vocational", "higher"])),

@@ -15,7 +15,7 @@ enum RecordMethods {
             update(.provider, roles: .centralOffice),
             create("contact/record", .contact, roles: .everyone, summary: "Record a service contact with a client."),
             create("event/record", .event, roles: .everyone, summary: "Record an outcome event for a client."),
-            clientDelete, hoursReport,
+            clientDelete, clientMerge, hoursReport,
         ]
         for kind in EntityKind.allCases {
             methods += [get(kind), list(kind)]
@@ -121,6 +121,28 @@ enum RecordMethods {
         try p.check()
         try await call.replica.delete(.client, id: id)
         return .object(["id": .string(id), "deleted": true])
+    }
+
+    private static let clientMerge = MethodDeclaration(
+        "client/merge",
+        summary: """
+            Merge a duplicate client into the one kept: in one write its referrals, contacts and events become the kept \
+            client's, its hours reports move to the kept client, and it is deleted and erased, naming the kept one in \
+            mergedInto. Corrects a wrong henkilötunnus (register the right one, merge the wrong one into it) and resolves a \
+            duplicate_identity. Refused, changing nothing, when both have an open referral, both have hours for one \
+            provider and month, a moved report was audited (central office only) or falls outside the kept client's referrals.
+            """,
+        params: [.init("keep", JSONSchema.uuid, required: true), .init("remove", JSONSchema.uuid, required: true)],
+        result: ("result", JSONSchema.object(["keep": JSONSchema.uuid, "remove": JSONSchema.uuid,
+                                              "moved": JSONSchema.integer("referrals, contacts, hours reports and events moved")],
+                                             required: ["keep", "remove", "moved"])),
+        errors: [.validationFailed, .notFound, .permissionDenied], roles: .publicSide
+    ) { call in
+        var p = call.params
+        let keep = p.id("keep"), remove = p.id("remove")
+        try p.check()
+        let summary = try await call.replica.mergeClients(keep: keep, remove: remove)
+        return .object(["keep": .string(summary.keep), "remove": .string(summary.remove), "moved": .int(Int64(summary.moved))])
     }
 
     private static let hoursReport = MethodDeclaration(
