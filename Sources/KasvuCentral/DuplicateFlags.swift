@@ -17,12 +17,16 @@ extension SQLiteCentralStore {
         guard !touched.isEmpty else { return }
         let sameIdentity = try db.cachedStatement(sql: "SELECT id FROM record WHERE entity = 'client' AND client_hetu = ?")
         let flaggedAs = try db.cachedStatement(sql: "SELECT id FROM record WHERE entity = 'client' AND client_duplicate_of = ?")
-        var affected = touched
+        var affected: Set<String> = []
         for id in touched {
-            affected.formUnion(try String.fetchAll(flaggedAs, arguments: [id]))
-            if let hetu = try load(db, .client, id)?.value(.hetu).stringValue {
-                affected.formUnion(try String.fetchAll(sameIdentity, arguments: [hetu]))
-            }
+            let flaggers = try String.fetchAll(flaggedAs, arguments: [id])
+            let state = try load(db, .client, id)
+            let sharing = try state?.value(.hetu).stringValue.map { try String.fetchAll(sameIdentity, arguments: [$0]) } ?? []
+            // The common case, one client per person and no flag: nothing to decide.
+            if flaggers.isEmpty && sharing.allSatisfy({ $0 == id }) && state?.fields[FieldKey.duplicateOf.rawValue] == nil { continue }
+            affected.insert(id)
+            affected.formUnion(flaggers)
+            affected.formUnion(sharing)
         }
         var writer: WriterClock?
         for id in affected.sorted() {

@@ -231,17 +231,23 @@ extension Replica {
         let (evicted, erased, held) = try await write { db in
             var evicted = 0
             let at = ISO8601DateFormatter().string(from: Date())
-            let requeued = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
+            // Records a re-sync queued again (none, but after a central restore).
+            let requeuedAny = try Bool.fetchOne(db, sql: "SELECT 1 FROM resync_waiting LIMIT 1") ?? false
             var held: [SyncRejection] = []
-            for rejection in response.rejections where try Bool.fetchOne(requeued, arguments: [rejection.entity, rejection.id]) == true {
-                held.append(rejection)
-                try db.execute(sql: "UPDATE resync_waiting SET held = 1 WHERE entity = ? AND id = ?", arguments: [rejection.entity, rejection.id])
+            if requeuedAny {
+                let requeued = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
+                for rejection in response.rejections where try Bool.fetchOne(requeued, arguments: [rejection.entity, rejection.id]) == true {
+                    held.append(rejection)
+                    try db.execute(sql: "UPDATE resync_waiting SET held = 1 WHERE entity = ? AND id = ?", arguments: [rejection.entity, rejection.id])
+                }
             }
             let keep = Set(held.map { "\($0.entity)/\($0.id)" })
             let taken = items.filter { !keep.contains("\($0.envelope.entity.rawValue)/\($0.envelope.id)") }
             try self.clearOutbox(db, taken)
-            for item in taken {
-                try db.execute(sql: "DELETE FROM resync_waiting WHERE entity = ? AND id = ?", arguments: [item.envelope.entity.rawValue, item.envelope.id])
+            if requeuedAny {
+                for item in taken {
+                    try db.execute(sql: "DELETE FROM resync_waiting WHERE entity = ? AND id = ?", arguments: [item.envelope.entity.rawValue, item.envelope.id])
+                }
             }
             for rejection in response.rejections {
                 try db.execute(sql: """
