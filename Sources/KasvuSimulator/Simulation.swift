@@ -8,8 +8,9 @@ import Synchronization
 /// A deterministic fault-injection simulation of the real replica and central-store code:
 /// several replicas make random offline writes and sync through a transport that drops
 /// requests, loses responses after the central commit, and delivers twice; replicas crash
-/// and reopen, the central store restarts, is backed up while serving and restored from its
-/// last backup (losing what it merged since), clocks drift. After a final fault-free sync every
+/// and reopen, the central store restarts (and, with `centralRestores`, is backed up while
+/// serving and restored from its last backup, losing what it merged since), clocks drift.
+/// After a final fault-free sync every
 /// replica must equal the others, every field must hold exactly the writes no other write
 /// had seen (nothing acknowledged lost, every concurrent write surfaced; after a restore, at
 /// least those: a lost write that a later one had superseded may come back beside it), every replica must
@@ -37,12 +38,15 @@ public struct Simulation: Sendable {
     public let directory: URL
     /// Whether a malicious replica sends forged states among the honest ones.
     public let malicious: Bool
+    /// Whether the central store is backed up and restored from its last backup now and then.
+    public let centralRestores: Bool
 
-    public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, malicious: Bool = true, directory: URL) {
+    public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, malicious: Bool = true, centralRestores: Bool = false, directory: URL) {
         self.seed = seed
         self.replicaCount = replicas
         self.steps = steps
         self.malicious = malicious
+        self.centralRestores = centralRestores
         self.directory = directory
     }
 
@@ -229,7 +233,7 @@ public struct Simulation: Sendable {
                 if !(await sync(index, faulty: true)) { report.failedSyncs += 1 }
                 try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
             }
-            switch Int.random(in: 0..<60, using: &backupRandom) {
+            switch centralRestores ? Int.random(in: 0..<60, using: &backupRandom) : -1 {
             case 0:
                 let path = directory.appendingPathComponent("backup-\(report.centralBackups).sqlite").path
                 try await store.current.backup(to: path)
