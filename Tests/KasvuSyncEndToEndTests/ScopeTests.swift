@@ -98,7 +98,7 @@ struct ScopeTests {
                                                                   "date": .string("2026-11-20"), "kind": .string("meeting")])
         try await provider.sync()
         try await provider.replica.purgeWriteAheadLog()
-        #expect(try fileContains(provider.replica.path, hetu))  // the check below can fail
+        #expect(try databaseFilesContain(provider.replica.path, hetu))  // the check below can fail
 
         _ = try await office.replica.createReferral(["clientId": .string(referred.client), "providerId": .string(providers[1]),
                                                      "chosenBy": .string("client")], switchProvider: true)
@@ -108,8 +108,7 @@ struct ScopeTests {
         for kind in [EntityKind.client, .referral, .contact] {
             #expect(try await provider.replica.allStates(kind).isEmpty, "\(kind) left behind")
         }
-        #expect(!(try fileContains(provider.replica.path, hetu)))
-        #expect(!(try fileContains(provider.replica.path + "-wal", hetu)))
+        #expect(!(try databaseFilesContain(provider.replica.path, hetu)))
     }
 
     /// The stated rule for a write that arrives after its record left the writer's scope: it
@@ -132,7 +131,7 @@ struct ScopeTests {
         }
         #expect(try await provider.replica.syncStatus().rejections.map(\.id) == [late.id])
         #expect(try await provider.replica.info().pendingChanges == 0)
-        #expect(!(try fileContains(provider.replica.path, "offline note")))
+        #expect(!(try databaseFilesContain(provider.replica.path, "offline note")))
         try await admin.sync()
         #expect(try await admin.replica.state(.contact, id: late.id) == nil)
     }
@@ -168,12 +167,6 @@ struct ScopeTests {
         #expect(summary.evicted == 1)
         #expect(try await office.replica.state(.client, id: client.id) == nil)
         #expect(try await office.sync().evicted == 0)  // sent again at most, never removed twice
-    }
-
-    func fileContains(_ path: String, _ text: String) throws -> Bool {
-        guard FileManager.default.fileExists(atPath: path) else { return false }
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        return bytes.range(of: Data(text.utf8)) != nil
     }
 }
 
