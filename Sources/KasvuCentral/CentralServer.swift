@@ -52,6 +52,8 @@ public enum CentralServer {
         /// How often the periodic jobs run (``MaintenanceService``): hourly is far finer than
         /// the day the outcome window is counted in.
         public var maintenanceInterval: Duration = .seconds(3600)
+        /// Days after its last sync that a replica no longer holds back tombstone collection.
+        public var replicaInactiveAfterDays = SQLiteCentralStore.defaultInactiveAfterDays
         public init() {}
     }
 
@@ -100,7 +102,7 @@ public enum CentralServer {
             router: router,
             server: try tls.map { try .tls(http, tlsConfiguration: try $0.configuration()) } ?? http,
             configuration: .init(address: .hostname(host, port: port), serverName: "kasvu-central"),
-            services: [MaintenanceService(store: store, interval: limits.maintenanceInterval, logger: logger)],
+            services: [MaintenanceService(store: store, interval: limits.maintenanceInterval, inactiveAfterDays: limits.replicaInactiveAfterDays, logger: logger)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )

@@ -31,6 +31,8 @@ public protocol CentralStore: Sendable {
     /// Makes time-driven scope changes reach replicas (``SQLiteCentralStore/expireOutcomeWindows(today:)``);
     /// returns how many clients it renumbered.
     func expireOutcomeWindows(today: CalendarDate) async throws -> Int
+    /// Drops the tombstones every replica in use has pulled (``SQLiteCentralStore/collectTombstones(inactiveAfterDays:)``).
+    func collectTombstones(inactiveAfterDays: Int) async throws -> TombstoneCollection
     /// Today by the store's clock.
     var today: CalendarDate { get }
 }

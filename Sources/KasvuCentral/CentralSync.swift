@@ -45,7 +45,7 @@ extension SQLiteCentralStore {
         if merge.erased { try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
         return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
                             rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
-                            clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation)
+                            clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation, horizon: pull.horizon)
     }
 
     /// The request as a whole: schema version, identity, numbers within range, clock.
@@ -60,6 +60,7 @@ extension SQLiteCentralStore {
         if !header.actor.isWellFormed { errors.append(FieldError(field: "header.actor", message: "must be 16 lowercase hexadecimal digits")) }
         if header.actorCounter > UInt64(Int64.max) { errors.append(FieldError(field: "header.actorCounter", message: "must be at most \(Int64.max)")) }
         if header.cursor < 0 { errors.append(FieldError(field: "header.cursor", message: "must not be negative")) }
+        if let unpushed = header.unpushed, unpushed < 0 { errors.append(FieldError(field: "header.unpushed", message: "must not be negative")) }
         if let name = header.userName, !SyncLimits.isAcceptableUserName(name) {
             errors.append(FieldError(field: "header.userName", message: "at most \(SyncLimits.maxUserNameLength) characters, no control characters"))
         }
@@ -130,6 +131,12 @@ extension SQLiteCentralStore {
             let key = "\(envelope.entity.rawValue)/\(envelope.id)"
             let current = try Self.load(db, envelope.entity, envelope.id)
             if let current { try Self.checkDotsNotReused(envelope, current: current, header: header) }
+            if current == nil, let refusal = try Self.collectedRefusal(db, envelope.entity, envelope.id, envelope.state) {
+                // The laptop holds what the store will never take again: it lets go of it.
+                result.rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id, error: refusal))
+                result.evict.append(RecordKey(entity: envelope.entity, id: envelope.id))
+                continue
+            }
             try dots.check(envelope.state, entity: envelope.entity, id: envelope.id)
             let state = (current ?? RecordState()).merged(with: envelope.state)
             if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: header.actor, stored: current) {
@@ -194,6 +201,12 @@ extension SQLiteCentralStore {
             INSERT INTO actor (actor, replica_id, max_counter) VALUES (?, ?, ?)
             ON CONFLICT (actor) DO UPDATE SET max_counter = max(max_counter, excluded.max_counter)
             """, arguments: [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
+        // Everything this replica wrote before pulling up to its cursor is merged now only if
+        // it pushed all it had; otherwise its settled cursor may only go down (a replica that
+        // went back), never up.
+        try db.cachedStatement(sql: """
+            UPDATE replica SET last_sync_ms = ?, settled_cursor = CASE WHEN ? THEN ? ELSE min(settled_cursor, ?) END WHERE id = ?
+            """).execute(arguments: [Int64(nowMillis()), header.unpushed == 0, header.cursor, header.cursor, replica.id])
         return result
     }
 
@@ -251,8 +264,11 @@ extension SQLiteCentralStore {
                      skipping: [String: String] = [:]) throws -> PullBatch {
         var batch = PullBatch(cursor: requested)
         batch.incarnation = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM central_state WHERE name = 'incarnation'"))
+        batch.horizon = try horizon(db)
+        let sequence = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM sequence")) ?? 0
         batch.rescan = try Int64.fetchOne(db, sql: "SELECT rescan FROM replica WHERE id = ?", arguments: [replica.id]) ?? 0
         if batch.rescan > 0 { batch.cursor = 0 }
+        let start = batch.cursor
         let scanLimit = limit * 10
         // A cursor, not fetchAll: the loop stops as soon as the batch is full, so a replica
         // that sees everything reads `limit` rows, not `scanLimit`.
@@ -284,7 +300,28 @@ extension SQLiteCentralStore {
                 batch.evict.append(RecordKey(entity: kind, id: id))
             }
         }
+        try passCollected(db, &batch, after: start, limit: limit, replica: replica, held: held)
+        // Nothing left: the cursor moves to the end of the sequence, past numbers no record
+        // holds any more (collected and forgotten tombstones), so that a replica that pulled
+        // everything is past the tombstone horizon too.
+        if !batch.more { batch.cursor = max(batch.cursor, sequence) }
         return batch
+    }
+
+    /// Adds the collected tombstones the batch passes, as evictions for a replica that may hold
+    /// them; at most `limit` keys per batch.
+    private static func passCollected(_ db: Database, _ batch: inout PullBatch, after start: Int64, limit: Int,
+                                      replica: RegisteredReplica, held: Statement) throws {
+        let keys = try collectedKeys(db, after: start, through: batch.more ? batch.cursor : .max, limit: limit + 1)
+        let passed = keys.prefix(limit)
+        for (key, _) in passed where try replica.scope == .all || Bool.fetchOne(held, arguments: [replica.id, key.entity.rawValue, key.id]) == true {
+            batch.evict.append(key)
+        }
+        if keys.count > limit, let last = passed.last {
+            // Records of this batch above `last` come again next time: merging them twice changes nothing.
+            batch.cursor = last.seq
+            batch.more = true
+        }
     }
 
     struct PullBatch: Sendable {
@@ -298,6 +335,8 @@ extension SQLiteCentralStore {
         var rescan: Int64 = 0
         /// The store's incarnation, read in the same snapshot.
         var incarnation: String?
+        /// The tombstone horizon, read in the same snapshot.
+        var horizon: Int64 = 0
     }
 
     /// A replica whose counter went back (restored from a backup) or whose actor id belongs to

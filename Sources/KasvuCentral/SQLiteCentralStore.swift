@@ -179,6 +179,28 @@ public final class SQLiteCentralStore: CentralStore {
                 CREATE INDEX record_client_duplicate_of ON record(client_duplicate_of) WHERE entity = 'client' AND client_duplicate_of IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v9: tombstone collection") { db in
+            try db.execute(sql: """
+                -- When each replica last synced, and its settled cursor: the cursor of its latest
+                -- request that pushed everything it had. The lowest settled cursor of the replicas
+                -- in use is how far tombstones may be collected (TombstoneCollection.swift).
+                ALTER TABLE replica ADD COLUMN last_sync_ms INTEGER;
+                ALTER TABLE replica ADD COLUMN settled_cursor INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE record ADD COLUMN tombstone GENERATED ALWAYS AS (json_extract(state, '$.f.deleted[0][0]')) VIRTUAL;
+                CREATE INDEX record_tombstones ON record(seq) WHERE tombstone = 1;
+                -- Collected tombstones: the key only, for good, so that no push brings one back.
+                -- `seq` numbers the collection, so that pulls pass it as an eviction; null once
+                -- every replica in use has pulled past it.
+                CREATE TABLE collected (
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    seq INTEGER,
+                    PRIMARY KEY (entity, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX collected_by_seq ON collected(seq) WHERE seq IS NOT NULL;
+                INSERT INTO central_state (name, value) VALUES ('tombstone_horizon', '0');
+                """)
+        }
         return migrator
     }
 

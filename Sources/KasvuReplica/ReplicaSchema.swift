@@ -207,6 +207,15 @@ enum ReplicaSchema {
                 CREATE INDEX "client_duplicates" ON "client"(id) WHERE duplicate_of IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v6: pulled through") { db in
+            try db.execute(sql: """
+                -- The highest cursor this replica ever saved since it last pulled from scratch:
+                -- a central store whose tombstone horizon is above it may have forgotten a
+                -- tombstone this replica still needs, so the replica pulls everything again.
+                ALTER TABLE replica ADD COLUMN pulled_through INTEGER NOT NULL DEFAULT 0;
+                UPDATE replica SET pulled_through = pull_cursor;
+                """)
+        }
         return migrator
     }
 }

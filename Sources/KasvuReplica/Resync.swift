@@ -10,12 +10,28 @@ enum IncarnationChange {
     case restored
 }
 
-/// Re-syncing with a central store restored from a backup (a new incarnation, see
-/// `KasvuCentral/Backup.swift`): pull everything again, rebase every record on what the store
-/// now holds (``KasvuSync/RecordState/rebased(on:own:)``), let go of records only others wrote
-/// that the store lost, and queue every record the store lacks something of. The state of the
-/// re-sync is in the database (`replica.resync`, `resync_pending`, the pull cursor), each pulled
-/// batch committing with its cursor, so a re-sync cut short resumes at the next sync.
+/// Why a replica pulls everything again (the `replica.resync` column; 0: it does not).
+enum ResyncReason: Int {
+    /// The central store was restored from a backup: rebase every record on what it now holds.
+    case restoredStore = 1
+    /// The store forgot collected tombstones this replica may still hold (its tombstone horizon
+    /// is above anything this replica pulled): merge everything again, and drop what the store
+    /// no longer sends, unless it holds writes of this replica not yet pushed.
+    case pastHorizon = 2
+}
+
+/// Re-syncing: pulling everything again, each pulled batch committing with its cursor and the
+/// state of the re-sync (`replica.resync`, `resync_pending`), so a re-sync cut short resumes at
+/// the next sync.
+///
+/// With a central store restored from a backup (a new incarnation, see
+/// `KasvuCentral/Backup.swift`): rebase every record on what the store now holds
+/// (``KasvuSync/RecordState/rebased(on:own:)``), let go of records only others wrote that the
+/// store lost, and queue every record the store lacks something of.
+///
+/// Past the tombstone horizon (`KasvuCentral/TombstoneCollection.swift`): the store lost
+/// nothing but tombstones; records it does not send again are gone (collected, or out of this
+/// replica's scope) and are dropped, so that no erased client lingers or comes back.
 extension Replica {
     /// Compares the answer's incarnation with the one this replica synced with; on a change,
     /// starts the re-sync in the same transaction.
@@ -25,37 +41,53 @@ extension Replica {
             if known == incarnation { return .unchanged }
             try db.execute(sql: "UPDATE replica SET central_incarnation = ? WHERE singleton = 1", arguments: [incarnation])
             guard known != nil else { return .unchanged }
-            try db.execute(sql: "UPDATE replica SET resync = 1, pull_cursor = 0 WHERE singleton = 1")
-            try db.execute(sql: "DELETE FROM resync_pending")
-            for kind in EntityKind.allCases {
-                try db.execute(sql: "INSERT INTO resync_pending (entity, id) SELECT ?, id FROM \"\(kind.rawValue)\"", arguments: [kind.rawValue])
-            }
+            try Self.startResync(db, .restoredStore)
             return .restored
         }
     }
 
+    /// Starts a re-sync from scratch when the answer's tombstone horizon is above everything
+    /// this replica ever pulled (it was away longer than the store waits, or it was restored
+    /// from an old backup); returns whether it did. A replica that holds nothing pulls from the
+    /// start anyway: its re-sync is an ordinary first sync.
+    func notePastHorizon(_ horizon: Int64) async throws -> Bool {
+        guard horizon > 0 else { return false }
+        return try await write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT pulled_through, resync FROM replica WHERE singleton = 1"),
+                  row["resync"] as Int64 == 0, horizon > row["pulled_through"] as Int64 else { return false }
+            try Self.startResync(db, .pastHorizon)
+            return true
+        }
+    }
+
+    private static func startResync(_ db: Database, _ reason: ResyncReason) throws {
+        try db.execute(sql: "UPDATE replica SET resync = ?, pull_cursor = 0, pulled_through = 0 WHERE singleton = 1", arguments: [reason.rawValue])
+        try db.execute(sql: "DELETE FROM resync_pending")
+        for kind in EntityKind.allCases {
+            try db.execute(sql: "INSERT INTO resync_pending (entity, id) SELECT ?, id FROM \"\(kind.rawValue)\"", arguments: [kind.rawValue])
+        }
+    }
+
+    static func resyncReason(_ db: Database) throws -> ResyncReason? {
+        try Int.fetchOne(db, sql: "SELECT resync FROM replica WHERE singleton = 1").flatMap(ResyncReason.init(rawValue:))
+    }
+
     /// Whether a re-sync is under way (it survives a crash or a cut connection).
     func isResyncing() async throws -> Bool {
-        try await read { db in try Bool.fetchOne(db, sql: "SELECT resync FROM replica WHERE singleton = 1") ?? false }
+        try await read { db in try Self.resyncReason(db) != nil }
     }
 
     /// Applies one pulled batch of a re-sync: each record rebased on the store's state, queued
     /// when the store lacks something of it; evictions; the new cursor. One transaction.
     func applyResyncBatch(_ response: SyncResponse) async throws {
         try await write { db in
-            let stored = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica")
-            var writer = WriterClock(actor: self.actor, counter: UInt64(stored?["counter"] as Int64? ?? 0),
-                                     last: HLC(rawValue: UInt64(bitPattern: stored?["hlc"] as Int64? ?? 0)))
-            for envelope in response.pull { writer.observe(envelope.state) }
-            try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: writer.clock.last.rawValue)])
+            if try Self.resyncReason(db) == .pastHorizon {
+                try self.mergeInTransaction(db, response.pull, cursor: nil)
+            } else {
+                try self.rebaseInTransaction(db, response.pull)
+            }
             for envelope in response.pull {
-                let id = try Self.canonicalID(envelope.id)
-                if let local = try Self.loadState(db, envelope.entity, id) {
-                    try self.rebase(db, envelope.entity, id, local: local, central: envelope.state)
-                } else {
-                    try Self.saveState(db, envelope.entity, id, envelope.state)
-                }
-                try db.execute(sql: "DELETE FROM resync_pending WHERE entity = ? AND id = ?", arguments: [envelope.entity.rawValue, id])
+                try db.execute(sql: "DELETE FROM resync_pending WHERE entity = ? AND id = ?", arguments: [envelope.entity.rawValue, try Self.canonicalID(envelope.id)])
             }
             for key in response.evict {
                 try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
@@ -63,17 +95,48 @@ extension Replica {
                     try db.execute(sql: "DELETE FROM \(table) WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 }
             }
-            try db.execute(sql: "UPDATE replica SET pull_cursor = ? WHERE singleton = 1", arguments: [response.cursor])
+            try Self.savePullCursor(db, response.cursor)
         }
         // A rebase may have dropped personal values (an erasure the store holds): no copy of
         // them stays in the write-ahead log. A re-sync is rare; the checkpoint is cheap then.
         try await purgeWriteAheadLog()
     }
 
+    /// Rebases each pulled record of a re-sync after a central restore on the store's state.
+    private func rebaseInTransaction(_ db: Database, _ pulled: [RecordEnvelope]) throws {
+        let stored = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica")
+        var writer = WriterClock(actor: self.actor, counter: UInt64(stored?["counter"] as Int64? ?? 0),
+                                 last: HLC(rawValue: UInt64(bitPattern: stored?["hlc"] as Int64? ?? 0)))
+        for envelope in pulled { writer.observe(envelope.state) }
+        try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: writer.clock.last.rawValue)])
+        for envelope in pulled {
+            let id = try Self.canonicalID(envelope.id)
+            if let local = try Self.loadState(db, envelope.entity, id) {
+                try self.rebase(db, envelope.entity, id, local: local, central: envelope.state)
+            } else {
+                try Self.saveState(db, envelope.entity, id, envelope.state)
+            }
+        }
+    }
+
     /// Ends a re-sync once everything is pulled: the records the store did not send keep only
     /// this replica's writes (queued) or go; then the outbox pushes as usual.
     func finishResync() async throws {
         try await write { db in
+            if try Self.resyncReason(db) == .pastHorizon {
+                // Gone from the store; a record with writes not yet pushed stays for its push,
+                // which the store takes (a record it never had) or refuses and evicts (collected).
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT entity, id FROM resync_pending p WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = p.entity AND o.id = p.id)
+                    """) {
+                    guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
+                    try db.execute(sql: "DELETE FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [row["id"] as String])
+                    try db.execute(sql: "DELETE FROM write_log WHERE entity = ? AND id = ?", arguments: [kind.rawValue, row["id"] as String])
+                }
+                try db.execute(sql: "DELETE FROM resync_pending")
+                try db.execute(sql: "UPDATE replica SET resync = 0 WHERE singleton = 1")
+                return
+            }
             for row in try Row.fetchAll(db, sql: "SELECT entity, id FROM resync_pending ORDER BY entity, id") {
                 guard let kind = EntityKind(rawValue: row["entity"]), let local = try Self.loadState(db, kind, row["id"]) else { continue }
                 try self.rebase(db, kind, row["id"], local: local, central: nil)

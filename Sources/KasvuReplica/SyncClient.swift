@@ -108,7 +108,9 @@ public struct SyncClient: Sendable {
                     (items, response, prefetched) = (next.items, next.response, nil)
                 } else {
                     items = try await replica.pendingPush(limit: batch)
-                    let header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
+                    var header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
+                    // A batch short of the limit is everything there is to push (for the tombstone horizon).
+                    header.unpushed = items.count < batch ? 0 : max(0, try await replica.pushableCount() - items.count)
                     watch?.waiting(for: "the central server's answer to round trip \(roundTrips + 1) (\(items.count) records pushed)")
                     do {
                         response = try await transport.exchange(SyncRequest(header: header, push: items.map(\.envelope)))
@@ -125,6 +127,13 @@ public struct SyncClient: Sendable {
                 // A central store restored from a backup: this answer is not applied (what it
                 // acknowledges stays queued, and is pushed again after the re-sync).
                 if let incarnation = response.incarnation, try await replica.noteIncarnation(incarnation) == .restored {
+                    let (trips, resynced) = try await resync(watch: watch, progress: progress)
+                    roundTrips += trips
+                    pulled += resynced
+                    continue
+                }
+                // The store forgot tombstones this replica may hold: pull everything again first.
+                if try await replica.notePastHorizon(response.horizon) {
                     let (trips, resynced) = try await resync(watch: watch, progress: progress)
                     roundTrips += trips
                     pulled += resynced
@@ -236,7 +245,9 @@ extension Replica {
             var held: [SyncRejection] = []
             if requeuedAny {
                 let requeued = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
-                for rejection in response.rejections where try Bool.fetchOne(requeued, arguments: [rejection.entity, rejection.id]) == true {
+                // A record the store collected (`not_found`) is gone for good: evicted, never held.
+            for rejection in response.rejections where try rejection.kind != KasvuError.Kind.notFound.rawValue
+                && Bool.fetchOne(requeued, arguments: [rejection.entity, rejection.id]) == true {
                     held.append(rejection)
                     try db.execute(sql: "UPDATE resync_waiting SET held = 1 WHERE entity = ? AND id = ?", arguments: [rejection.entity, rejection.id])
                 }

@@ -114,9 +114,15 @@ extension Replica {
             }
             try db.execute(sql: "UPDATE replica SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: writer.clock.last.rawValue)])
             if let cursor {
-                try db.execute(sql: "UPDATE replica SET pull_cursor = ? WHERE singleton = 1", arguments: [cursor])
+                try Self.savePullCursor(db, cursor)
             }
             return deleted
+    }
+
+    /// Saves the pull cursor, and how far this replica has ever pulled (the tombstone horizon's measure).
+    static func savePullCursor(_ db: Database, _ cursor: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE replica SET pull_cursor = ?1, pulled_through = max(pulled_through, ?1) WHERE singleton = 1")
+            .execute(arguments: [cursor])
     }
 
     /// Every record state the replica holds, deleted ones included (for tests and digests).

@@ -32,9 +32,14 @@ public struct SyncHeader: Sendable, Hashable {
     public var pullLimit: Int
     /// Who is working on the replica (for the audit trail).
     public var userName: String?
+    /// How many records hold local writes that neither this request nor an earlier one pushed
+    /// (nil: not said). Zero means the push carries everything written before the header's
+    /// cursor was pulled: only then does the central store count that cursor towards the
+    /// tombstone horizon (`KasvuCentral/TombstoneCollection.swift`).
+    public var unpushed: Int?
 
     public init(schemaVersion: Int, replicaID: String, actor: ActorID, actorCounter: UInt64, clock: HLC, cursor: Int64,
-                pullLimit: Int, userName: String? = nil) {
+                pullLimit: Int, userName: String? = nil, unpushed: Int? = nil) {
         self.schemaVersion = schemaVersion
         self.replicaID = replicaID
         self.actor = actor
@@ -43,6 +48,7 @@ public struct SyncHeader: Sendable, Hashable {
         self.cursor = cursor
         self.pullLimit = pullLimit
         self.userName = userName
+        self.unpushed = unpushed
     }
 }
 
@@ -86,9 +92,13 @@ public struct SyncResponse: Sendable, Hashable {
     /// Which life of the central store answered: a store restored from a backup has a new one,
     /// and a replica that sees it change re-syncs (``SyncClient``), sending again what it lost.
     public var incarnation: String?
+    /// The tombstone horizon: collected tombstones up to this sequence number are forgotten,
+    /// no longer sent as evictions. A replica that never pulled that far may still hold one, so
+    /// it pulls everything again (`KasvuReplica/Resync.swift`) rather than keep or resurrect it.
+    public var horizon: Int64
 
     public init(schemaVersion: Int, accepted: Int, rejections: [SyncRejection], pull: [RecordEnvelope], cursor: Int64,
-                more: Bool, clock: HLC, evict: [RecordKey] = [], incarnation: String? = nil) {
+                more: Bool, clock: HLC, evict: [RecordKey] = [], incarnation: String? = nil, horizon: Int64 = 0) {
         self.schemaVersion = schemaVersion
         self.accepted = accepted
         self.rejections = rejections
@@ -98,6 +108,7 @@ public struct SyncResponse: Sendable, Hashable {
         self.clock = clock
         self.evict = evict
         self.incarnation = incarnation
+        self.horizon = horizon
     }
 }
 

@@ -52,6 +52,7 @@ struct AttackTests {
             #expect(try await Forger(office).post([]) { $0.actor = ActorID(rawValue: actor) }.status == 400)
         }
         #expect(try await Forger(office).post([]) { $0.cursor = -1 }.status == 400)
+        #expect(try await Forger(office).post([]) { $0.unpushed = -1 }.status == 400)
         // The central store still serves everyone.
         _ = try await office.replica.create(.client, fields: companyClient)
         #expect(try await office.sync().pushed == 1)

@@ -124,7 +124,7 @@ struct WireFormatTests {
             WriteNote(counter: 4, hlc: HLC(millis: 5), user: nil, changes: [.init(field: "status", old: .string("a"), new: .null)]),
         ])
         let request = SyncRequest(header: SyncHeader(schemaVersion: SyncSchema.version, replicaID: "office-1", actor: Self.actor,
-                                                     actorCounter: 9, clock: HLC(millis: 5), cursor: -1, pullLimit: 10, userName: "Liisa \"L\""),
+                                                     actorCounter: 9, clock: HLC(millis: 5), cursor: -1, pullLimit: 10, userName: "Liisa \"L\"", unpushed: 3),
                                   push: [envelope, noted])
         let decoded = try CentralSyncRequest(json: request.jsonBytes)
         #expect(decoded.header == request.header)
@@ -132,7 +132,7 @@ struct WireFormatTests {
         let response = SyncResponse(schemaVersion: SyncSchema.version, accepted: 1,
                                     rejections: [SyncRejection(entity: "client", id: "x", error: KasvuError(.permissionDenied, "no"))],
                                     pull: [envelope], cursor: 77, more: true, clock: HLC(millis: 9),
-                                    evict: [RecordKey(entity: .referral, id: "y")])
+                                    evict: [RecordKey(entity: .referral, id: "y")], incarnation: "0a1b", horizon: 41)
         #expect(try SyncResponse(json: response.jsonBytes) == response)
         var extended = String(decoding: response.jsonBytes, as: UTF8.self)
         extended.removeLast()

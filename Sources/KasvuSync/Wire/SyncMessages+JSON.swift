@@ -111,12 +111,13 @@ extension SyncHeader {
             object.member("cursor") { $0.int64(cursor) }
             object.member("pullLimit") { $0.int(pullLimit) }
             if let userName { object.member("userName") { $0.string(userName) } }
+            if let unpushed { object.member("unpushed") { $0.int(unpushed) } }
         }
     }
 
     public init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, replicaID: String?, actor: String?, actorCounter: UInt64?, clock: UInt64?
-        var cursor: Int64?, pullLimit: Int?, userName: String?
+        var cursor: Int64?, pullLimit: Int?, userName: String?, unpushed: Int?
         try reader.members { reader, name in
             switch name {
             case "schemaVersion": schemaVersion = try reader.int()
@@ -127,6 +128,7 @@ extension SyncHeader {
             case "cursor": cursor = try reader.int64()
             case "pullLimit": pullLimit = try reader.int()
             case "userName": userName = try reader.null() ? nil : try reader.string()
+            case "unpushed": unpushed = try reader.int()
             default: try reader.skipValue()
             }
         }
@@ -134,7 +136,7 @@ extension SyncHeader {
             throw reader.shape("the header needs schemaVersion, replicaId, actor, actorCounter, clock, cursor and pullLimit")
         }
         self.init(schemaVersion: schemaVersion, replicaID: replicaID, actor: ActorID(rawValue: actor), actorCounter: actorCounter,
-                  clock: HLC(rawValue: clock), cursor: cursor, pullLimit: pullLimit, userName: userName)
+                  clock: HLC(rawValue: clock), cursor: cursor, pullLimit: pullLimit, userName: userName, unpushed: unpushed)
     }
 }
 
@@ -181,6 +183,7 @@ extension SyncResponse {
                 }
             }
             if let incarnation { object.member("incarnation") { $0.string(incarnation) } }
+            if horizon > 0 { object.member("horizon") { $0.int64(horizon) } }
         }
         return writer.bytes
     }
@@ -205,7 +208,7 @@ extension SyncResponse {
 
     private init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, accepted: Int?, cursor: Int64?, more: Bool?, clock: UInt64?
-        var rejections: [SyncRejection] = [], pull: [RecordEnvelope] = [], evict: [RecordKey] = [], incarnation: String?
+        var rejections: [SyncRejection] = [], pull: [RecordEnvelope] = [], evict: [RecordKey] = [], incarnation: String?, horizon: Int64 = 0
         try reader.members { reader, name in
             switch name {
             case "schemaVersion": schemaVersion = try reader.int()
@@ -217,6 +220,7 @@ extension SyncResponse {
             case "clock": clock = try reader.uint64()
             case "evict": try reader.elements { evict.append(try RecordKey(reading: &$0)) }
             case "incarnation": incarnation = try reader.string()
+            case "horizon": horizon = try reader.int64()
             default: try reader.skipValue()
             }
         }
@@ -224,7 +228,7 @@ extension SyncResponse {
             throw reader.shape("a sync response needs schemaVersion, accepted, cursor, more and clock")
         }
         self.init(schemaVersion: schemaVersion, accepted: accepted, rejections: rejections, pull: pull, cursor: cursor,
-                  more: more, clock: HLC(rawValue: clock), evict: evict, incarnation: incarnation)
+                  more: more, clock: HLC(rawValue: clock), evict: evict, incarnation: incarnation, horizon: horizon)
     }
 }
 

@@ -8,7 +8,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, Backup.self, Restore.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, CollectTombstones.self, Backup.self, Restore.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -46,6 +46,9 @@ struct Central: AsyncParsableCommand {
         @Option(help: "PEM private key of --tls-cert.")
         var tlsKey: String?
 
+        @Option(help: "Days after its last sync that a replica no longer holds back tombstone collection (run hourly).")
+        var replicaInactiveAfterDays: Int = SQLiteCentralStore.defaultInactiveAfterDays
+
         @Option(help: "Log level on stderr.")
         var logLevel: Logger.Level = .info
 
@@ -62,6 +65,8 @@ struct Central: AsyncParsableCommand {
             guard bodyTimeout > 0, maxConcurrentSyncs > 0 else { throw ValidationError("--body-timeout and --max-concurrent-syncs must be positive") }
             limits.bodyTimeout = .seconds(bodyTimeout)
             limits.maxConcurrentSyncs = maxConcurrentSyncs
+            guard replicaInactiveAfterDays >= 0 else { throw ValidationError("--replica-inactive-after-days must not be negative") }
+            limits.replicaInactiveAfterDays = replicaInactiveAfterDays
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
             let tls = tlsCert.map { CentralServer.TLSFiles(certificateChain: $0, privateKey: tlsKey ?? "") }
             let scheme = tls == nil ? "http" : "https"
@@ -162,6 +167,28 @@ struct Central: AsyncParsableCommand {
                 do throws(FieldError) { day = try CalendarDate(iso: endedBefore, field: "ended-before") } catch { throw KasvuError.validationFailed([error]) }
                 let count = try await store.open().purge(endedBefore: day)
                 print("Erased \(count) clients whose referrals all ended before \(day); replicas erase them at their next sync.")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct CollectTombstones: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop the tombstones of deleted clients that every replica in use has pulled.",
+            discussion: """
+                A tombstone with no conflict and nothing referring to it (no referral, contact, hours or event) goes once                 every replica that synced within --inactive-after-days has pulled past it; replicas drop theirs as their                 next pull passes it. A replica silent for longer pulls everything again when it returns. `kasvu central                 serve` runs this every hour with the same default. Safe while the server runs.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "Days after its last sync that a replica no longer holds back collection.")
+        var inactiveAfterDays: Int = SQLiteCentralStore.defaultInactiveAfterDays
+
+        func run() async throws {
+            guard inactiveAfterDays >= 0 else { throw ValidationError("--inactive-after-days must not be negative") }
+            do {
+                let run = try await store.open().collectTombstones(inactiveAfterDays: inactiveAfterDays)
+                print("Collected \(run.collected) tombstones up to sequence number \(run.reach); \(run.retired) collected earlier are now forgotten (horizon \(run.horizon)).")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }

@@ -1,0 +1,79 @@
+import Foundation
+import KasvuCentral
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// Which replicas hold tombstone collection back (`KasvuCentral/TombstoneCollection.swift`):
+/// one whose latest request left writes unpushed does, one silent for longer than the limit
+/// does not. In process, on a clock the test moves.
+@Suite struct TombstoneCollectionTests {
+    typealias TestClock = OutcomeWindowTests.TestClock
+
+    let directory: TemporaryDirectory
+    let clock = TestClock()
+    let store: SQLiteCentralStore
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        let clock = self.clock
+        clock.set("2026-03-02")
+        store = try SQLiteCentralStore(path: directory.path("central.sqlite"), nowMillis: { clock.now })
+    }
+
+    /// An office replica that registers a client, syncs it out and deletes it; two more syncs
+    /// settle its cursor past the delete. Returns the client's id.
+    func deletedClient() async throws -> String {
+        let token = try await store.addReplica(id: "office", role: .office, scope: .municipalities(["749"]))
+        let clock = self.clock
+        let office = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office", role: .office, nowMillis: { clock.now })
+        let sync = SyncClient(replica: office, transport: OutcomeWindowTests.DirectTransport(store: store, token: token))
+        let client = try await office.create(.client, fields: ["hetu": .string(testHetu(77)), "lastName": .string("Kivi"), "municipality": .string("749")])
+        _ = try await sync.run()
+        try await office.delete(.client, id: client.id)
+        for _ in 0..<2 { _ = try await sync.run() }
+        return client.id
+    }
+
+    /// A bare request of another replica: nothing pushed, the given cursor and unpushed count.
+    func request(from id: String, token: String, cursor: Int64, unpushed: Int?) async throws {
+        let replica = try #require(try await store.authenticate(token: token))
+        let header = SyncHeader(schemaVersion: SyncSchema.version, replicaID: id, actor: ActorID(rawValue: "00000000000000a1"), actorCounter: 0,
+                                clock: HLC(millis: clock.now), cursor: cursor, pullLimit: 100, unpushed: unpushed)
+        _ = try await store.sync(try CentralSyncRequest(json: SyncRequest(header: header, push: []).jsonBytes), from: replica)
+    }
+
+    @Test func aReplicaWithWritesLeftToPushHoldsCollectionBack() async throws {
+        let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
+        try await request(from: "admin", token: admin, cursor: 0, unpushed: 0)
+        _ = try await deletedClient()
+        let end = try await store.statistics().sequence
+        // Pulled past the delete, but writes made before that pull may still wait in its outbox.
+        try await request(from: "admin", token: admin, cursor: end, unpushed: 3)
+        #expect(try await store.collectTombstones().collected == 0)
+        try await request(from: "admin", token: admin, cursor: end, unpushed: nil)
+        #expect(try await store.collectTombstones().collected == 0)
+        try await request(from: "admin", token: admin, cursor: end, unpushed: 0)
+        let run = try await store.collectTombstones()
+        #expect(run.collected == 1 && run.reach == end)
+        // A replica whose cursor went back (a restored laptop) lowers the reach at once, whatever it says of its outbox.
+        try await request(from: "admin", token: admin, cursor: 1, unpushed: 5)
+        #expect(try await store.collectTombstones().reach == 1)
+    }
+
+    @Test func aReplicaSilentPastTheLimitNoLongerHoldsCollectionBack() async throws {
+        let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
+        try await request(from: "admin", token: admin, cursor: 0, unpushed: 0)
+        clock.set("2026-03-03")
+        _ = try await deletedClient()
+        clock.set("2026-04-01")  // 30 days after the admin's sync
+        #expect(try await store.collectTombstones(inactiveAfterDays: 30).collected == 0)
+        clock.set("2026-04-02")
+        let run = try await store.collectTombstones(inactiveAfterDays: 30)
+        #expect(run.collected == 1)
+        // Not forgotten yet: the office, still in use, has not pulled past the collection.
+        #expect(try await store.collectTombstones(inactiveAfterDays: 30).retired == 0)
+    }
+}
