@@ -52,7 +52,7 @@ public enum CentralServer {
         /// How often the periodic jobs run (``MaintenanceService``): hourly is far finer than
         /// the day the outcome window is counted in.
         public var maintenanceInterval: Duration = .seconds(3600)
-        /// Days after its last sync that a replica no longer holds back tombstone collection.
+        /// Days after it last pushed everything it had that a replica no longer holds back tombstone collection.
         public var replicaInactiveAfterDays = SQLiteCentralStore.defaultInactiveAfterDays
         public init() {}
     }

@@ -203,10 +203,13 @@ extension SQLiteCentralStore {
             """, arguments: [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
         // Everything this replica wrote before pulling up to its cursor is merged now only if
         // it pushed all it had; otherwise its settled cursor may only go down (a replica that
-        // went back), never up.
-        try db.cachedStatement(sql: """
-            UPDATE replica SET last_sync_ms = ?, settled_cursor = CASE WHEN ? THEN ? ELSE min(settled_cursor, ?) END WHERE id = ?
-            """).execute(arguments: [Int64(nowMillis()), header.unpushed == 0, header.cursor, header.cursor, replica.id])
+        // went back), never up, and it is not settled again now.
+        if header.unpushed == 0 {
+            try db.cachedStatement(sql: "UPDATE replica SET settled_cursor = ?, settled_ms = ? WHERE id = ?")
+                .execute(arguments: [header.cursor, Int64(nowMillis()), replica.id])
+        } else {
+            try db.cachedStatement(sql: "UPDATE replica SET settled_cursor = min(settled_cursor, ?) WHERE id = ?").execute(arguments: [header.cursor, replica.id])
+        }
         return result
     }
 

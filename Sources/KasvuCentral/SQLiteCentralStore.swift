@@ -181,11 +181,11 @@ public final class SQLiteCentralStore: CentralStore {
         }
         migrator.registerMigration("v9: tombstone collection") { db in
             try db.execute(sql: """
-                -- When each replica last synced, and its settled cursor: the cursor of its latest
-                -- request that pushed everything it had. The lowest settled cursor of the replicas
-                -- in use is how far tombstones may be collected (TombstoneCollection.swift).
-                ALTER TABLE replica ADD COLUMN last_sync_ms INTEGER;
+                -- Each replica's settled cursor: the cursor of its latest request that pushed
+                -- everything it had, and when that was. The lowest settled cursor of the replicas
+                -- that settled lately is how far tombstones may be collected (TombstoneCollection.swift).
                 ALTER TABLE replica ADD COLUMN settled_cursor INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE replica ADD COLUMN settled_ms INTEGER;
                 ALTER TABLE record ADD COLUMN tombstone GENERATED ALWAYS AS (json_extract(state, '$.f.deleted[0][0]')) VIRTUAL;
                 CREATE INDEX record_tombstones ON record(seq) WHERE tombstone = 1;
                 -- Collected tombstones: the key only, for good, so that no push brings one back.

@@ -20,7 +20,7 @@ public struct TombstoneCollection: Sendable, Hashable {
 /// has pulled past it, it is no longer needed:
 ///
 /// 1. **Collect.** A tombstone at or below the *reach* (the lowest settled cursor of the replicas
-///    in use) with no conflict and nothing referring to it (no referral, contact, hours or
+///    in use: those that settled within `inactiveAfterDays`) with no conflict and nothing referring to it (no referral, contact, hours or
 ///    event of the client, no duplicate flag) leaves `record`; its key goes to `collected` under
 ///    a new sequence number. A pull that passes that number evicts it from a replica that holds
 ///    it. A tombstone with dependants stays while they do: it routes and prices them, and holds
@@ -36,8 +36,10 @@ public struct TombstoneCollection: Sendable, Hashable {
 /// A replica's *settled cursor* is the cursor of its latest request that pushed everything it
 /// had (``SyncHeader/unpushed`` 0): its writes made before it pulled a tombstone have then been
 /// merged, so an edit concurrent with a delete is a conflict the store keeps, never collected.
+/// A replica that syncs but never settles (always more to push, or never saying) holds nothing
+/// back for longer than one that stays away: past the limit it is counted as away.
 extension SQLiteCentralStore {
-    /// Replicas silent for longer than this no longer hold back collection; returning, they pull everything again.
+    /// Replicas not settled for longer than this no longer hold back collection; returning, they pull everything again.
     public static let defaultInactiveAfterDays = 30
 
     /// Collects the tombstones every replica in use has pulled, and retires the collected keys every one has passed.
@@ -48,7 +50,7 @@ extension SQLiteCentralStore {
             var run = TombstoneCollection()
             var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
             run.reach = try Int64.fetchOne(db, sql: """
-                SELECT min(settled_cursor) FROM replica WHERE revoked_at IS NULL AND last_sync_ms >= ?
+                SELECT min(settled_cursor) FROM replica WHERE revoked_at IS NULL AND settled_ms >= ?
                 """, arguments: [since]) ?? sequence
             run.horizon = try Self.horizon(db)
             // Retire first: a key collected below is numbered above the reach, so never retired in the same run.

@@ -54,13 +54,19 @@ struct MaliciousReplica {
         let counter = UInt64.random(in: 2...(1 << 40), using: &random)
         let header = SyncHeader(schemaVersion: SyncSchema.version, replicaID: "m", actor: actor, actorCounter: counter,
                                 clock: HLC(millis: now), cursor: 0, pullLimit: 200)
-        guard let view = try? await exchange(store, SyncRequest(header: header, push: [])).pull else { return nil }
+        guard let first = try? await exchange(store, SyncRequest(header: header, push: [])) else { return nil }
+        let view = first.pull
+        // It claims to have pulled that far and to have nothing else to push: a lie about its
+        // own outbox can cost only its own writes, never hold back or hide anyone else's.
+        var forging = header
+        forging.cursor = first.cursor
+        forging.unpushed = 0
         let clients = view.filter { $0.entity == .client && !$0.state.isDeleted }
         let forgery = Forgery.allCases.randomElement(using: &random)!
         guard let push = forge(forgery, clients: clients, view: view, provider: provider, counter: counter, now: now) else { return nil }
         forged += 1
         do {
-            let response = try await exchange(store, SyncRequest(header: header, push: [push]))
+            let response = try await exchange(store, SyncRequest(header: forging, push: [push]))
             if response.rejections.isEmpty { return "forgery \(forgery) of \(push.entity.rawValue) \(push.id) was accepted" }
         } catch {
             // Refused as a whole (400 or 403 over HTTP): fine.

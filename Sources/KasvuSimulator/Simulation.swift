@@ -9,12 +9,15 @@ import Synchronization
 /// several replicas make random offline writes and sync through a transport that drops
 /// requests, loses responses after the central commit, and delivers twice; replicas crash
 /// and reopen, the central store restarts (and, with `centralRestores`, is backed up while
-/// serving and restored from its last backup, losing what it merged since), clocks drift.
+/// serving and restored from its last backup, losing what it merged since), clocks drift,
+/// tombstones are collected (now and then as if every replica had been away past the limit,
+/// so that replicas return past the horizon and pull everything again).
 /// After a final fault-free sync every
 /// replica must equal the others, every field must hold exactly the writes no other write
 /// had seen (nothing acknowledged lost, every concurrent write surfaced; after a restore, at
 /// least those: a lost write that a later one had superseded may come back beside it), every replica must
-/// hold exactly the central state in its scope, and no provider may ever have more active
+/// hold exactly the central state in its scope, no replica may hold a collected record, no
+/// erased henkilötunnus may be left in any file, and no provider may ever have more active
 /// referrals than its cap.
 ///
 /// Replica 0 is the central office (sees all), replica 1 an office for municipalities 749
@@ -57,6 +60,9 @@ public struct Simulation: Sendable {
         public var centralBackups = 0, centralRestores = 0
         /// Clients erased by the end, whose henkilötunnus was searched for in every file.
         public var erasures = 0
+        /// Tombstone collection runs, tombstones they collected, and writes to collected records
+        /// refused as `not_found` (only after a run that counted no replica as in use).
+        public var collections = 0, collectedTombstones = 0, refusedAsCollected = 0
         /// Referrals made and hours reported by honest replicas (writes that landed locally).
         public var referrals = 0, hours = 0
         public var violations: [String] = []
@@ -76,6 +82,9 @@ public struct Simulation: Sendable {
             centralBackups += other.centralBackups
             centralRestores += other.centralRestores
             erasures += other.erasures
+            collections += other.collections
+            collectedTombstones += other.collectedTombstones
+            refusedAsCollected += other.refusedAsCollected
             conflicts += other.conflicts
             evictions += other.evictions
             forgeries += other.forgeries
@@ -87,7 +96,8 @@ public struct Simulation: Sendable {
         public var description: String {
             "writes \(writes), syncs \(syncs) (\(failedSyncs) failed), dropped \(droppedRequests), lost responses \(lostResponses), "
                 + "duplicated \(duplicates), replica crashes \(replicaCrashes), central restarts \(centralRestarts), "
-                + "central backups \(centralBackups) and restores \(centralRestores), erased clients searched \(erasures), conflicts \(conflicts), "
+                + "central backups \(centralBackups) and restores \(centralRestores), erased clients searched \(erasures), "
+                + "tombstone collections \(collections) (\(collectedTombstones) collected, \(refusedAsCollected) late writes refused), conflicts \(conflicts), "
                 + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals), hours reports \(hours), "
                 + "violations \(violations.count)"
         }
@@ -133,6 +143,12 @@ public struct Simulation: Sendable {
         // other faults of a seed stay what they were.
         var backupRandom = SplitMix64(seed: seed ^ 0xBAC0)
         var backup: String?
+        // Tombstone collection, likewise. `everyoneAway`: a run counted no replica as in use, so
+        // a replica's writes to a record collected meanwhile may be refused (`not_found`).
+        var collectRandom = SplitMix64(seed: seed ^ 0x70B5)
+        var everyoneAway = false
+        // Records collected before a central restore: the restored store may hold them again.
+        var collectedBeforeRestore: Set<String> = []
 
         func sync(_ index: Int, faulty: Bool) async -> Bool {
             let transport = InProcessTransport(store: store, token: replicas[index].token, faults: faulty ? faults : nil)
@@ -145,6 +161,13 @@ public struct Simulation: Sendable {
                 // Honest replicas are never refused: every rule they follow locally, the central
                 // store applies the same way.
                 for rejection in summary.rejections {
+                    // The record, or the client it belongs to (named in the message), was collected.
+                    if everyoneAway, rejection.kind == KasvuError.Kind.notFound.rawValue,
+                       let collected = try? CentralInspection.collected(centralPath),
+                       collected.contains(rejection.id) || collected.contains(where: rejection.message.contains) {
+                        report.refusedAsCollected += 1
+                        continue
+                    }
                     report.violations.append("honest r\(index) was refused \(rejection.entity) \(rejection.id): \(rejection.kind) \(rejection.message)")
                 }
                 return true
@@ -241,11 +264,18 @@ public struct Simulation: Sendable {
                 report.centralBackups += 1
             case 1 where backup != nil:
                 // The server stops, the backup is put in place, the server starts on it.
+                collectedBeforeRestore.formUnion(try CentralInspection.collected(centralPath))
                 try await SQLiteCentralStore.restore(from: backup!, to: centralPath)
                 try store.replace(with: SQLiteCentralStore(path: centralPath, nowMillis: time.now))
                 report.centralRestores += 1
             default:
                 break
+            }
+            if Int.random(in: 0..<25, using: &collectRandom) == 0 {
+                let away = Int.random(in: 0..<3, using: &collectRandom) == 0
+                everyoneAway = everyoneAway || away
+                report.collectedTombstones += try await store.current.collectTombstones(inactiveAfterDays: away ? 0 : 30).collected
+                report.collections += 1
             }
             if forger != nil, Int.random(in: 0..<3, using: &forger!.random) == 0,
                let violation = await forger!.act(store, now: time.now(), provider: provider.id) {
@@ -259,6 +289,13 @@ public struct Simulation: Sendable {
             for index in replicas.indices where !(await sync(index, faulty: false)) {
                 report.violations.append("final sync of r\(index) failed")
             }
+        }
+        // Every replica has settled past every delete: each tombstone nothing names goes, and
+        // one more round carries the collection to every replica.
+        report.collectedTombstones += try await store.current.collectTombstones(inactiveAfterDays: 30).collected
+        report.collections += 1
+        for index in replicas.indices where !(await sync(index, faulty: false)) {
+            report.violations.append("final sync of r\(index) after the collection failed")
         }
         let counts = faults.counts
         report.droppedRequests = counts.dropped
@@ -285,7 +322,15 @@ public struct Simulation: Sendable {
         // A write the restored store lost can be sent again only by its writer, while it still
         // holds the record (README, "Backup and restore"): after a restore, theirs are exempt.
         let narrowActors = Set(replicas.indices.filter { Self.scope(of: $0) == .municipalities(["749"]) }.map { replicas[$0].replica.actor })
+        // A collected record is gone everywhere, with its writes; a restored store may hold one
+        // collected before the restore again (README, "Collecting tombstones").
+        let collected = try CentralInspection.collected(centralPath)
+        for envelope in reference where collected.contains(envelope.id) {
+            report.violations.append("collected \(envelope.entity.rawValue) \(envelope.id) is still held")
+        }
         for (key, writes) in Dictionary(grouping: log, by: \.key) {
+            let id = String(key.split(separator: "/")[1])
+            if collected.contains(id) || collectedBeforeRestore.contains(id) { continue }
             var unseen = Set(writes.filter { write in !writes.contains { $0 != write && $0.seen.covers(write.dot) } }.map(\.dot))
             let held = finalDots[key] ?? []
             if report.centralRestores > 0 { unseen = unseen.filter { !narrowActors.contains($0.actor) } }
@@ -302,13 +347,13 @@ public struct Simulation: Sendable {
         let erased = reference.filter { envelope in
             envelope.entity == .client && envelope.state.isDeleted
                 && !EntityKind.client.schema.personalFields.contains { envelope.state.fields[$0]?.contains { !$0.value.isNull } == true }
-        }
+        }.map(\.id) + collected.filter { id in !reference.contains { $0.id == id } }.sorted()
         let files = (replicas.map(\.path) + [centralPath]).flatMap { [$0, $0 + "-wal"] }.filter { FileManager.default.fileExists(atPath: $0) }
         let contents = try files.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
-        for envelope in erased {
-            guard let hetu = identities[envelope.id] else { continue }
+        for id in erased {
+            guard let hetu = identities[id] else { continue }
             for (file, data) in zip(files, contents) where data.range(of: Data("\"\(hetu)\"".utf8)) != nil {
-                report.violations.append("the henkilötunnus of erased client \(envelope.id) is still in \(URL(fileURLWithPath: file).lastPathComponent)")
+                report.violations.append("the henkilötunnus of erased client \(id) is still in \(URL(fileURLWithPath: file).lastPathComponent)")
             }
         }
         report.erasures += erased.count

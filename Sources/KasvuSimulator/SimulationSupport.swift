@@ -91,6 +91,15 @@ struct InProcessTransport: SyncTransport {
 
 /// Read-only looks into the central store's file, independent of its code.
 enum CentralInspection {
+    /// The ids of the records whose tombstones the store collected.
+    static func collected(_ path: String) throws -> Set<String> {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            Set(try String.fetchAll(db, sql: "SELECT id FROM collected"))
+        }
+    }
+
     static func activeReferrals(_ path: String, provider: String) throws -> Int {
         var configuration = Configuration()
         configuration.readonly = true

@@ -7,8 +7,8 @@ import KasvuTestSupport
 import Testing
 
 /// Which replicas hold tombstone collection back (`KasvuCentral/TombstoneCollection.swift`):
-/// one whose latest request left writes unpushed does, one silent for longer than the limit
-/// does not. In process, on a clock the test moves.
+/// one whose latest request left writes unpushed does, one that has not pushed everything it
+/// had for longer than the limit (away, or syncing without ever settling) does not. In process, on a clock the test moves.
 @Suite struct TombstoneCollectionTests {
     typealias TestClock = OutcomeWindowTests.TestClock
 
@@ -63,13 +63,15 @@ import Testing
         #expect(try await store.collectTombstones().reach == 1)
     }
 
-    @Test func aReplicaSilentPastTheLimitNoLongerHoldsCollectionBack() async throws {
+    @Test func aReplicaUnsettledPastTheLimitNoLongerHoldsCollectionBack() async throws {
         let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
         try await request(from: "admin", token: admin, cursor: 0, unpushed: 0)
         clock.set("2026-03-03")
         _ = try await deletedClient()
-        clock.set("2026-04-01")  // 30 days after the admin's sync
+        clock.set("2026-04-01")  // 30 days after the admin last pushed everything it had
         #expect(try await store.collectTombstones(inactiveAfterDays: 30).collected == 0)
+        // Syncing without ever settling (always more to push) holds nothing back for longer.
+        try await request(from: "admin", token: admin, cursor: 0, unpushed: 3)
         clock.set("2026-04-02")
         let run = try await store.collectTombstones(inactiveAfterDays: 30)
         #expect(run.collected == 1)

@@ -46,7 +46,7 @@ struct Central: AsyncParsableCommand {
         @Option(help: "PEM private key of --tls-cert.")
         var tlsKey: String?
 
-        @Option(help: "Days after its last sync that a replica no longer holds back tombstone collection (run hourly).")
+        @Option(help: "Days after it last pushed everything it had that a replica no longer holds back tombstone collection (run hourly).")
         var replicaInactiveAfterDays: Int = SQLiteCentralStore.defaultInactiveAfterDays
 
         @Option(help: "Log level on stderr.")
@@ -175,13 +175,16 @@ struct Central: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Drop the tombstones of deleted clients that every replica in use has pulled.",
             discussion: """
-                A tombstone with no conflict and nothing referring to it (no referral, contact, hours or event) goes once                 every replica that synced within --inactive-after-days has pulled past it; replicas drop theirs as their                 next pull passes it. A replica silent for longer pulls everything again when it returns. `kasvu central                 serve` runs this every hour with the same default. Safe while the server runs.
+                A tombstone with no conflict and nothing referring to it (no referral, contact, hours or event) goes \
+                once every replica that pushed everything it had (settled) within --inactive-after-days has pulled past \
+                it; replicas drop theirs as their next pull passes it. A replica away for longer pulls everything again \
+                when it returns. `kasvu central serve` runs this every hour with the same default. Safe while the server runs.
                 """
         )
 
         @OptionGroup var store: StoreOptions
 
-        @Option(help: "Days after its last sync that a replica no longer holds back collection.")
+        @Option(help: "Days after it last pushed everything it had that a replica no longer holds back collection.")
         var inactiveAfterDays: Int = SQLiteCentralStore.defaultInactiveAfterDays
 
         func run() async throws {
