@@ -10,9 +10,31 @@ public struct RecoverySummary: Sendable {
     public let actor: ActorID
     /// Records whose unacknowledged writes were stamped again, queued for the next sync.
     public let restamped: Int
+    /// The former actor's writes up to this counter were acknowledged and kept their dots.
+    public let acknowledged: UInt64
+    /// The dot every restamped write now has (the new actor's first).
+    public let restampedAs: Dot
 }
 
 extension Replica {
+    /// Writes a consistent copy of this replica to `path` (a new file, owner-only): one snapshot
+    /// (`VACUUM INTO`) while the replica goes on working. Put back in place of the replica, or
+    /// opened on a second laptop, it is the restored or copied database the central store
+    /// refuses as `replica_rewound` once it would reuse a dot, until ``recover(at:durability:)``.
+    public func backup(to path: String) async throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw KasvuError(.alreadyExists, "\(path) already exists; back up to a new file")
+        }
+        do { try PrivateFile.create(atPath: path) } catch { throw KasvuError(.storageFailed, "\(error)") }
+        do {
+            // Outside a transaction (VACUUM cannot run in one), on a reader: writes go on.
+            try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        } catch let error as DatabaseError {
+            try? FileManager.default.removeItem(atPath: path)
+            throw Self.storageError(error)
+        }
+    }
+
     /// Continues a replica the central store refused as rewound (restored from a backup, or a
     /// copied file that wrote under the same actor) without losing anything typed on it.
     ///
@@ -55,7 +77,8 @@ extension Replica {
                 try db.execute(sql: "UPDATE write_log SET counter = ?", arguments: [Int64(stamp.dot.counter)])
                 try db.execute(sql: "UPDATE replica SET actor = ?, counter = ?, hlc = ?, last_sync_error = NULL WHERE singleton = 1",
                                arguments: [writer.actor.rawValue, Int64(writer.counter), Int64(bitPattern: writer.clock.last.rawValue)])
-                return RecoverySummary(formerActor: former, actor: writer.actor, restamped: restamped)
+                return RecoverySummary(formerActor: former, actor: writer.actor, restamped: restamped, acknowledged: acknowledged,
+                                       restampedAs: stamp.dot)
             }
         } catch let error as DatabaseError {
             throw storageError(error)

@@ -11,12 +11,17 @@ import Synchronization
 /// and reopen, the central store restarts (and, with `centralRestores`, is backed up while
 /// serving and restored from its last backup, losing what it merged since), clocks drift,
 /// tombstones are collected (now and then as if every replica had been away past the limit,
-/// so that replicas return past the horizon and pull everything again).
+/// so that replicas return past the horizon and pull everything again), and laptops are backed
+/// up, restored from their backup (losing what they wrote since and the central store never
+/// merged, and writing again before they sync) or copied to a second laptop that works under
+/// the same replica (with `laptopRestores`); the central store refuses the one that reuses a
+/// dot (`replica_rewound`), which then runs `kasvu recover` and syncs on.
 /// After a final fault-free sync every
 /// replica must equal the others, every field must hold exactly the writes no other write
 /// had seen (nothing acknowledged lost, every concurrent write surfaced; after a restore, at
 /// least those: a lost write that a later one had superseded may come back beside it), every replica must
-/// hold exactly the central state in its scope, no replica may hold a collected record, no
+/// hold exactly the central state in its scope, no dot may stand for two different writes at
+/// the central store, no replica may hold a collected record, no
 /// erased henkilötunnus may be left in any file, and no provider may ever have more active
 /// referrals than its cap.
 ///
@@ -43,13 +48,17 @@ public struct Simulation: Sendable {
     public let malicious: Bool
     /// Whether the central store is backed up and restored from its last backup now and then.
     public let centralRestores: Bool
+    /// Whether laptops are backed up, restored from their backup and copied to a second laptop.
+    public let laptopRestores: Bool
 
-    public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, malicious: Bool = true, centralRestores: Bool = false, directory: URL) {
+    public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, malicious: Bool = true, centralRestores: Bool = false,
+                laptopRestores: Bool = false, directory: URL) {
         self.seed = seed
         self.replicaCount = replicas
         self.steps = steps
         self.malicious = malicious
         self.centralRestores = centralRestores
+        self.laptopRestores = laptopRestores
         self.directory = directory
     }
 
@@ -63,6 +72,9 @@ public struct Simulation: Sendable {
         /// Tombstone collection runs, tombstones they collected, and writes to collected records
         /// refused as `not_found` (only after a run that counted no replica as in use).
         public var collections = 0, collectedTombstones = 0, refusedAsCollected = 0
+        /// Laptop backups taken, restores from one, copies to a second laptop, and recoveries
+        /// (`kasvu recover`) of replicas the central store refused as rewound.
+        public var laptopBackups = 0, laptopRestores = 0, laptopCopies = 0, recoveries = 0
         /// Referrals made and hours reported by honest replicas (writes that landed locally).
         public var referrals = 0, hours = 0
         public var violations: [String] = []
@@ -85,6 +97,10 @@ public struct Simulation: Sendable {
             collections += other.collections
             collectedTombstones += other.collectedTombstones
             refusedAsCollected += other.refusedAsCollected
+            laptopBackups += other.laptopBackups
+            laptopRestores += other.laptopRestores
+            laptopCopies += other.laptopCopies
+            recoveries += other.recoveries
             conflicts += other.conflicts
             evictions += other.evictions
             forgeries += other.forgeries
@@ -97,7 +113,8 @@ public struct Simulation: Sendable {
             "writes \(writes), syncs \(syncs) (\(failedSyncs) failed), dropped \(droppedRequests), lost responses \(lostResponses), "
                 + "duplicated \(duplicates), replica crashes \(replicaCrashes), central restarts \(centralRestarts), "
                 + "central backups \(centralBackups) and restores \(centralRestores), erased clients searched \(erasures), "
-                + "tombstone collections \(collections) (\(collectedTombstones) collected, \(refusedAsCollected) late writes refused), conflicts \(conflicts), "
+                + "tombstone collections \(collections) (\(collectedTombstones) collected, \(refusedAsCollected) late writes refused), "
+                + "laptop backups \(laptopBackups), restores \(laptopRestores), copies \(laptopCopies), recoveries \(recoveries), conflicts \(conflicts), "
                 + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals), hours reports \(hours), "
                 + "violations \(violations.count)"
         }
@@ -106,8 +123,12 @@ public struct Simulation: Sendable {
     /// One acknowledged write of one field and what its writer had seen of the record.
     struct LoggedWrite: Hashable {
         let key: String
-        let dot: Dot
+        var dot: Dot
         let seen: VersionVector
+        /// The replica slot that wrote it, and its timestamp (a restored or copied laptop may
+        /// write another write under the same dot).
+        let writer: Int
+        var hlc: HLC
     }
 
     public func run() async throws -> Report {
@@ -126,7 +147,7 @@ public struct Simulation: Sendable {
             let skew = ClockSkew(Int64.random(in: -30_000...30_000, using: &rng))
             let replica = try Replica.create(at: path, replicaID: "r\(index)", role: role,
                                              nowMillis: time.clock(skew))
-            replicas.append(SimulatedReplica(replica: replica, token: token, path: path, skew: skew))
+            replicas.append(SimulatedReplica(replica: replica, token: token, path: path, skew: skew, scope: scope))
         }
         func newID() -> String { UUID(uuid: (0..<16).reduce(into: [UInt8]()) { bytes, _ in bytes.append(UInt8.random(in: 0...255, using: &rng)) }.withUnsafeBytes { $0.load(as: uuid_t.self) }).uuidString.lowercased() }
         let provider = try await replicas[0].replica.create(.provider, fields: [
@@ -149,38 +170,73 @@ public struct Simulation: Sendable {
         var everyoneAway = false
         // Records collected before a central restore: the restored store may hold them again.
         var collectedBeforeRestore: Set<String> = []
+        // Laptop backups, restores and copies, likewise.
+        var laptopRandom = SplitMix64(seed: seed ^ 0x1A97)
+        // Fields where a recovery stamped writes again: a write the central store had merged
+        // under its old dot may stand beside its restamped twin (a shown conflict), so there
+        // every write no other had seen must be held, and more may be.
+        var restampedKeys: Set<String> = []
+
+        /// A replica the central store refused as rewound runs `kasvu recover`: its writes the
+        /// store does not hold are stamped again under a new actor, and so are they in the log.
+        func recover(_ index: Int) async throws {
+            let before = try await Self.everything(replicas[index].replica)
+            let summary = try Replica.recover(at: replicas[index].path)
+            let former = summary.formerActor
+            for envelope in before {
+                for (field, entries) in envelope.state.fields where entries.contains(where: { $0.dot.actor == former && $0.dot.counter > summary.acknowledged }) {
+                    restampedKeys.insert("\(envelope.entity.rawValue)/\(envelope.id)/\(field)")
+                }
+            }
+            replicas[index].replica = try Replica.open(at: replicas[index].path, nowMillis: time.clock(replicas[index].skew))
+            let held = try CentralInspection.dots(centralPath)
+            let after = try await Self.everything(replicas[index].replica)
+            let stamped = after.lazy.flatMap { $0.state.fields.values.joined() }.first { $0.dot == summary.restampedAs }?.hlc
+            for i in log.indices where log[i].writer == index && log[i].dot.actor == former && log[i].dot.counter > summary.acknowledged
+                && held[log[i].dot] != log[i].hlc {
+                log[i].dot = summary.restampedAs
+                log[i].hlc = stamped ?? log[i].hlc
+            }
+            report.recoveries += 1
+        }
 
         func sync(_ index: Int, faulty: Bool) async -> Bool {
-            let transport = InProcessTransport(store: store, token: replicas[index].token, faults: faulty ? faults : nil)
-            // Small batches each way, so that a sync takes many round trips (and pulls prefetch).
-            let client = SyncClient(replica: replicas[index].replica, transport: transport, batchSize: Int.random(in: 1...5, using: &rng),
-                                    pullLimit: Int.random(in: 1...8, using: &rng))
-            do {
-                let summary = try await client.run()
-                report.evictions += summary.evicted
-                // Honest replicas are never refused: every rule they follow locally, the central
-                // store applies the same way.
-                for rejection in summary.rejections {
-                    // The record, or the client it belongs to (named in the message), was collected.
-                    if everyoneAway, rejection.kind == KasvuError.Kind.notFound.rawValue,
-                       let collected = try? CentralInspection.collected(centralPath),
-                       collected.contains(rejection.id) || collected.contains(where: rejection.message.contains) {
-                        report.refusedAsCollected += 1
-                        continue
+            // A replica refused as rewound recovers (`kasvu recover`) and syncs once more.
+            for attempt in 0..<2 {
+                let transport = InProcessTransport(store: store, token: replicas[index].token, faults: faulty ? faults : nil)
+                // Small batches each way, so that a sync takes many round trips (and pulls prefetch).
+                let client = SyncClient(replica: replicas[index].replica, transport: transport, batchSize: Int.random(in: 1...5, using: &rng),
+                                        pullLimit: Int.random(in: 1...8, using: &rng))
+                do {
+                    let summary = try await client.run()
+                    report.evictions += summary.evicted
+                    // Honest replicas are never refused: every rule they follow locally, the central
+                    // store applies the same way.
+                    for rejection in summary.rejections {
+                        // The record, or the client it belongs to (named in the message), was collected.
+                        if everyoneAway, rejection.kind == KasvuError.Kind.notFound.rawValue,
+                           let collected = try? CentralInspection.collected(centralPath),
+                           collected.contains(rejection.id) || collected.contains(where: rejection.message.contains) {
+                            report.refusedAsCollected += 1
+                            continue
+                        }
+                        report.violations.append("honest r\(index) was refused \(rejection.entity) \(rejection.id): \(rejection.kind) \(rejection.message)")
                     }
-                    report.violations.append("honest r\(index) was refused \(rejection.entity) \(rejection.id): \(rejection.kind) \(rejection.message)")
+                    return true
+                } catch let error as KasvuError where error.kind == .replicaRewound && attempt == 0 {
+                    do { try await recover(index) } catch { report.violations.append("recovery of r\(index) failed: \(error)") }
+                } catch {
+                    return false
                 }
-                return true
-            } catch {
-                return false
             }
+            return false
         }
 
         for _ in 0..<steps {
             time.advance(by: UInt64.random(in: 1...2_000, using: &rng))
             let index = Int.random(in: 0..<replicas.count, using: &rng)
             let replica = replicas[index].replica
-            let narrow = Self.scope(of: index) == .municipalities(["749"])
+            let narrow = replicas[index].scope == .municipalities(["749"])
             let live = try await replica.list(.client, limit: 1000).items
             let action = live.isEmpty ? 0 : Int.random(in: 0..<20, using: &rng)
             switch action {
@@ -196,7 +252,7 @@ public struct Simulation: Sendable {
                 identities[client.id] = hetu
                 let state = try await replica.state(.client, id: client.id)!
                 for (field, entries) in state.fields {
-                    log.append(LoggedWrite(key: "client/\(client.id)/\(field)", dot: entries[0].dot, seen: VersionVector()))
+                    log.append(LoggedWrite(key: "client/\(client.id)/\(field)", dot: entries[0].dot, seen: VersionVector(), writer: index, hlc: entries[0].hlc))
                 }
                 report.writes += 1
             case 4..<9 where !live.isEmpty && !narrow:
@@ -209,17 +265,17 @@ public struct Simulation: Sendable {
                 case "status": .string(["registered", "assessment", "referred"].randomElement(using: &rng)!)
                 default: .string(["Virtanen", "Korhonen", "Mäkinen"].randomElement(using: &rng)!)
                 }
-                try await logged(replica, .client, target.id, field, &log) { _ = try await replica.update(.client, id: target.id, set: [field: value]) }
+                try await logged(replica, index, .client, target.id, field, &log) { _ = try await replica.update(.client, id: target.id, set: [field: value]) }
                 report.writes += 1
             case 9 where !live.isEmpty && !narrow:
                 let target = live.randomElement(using: &rng)!
-                try await logged(replica, .client, target.id, "deleted", &log) { try await replica.delete(.client, id: target.id) }
+                try await logged(replica, index, .client, target.id, "deleted", &log) { try await replica.delete(.client, id: target.id) }
                 report.writes += 1
             case 10 where !live.isEmpty && !narrow:
                 // Profile, confirm and refer a client: the central store applies the cap.
                 let target = live.randomElement(using: &rng)!
-                if let proposal = try? await logged(replica, .client, target.id, "riskGroupProposal", &log, { try await replica.profile(clientID: target.id) }) {
-                    _ = try? await logged(replica, .client, target.id, "riskGroup", &log) {
+                if let proposal = try? await logged(replica, index, .client, target.id, "riskGroupProposal", &log, { try await replica.profile(clientID: target.id) }) {
+                    _ = try? await logged(replica, index, .client, target.id, "riskGroup", &log) {
                         try await replica.confirmRiskGroup(clientID: target.id, group: proposal.group, reason: nil, confirmedBy: "sim")
                     }
                     // Refused locally when the client already has an open referral: only a
@@ -271,6 +327,49 @@ public struct Simulation: Sendable {
             default:
                 break
             }
+            switch laptopRestores ? Int.random(in: 0..<40, using: &laptopRandom) : -1 {
+            case 0:
+                let slot = Int.random(in: 0..<replicas.count, using: &laptopRandom)
+                let path = directory.appendingPathComponent("r\(slot)-backup-\(report.laptopBackups).sqlite").path
+                try await replicas[slot].replica.backup(to: path)
+                replicas[slot].backup = path
+                report.laptopBackups += 1
+            case 1:
+                // The laptop's disk is put back as it was at its backup: what it wrote since and
+                // the central store never merged is gone with it (out of the log); it may write
+                // again before it syncs.
+                guard let slot = replicas.indices.filter({ replicas[$0].backup != nil }).randomElement(using: &laptopRandom) else { break }
+                let path = directory.appendingPathComponent("r\(slot)-restored-\(report.laptopRestores).sqlite").path
+                try FileManager.default.copyItem(atPath: replicas[slot].backup!, toPath: path)
+                let restored = try Replica.open(at: path, nowMillis: time.clock(replicas[slot].skew))
+                let held = try CentralInspection.dots(centralPath)
+                var kept: [LoggedWrite] = []
+                for write in log {
+                    if write.writer == slot, held[write.dot] != write.hlc {
+                        let parts = write.key.split(separator: "/").map(String.init)
+                        let state = try await restored.state(EntityKind(rawValue: parts[0])!, id: parts[1])
+                        guard state?.fields[parts[2]]?.contains(where: { $0.dot == write.dot && $0.hlc == write.hlc }) == true else { continue }
+                    }
+                    kept.append(write)
+                }
+                log = kept
+                let old = replicas[slot].path
+                replicas[slot].replica = restored
+                replicas[slot].path = path
+                for file in [old, old + "-wal", old + "-shm"] { try? FileManager.default.removeItem(atPath: file) }
+                report.laptopRestores += 1
+            case 2 where replicas.count == replicaCount:
+                // A second laptop gets a copy of the database and works on it as the same replica.
+                let slot = Int.random(in: 0..<replicaCount, using: &laptopRandom)
+                let path = directory.appendingPathComponent("r\(slot)-copy.sqlite").path
+                try await replicas[slot].replica.backup(to: path)
+                let skew = ClockSkew(Int64.random(in: -30_000...30_000, using: &laptopRandom))
+                let copy = try Replica.open(at: path, nowMillis: time.clock(skew))
+                replicas.append(SimulatedReplica(replica: copy, token: replicas[slot].token, path: path, skew: skew, scope: replicas[slot].scope))
+                report.laptopCopies += 1
+            default:
+                break
+            }
             if Int.random(in: 0..<25, using: &collectRandom) == 0 {
                 let away = Int.random(in: 0..<3, using: &collectRandom) == 0
                 everyoneAway = everyoneAway || away
@@ -306,7 +405,7 @@ public struct Simulation: Sendable {
         let reference = try await Self.everything(replicas[0].replica)
         for index in replicas.indices.dropFirst() {
             let held = try await Self.everything(replicas[index].replica)
-            let expected = Self.visible(reference, to: Self.scope(of: index))
+            let expected = Self.visible(reference, to: replicas[index].scope)
             if held != expected {
                 report.violations.append("r\(index) does not hold exactly r0's records in its scope: \(Self.difference(held, expected))")
             }
@@ -321,7 +420,8 @@ public struct Simulation: Sendable {
         // The narrow offices' clients move out of their scope by design (they are evicted there).
         // A write the restored store lost can be sent again only by its writer, while it still
         // holds the record (README, "Backup and restore"): after a restore, theirs are exempt.
-        let narrowActors = Set(replicas.indices.filter { Self.scope(of: $0) == .municipalities(["749"]) }.map { replicas[$0].replica.actor })
+        let narrowSlots = Set(replicas.indices.filter { replicas[$0].scope == .municipalities(["749"]) })
+        let narrowActors = Set(log.filter { narrowSlots.contains($0.writer) }.map(\.dot.actor))
         // A collected record is gone everywhere, with its writes; a restored store may hold one
         // collected before the restore again (README, "Collecting tombstones").
         let collected = try CentralInspection.collected(centralPath)
@@ -336,11 +436,14 @@ public struct Simulation: Sendable {
             if report.centralRestores > 0 { unseen = unseen.filter { !narrowActors.contains($0.actor) } }
             // After a restore, a write the store lost that a later one had superseded may come
             // back beside it (a shown conflict): nothing acknowledged is lost, more may show.
-            if report.centralRestores > 0 ? !unseen.isSubset(of: held) : held != unseen {
+            if report.centralRestores > 0 || restampedKeys.contains(key) ? !unseen.isSubset(of: held) : held != unseen {
                 report.violations.append("\(key) holds the wrong writes: \(held.sorted()), expected \(unseen.sorted())")
             }
         }
         try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
+        for dot in try CentralInspection.reusedDots(centralPath) {
+            report.violations.append("the central store holds two different writes under \(dot)")
+        }
         // Erasure: no byte of an erased client's henkilötunnus in any replica's or the central
         // store's files (database and write-ahead log), unless an edit concurrent with the delete
         // still holds personal values (a delete-vs-edit conflict shows them until resolved).
@@ -363,13 +466,13 @@ public struct Simulation: Sendable {
     /// Runs a write and logs every field it wrote (a delete also erases the personal fields);
     /// nothing when it throws.
     @discardableResult
-    private func logged<T>(_ replica: Replica, _ kind: EntityKind, _ id: String, _ field: String, _ log: inout [LoggedWrite],
+    private func logged<T>(_ replica: Replica, _ writer: Int, _ kind: EntityKind, _ id: String, _ field: String, _ log: inout [LoggedWrite],
                            _ write: () async throws -> T) async throws -> T {
         let seen = try await replica.state(kind, id: id)?.vv ?? VersionVector()
         let result = try await write()
-        if let state = try await replica.state(kind, id: id), let dot = state.fields[field]?.first?.dot {
-            for (name, entries) in state.fields where entries.contains(where: { $0.dot == dot }) {
-                log.append(LoggedWrite(key: "\(kind.rawValue)/\(id)/\(name)", dot: dot, seen: seen))
+        if let state = try await replica.state(kind, id: id), let written = state.fields[field]?.first {
+            for (name, entries) in state.fields where entries.contains(where: { $0.dot == written.dot }) {
+                log.append(LoggedWrite(key: "\(kind.rawValue)/\(id)/\(name)", dot: written.dot, seen: seen, writer: writer, hlc: written.hlc))
             }
         }
         return result

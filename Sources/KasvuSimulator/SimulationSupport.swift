@@ -32,8 +32,12 @@ final class ClockSkew: Sendable {
 struct SimulatedReplica {
     var replica: Replica
     let token: String
-    let path: String
+    /// Changes when the laptop is restored from a backup (the restored copy is a new file).
+    var path: String
     let skew: ClockSkew
+    let scope: ReplicaScope
+    /// The laptop's last backup: its file.
+    var backup: String?
 }
 
 /// The current central store instance; a restart replaces it with a fresh one on the same file.
@@ -91,6 +95,37 @@ struct InProcessTransport: SyncTransport {
 
 /// Read-only looks into the central store's file, independent of its code.
 enum CentralInspection {
+    /// Every replica write the store holds (its dot registry): dot → HLC.
+    static func dots(_ path: String) throws -> [Dot: HLC] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            var dots: [Dot: HLC] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT actor, counter, hlc FROM dot") {
+                dots[Dot(ActorID(rawValue: row["actor"]), UInt64(row["counter"] as Int64))] = HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64))
+            }
+            return dots
+        }
+    }
+
+    /// Dots that stand for two different writes in the store: entries of one dot with different
+    /// timestamps, in any records, or another timestamp than the dot registry's.
+    static func reusedDots(_ path: String) throws -> [Dot] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        var seen = try dots(path)
+        var reused: Set<Dot> = []
+        try DatabaseQueue(path: path, configuration: configuration).read { db in
+            for text in try String.fetchAll(db, sql: "SELECT state FROM record") {
+                for entry in try RecordState(json: text.utf8).fields.values.joined() {
+                    if let hlc = seen[entry.dot], hlc != entry.hlc { reused.insert(entry.dot) }
+                    seen[entry.dot] = seen[entry.dot] ?? entry.hlc
+                }
+            }
+        }
+        return reused.sorted()
+    }
+
     /// The ids of the records whose tombstones the store collected.
     static func collected(_ path: String) throws -> Set<String> {
         var configuration = Configuration()
