@@ -72,7 +72,7 @@ public enum CentralServer {
         let admission = Admission(limit: limits.maxConcurrentSyncs)
         let router = Router(context: CentralRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
-        router.add(middleware: MethodGuard(allowed: ["/v1/sync": ["POST"], "/v1/audit": ["GET"], "/healthz": ["GET"], "/metrics": ["GET"]]))
+        router.add(middleware: MethodGuard(allowed: ["/v1/sync": ["POST"], "/v1/audit": ["GET"], "/v1/writes": ["GET"], "/healthz": ["GET"], "/metrics": ["GET"]]))
         router.post("/v1/sync") { request, context -> Response in
             try await withTimeout(limits.requestTimeout) {
                 try await handleSync(request, address: context.peer, store: store, limits: limits, metrics: metrics,
@@ -81,6 +81,9 @@ public enum CentralServer {
         }
         router.get("/v1/audit") { request, context -> Response in
             try await handleAudit(request, address: context.peer, store: store, throttle: throttle)
+        }
+        router.get("/v1/writes") { request, context -> Response in
+            try await handleHeldWrites(request, address: context.peer, store: store, throttle: throttle)
         }
         router.get("/healthz") { _, _ -> Response in
             json(.ok, Data(#"{"status":"ok"}"#.utf8))
@@ -172,6 +175,21 @@ public enum CentralServer {
         }
         let entries = try await store.auditTrail(entity: entity, id: id)
         return json(.ok, try JSONEncoder().encode(["items": entries]))
+    }
+
+    /// Which writes of one of its actors the store holds, for `kasvu recover` on that replica.
+    static func handleHeldWrites(_ request: Request, address: String, store: any CentralStore,
+                                 throttle: AuthenticationThrottle) async throws -> Response {
+        let replica = try await authenticate(request, address: address, store: store, throttle: throttle)
+        guard let actor = request.uri.queryParameters.get("actor").map({ ActorID(rawValue: String($0)) }), actor.isWellFormed,
+              let after = UInt64(request.uri.queryParameters.get("after") ?? "0"), after <= UInt64(Int64.max) else {
+            throw ServerError(.badRequest, KasvuError.validationFailed(field: "actor", "give ?actor=16 lowercase hex digits&after=COUNTER"))
+        }
+        do {
+            return json(.ok, try JSONEncoder().encode(try await store.heldWrites(of: actor, after: after, for: replica)))
+        } catch let error as KasvuError where error.kind == .permissionDenied {
+            throw ServerError(.forbidden, error)
+        }
     }
 
     static func authenticate(_ request: Request, address: String, store: any CentralStore,

@@ -24,6 +24,9 @@ public protocol CentralStore: Sendable {
     func authenticate(token: String) async throws -> RegisteredReplica?
     /// Merges the pushed batch and returns the next pull batch, all in one transaction.
     func sync(_ request: CentralSyncRequest, from replica: RegisteredReplica) async throws -> SyncResponse
+    /// The writes of `actor` above counter `after` that the store holds, one page; the actor
+    /// must be one of `replica`'s (`permission_denied` otherwise).
+    func heldWrites(of actor: ActorID, after: UInt64, for replica: RegisteredReplica) async throws -> HeldWritesPage
     /// Every merged write of one record: who, when, which fields.
     func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry]
     /// Counts for `/metrics`.

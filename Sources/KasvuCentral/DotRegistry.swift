@@ -61,3 +61,18 @@ struct DotRegistry {
         }
     }
 }
+
+extension SQLiteCentralStore {
+    public func heldWrites(of actor: ActorID, after: UInt64, for replica: RegisteredReplica) async throws -> HeldWritesPage {
+        try await pool.read { db in
+            let owner = try String.fetchOne(db, sql: "SELECT replica_id FROM actor WHERE actor = ?", arguments: [actor.rawValue])
+            if let owner, owner != replica.id { throw KasvuError(.permissionDenied, "actor \(actor) is not one of replica \(replica.id)'s") }
+            let rows = try Row.fetchAll(db, sql: "SELECT counter, hlc FROM dot WHERE actor = ? AND counter > ? ORDER BY counter LIMIT ?",
+                                        arguments: [actor.rawValue, Int64(clamping: after), HeldWritesPage.limit + 1])
+            let writes = rows.prefix(HeldWritesPage.limit).map {
+                HeldWrite(counter: UInt64($0["counter"] as Int64), hlc: HLC(rawValue: UInt64(bitPattern: $0["hlc"] as Int64)))
+            }
+            return HeldWritesPage(writes: Array(writes), more: rows.count > HeldWritesPage.limit)
+        }
+    }
+}

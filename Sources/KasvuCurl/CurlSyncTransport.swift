@@ -55,6 +55,30 @@ public struct CurlSyncTransport: SyncTransport {
         return try JSONDecoder().decode([String: [AuditEntry]].self, from: Data(response.body))["items"] ?? []
     }
 
+    /// Every write of `actor` above counter `after` that the central store holds (all pages),
+    /// by counter: what `kasvu recover` must not stamp again.
+    public func heldWrites(of actor: ActorID, after: UInt64) async throws -> [UInt64: HLC] {
+        var held: [UInt64: HLC] = [:]
+        var after = after
+        while true {
+            let request = HTTPRequest(method: "GET", url: "\(base)/v1/writes?actor=\(actor.rawValue)&after=\(after)",
+                                      headers: [(name: "Authorization", value: "Bearer \(token)")], idempotent: true)
+            let response: HTTPResponse
+            switch await send(request) {
+            case .success(let answer): response = answer
+            case .failure(let error): throw KasvuError(.syncUnreachable, "central server unreachable: \(error)")
+            }
+            guard response.status == 200 else { throw Self.error(from: response) }
+            let page: HeldWritesPage
+            do { page = try JSONDecoder().decode(HeldWritesPage.self, from: Data(response.body)) } catch {
+                throw KasvuError(.syncUnreachable, "the central server sent an unreadable answer: \(error)")
+            }
+            for write in page.writes { held[write.counter] = write.hlc }
+            guard page.more, let last = page.writes.last?.counter, last > after else { return held }
+            after = last
+        }
+    }
+
     private func send(_ request: HTTPRequest) async -> Result<HTTPResponse, HTTPClientError> {
         do { return .success(try await client.send(request)) } catch { return .failure(error) }
     }

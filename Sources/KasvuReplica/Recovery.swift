@@ -35,6 +35,29 @@ extension Replica {
         }
     }
 
+    /// The actor a recovery would replace and the counter up to which its writes are surely
+    /// held by the central store: ask the store which of the writes above it it holds.
+    public static func recoveryPoint(at path: String) throws -> (actor: ActorID, acknowledged: UInt64) {
+        let replica = try open(at: path)
+        do {
+            return try replica.pool.read { db in
+                guard let actor = try String.fetchOne(db, sql: "SELECT actor FROM replica WHERE singleton = 1") else {
+                    throw KasvuError(.replicaNotInitialized, "replica row missing")
+                }
+                return (ActorID(rawValue: actor), try acknowledgedCounter(db))
+            }
+        } catch let error as DatabaseError {
+            throw storageError(error)
+        }
+    }
+
+    /// Every write below the oldest unacknowledged one is held by the central store.
+    private static func acknowledgedCounter(_ db: Database) throws -> UInt64 {
+        let counter = try Int64.fetchOne(db, sql: "SELECT counter FROM replica WHERE singleton = 1") ?? 0
+        let oldestPending = try Int64.fetchOne(db, sql: "SELECT min(first_version) FROM outbox")
+        return UInt64(max(0, (oldestPending ?? counter + 1) - 1))
+    }
+
     /// Continues a replica the central store refused as rewound (restored from a backup, or a
     /// copied file that wrote under the same actor) without losing anything typed on it.
     ///
@@ -44,10 +67,20 @@ extension Replica {
     /// whatever the other database wrote under the old actor merges in beside them as
     /// concurrent edits. Runs offline; the replica keeps its id, role, token and data.
     ///
+    /// `held`: the writes of the current actor the central store holds above
+    /// ``recoveryPoint(at:)``, by counter (`GET /v1/writes`). A write it holds under the same dot
+    /// and time is this database's own (its answer was lost, or it was acknowledged to the
+    /// database this one was restored or copied from): it keeps its dot, so that nothing the
+    /// store holds comes back as a new write beside itself (a deleted client's old name, a
+    /// referral's first state). From the first write the store lacks or holds as another, all
+    /// are stamped again. Without it, every write above the recovery point is.
+    ///
     /// ```swift
-    /// let summary = try Replica.recover(at: "office.sqlite")   // then sync
+    /// let point = try Replica.recoveryPoint(at: "office.sqlite")
+    /// let held = try await transport.heldWrites(of: point.actor, after: point.acknowledged)
+    /// let summary = try Replica.recover(at: "office.sqlite", held: held)   // then sync
     /// ```
-    public static func recover(at path: String, durability: Durability = .full) throws -> RecoverySummary {
+    public static func recover(at path: String, durability: Durability = .full, held: [UInt64: HLC] = [:]) throws -> RecoverySummary {
         let replica = try open(at: path, durability: durability)
         do {
             return try replica.pool.write { db in
@@ -55,9 +88,15 @@ extension Replica {
                     throw KasvuError(.replicaNotInitialized, "replica row missing")
                 }
                 let former = ActorID(rawValue: row["actor"])
-                // Every write below the oldest unacknowledged one is held by the central store.
-                let oldestPending = try Int64.fetchOne(db, sql: "SELECT min(first_version) FROM outbox")
-                let acknowledged = UInt64(max(0, (oldestPending ?? (row["counter"] as Int64) + 1) - 1))
+                var acknowledged = try acknowledgedCounter(db)
+                if !held.isEmpty {
+                    // This database's writes above that point, by the notes it keeps of them.
+                    var written: [UInt64: HLC] = [:]
+                    for note in try Row.fetchAll(db, sql: "SELECT counter, hlc FROM write_log WHERE counter > ?", arguments: [Int64(acknowledged)]) {
+                        written[UInt64(note["counter"] as Int64)] = HLC(rawValue: UInt64(bitPattern: note["hlc"] as Int64))
+                    }
+                    while let mine = written[acknowledged + 1], held[acknowledged + 1] == mine { acknowledged += 1 }
+                }
                 var writer = WriterClock(actor: .random(), counter: 0, last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
                 let stamp = writer.next(nowMillis: replica.nowMillis())
                 var restamped = 0

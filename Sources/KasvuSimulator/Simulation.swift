@@ -181,7 +181,18 @@ public struct Simulation: Sendable {
         /// store does not hold are stamped again under a new actor, and so are they in the log.
         func recover(_ index: Int) async throws {
             let before = try await Self.everything(replicas[index].replica)
-            let summary = try Replica.recover(at: replicas[index].path)
+            // As `kasvu recover` does: first ask the store which of the writes it holds.
+            let point = try Replica.recoveryPoint(at: replicas[index].path)
+            guard let registered = try await store.current.authenticate(token: replicas[index].token) else { return }
+            var storeHolds: [UInt64: HLC] = [:]
+            var from = point.acknowledged
+            while true {
+                let page = try await store.current.heldWrites(of: point.actor, after: from, for: registered)
+                for write in page.writes { storeHolds[write.counter] = write.hlc }
+                guard page.more, let last = page.writes.last?.counter else { break }
+                from = last
+            }
+            let summary = try Replica.recover(at: replicas[index].path, held: storeHolds)
             let former = summary.formerActor
             for envelope in before {
                 for (field, entries) in envelope.state.fields where entries.contains(where: { $0.dot.actor == former && $0.dot.counter > summary.acknowledged }) {

@@ -1,4 +1,5 @@
 import Foundation
+import KasvuCurl
 import KasvuDomain
 import KasvuReplica
 import KasvuSync
@@ -103,6 +104,63 @@ struct RecoveryTests {
         // The second laptop now writes under its own actor: its next writes sync like anyone's.
         _ = try await Replica.open(at: second).create(.client, fields: Self.person(4))
         #expect(try KasvuBinary.run(["sync", "--db", second]).status == 0)
+    }
+
+    /// A backup taken before a sync holds writes the central store acknowledged afterwards. The
+    /// restored laptop has no acknowledgement of them; `kasvu recover` asks the store which it
+    /// holds (`GET /v1/writes`) and stamps again only the write made after the restore. Stamped
+    /// again, the deleted client would come back: its old name as a new write beside the delete.
+    @Test func aRecoveryKeepsTheWritesTheStoreHolds() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        let colleague = try TestReplica("office-2", in: directory, central: central)
+        let erased = try await office.replica.create(.client, fields: Self.person(1)).id
+        let backup = try copy(office.replica, to: "backup.sqlite")  // the client not yet pushed
+        try await office.sync()
+        try await colleague.sync()
+        try await colleague.replica.delete(.client, id: erased)
+        try await colleague.sync()
+        _ = try await office.replica.create(.client, fields: Self.person(2))
+        try await office.sync()
+
+        let restored = try Replica.open(at: backup)
+        _ = try await restored.create(.client, fields: Self.person(3))  // reuses write 2
+        let twin = directory.path("twin.sqlite")
+        try await restored.backup(to: twin)
+        try FileManager.default.copyItem(atPath: backup + ".token", toPath: twin + ".token")
+        #expect(try KasvuBinary.run(["sync", "--db", backup]).stderr.contains("replica_rewound"))
+        let recovered = try KasvuBinary.run(["recover", "--db", backup])
+        #expect(recovered.status == 0, "\(recovered.stderr)")
+        #expect(recovered.stdout.contains("writes up to 1 are held by the central store; 1 records stamped again"), "\(recovered.stdout)")
+        #expect(try KasvuBinary.run(["sync", "--db", backup]).status == 0)
+
+        // The deleted client stays deleted and erased, with no conflict: its creation kept its dot.
+        let state = try #require(try await restored.state(.client, id: erased))
+        #expect(state.isDeleted && state.conflicts.isEmpty)
+        #expect(try !databaseFilesContain(backup, testHetu(1)))
+        #expect(try await lastNames(backup) == ["Virtanen 2", "Virtanen 3"])
+        try await colleague.sync()
+        #expect(try await colleague.replica.conflicts().isEmpty)
+
+        // Offline, the same recovery cannot know: it stamps again every write it has no acknowledgement of.
+        let offline = try KasvuBinary.run(["recover", "--db", twin, "--offline"])
+        #expect(offline.stdout.contains("writes up to 0 are held by the central store; 2 records stamped again"), "\(offline.stdout)")
+    }
+
+    /// Which writes the store holds is told only to the replica they belong to.
+    @Test func heldWritesAreToldOnlyToTheirReplica() async throws {
+        let office = try TestReplica("office", in: directory, central: central)
+        let other = try TestReplica("office-2", in: directory, central: central)
+        _ = try await office.replica.create(.client, fields: Self.person(1))
+        try await office.sync()
+        let own = try CurlSyncTransport(centralURL: central.url, token: office.token)
+        let held = try await own.heldWrites(of: office.replica.actor, after: 0)
+        #expect(held.keys.sorted() == [1])
+        await #expect(throws: KasvuError.self) {
+            _ = try await CurlSyncTransport(centralURL: central.url, token: other.token).heldWrites(of: office.replica.actor, after: 0)
+        }
+        // An actor the store never saw holds nothing yet; a malformed one is a 400.
+        #expect(try await own.heldWrites(of: ActorID(rawValue: "00000000000000ff"), after: 0).isEmpty)
+        await #expect(throws: KasvuError.self) { _ = try await own.heldWrites(of: ActorID(rawValue: "NOT-HEX"), after: 0) }
     }
 }
 
