@@ -76,7 +76,9 @@ struct PushRules {
                 // The states the writer had seen, which its write replaces.
                 let seen = (stored?.entries(.state) ?? []).filter { pushed.vv.covers($0.dot) }
                     .compactMap { $0.value.stringValue.flatMap(ReferralState.init(rawValue:)) }
-                if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: stored == nil) {
+                // A writer that had seen no state creates the referral, whether or not the store
+                // holds it already (the same creation under another dot, from a copied database).
+                if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: stored == nil || seen.isEmpty) {
                     return KasvuError(.invalidTransition, refusal)
                 }
             case FieldKey.riskGroup.rawValue:

@@ -20,14 +20,21 @@ struct ReferralScheduler {
     /// field then holds both, and the central store writes the final one as its own decision,
     /// so that the referral stops holding a place, which ``schedule(_:provider:)`` gives to the
     /// next in the queue.
+    ///
+    /// Likewise a `pending` beside a decided state: the same referral created twice (a copied
+    /// database pushing its creation after the other copy's recovery stamped it again) arriving
+    /// after the decision. A creation adds nothing to a decision: the decided state is written
+    /// over both, and no conflict is left to show.
     func keepFinalState(_ reads: any CentralReads, referral id: String) throws {
         guard let state = try reads.record(.referral, id), !state.isDeleted else { return }
         let states = state.entries(.state).compactMap { $0.value.stringValue.flatMap(ReferralState.init(rawValue:)) }
-        guard states.count > 1, states.contains(where: ReferralState.holdingPlace.contains),
-              let final = states.first(where: \.isFinal) else { return }  // entries are winner first
+        guard states.count > 1 else { return }
+        // Entries are winner first.
+        let final = states.contains(where: ReferralState.holdingPlace.contains) ? states.first(where: \.isFinal) : nil
+        guard let kept = final ?? (states.contains(.pending) ? states.first(where: { $0 != .pending }) : nil) else { return }
         var resolved = state
         let stamp = try stamp()
-        resolved.write([FieldKey.state.rawValue: .string(final.rawValue)], dot: stamp.dot, hlc: stamp.hlc)
+        resolved.write([FieldKey.state.rawValue: .string(kept.rawValue)], dot: stamp.dot, hlc: stamp.hlc)
         try save(.referral, id, resolved)
     }
 

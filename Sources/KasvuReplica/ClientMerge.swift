@@ -64,7 +64,7 @@ extension Replica {
             }
             guard errors.isEmpty else { throw KasvuError.validationFailed(errors) }
 
-            let stamp = try self.stamp(db)
+            let stamp = try self.stamp(db, writing: "merge \(remove) into \(keep)")
             for (kind, id, state) in moves {
                 if kind == .hours {
                     var fields = state.values.filter { !$0.value.isNull && $0.key != EntitySchema.deletedField }

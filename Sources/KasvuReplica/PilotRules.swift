@@ -97,7 +97,7 @@ extension Replica {
                 throw KasvuError(.capacityExceeded, "provider \(providerID) has all \(cap) places taken; choose another provider")
             }
             values[.riskGroup] = .int(group)
-            let stamp = try self.stamp(db)
+            let stamp = try self.stamp(db, writing: "referral \(id) \(clientID) \(providerID)")
             for open in try Self.openReferrals(db, client: clientID) {
                 guard switchProvider else {
                     throw KasvuError.validationFailed(field: "clientId", "client \(clientID) already has a \(open.state.rawValue) referral \(open.id); pass switch: true to move the client to another provider")

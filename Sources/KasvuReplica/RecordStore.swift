@@ -62,7 +62,7 @@ extension Replica {
     /// Writes `deleted = true` and, for a client, null to every personal field that holds a value,
     /// here and in its contacts and events: one write, one dot.
     func erase(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState) throws {
-        let stamp = try stamp(db)
+        let stamp = try stamp(db, writing: "erase \(kind.rawValue) \(id)")
         _ = try apply(db, kind, id, state: state, changes: state.erasure(kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, stamp: stamp)
         guard kind == .client else { return }
         for dependent in [EntityKind.contact, .event] {
@@ -163,12 +163,15 @@ extension Replica {
     /// Stamps `changes` with a new dot and HLC, saves the state and queues it for push.
     func commit(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState,
                 changes: [String: FieldValue]) throws -> Record {
-        try apply(db, kind, id, state: state, changes: changes, stamp: try stamp(db))
+        let described = changes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return try apply(db, kind, id, state: state, changes: changes, stamp: try stamp(db, writing: "\(kind.rawValue) \(id) \(described)"))
     }
 
     /// Takes the next dot and HLC for a write transaction: one counter per transaction, shared
-    /// by every record it writes (DESIGN section 4).
-    func stamp(_ db: Database) throws -> (dot: Dot, hlc: HLC) {
+    /// by every record it writes (DESIGN section 4). `writing` describes what it writes; it
+    /// salts the timestamp (``HybridClock/tick(nowMillis:salt:)``), so that two copies of this
+    /// database that write different things under one dot stamp them differently.
+    func stamp(_ db: Database, writing: String) throws -> (dot: Dot, hlc: HLC) {
         // The actor with its counter, from the same row: `kasvu recover` in another process may
         // have given the replica a new actor since this one opened it.
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT actor, counter, hlc FROM replica WHERE singleton = 1")) else {
@@ -176,7 +179,7 @@ extension Replica {
         }
         var writer = WriterClock(actor: ActorID(rawValue: row["actor"]), counter: UInt64(row["counter"] as Int64),
                                  last: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
-        let stamp = writer.next(nowMillis: nowMillis())
+        let stamp = writer.next(nowMillis: nowMillis(), salt: WriterClock.salt(writing))
         try db.cachedStatement(sql: "UPDATE replica SET counter = ?, hlc = ? WHERE singleton = 1")
             .execute(arguments: [Int64(writer.counter), Int64(bitPattern: writer.clock.last.rawValue)])
         return stamp

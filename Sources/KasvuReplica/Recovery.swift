@@ -90,10 +90,18 @@ extension Replica {
                 let former = ActorID(rawValue: row["actor"])
                 var acknowledged = try acknowledgedCounter(db)
                 if !held.isEmpty {
-                    // This database's writes above that point, by the notes it keeps of them.
+                    // This database's writes above that point: the timestamp of each dot, from the
+                    // entries of the records it has not pushed, else from its write notes (a note
+                    // keeps its edit time when a recovery moves it to a new dot; an entry is the dot's).
                     var written: [UInt64: HLC] = [:]
                     for note in try Row.fetchAll(db, sql: "SELECT counter, hlc FROM write_log WHERE counter > ?", arguments: [Int64(acknowledged)]) {
                         written[UInt64(note["counter"] as Int64)] = HLC(rawValue: UInt64(bitPattern: note["hlc"] as Int64))
+                    }
+                    for item in try Row.fetchAll(db, sql: "SELECT entity, id FROM outbox") {
+                        guard let kind = EntityKind(rawValue: item["entity"]), let state = try loadState(db, kind, item["id"]) else { continue }
+                        for entry in state.fields.values.joined() where entry.dot.actor == former && entry.dot.counter > acknowledged {
+                            written[entry.dot.counter] = entry.hlc
+                        }
                     }
                     while let mine = written[acknowledged + 1], held[acknowledged + 1] == mine { acknowledged += 1 }
                 }

@@ -161,7 +161,7 @@ extension Replica {
             return
         }
         if central == nil, kind == .referral, kept.fields[FieldKey.state.rawValue] == nil {
-            let stamp = try stamp(db)
+            let stamp = try stamp(db, writing: "referral \(id) pending again")
             kept.write([FieldKey.state.rawValue: .string(ReferralState.pending.rawValue)], dot: stamp.dot, hlc: stamp.hlc)
         }
         if central == nil && Self.isIncomplete(kind, kept) {

@@ -129,6 +129,9 @@ public struct Simulation: Sendable {
         /// write another write under the same dot).
         let writer: Int
         var hlc: HLC
+        /// Every dot a recovery moved it from, with its timestamp: a laptop restored from a
+        /// backup older than the recovery holds it under one of those again.
+        var formerDots: [Dot: HLC] = [:]
     }
 
     public func run() async throws -> Report {
@@ -179,8 +182,14 @@ public struct Simulation: Sendable {
 
         /// A replica the central store refused as rewound runs `kasvu recover`: its writes the
         /// store does not hold are stamped again under a new actor, and so are they in the log.
+        let tracing = ProcessInfo.processInfo.environment["KASVU_SIM_TRACE"] != nil
+        func trace(_ text: @autoclosure () -> String) { if tracing { FileHandle.standardError.write(Data("TRACE \(text())\n".utf8)) } }
         func recover(_ index: Int) async throws {
             let before = try await Self.everything(replicas[index].replica)
+            let heldBefore = try CentralInspection.dots(centralPath)
+            // The writes this database holds that the recovery stamps again: every entry of the
+            // former actor above the acknowledged point that the store does not hold ("key dot hlc").
+            var restamping: Set<String> = []
             // As `kasvu recover` does: first ask the store which of the writes it holds.
             let point = try Replica.recoveryPoint(at: replicas[index].path)
             guard let registered = try await store.current.authenticate(token: replicas[index].token) else { return }
@@ -195,20 +204,25 @@ public struct Simulation: Sendable {
             let summary = try Replica.recover(at: replicas[index].path, held: storeHolds)
             let former = summary.formerActor
             for envelope in before {
-                for (field, entries) in envelope.state.fields where entries.contains(where: { $0.dot.actor == former && $0.dot.counter > summary.acknowledged }) {
-                    restampedKeys.insert("\(envelope.entity.rawValue)/\(envelope.id)/\(field)")
+                for (field, entries) in envelope.state.fields {
+                    let key = "\(envelope.entity.rawValue)/\(envelope.id)/\(field)"
+                    for entry in entries where entry.dot.actor == former && entry.dot.counter > summary.acknowledged {
+                        restampedKeys.insert(key)
+                        if heldBefore[entry.dot] != entry.hlc { restamping.insert("\(key) \(entry.dot) \(entry.hlc.rawValue)") }
+                    }
                 }
             }
             replicas[index].replica = try Replica.open(at: replicas[index].path, nowMillis: time.clock(replicas[index].skew))
-            let held = try CentralInspection.dots(centralPath)
             let after = try await Self.everything(replicas[index].replica)
             let stamped = after.lazy.flatMap { $0.state.fields.values.joined() }.first { $0.dot == summary.restampedAs }?.hlc
-            for i in log.indices where log[i].writer == index && log[i].dot.actor == former && log[i].dot.counter > summary.acknowledged
-                && held[log[i].dot] != log[i].hlc {
+            // Whoever logged it: a copy of this laptop logged the writes it made before the copy.
+            for i in log.indices where restamping.contains("\(log[i].key) \(log[i].dot) \(log[i].hlc.rawValue)") {
+                log[i].formerDots[log[i].dot] = log[i].hlc
                 log[i].dot = summary.restampedAs
                 log[i].hlc = stamped ?? log[i].hlc
             }
             report.recoveries += 1
+            trace("recover r\(index): \(former) → \(summary.actor), acknowledged \(summary.acknowledged), restamped \(summary.restamped), held \(storeHolds.keys.sorted())")
         }
 
         func sync(_ index: Int, faulty: Bool) async -> Bool {
@@ -220,6 +234,7 @@ public struct Simulation: Sendable {
                                         pullLimit: Int.random(in: 1...8, using: &rng))
                 do {
                     let summary = try await client.run()
+                    trace("sync r\(index) ok pushed \(summary.pushed) pulled \(summary.pulled) actor \(replicas[index].replica.actor)")
                     report.evictions += summary.evicted
                     // Honest replicas are never refused: every rule they follow locally, the central
                     // store applies the same way.
@@ -237,6 +252,7 @@ public struct Simulation: Sendable {
                 } catch let error as KasvuError where error.kind == .replicaRewound && attempt == 0 {
                     do { try await recover(index) } catch { report.violations.append("recovery of r\(index) failed: \(error)") }
                 } catch {
+                    trace("sync r\(index) failed: \(error)")
                     return false
                 }
             }
@@ -345,6 +361,8 @@ public struct Simulation: Sendable {
                 try await replicas[slot].replica.backup(to: path)
                 replicas[slot].backup = path
                 report.laptopBackups += 1
+                let counter = try await replicas[slot].replica.syncHeader(pullLimit: 1, userName: nil).actorCounter
+                trace("backup r\(slot) at \(counter) of \(replicas[slot].replica.actor)")
             case 1:
                 // The laptop's disk is put back as it was at its backup: what it wrote since and
                 // the central store never merged is gone with it (out of the log); it may write
@@ -355,14 +373,28 @@ public struct Simulation: Sendable {
                 let restored = try Replica.open(at: path, nowMillis: time.clock(replicas[slot].skew))
                 let held = try CentralInspection.dots(centralPath)
                 var kept: [LoggedWrite] = []
-                for write in log {
+                for var write in log {
                     if write.writer == slot, held[write.dot] != write.hlc {
                         let parts = write.key.split(separator: "/").map(String.init)
-                        let state = try await restored.state(EntityKind(rawValue: parts[0])!, id: parts[1])
-                        guard state?.fields[parts[2]]?.contains(where: { $0.dot == write.dot && $0.hlc == write.hlc }) == true else { continue }
+                        let kind = EntityKind(rawValue: parts[0])!
+                        let entries = try await restored.state(kind, id: parts[1])?.fields[parts[2]] ?? []
+                        // Under its dot, or under one it had before a recovery the backup predates.
+                        let dots = [write.dot: write.hlc].merging(write.formerDots) { current, _ in current }
+                        if let entry = entries.first(where: { dots[$0.dot] == $0.hlc }) {
+                            (write.dot, write.hlc) = (entry.dot, entry.hlc)
+                        } else {
+                            // Lost, unless a copy of this laptop made since still holds it and may push it.
+                            var elsewhere = false
+                            for other in replicas.indices where other != slot {
+                                let theirs = try await replicas[other].replica.state(kind, id: parts[1])?.fields[parts[2]] ?? []
+                                if theirs.contains(where: { $0.dot == write.dot && $0.hlc == write.hlc }) { elsewhere = true }
+                            }
+                            guard elsewhere else { continue }
+                        }
                     }
                     kept.append(write)
                 }
+                trace("restore r\(slot): lost \(log.filter { !kept.contains($0) }.map { "\($0.key) \($0.dot)" })")
                 log = kept
                 let old = replicas[slot].path
                 replicas[slot].replica = restored
@@ -378,6 +410,7 @@ public struct Simulation: Sendable {
                 let copy = try Replica.open(at: path, nowMillis: time.clock(skew))
                 replicas.append(SimulatedReplica(replica: copy, token: replicas[slot].token, path: path, skew: skew, scope: replicas[slot].scope))
                 report.laptopCopies += 1
+                trace("copy r\(slot) → r\(replicas.count - 1)")
             default:
                 break
             }
@@ -449,6 +482,7 @@ public struct Simulation: Sendable {
             // back beside it (a shown conflict): nothing acknowledged is lost, more may show.
             if report.centralRestores > 0 || restampedKeys.contains(key) ? !unseen.isSubset(of: held) : held != unseen {
                 report.violations.append("\(key) holds the wrong writes: \(held.sorted()), expected \(unseen.sorted())")
+                for write in writes { trace("  \(key): \(write.dot) by r\(write.writer) at \(write.hlc.rawValue), seen \(write.seen), former \(write.formerDots)") }
             }
         }
         try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
@@ -484,6 +518,7 @@ public struct Simulation: Sendable {
         if let state = try await replica.state(kind, id: id), let written = state.fields[field]?.first {
             for (name, entries) in state.fields where entries.contains(where: { $0.dot == written.dot }) {
                 log.append(LoggedWrite(key: "\(kind.rawValue)/\(id)/\(name)", dot: written.dot, seen: seen, writer: writer, hlc: written.hlc))
+                if ProcessInfo.processInfo.environment["KASVU_SIM_TRACE"] != nil { FileHandle.standardError.write(Data("TRACE write r\(writer) \(kind.rawValue)/\(id)/\(name) \(written.dot)\n".utf8)) }
             }
         }
         return result

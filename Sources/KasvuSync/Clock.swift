@@ -66,9 +66,15 @@ public struct HybridClock: Sendable, Hashable {
     public init(last: HLC) { self.last = last }
 
     /// A timestamp greater than every one issued or observed before, and at least `nowMillis`.
-    public mutating func tick(nowMillis: UInt64) -> HLC {
-        let wall = HLC(millis: nowMillis)
-        last = wall > last ? wall : HLC(rawValue: last.rawValue + 1)
+    ///
+    /// `salt` (``WriterClock/salt(_:)`` of what the write changes) goes into the logical bits:
+    /// two copies of one database (a restored backup, a cloned disk) start from the same clock,
+    /// and without it their next writes would carry the same dot and the same timestamp even
+    /// where they wrote different records, a fork the central store could not see. Salted, they
+    /// differ unless the writes do the same thing.
+    public mutating func tick(nowMillis: UInt64, salt: UInt16 = 0) -> HLC {
+        let wall = HLC(millis: nowMillis, logical: salt)
+        last = wall > last ? wall : HLC(rawValue: last.rawValue + 1 + UInt64(salt))
         return last
     }
 
@@ -101,9 +107,20 @@ public struct WriterClock: Sendable, Hashable {
 
     /// The dot and timestamp of the next write transaction: one per transaction, shared by
     /// every record it writes.
-    public mutating func next(nowMillis: UInt64) -> (dot: Dot, hlc: HLC) {
+    public mutating func next(nowMillis: UInt64, salt: UInt16 = 0) -> (dot: Dot, hlc: HLC) {
         counter += 1
-        return (Dot(actor, counter), clock.tick(nowMillis: nowMillis))
+        return (Dot(actor, counter), clock.tick(nowMillis: nowMillis, salt: salt))
+    }
+
+    /// A stable 16-bit digest of a description of a write (FNV-1a, folded): the same on every
+    /// machine and in every process, unlike Swift's seeded `Hasher`.
+    public static func salt(_ description: String) -> UInt16 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in description.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return UInt16(truncatingIfNeeded: hash ^ (hash >> 16) ^ (hash >> 32) ^ (hash >> 48))
     }
 
     /// Moves the clock past every entry of a merged state.
