@@ -98,9 +98,11 @@ extension Replica {
             // Records waiting for their creator's writes after a central restore (rare: checked once).
             let waiting = try Bool.fetchOne(db, sql: "SELECT 1 FROM resync_waiting LIMIT 1") ?? false
             let isWaiting = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
+            var ownWrites = OwnWriteCheck(actor: try Self.currentActor(db))
             for envelope in envelopes {
                 let id = try Self.canonicalID(envelope.id)
                 let local = try Self.loadState(db, envelope.entity, id) ?? RecordState()
+                try ownWrites.check(db, envelope, local: local)
                 if waiting, try Bool.fetchOne(isWaiting, arguments: [envelope.entity.rawValue, id]) == true {
                     writer.observe(envelope.state)
                     if try mergeWaiting(db, envelope.entity, id, local: local, pulled: envelope.state).isDeleted { deleted += 1 }
@@ -139,5 +141,61 @@ extension Replica {
     /// One record's full sync state, deleted or not; nil when the replica does not hold it.
     public func state(_ kind: EntityKind, id: String) async throws -> RecordState? {
         try await read { db in try Self.loadState(db, kind, id) }
+    }
+}
+
+/// A pulled state holding a write under this replica's own actor that this database did not
+/// make: a copy of it (a restored backup, a cloned disk) wrote under the same dot and pushed
+/// first. Merging it would let each write hide the other (both vectors claim the dot), so the
+/// pull is refused with `replica_rewound`, changing nothing, before any write is lost; `kasvu
+/// recover` then stamps this database's writes again under a new actor.
+///
+/// Only writes this database has not had acknowledged can differ. A pulled one is another
+/// write when it is numbered beyond this database's counter, or when this database's write of
+/// that number has another timestamp: the record's own entry of the dot says it, else the
+/// note of the write (the timestamp of a write is salted with what it writes,
+/// ``KasvuSync/HybridClock/tick(nowMillis:salt:)``, so two writes under one dot differ in it).
+/// A recovery's restamp (the new actor's write 1) moves notes that keep their edit times:
+/// those say nothing of the dot's time.
+struct OwnWriteCheck {
+    let actor: ActorID
+    private struct Known {
+        var counter: UInt64
+        var acknowledged: UInt64
+        /// Counter → time of this database's unacknowledged writes, by their notes.
+        var noted: [UInt64: HLC]
+    }
+    /// Read once per pull, at the first entry of this actor.
+    private var known: Known?
+
+    init(actor: ActorID) { self.actor = actor }
+
+    mutating func check(_ db: Database, _ envelope: RecordEnvelope, local: RecordState) throws {
+        for entry in envelope.state.fields.values.joined() where entry.dot.actor == actor {
+            if known == nil { known = try Self.load(db) }
+            guard let known, entry.dot.counter > known.acknowledged else { continue }
+            let mine = local.fields.values.joined().first { $0.dot == entry.dot }?.hlc ?? known.noted[entry.dot.counter]
+            if entry.dot.counter > known.counter || mine.map({ $0 != entry.hlc }) == true {
+                throw KasvuError(.replicaRewound, """
+                    the central store holds write \(entry.dot.counter) of this replica's actor \(actor) (\(envelope.entity.rawValue) \(envelope.id)) \
+                    as another write than this database made: a copy of this database wrote under the same actor and synced first. \
+                    Nothing was merged. Run `kasvu recover --db PATH` (local work is stamped again under a new actor), then sync
+                    """)
+            }
+        }
+    }
+
+    private static func load(_ db: Database) throws -> Known {
+        let counter = UInt64(try Int64.fetchOne(db, sql: "SELECT counter FROM replica WHERE singleton = 1") ?? 0)
+        let oldestPending = try Int64.fetchOne(db, sql: "SELECT min(first_version) FROM outbox")
+        let acknowledged = oldestPending.map { UInt64(max(0, $0 - 1)) } ?? counter
+        var noted: [UInt64: HLC] = [:], disagreeing: Set<UInt64> = [1]
+        for row in try Row.fetchAll(db, sql: "SELECT counter, hlc FROM write_log WHERE counter > ?", arguments: [Int64(acknowledged)]) {
+            let number = UInt64(row["counter"] as Int64), hlc = HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64))
+            if let other = noted[number], other != hlc { disagreeing.insert(number) }
+            noted[number] = hlc
+        }
+        for number in disagreeing { noted[number] = nil }
+        return Known(counter: counter, acknowledged: acknowledged, noted: noted)
     }
 }

@@ -208,7 +208,9 @@ public struct Simulation: Sendable {
                     let key = "\(envelope.entity.rawValue)/\(envelope.id)/\(field)"
                     for entry in entries where entry.dot.actor == former && entry.dot.counter > summary.acknowledged {
                         restampedKeys.insert(key)
-                        if heldBefore[entry.dot] != entry.hlc { restamping.insert("\(key) \(entry.dot) \(entry.hlc.rawValue)") }
+                        if entry.dot.counter > summary.claimed || heldBefore[entry.dot] != entry.hlc {
+                            restamping.insert("\(key) \(entry.dot) \(entry.hlc.rawValue)")
+                        }
                     }
                 }
             }
@@ -222,7 +224,7 @@ public struct Simulation: Sendable {
                 log[i].hlc = stamped ?? log[i].hlc
             }
             report.recoveries += 1
-            trace("recover r\(index): \(former) → \(summary.actor), acknowledged \(summary.acknowledged), restamped \(summary.restamped), held \(storeHolds.keys.sorted())")
+            trace("recover r\(index): \(former) → \(summary.actor), acknowledged \(summary.acknowledged), claimed \(summary.claimed), restamped \(summary.restamped), held \(storeHolds.keys.sorted())")
         }
 
         func sync(_ index: Int, faulty: Bool) async -> Bool {

@@ -35,6 +35,33 @@ let tyopolku: [String: FieldValue] = [
         #expect(pending[0].envelope.state.value("phone") == .string("040 123 4567"))
     }
 
+    /// A pulled write under this database's own actor and dot with another time is a copy's
+    /// (a restored backup, a cloned disk): merged, each write would hide the other. The pull is
+    /// refused as `replica_rewound` and changes nothing.
+    @Test func aPulledWriteOfACopyUnderOurDotIsRefused() async throws {
+        let client = try await replica.create(.client, fields: aino)
+        _ = try await replica.update(.client, id: client.id, set: ["phone": .string("040 1234567")])
+        let stored = try #require(try await replica.state(.client, id: client.id))
+        let mine = try #require(stored.fields["phone"]?.first)
+        // The copy wrote another field under the same dot at another time.
+        var fields = stored.fields
+        fields["phone"] = nil
+        fields["language"] = [FieldEntry(value: .string("sv"), dot: mine.dot, hlc: HLC(rawValue: mine.hlc.rawValue + 7))]
+        let copy = RecordState(vv: stored.vv, fields: fields)
+        let before = try await replica.state(.client, id: client.id)
+        await #expect { try await replica.merge([RecordEnvelope(entity: .client, id: client.id, state: copy)], cursor: 5) } throws: { error in
+            (error as? KasvuError)?.kind == .replicaRewound
+        }
+        #expect(try await replica.state(.client, id: client.id) == before)
+        #expect(try await replica.syncStatus().cursor == 0)
+        // A write numbered beyond this database's counter is a copy's as well.
+        var ahead = try #require(before)
+        ahead.write(["language": .string("sv")], dot: Dot(replica.actor, 99), hlc: HLC(millis: 1))
+        await #expect(throws: KasvuError.self) { try await replica.merge([RecordEnvelope(entity: .client, id: client.id, state: ahead)]) }
+        // Its own state comes back as a no-op.
+        try await replica.merge([RecordEnvelope(entity: .client, id: client.id, state: try #require(before))])
+    }
+
     @Test func invalidInputChangesNothing() async throws {
         var bad = aino
         bad["hetu"] = .string("131052-308U")

@@ -130,7 +130,7 @@ struct RecoveryTests {
         #expect(try KasvuBinary.run(["sync", "--db", backup]).stderr.contains("replica_rewound"))
         let recovered = try KasvuBinary.run(["recover", "--db", backup])
         #expect(recovered.status == 0, "\(recovered.stderr)")
-        #expect(recovered.stdout.contains("writes up to 1 are held by the central store; 1 records stamped again"), "\(recovered.stdout)")
+        #expect(recovered.stdout.contains("writes up to 1 are known to the central store; 1 records stamped again"), "\(recovered.stdout)")
         #expect(try KasvuBinary.run(["sync", "--db", backup]).status == 0)
 
         // The deleted client stays deleted and erased, with no conflict: its creation kept its dot.
@@ -143,7 +143,7 @@ struct RecoveryTests {
 
         // Offline, the same recovery cannot know: it stamps again every write it has no acknowledgement of.
         let offline = try KasvuBinary.run(["recover", "--db", twin, "--offline"])
-        #expect(offline.stdout.contains("writes up to 0 are held by the central store; 2 records stamped again"), "\(offline.stdout)")
+        #expect(offline.stdout.contains("writes up to 0 are known to the central store; 2 records stamped again"), "\(offline.stdout)")
     }
 
     /// Which writes the store holds is told only to the replica they belong to.

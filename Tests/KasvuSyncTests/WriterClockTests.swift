@@ -27,6 +27,32 @@ import Testing
     }
 }
 
+/// Two copies of one database start from one clock: the salt of what each writes keeps their
+/// next stamps apart, so the central store sees the fork.
+@Suite struct SaltedClockTests {
+    @Test func copiesWritingDifferentThingsStampDifferentTimes() {
+        let copy = WriterClock(actor: ActorID(hex: 1), counter: 7, last: HLC(millis: 5_000, logical: 2))
+        var first = copy, second = copy
+        // Both wall clocks behind the copied clock: the stamp is the last one moved on.
+        let a = first.next(nowMillis: 1_000, salt: WriterClock.salt("client 1 phone=040"))
+        let b = second.next(nowMillis: 1_000, salt: WriterClock.salt("client 2 status=referred"))
+        #expect(a.dot == b.dot && a.hlc != b.hlc)
+        #expect(a.hlc > HLC(millis: 5_000, logical: 2) && b.hlc > HLC(millis: 5_000, logical: 2))
+        // The same write stamps the same time: it is the same write.
+        var third = copy
+        #expect(third.next(nowMillis: 1_000, salt: WriterClock.salt("client 1 phone=040")) == a)
+        // A wall clock ahead carries the salt in the logical bits.
+        #expect(first.next(nowMillis: 9_000, salt: 5).hlc == HLC(millis: 9_000, logical: 5))
+    }
+
+    /// Stable across processes and machines (FNV-1a), unlike Swift's seeded `Hasher`.
+    @Test func theSaltIsTheSameEverywhere() {
+        #expect(WriterClock.salt("") == WriterClock.salt(""))
+        #expect(WriterClock.salt("client 1") == 45_811)  // FNV-1a 64, folded to 16 bits (worked out independently in Python)
+        #expect(WriterClock.salt("client 1") != WriterClock.salt("client 2"))
+    }
+}
+
 /// `kasvu recover`'s re-stamping, on states alone.
 @Suite struct RestampTests {
     let old = ActorID(hex: 0xA), new = ActorID(hex: 0xB), other = ActorID(hex: 0xC)
@@ -59,6 +85,22 @@ import Testing
         let delete = try #require(again.fields["deleted"]?.first)
         #expect(delete.dot == Dot(new, 1) && delete.context?[old] == 3)
         #expect(again.vv.dominates(delete.context ?? VersionVector()))
+    }
+
+    /// Writes the central store holds as this database's (same dot, same time) keep their dots
+    /// up to the claim: stamped again, they would come back beside themselves.
+    @Test func writesTheStoreHoldsKeepTheirDots() throws {
+        var state = RecordState()
+        state.write(["lastName": .string("Virtanen")], dot: Dot(old, 4), hlc: HLC(millis: 1))  // held as ours
+        state.write(["phone": .string("040 1")], dot: Dot(old, 5), hlc: HLC(millis: 2))        // the store has another 5
+        let stamp = (dot: Dot(new, 1), hlc: HLC(millis: 9))
+        let again = try #require(state.restamped(former: old, after: 3, claiming: 4, keeping: { $0 == Dot(old, 4) && $1 == HLC(millis: 1) }, as: stamp))
+        #expect(again.entries(.lastName).map(\.dot) == [Dot(old, 4)])
+        #expect(again.entries(.phone).map(\.dot) == [Dot(new, 1)])
+        #expect(again.vv == VersionVector([old: 4, new: 1]))
+        // Beyond the claim nothing is kept, held or not.
+        let beyond = try #require(state.restamped(former: old, after: 3, claiming: 3, keeping: { _, _ in true }, as: stamp))
+        #expect(beyond.entries(.lastName).map(\.dot) == [Dot(new, 1)] && beyond.vv[old] == 3)
     }
 
     @Test func nothingToDoWhenEverythingWasAcknowledged() {

@@ -44,6 +44,6 @@ struct Recover: AsyncParsableCommand {
         } catch let error as KasvuError {
             throw CLIError(error)
         }
-        print("recovered: actor \(summary.formerActor) → \(summary.actor); writes up to \(summary.acknowledged) are held by the central store; \(summary.restamped) records stamped again; sync now")
+        print("recovered: actor \(summary.formerActor) → \(summary.actor); writes up to \(summary.claimed) are known to the central store; \(summary.restamped) records stamped again; sync now")
     }
 }
