@@ -182,8 +182,7 @@ public struct Simulation: Sendable {
 
         /// A replica the central store refused as rewound runs `kasvu recover`: its writes the
         /// store does not hold are stamped again under a new actor, and so are they in the log.
-        let tracing = ProcessInfo.processInfo.environment["KASVU_SIM_TRACE"] != nil
-        func trace(_ text: @autoclosure () -> String) { if tracing { FileHandle.standardError.write(Data("TRACE \(text())\n".utf8)) } }
+        let trace = Self.trace
         func recover(_ index: Int) async throws {
             let before = try await Self.everything(replicas[index].replica)
             let heldBefore = try CentralInspection.dots(centralPath)
@@ -510,6 +509,14 @@ public struct Simulation: Sendable {
         return report
     }
 
+    /// `KASVU_SIM_TRACE=1`: the schedule's syncs, writes, laptop faults and recoveries, and the
+    /// logged writes of a field that breaks the check, on stderr (for replaying a failed seed).
+    static let tracing = ProcessInfo.processInfo.environment["KASVU_SIM_TRACE"] != nil
+
+    static func trace(_ text: @autoclosure () -> String) {
+        if tracing { FileHandle.standardError.write(Data("TRACE \(text())\n".utf8)) }
+    }
+
     /// Runs a write and logs every field it wrote (a delete also erases the personal fields);
     /// nothing when it throws.
     @discardableResult
@@ -520,7 +527,7 @@ public struct Simulation: Sendable {
         if let state = try await replica.state(kind, id: id), let written = state.fields[field]?.first {
             for (name, entries) in state.fields where entries.contains(where: { $0.dot == written.dot }) {
                 log.append(LoggedWrite(key: "\(kind.rawValue)/\(id)/\(name)", dot: written.dot, seen: seen, writer: writer, hlc: written.hlc))
-                if ProcessInfo.processInfo.environment["KASVU_SIM_TRACE"] != nil { FileHandle.standardError.write(Data("TRACE write r\(writer) \(kind.rawValue)/\(id)/\(name) \(written.dot)\n".utf8)) }
+                Self.trace("write r\(writer) \(kind.rawValue)/\(id)/\(name) \(written.dot)")
             }
         }
         return result
