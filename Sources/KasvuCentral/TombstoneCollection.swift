@@ -20,9 +20,9 @@ public struct TombstoneCollection: Sendable, Hashable {
 /// has pulled past it, it is no longer needed:
 ///
 /// 1. **Collect.** A tombstone at or below the *reach* (the lowest settled cursor of the replicas
-///    in use: those that settled within `inactiveAfterDays`) with no conflict and nothing referring to it (no referral, contact, hours or
-///    event of the client, no duplicate flag) leaves `record`; its key goes to `collected` under
-///    a new sequence number. A pull that passes that number evicts it from a replica that holds
+///    in use: those that settled within `inactiveAfterDays`) with no conflict and nothing
+///    referring to it (no referral, contact, hours or event of the client, no duplicate flag)
+///    leaves `record`; its key goes to `collected` under a new sequence number. A pull that passes that number evicts it from a replica that holds
 ///    it. A tombstone with dependants stays while they do: it routes and prices them, and holds
 ///    no personal data.
 /// 2. **Retire.** A collected key at or below the reach has reached every replica in use: it is

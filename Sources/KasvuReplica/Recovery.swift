@@ -24,7 +24,7 @@ extension Replica {
     /// Writes a consistent copy of this replica to `path` (a new file, owner-only): one snapshot
     /// (`VACUUM INTO`) while the replica goes on working. Put back in place of the replica, or
     /// opened on a second laptop, it is the restored or copied database the central store
-    /// refuses as `replica_rewound` once it would reuse a dot, until ``recover(at:durability:)``.
+    /// refuses as `replica_rewound` once it would reuse a dot, until ``recover(at:durability:held:)``.
     public func backup(to path: String) async throws {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw KasvuError(.alreadyExists, "\(path) already exists; back up to a new file")
@@ -99,8 +99,9 @@ extension Replica {
     /// and time is this database's own (its answer was lost, or it was acknowledged to the
     /// database this one was restored or copied from): it keeps its dot, so that nothing the
     /// store holds comes back as a new write beside itself (a deleted client's old name, a
-    /// referral's first state). From the first write the store lacks or holds as another, all
-    /// are stamped again. Without it, every write above the recovery point is.
+    /// referral's first state). Only up to the first write the store holds as another's: the
+    /// recovered records claim the old actor no further. Every other write above the recovery
+    /// point is stamped again; without `held`, every one is.
     ///
     /// ```swift
     /// let point = try Replica.recoveryPoint(at: "office.sqlite")
