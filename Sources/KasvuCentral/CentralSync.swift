@@ -138,6 +138,7 @@ extension SQLiteCentralStore {
                 continue
             }
             try dots.check(envelope.state, entity: envelope.entity, id: envelope.id)
+            if let current { try dots.checkNotHidden(envelope.state, stored: current, entity: envelope.entity, id: envelope.id) }
             let state = (current ?? RecordState()).merged(with: envelope.state)
             if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: header.actor, stored: current) {
                 // A retry of writes already merged (their answer was lost): nothing changes, and

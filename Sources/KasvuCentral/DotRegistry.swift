@@ -54,6 +54,43 @@ struct DotRegistry {
         }
     }
 
+    /// Refuses the push when one of the pusher's own entries would vanish into the stored
+    /// record's vector: covered by it, not held, and never merged anywhere (not in the registry).
+    /// An honest replica never pushes such a write: one the store saw is registered, and one its
+    /// own later write superseded it no longer holds. Only a copy of the database that wrote
+    /// under the same number (the other copy's later writes raised the vector) does, and merged,
+    /// its write would be dropped in silence.
+    ///
+    /// Likewise the other way round: a stored write of the pusher's own actor that its pushed
+    /// vector claims to have seen, which it neither holds nor superseded with a later write of its
+    /// own in that field. An honest replica only sees its own writes by making them.
+    mutating func checkNotHidden(_ pushed: RecordState, stored: RecordState, entity: EntityKind, id: String) throws {
+        for (field, entries) in stored.fields {
+            let mine = pushed.fields[field] ?? []
+            for entry in entries where entry.dot.actor == actor && pushed.vv.covers(entry.dot) && !mine.contains(where: { $0.dot == entry.dot })
+                && !mine.contains(where: { $0.dot.actor == actor && $0.dot.counter > entry.dot.counter }) {
+                throw KasvuError(.replicaRewound, """
+                    the push claims to have seen write \(entry.dot.counter) of actor \(actor) (\(entity.rawValue) \(id)) without holding it: \
+                    another database wrote that number under the same actor. \(Self.recovery)
+                    """)
+            }
+        }
+        for (field, entries) in pushed.fields {
+            for entry in entries where entry.dot.actor == actor && stored.vv.covers(entry.dot) {
+                guard stored.fields[field]?.contains(where: { $0.dot == entry.dot }) != true, known[entry.dot.counter] == nil else { continue }
+                if let held = try Int64.fetchOne(lookup, arguments: [actor.rawValue, Int64(entry.dot.counter)]) {
+                    known[entry.dot.counter] = HLC(rawValue: UInt64(bitPattern: held))
+                    continue
+                }
+                throw KasvuError(.replicaRewound, """
+                    write \(entry.dot.counter) of actor \(actor) (\(entity.rawValue) \(id)) is one the central store never received, yet the \
+                    record has seen that number from another database writing under the same actor: this database was restored from a \
+                    backup or copied. \(Self.recovery)
+                    """)
+            }
+        }
+    }
+
     /// Remembers the pusher's entries of a record the central store merged.
     mutating func register(_ merged: RecordState) throws {
         for entry in merged.fields.values.joined() where entry.dot.actor == actor {

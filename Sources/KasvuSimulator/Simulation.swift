@@ -240,8 +240,10 @@ public struct Simulation: Sendable {
                     // Honest replicas are never refused: every rule they follow locally, the central
                     // store applies the same way.
                     for rejection in summary.rejections {
-                        // The record, or the client it belongs to (named in the message), was collected.
-                        if everyoneAway, rejection.kind == KasvuError.Kind.notFound.rawValue,
+                        // The record, or the client it belongs to (named in the message), was
+                        // collected while this replica was counted as away, or while it was an old
+                        // or second copy of a laptop whose other copy had pulled past the delete.
+                        if everyoneAway || report.laptopRestores + report.laptopCopies > 0, rejection.kind == KasvuError.Kind.notFound.rawValue,
                            let collected = try? CentralInspection.collected(centralPath),
                            collected.contains(rejection.id) || collected.contains(where: rejection.message.contains) {
                             report.refusedAsCollected += 1
@@ -372,12 +374,18 @@ public struct Simulation: Sendable {
                 let path = directory.appendingPathComponent("r\(slot)-restored-\(report.laptopRestores).sqlite").path
                 try FileManager.default.copyItem(atPath: replicas[slot].backup!, toPath: path)
                 let restored = try Replica.open(at: path, nowMillis: time.clock(replicas[slot].skew))
-                let held = try CentralInspection.dots(centralPath)
-                var kept: [LoggedWrite] = []
-                for var write in log {
-                    if write.writer == slot, held[write.dot] != write.hlc {
-                        let parts = write.key.split(separator: "/").map(String.init)
-                        let kind = EntityKind(rawValue: parts[0])!
+                var kept = log.filter { $0.writer != slot }
+                for var write in log where write.writer == slot {
+                    let parts = write.key.split(separator: "/").map(String.init)
+                    let kind = EntityKind(rawValue: parts[0])!
+                    // Merged by the store: its record holds the write, or has seen it and holds
+                    // what superseded it. (A dot alone says little: a recovery's restamp is one
+                    // dot across many records.)
+                    let stored = try CentralInspection.state(centralPath, kind, parts[1])
+                    let here = stored?.fields[parts[2]] ?? []
+                    let merged = here.contains { $0.dot == write.dot && $0.hlc == write.hlc }
+                        || (stored?.vv.covers(write.dot) == true && !here.contains { $0.dot == write.dot })
+                    if !merged {
                         let entries = try await restored.state(kind, id: parts[1])?.fields[parts[2]] ?? []
                         // Under its dot, or under one it had before a recovery the backup predates.
                         let dots = [write.dot: write.hlc].merging(write.formerDots) { current, _ in current }

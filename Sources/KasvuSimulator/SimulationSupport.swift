@@ -108,6 +108,15 @@ enum CentralInspection {
         }
     }
 
+    /// The record's state at the central store, nil when it holds none.
+    static func state(_ path: String, _ kind: EntityKind, _ id: String) throws -> RecordState? {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            try String.fetchOne(db, sql: "SELECT state FROM record WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id]).map { try RecordState(json: $0.utf8) }
+        }
+    }
+
     /// Dots that stand for two different writes in the store: entries of one dot with different
     /// timestamps, in any records, or another timestamp than the dot registry's.
     static func reusedDots(_ path: String) throws -> [Dot] {
