@@ -146,6 +146,35 @@ struct RecoveryTests {
         #expect(offline.stdout.contains("writes up to 0 are known to the central store; 2 records stamped again"), "\(offline.stdout)")
     }
 
+    /// A copy's write under a number the original used for a write it superseded before
+    /// pushing (so the store never registered that number), on a record whose vector the
+    /// original has since raised: merged, it would vanish into the vector, acknowledged and
+    /// lost. It is refused as rewound (by the store, `DotRegistry.checkNotHidden`, and failing
+    /// that by the copy's pull guard); recovered, the copy's write lands beside the original's.
+    @Test func aCopysWriteTheRecordsVectorWouldHideIsRefused() async throws {
+        let first = try TestReplica("office", in: directory, central: central)
+        let shared = try await first.replica.create(.client, fields: Self.person(1)).id
+        let other = try await first.replica.create(.client, fields: Self.person(2)).id
+        try await first.sync()
+        let second = directory.path("second-laptop.sqlite")
+        try await first.replica.backup(to: second)
+        try FileManager.default.copyItem(atPath: first.replica.path + ".token", toPath: second + ".token")
+        // Write 3 is superseded by write 4 before any push; write 5 raises the shared record's vector.
+        for phone in ["040 111 1111", "040 333 3333"] { _ = try await first.replica.update(.client, id: other, set: ["phone": .string(phone)]) }
+        _ = try await first.replica.update(.client, id: shared, set: ["language": .string("sv")])
+        try await first.sync()
+
+        let copy = try Replica.open(at: second)
+        _ = try await copy.update(.client, id: shared, set: ["status": .string("assessment")])  // write 3 of the copy
+        let refused = try KasvuBinary.run(["sync", "--db", second])
+        #expect(refused.stderr.contains("replica_rewound"), "\(refused.stderr)")
+        #expect(try KasvuBinary.run(["recover", "--db", second]).status == 0)
+        #expect(try KasvuBinary.run(["sync", "--db", second]).status == 0)
+        try await first.sync()
+        let merged = try await first.replica.get(.client, id: shared)
+        #expect(merged["status"] == .string("assessment") && merged["language"] == .string("sv"))
+    }
+
     /// Which writes the store holds is told only to the replica they belong to.
     @Test func heldWritesAreToldOnlyToTheirReplica() async throws {
         let office = try TestReplica("office", in: directory, central: central)
