@@ -374,17 +374,18 @@ public struct Simulation: Sendable {
                 let path = directory.appendingPathComponent("r\(slot)-restored-\(report.laptopRestores).sqlite").path
                 try FileManager.default.copyItem(atPath: replicas[slot].backup!, toPath: path)
                 let restored = try Replica.open(at: path, nowMillis: time.clock(replicas[slot].skew))
+                let registered = try CentralInspection.dots(centralPath)
                 var kept = log.filter { $0.writer != slot }
                 for var write in log where write.writer == slot {
                     let parts = write.key.split(separator: "/").map(String.init)
                     let kind = EntityKind(rawValue: parts[0])!
-                    // Merged by the store: its record holds the write, or has seen it and holds
-                    // what superseded it. (A dot alone says little: a recovery's restamp is one
-                    // dot across many records.)
+                    // Merged by the store: its record holds the write, or the store took it
+                    // (registered under the same time) into this very record (whose vector has
+                    // seen it), since superseded. The dot alone says little: a recovery's
+                    // restamp is one dot across many records.
                     let stored = try CentralInspection.state(centralPath, kind, parts[1])
-                    let here = stored?.fields[parts[2]] ?? []
-                    let merged = here.contains { $0.dot == write.dot && $0.hlc == write.hlc }
-                        || (stored?.vv.covers(write.dot) == true && !here.contains { $0.dot == write.dot })
+                    let merged = stored?.fields[parts[2]]?.contains { $0.dot == write.dot && $0.hlc == write.hlc } == true
+                        || (registered[write.dot] == write.hlc && stored?.vv.covers(write.dot) == true)
                     if !merged {
                         let entries = try await restored.state(kind, id: parts[1])?.fields[parts[2]] ?? []
                         // Under its dot, or under one it had before a recovery the backup predates.
