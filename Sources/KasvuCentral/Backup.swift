@@ -23,15 +23,7 @@ import KasvuSync
 extension SQLiteCentralStore {
     /// Writes a consistent copy of the store to `path` (a new file, owner-only), as a new incarnation.
     public func backup(to path: String) async throws {
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw KasvuError(.alreadyExists, "\(path) already exists; back up to a new file")
-        }
-        do { try PrivateFile.create(atPath: path) } catch { throw KasvuError(.storageFailed, "\(error)") }
-        do {
-            // Outside a transaction (VACUUM cannot run in one), on a reader: writers go on.
-            try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
-        } catch let error as DatabaseError {
-            try? FileManager.default.removeItem(atPath: path)
+        do { try await Snapshot.write(pool, to: path) } catch let error as DatabaseError {
             throw KasvuError(storage: error, in: "central backup")
         }
         try await SQLiteCentralStore(path: path).beginIncarnation()

@@ -26,17 +26,7 @@ extension Replica {
     /// opened on a second laptop, it is the restored or copied database the central store
     /// refuses as `replica_rewound` once it would reuse a dot, until ``recover(at:durability:held:)``.
     public func backup(to path: String) async throws {
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw KasvuError(.alreadyExists, "\(path) already exists; back up to a new file")
-        }
-        do { try PrivateFile.create(atPath: path) } catch { throw KasvuError(.storageFailed, "\(error)") }
-        do {
-            // Outside a transaction (VACUUM cannot run in one), on a reader: writes go on.
-            try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
-        } catch let error as DatabaseError {
-            try? FileManager.default.removeItem(atPath: path)
-            throw Self.storageError(error)
-        }
+        do { try await Snapshot.write(pool, to: path) } catch let error as DatabaseError { throw Self.storageError(error) }
     }
 
     /// A restamped write of a record whose note is gone (acknowledged to this database, then
