@@ -94,12 +94,17 @@ struct InProcessTransport: SyncTransport {
 }
 
 /// Read-only looks into the central store's file, independent of its code.
+/// Reads of the central store's file, read-only, for the simulation's checks.
 enum CentralInspection {
-    /// Every replica write the store holds (its dot registry): dot → HLC.
-    static func dots(_ path: String) throws -> [Dot: HLC] {
+    private static func read<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
         var configuration = Configuration()
         configuration.readonly = true
-        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+        return try DatabaseQueue(path: path, configuration: configuration).read(body)
+    }
+
+    /// Every replica write the store holds (its dot registry): dot → HLC.
+    static func dots(_ path: String) throws -> [Dot: HLC] {
+        try read(path) { db in
             var dots: [Dot: HLC] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT actor, counter, hlc FROM dot") {
                 dots[Dot(ActorID(rawValue: row["actor"]), UInt64(row["counter"] as Int64))] = HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64))
@@ -110,9 +115,7 @@ enum CentralInspection {
 
     /// The record's state at the central store, nil when it holds none.
     static func state(_ path: String, _ kind: EntityKind, _ id: String) throws -> RecordState? {
-        var configuration = Configuration()
-        configuration.readonly = true
-        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+        try read(path) { db in
             try String.fetchOne(db, sql: "SELECT state FROM record WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id]).map { try RecordState(json: $0.utf8) }
         }
     }
@@ -120,16 +123,12 @@ enum CentralInspection {
     /// Dots that stand for two different writes in the store: entries of one dot with different
     /// timestamps, in any records, or another timestamp than the dot registry's.
     static func reusedDots(_ path: String) throws -> [Dot] {
-        var configuration = Configuration()
-        configuration.readonly = true
         var seen = try dots(path)
         var reused: Set<Dot> = []
-        try DatabaseQueue(path: path, configuration: configuration).read { db in
-            for text in try String.fetchAll(db, sql: "SELECT state FROM record") {
-                for entry in try RecordState(json: text.utf8).fields.values.joined() {
-                    if let hlc = seen[entry.dot], hlc != entry.hlc { reused.insert(entry.dot) }
-                    seen[entry.dot] = seen[entry.dot] ?? entry.hlc
-                }
+        for text in try read(path, { db in try String.fetchAll(db, sql: "SELECT state FROM record") }) {
+            for entry in try RecordState(json: text.utf8).fields.values.joined() {
+                if let hlc = seen[entry.dot], hlc != entry.hlc { reused.insert(entry.dot) }
+                seen[entry.dot] = seen[entry.dot] ?? entry.hlc
             }
         }
         return reused.sorted()
@@ -137,17 +136,11 @@ enum CentralInspection {
 
     /// The ids of the records whose tombstones the store collected.
     static func collected(_ path: String) throws -> Set<String> {
-        var configuration = Configuration()
-        configuration.readonly = true
-        return try DatabaseQueue(path: path, configuration: configuration).read { db in
-            Set(try String.fetchAll(db, sql: "SELECT id FROM collected"))
-        }
+        try read(path) { db in Set(try String.fetchAll(db, sql: "SELECT id FROM collected")) }
     }
 
     static func activeReferrals(_ path: String, provider: String) throws -> Int {
-        var configuration = Configuration()
-        configuration.readonly = true
-        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+        try read(path) { db in
             try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM record WHERE entity = 'referral'
                 AND json_extract(state, '$.f.providerId[0][0]') = ? AND json_extract(state, '$.f.state[0][0]') = 'active'
