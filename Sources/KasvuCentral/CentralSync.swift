@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// One `POST /v1/sync`, read top to bottom: check the header → check each pushed record on
@@ -41,8 +42,10 @@ extension SQLiteCentralStore {
         }
         // The replica just sent exactly these states: do not send them back.
         pull.records.removeAll { merge.echoed["\($0.entity.rawValue)/\($0.id)"] == $0.state }
-        // Erased values live on in the write-ahead log's old pages until it is emptied.
-        if merge.erased { try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
+        // Erased values live on in moved cells' old copies and the write-ahead log until the
+        // file is scrubbed. The merge is committed: a failed scrub stays owed (maintenance and
+        // the next start retry it) and the replica's answer does not depend on it.
+        if merge.erased { _ = try? await scrubErasedBytes() }
         return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
                             rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
                             clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation, horizon: pull.horizon)
@@ -187,7 +190,10 @@ extension SQLiteCentralStore {
                     try Self.audit(db, envelope.entity, envelope.id, notes: envelope.writes, at: at, replica: replica.id, actor: header.actor.rawValue)
                 }
                 merged.append(envelope)
-                if let current, Self.erasesPersonalValues(envelope.entity, current: current, merged: state) { result.erased = true }
+                if let current, current.erasesPersonalValues(envelope.entity, merged: state) {
+                    result.erased = true
+                    try Scrub.markPending(db)
+                }
                 if Self.movesScope(envelope.entity, current: current, merged: state) {
                     moved.insert(envelope.entity == .client ? envelope.id : state.value(.clientId).stringValue ?? "")
                 }
@@ -373,15 +379,6 @@ extension SQLiteCentralStore {
             }
         }
         return WriteNote.disagreement(envelope.writes, state: envelope.state, actor: header.actor)
-    }
-
-    /// Whether a merge removed a personal value that was stored: an erasure, whose old values
-    /// the write-ahead log still holds.
-    static func erasesPersonalValues(_ kind: EntityKind, current: RecordState, merged: RecordState) -> Bool {
-        kind.schema.personalFields.contains { name in
-            let held = Set((current.fields[name] ?? []).filter { !$0.value.isNull }.map(\.dot))
-            return !held.isEmpty && !held.isSubset(of: Set((merged.fields[name] ?? []).map(\.dot)))
-        }
     }
 
     /// Whether `pushed` carries a write of `actor` that `stored` already holds: the pusher

@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// The central server's periodic jobs, run beside the HTTP server in its service group: at
 /// start, then every `interval` until graceful shutdown: the outcome-window expiry, so that a
-/// provider's laptop lets go of a client the day its window passes, and tombstone collection.
+/// provider's laptop lets go of a client the day its window passes, tombstone collection, and a
+/// scrub still owed after an erasure.
 struct MaintenanceService: Service {
     let store: any CentralStore
     let interval: Duration
@@ -27,6 +28,12 @@ struct MaintenanceService: Service {
                 }
             } catch {
                 logger.error("tombstone collection failed", metadata: ["error": "\(type(of: error))"])
+            }
+            do {
+                // A scrub a sync could not finish (a reader held the log) is owed still.
+                if try await store.scrubErasedBytes() { logger.info("erased bytes scrubbed") }
+            } catch {
+                logger.error("scrub failed", metadata: ["error": "\(type(of: error))"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// The retention rule (GDPR Art. 5(1)(e)): personal data is kept no longer than the service
@@ -52,6 +53,7 @@ extension SQLiteCentralStore {
                                user: "retention purge")
             }
             if count > 0 {
+                try Scrub.markPending(db)
                 try CentralActor.save(writer, db)
                 // A client erased here no longer flags the one it duplicated.
                 try Self.flagDuplicates(db, clients: Set(targets.filter { $0.0 == .client }.map(\.1)), sequence: &sequence, at: at, nowMillis: nowMillis)
@@ -59,7 +61,7 @@ extension SQLiteCentralStore {
             }
             return count
         }
-        if erased > 0 { try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
+        if erased > 0 { try await scrubErasedBytes() }
         return erased
     }
 }

@@ -41,6 +41,8 @@ public final class SQLiteCentralStore: CentralStore {
         pool = try StorageConfiguration.openPool(at: path, label: "kasvu-central", cacheMiB: 64)
         self.nowMillis = nowMillis
         try Self.migrator.migrate(pool)
+        // An erasure committed just before a crash is scrubbed before anything is served.
+        try pool.writeWithoutTransaction { db in _ = try Scrub.runIfPending(db) }
     }
 
     static var migrator: DatabaseMigrator {
@@ -201,7 +203,13 @@ public final class SQLiteCentralStore: CentralStore {
                 INSERT INTO central_state (name, value) VALUES ('tombstone_horizon', '0');
                 """)
         }
+        migrator.registerMigration("v10: scrub") { db in try Scrub.createTable(db) }
         return migrator
+    }
+
+    @discardableResult
+    public func scrubErasedBytes() async throws -> Bool {
+        try await pool.writeWithoutTransaction { db in try Scrub.runIfPending(db) }
     }
 
     // MARK: - Replicas and tokens

@@ -1,5 +1,6 @@
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// What `client/merge` did.
@@ -83,9 +84,10 @@ extension Replica {
             erasure[EntitySchema.deletedField] = .bool(true)
             erasure[FieldKey.mergedInto.rawValue] = .string(keep)
             _ = try self.apply(db, .client, remove, state: removed, changes: erasure, stamp: stamp)
+            try Scrub.markPending(db)
             return MergeSummary(keep: keep, remove: remove, moved: moves.count)
         }
-        try await purgeWriteAheadLog()  // the removed client's personal values, as for a delete
+        try await scrubErasedBytes()  // the removed client's personal values, as for a delete
         return summary
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// Reading and writing records. Every write method is one transaction: validate, stamp a new
@@ -56,13 +57,14 @@ extension Replica {
             let state = try Self.liveState(db, kind, id)
             try self.erase(db, kind, id, state: state)
         }
-        if kind == .client { try await purgeWriteAheadLog() }
+        try await scrubErasedBytes()
     }
 
     /// Writes `deleted = true` and, for a client, null to every personal field that holds a value,
     /// here and in its contacts and events: one write, one dot.
     func erase(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState) throws {
         let stamp = try stamp(db, writing: "erase \(kind.rawValue) \(id)")
+        if !state.erasure(kind).isEmpty || kind == .client { try Scrub.markPending(db) }
         _ = try apply(db, kind, id, state: state, changes: state.erasure(kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, stamp: stamp)
         guard kind == .client else { return }
         for dependent in [EntityKind.contact, .event] {
@@ -156,7 +158,7 @@ extension Replica {
             }
             return try self.commit(db, kind, id, state: state, changes: [field: value])
         }
-        if erasing { try await purgeWriteAheadLog() }
+        if erasing { try await scrubErasedBytes() }
         return record
     }
 

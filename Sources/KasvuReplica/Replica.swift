@@ -65,6 +65,9 @@ public final class Replica: Sendable {
         let pool = try storage { try openPool(path, durability: durability) }
         try storage {
             try ReplicaSchema.migrator().migrate(pool)
+            // An erasure committed just before a crash is scrubbed now (owed still if another
+            // process holds the file: the next erasure or start retries).
+            try pool.writeWithoutTransaction { db in _ = try Scrub.runIfPending(db) }
             try pool.write { db in
                 try db.execute(sql: """
                     INSERT INTO replica (singleton, replica_id, actor, role, central_url, created_at)
@@ -86,6 +89,9 @@ public final class Replica: Sendable {
         let actor = try storage {
             guard try pool.read({ try $0.tableExists("replica") }) else { return (String, String)?.none }
             try ReplicaSchema.migrator().migrate(pool)
+            // An erasure committed just before a crash is scrubbed now (owed still if another
+            // process holds the file: the next erasure or start retries).
+            try pool.writeWithoutTransaction { db in _ = try Scrub.runIfPending(db) }
             return try pool.read { db in
                 try Row.fetchOne(db, sql: "SELECT actor, role FROM replica WHERE singleton = 1").map { ($0["actor"] as String, $0["role"] as String) }
             }

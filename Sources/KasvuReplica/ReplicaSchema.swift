@@ -1,4 +1,5 @@
 import GRDB
+import KasvuStorage
 import KasvuSync
 import KasvuDomain
 
@@ -214,6 +215,27 @@ enum ReplicaSchema {
                 -- tombstone this replica still needs, so the replica pulls everything again.
                 ALTER TABLE replica ADD COLUMN pulled_through INTEGER NOT NULL DEFAULT 0;
                 UPDATE replica SET pulled_through = pull_cursor;
+                """)
+        }
+        migrator.registerMigration("v7: scrub") { db in
+            try Scrub.createTable(db)
+            // VACUUM (the scrub) may renumber implicit rowids; the notes' order of writing must
+            // survive it, so it becomes an explicit key.
+            try db.execute(sql: """
+                CREATE TABLE write_log_new (
+                    note INTEGER PRIMARY KEY,
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    user_name TEXT,
+                    changes TEXT NOT NULL
+                );
+                INSERT INTO write_log_new (note, entity, id, counter, hlc, user_name, changes)
+                    SELECT rowid, entity, id, counter, hlc, user_name, changes FROM write_log;
+                DROP TABLE write_log;
+                ALTER TABLE write_log_new RENAME TO write_log;
+                CREATE INDEX write_log_by_record ON write_log(entity, id, counter);
                 """)
         }
         return migrator

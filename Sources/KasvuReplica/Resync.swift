@@ -1,5 +1,6 @@
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// What a sync answer's incarnation means for this replica.
@@ -96,10 +97,10 @@ extension Replica {
                 }
             }
             try Self.savePullCursor(db, response.cursor)
+            // A rebase may have dropped personal values (an erasure the store holds) and
+            // evictions drop records: the files are scrubbed once the re-sync ends.
+            try Scrub.markPending(db)
         }
-        // A rebase may have dropped personal values (an erasure the store holds): no copy of
-        // them stays in the write-ahead log. A re-sync is rare; the checkpoint is cheap then.
-        try await purgeWriteAheadLog()
     }
 
     /// Rebases each pulled record of a re-sync after a central restore on the store's state.
@@ -143,8 +144,9 @@ extension Replica {
             }
             try db.execute(sql: "DELETE FROM resync_pending")
             try db.execute(sql: "UPDATE replica SET resync = 0 WHERE singleton = 1")
+            try Scrub.markPending(db)
         }
-        try await purgeWriteAheadLog()
+        try await scrubErasedBytes()
     }
 
     /// Keeps what ``KasvuSync/RecordState/rebased(on:own:)`` keeps of one record, and queues it

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import GRDB
 import KasvuDomain
+import KasvuStorage
 import KasvuSync
 
 /// Progress of one sync, reported after every round trip.
@@ -283,19 +284,19 @@ extension Replica {
                     try db.execute(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?", arguments: [key.entity.rawValue, key.id])
                 }
             }
+            if evicted > 0 || erased > 0 { try Scrub.markPending(db) }
             return (evicted, erased, held)
         }
-        // Evicted records and values erased elsewhere leave no copy in the write-ahead log.
-        if evicted > 0 || erased > 0 { try await purgeWriteAheadLog() }
+        // Evicted records and values erased elsewhere leave no copy in the files.
+        if evicted > 0 || erased > 0 { try await scrubErasedBytes() }
         return (evicted, held)
     }
 
-    /// Copies committed pages into the database file and empties the write-ahead log, so that
-    /// evicted personal data does not linger in the log either.
-    public func purgeWriteAheadLog() async throws {
-        try await writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-        }
+    /// Rewrites this replica's file when an erasure or eviction owes it (``KasvuStorage/Scrub``):
+    /// no byte of an erased or evicted value stays in the database or its write-ahead log.
+    /// A scrub another process's reader kept from finishing stays owed and runs next time.
+    public func scrubErasedBytes() async throws {
+        try await writeWithoutTransaction { db in _ = try Scrub.runIfPending(db) }
     }
 
     /// Records the end of a sync for `sync/status` and `replica/info`.

@@ -74,7 +74,7 @@ extension Replica {
     static func writeNotes(_ db: Database, _ kind: EntityKind, _ id: String, upTo version: Int64) throws -> [WriteNote] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT counter, hlc, user_name, changes FROM write_log WHERE entity = ? AND id = ? AND counter <= ?
-            ORDER BY counter DESC, rowid DESC LIMIT ?
+            ORDER BY counter DESC, note DESC LIMIT ?
             """), arguments: [kind.rawValue, id, version, SyncLimits.maxWriteNotesPerPush])
         return try rows.reversed().map { row in
             WriteNote(counter: UInt64(row["counter"] as Int64), hlc: HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64)),
@@ -88,13 +88,14 @@ extension Replica {
         _ = try await write { db in try self.mergeInTransaction(db, envelopes, cursor: cursor) }
     }
 
-    /// - Returns: how many records the merge deleted (an erasure arriving from elsewhere).
+    /// - Returns: how many records the merge erased personal values of (an erasure arriving from
+    ///   elsewhere): the caller owes a scrub.
     @discardableResult
     func mergeInTransaction(_ db: Database, _ envelopes: [RecordEnvelope], cursor: Int64?) throws -> Int {
             let stored = try Row.fetchOne(db, sql: "SELECT counter, hlc FROM replica")
             var writer = WriterClock(actor: actor, counter: UInt64(stored?["counter"] as Int64? ?? 0),
                                      last: HLC(rawValue: UInt64(bitPattern: stored?["hlc"] as Int64? ?? 0)))
-            var deleted = 0
+            var erased = 0
             // Records waiting for their creator's writes after a central restore (rare: checked once).
             let waiting = try Bool.fetchOne(db, sql: "SELECT 1 FROM resync_waiting LIMIT 1") ?? false
             let isWaiting = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
@@ -105,12 +106,14 @@ extension Replica {
                 try ownWrites.check(db, envelope, local: local)
                 if waiting, try Bool.fetchOne(isWaiting, arguments: [envelope.entity.rawValue, id]) == true {
                     writer.observe(envelope.state)
-                    if try mergeWaiting(db, envelope.entity, id, local: local, pulled: envelope.state).isDeleted { deleted += 1 }
+                    if local.erasesPersonalValues(envelope.entity, merged: try mergeWaiting(db, envelope.entity, id, local: local, pulled: envelope.state)) {
+                        erased += 1
+                    }
                     continue
                 }
                 let merged = local.merged(with: envelope.state)
                 guard merged != local else { continue }
-                if merged.isDeleted { deleted += 1 }
+                if local.erasesPersonalValues(envelope.entity, merged: merged) { erased += 1 }
                 writer.observe(envelope.state)
                 try Self.saveState(db, envelope.entity, id, merged)
             }
@@ -118,7 +121,7 @@ extension Replica {
             if let cursor {
                 try Self.savePullCursor(db, cursor)
             }
-            return deleted
+            return erased
     }
 
     /// Saves the pull cursor, and how far this replica has ever pulled (the tombstone horizon's measure).

@@ -127,6 +127,19 @@ public struct RecordState: Sendable, Hashable {
         return changes
     }
 
+    /// Whether `merged` (this state merged with another) erased a personal value this state
+    /// held: the value is superseded and the record is deleted or the field now holds null. The
+    /// old bytes then owe a scrub of the file (`KasvuStorage.Scrub`); an edit that replaces a
+    /// phone number is not an erasure and owes none.
+    public func erasesPersonalValues(_ kind: EntityKind, merged: RecordState) -> Bool {
+        kind.schema.personalFields.contains { name in
+            let held = Set((fields[name] ?? []).filter { !$0.value.isNull }.map(\.dot))
+            let after = merged.fields[name] ?? []
+            return !held.isEmpty && !held.isSubset(of: Set(after.map(\.dot)))
+                && (merged.isDeleted || after.contains { $0.value.isNull })
+        }
+    }
+
     /// When a dependent record (a referral, contact, hours or event) was created: the HLC of
     /// the write that set its `providerId`, which never changes (`clientId` moves when two
     /// clients are merged). The referral queue is in this order.

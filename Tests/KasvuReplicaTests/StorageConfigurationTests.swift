@@ -43,6 +43,41 @@ import Testing
         #expect(!(try Self.contains(path + "-wal", "Virtanen-131052")))
     }
 
+    /// `secure_delete` misses the copies a row leaves on the pages SQLite moved it from while
+    /// balancing the tree; an erasure of the live row leaves those. The scrub removes them.
+    @Test func aScrubRemovesTheCopiesBalancingLeft() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("t.sqlite")
+        try PrivateFile.create(atPath: path)
+        let pool = try StorageConfiguration.openPool(at: path, label: "test", cacheMiB: 2)
+        let rows = 3000
+        // Keys in a scattered, fixed order (the same file every run): inserts land all over the
+        // tree and split pages in the middle, as client ids (UUIDs) do.
+        let keys = (0..<rows).map { String(format: "%08x", UInt32(truncatingIfNeeded: $0 &* 2_654_435_761)) }
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE record (id TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID")
+            try Scrub.createTable(db)
+            for (index, key) in keys.enumerated() {
+                try db.execute(sql: "INSERT INTO record VALUES (?, ?)", arguments: [key, "{\"hetu\":\"ERASED\(index)\",\"pad\":\"\(String(repeating: "x", count: 100 + index % 300))\"}"])
+            }
+        }
+        for (index, key) in keys.enumerated() {
+            try pool.write { db in
+                try db.execute(sql: "UPDATE record SET state = ? WHERE id = ?", arguments: ["{\"deleted\":true,\"pad\":\"\(String(repeating: "y", count: 50 + index % 400))\"}", key])
+                try Scrub.markPending(db)
+            }
+        }
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        #expect(try Self.contains(path, "\"ERASED"))  // secure_delete alone leaves some behind
+        #expect(try pool.read(Scrub.isPending))
+        #expect(try pool.writeWithoutTransaction(Scrub.runIfPending))
+        #expect(!(try Self.contains(path, "\"ERASED")))
+        #expect(!(try Self.contains(path + "-wal", "\"ERASED")))
+        #expect(!(try pool.read(Scrub.isPending)))
+        #expect(!(try pool.writeWithoutTransaction(Scrub.runIfPending)))  // nothing owed: no rewrite
+        #expect(try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM record") } == rows)
+    }
+
     static func contains(_ path: String, _ text: String) throws -> Bool {
         guard FileManager.default.fileExists(atPath: path) else { return false }
         return try Data(contentsOf: URL(fileURLWithPath: path)).range(of: Data(text.utf8)) != nil
