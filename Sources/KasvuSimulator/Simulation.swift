@@ -185,9 +185,7 @@ public struct Simulation: Sendable {
         let trace = Self.trace
         func recover(_ index: Int) async throws {
             let before = try await Self.everything(replicas[index].replica)
-            let heldBefore = try CentralInspection.dots(centralPath)
-            // The writes this database holds that the recovery stamps again: every entry of the
-            // former actor above the acknowledged point that the store does not hold ("key dot hlc").
+            // The writes of this database that the recovery stamped again ("key dot hlc").
             var restamping: Set<String> = []
             // As `kasvu recover` does: first ask the store which of the writes it holds.
             let point = try Replica.recoveryPoint(at: replicas[index].path)
@@ -202,19 +200,25 @@ public struct Simulation: Sendable {
             }
             let summary = try Replica.recover(at: replicas[index].path, held: storeHolds)
             let former = summary.formerActor
+            replicas[index].replica = try Replica.open(at: replicas[index].path, nowMillis: time.clock(replicas[index].skew))
+            let after = try await Self.everything(replicas[index].replica)
+            var dotsAfter: [String: Set<Dot>] = [:]
+            for envelope in after {
+                for (field, entries) in envelope.state.fields { dotsAfter["\(envelope.entity.rawValue)/\(envelope.id)/\(field)"] = Set(entries.map(\.dot)) }
+            }
+            // Restamped: an entry the recovery gave the new dot (only records with unpushed
+            // writes are; an acknowledged record keeps its dots whatever their number).
             for envelope in before {
                 for (field, entries) in envelope.state.fields {
                     let key = "\(envelope.entity.rawValue)/\(envelope.id)/\(field)"
                     for entry in entries where entry.dot.actor == former && entry.dot.counter > summary.acknowledged {
                         restampedKeys.insert(key)
-                        if entry.dot.counter > summary.claimed || heldBefore[entry.dot] != entry.hlc {
+                        if dotsAfter[key]?.contains(entry.dot) == false, dotsAfter[key]?.contains(summary.restampedAs) == true {
                             restamping.insert("\(key) \(entry.dot) \(entry.hlc.rawValue)")
                         }
                     }
                 }
             }
-            replicas[index].replica = try Replica.open(at: replicas[index].path, nowMillis: time.clock(replicas[index].skew))
-            let after = try await Self.everything(replicas[index].replica)
             let stamped = after.lazy.flatMap { $0.state.fields.values.joined() }.first { $0.dot == summary.restampedAs }?.hlc
             // Whoever logged it: a copy of this laptop logged the writes it made before the copy.
             for i in log.indices where restamping.contains("\(log[i].key) \(log[i].dot) \(log[i].hlc.rawValue)") {
