@@ -121,6 +121,7 @@ extension SQLiteCentralStore {
             """, arguments: [replica.id, header.actor.rawValue])
             .reduce(into: [ActorID: UInt64]()) { $0[ActorID(rawValue: $1["actor"])] = UInt64(($1["held"] as Int64?) ?? 0) }
         let ownership = PushCheck(actor: header.actor, counter: header.actorCounter, formerActors: formerActors)
+        let ownActors = Set(formerActors.keys).union([header.actor])
         let rules = PushRules(ownership: ownership, role: replica.role,
                               today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
         var dots = try DotRegistry(db, actor: header.actor)
@@ -143,9 +144,10 @@ extension SQLiteCentralStore {
             try dots.check(envelope.state, entity: envelope.entity, id: envelope.id)
             if let current { try dots.checkNotHidden(envelope.state, stored: current, entity: envelope.entity, id: envelope.id) }
             let state = (current ?? RecordState()).merged(with: envelope.state)
-            if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: header.actor, stored: current) {
-                // A retry of writes already merged (their answer was lost): nothing changes, and
-                // the record may have left the pusher's scope since; eviction follows on pull.
+            if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: ownActors, stored: current) {
+                // A retry of writes already merged (their answer was lost, or a recovered laptop
+                // pushes again what its former actor wrote): nothing changes, and the record
+                // may have left the pusher's scope since; eviction follows on pull.
                 if state == envelope.state { result.echoed[key] = state }
                 continue
             }
@@ -381,11 +383,12 @@ extension SQLiteCentralStore {
         return WriteNote.disagreement(envelope.writes, state: envelope.state, actor: header.actor)
     }
 
-    /// Whether `pushed` carries a write of `actor` that `stored` already holds: the pusher
-    /// wrote this record before, so answering its retry reveals nothing it did not know.
-    static func repeatsOwnWrites(_ pushed: RecordState, of actor: ActorID, stored: RecordState) -> Bool {
+    /// Whether `pushed` carries a write of one of `actors` (the pusher's, present and former)
+    /// that `stored` already holds: the pusher wrote this record before, so answering its retry
+    /// reveals nothing it did not know.
+    static func repeatsOwnWrites(_ pushed: RecordState, of actors: Set<ActorID>, stored: RecordState) -> Bool {
         pushed.fields.contains { field, entries in
-            entries.contains { $0.dot.actor == actor && stored.fields[field]?.contains($0) == true }
+            entries.contains { actors.contains($0.dot.actor) && stored.fields[field]?.contains($0) == true }
         }
     }
 

@@ -146,6 +146,34 @@ struct RecoveryTests {
         #expect(offline.stdout.contains("writes up to 0 are known to the central store; 2 records stamped again"), "\(offline.stdout)")
     }
 
+    /// A restored narrow office pushes again, under its new actor, what its former actor wrote
+    /// and the store holds, for a client that has since left its scope: nothing new, so no
+    /// refusal (which would tell the case worker a write failed); the client is evicted.
+    @Test func aRecoveredLaptopRepeatingHeldWritesOutsideItsScopeIsNotRefused() async throws {
+        let office = try TestReplica("office", in: directory, central: central, scope: ["--municipalities", "749"])
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        let moved = try await office.replica.create(.client, fields: Self.person(1)).id
+        let backup = try copy(office.replica, to: "backup.sqlite")  // the client not yet pushed
+        try await office.sync()
+        try await admin.sync()
+        _ = try await admin.replica.update(.client, id: moved, set: ["municipality": .string("402")])
+        try await admin.sync()
+        _ = try await office.replica.create(.client, fields: Self.person(3))  // write 2 of the actor
+        try await office.sync()
+
+        let restored = try Replica.open(at: backup)
+        _ = try await restored.create(.client, fields: Self.person(2))  // a different write 2
+        #expect(try KasvuBinary.run(["sync", "--db", backup]).stderr.contains("replica_rewound"))
+        #expect(try KasvuBinary.run(["recover", "--db", backup]).status == 0)
+        let synced = try KasvuBinary.run(["sync", "--db", backup])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let reopened = try Replica.open(at: backup)
+        #expect(try await reopened.syncStatus().rejections.isEmpty)
+        #expect(try await reopened.state(.client, id: moved) == nil)
+        #expect(try await lastNames(backup) == ["Virtanen 2", "Virtanen 3"])
+        #expect(try await centralClients() == ["Virtanen 1", "Virtanen 2", "Virtanen 3"])
+    }
+
     /// A copy's write under a number the original used for a write it superseded before
     /// pushing (so the store never registered that number), on a record whose vector the
     /// original has since raised: merged, it would vanish into the vector, acknowledged and
