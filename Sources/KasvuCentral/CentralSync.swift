@@ -124,7 +124,7 @@ extension SQLiteCentralStore {
         let ownActors = Set(formerActors.keys).union([header.actor])
         let rules = PushRules(ownership: ownership, role: replica.role,
                               today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
-        var dots = try DotRegistry(db, actor: header.actor)
+        var dots = try DotRegistry(db, actor: header.actor, formerActors: Set(formerActors.keys))
         let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
         var sequence = startSequence
         var merged: [RecordEnvelope] = []
@@ -143,7 +143,10 @@ extension SQLiteCentralStore {
             }
             try dots.check(envelope.state, entity: envelope.entity, id: envelope.id)
             if let current { try dots.checkNotHidden(envelope.state, stored: current, entity: envelope.entity, id: envelope.id) }
-            let state = (current ?? RecordState()).merged(with: envelope.state)
+            // A write two copies of one database both held unpushed lands once, whichever way
+            // each copy's recovery (`kasvu recover`) sent it.
+            let merging = (current ?? RecordState()).merged(with: envelope.state)
+            let state = try current.map { try dots.withoutWritesSeen(merging, pushed: envelope.state, stored: $0) } ?? merging
             if let current, state == current, Self.repeatsOwnWrites(envelope.state, of: ownActors, stored: current) {
                 // A retry of writes already merged (their answer was lost, or a recovered laptop
                 // pushes again what its former actor wrote): nothing changes, and the record

@@ -20,11 +20,22 @@ struct DotRegistry {
     /// registered dot is at most this, so a higher one needs no lookup (the usual push).
     private let seenBefore: UInt64
 
-    init(_ db: Database, actor: ActorID) throws {
+    /// The pushing replica's former actors (it recovered from them): the only ones whose writes
+    /// its restamped entries may name as their origin.
+    private let formerActors: Set<ActorID>
+    private let lookupOrigin: Statement
+    private let insertOrigin: Statement
+    private let lookupHeld: Statement
+
+    init(_ db: Database, actor: ActorID, formerActors: Set<ActorID> = []) throws {
         self.actor = actor
+        self.formerActors = formerActors
         seenBefore = UInt64(try Int64.fetchOne(db, sql: "SELECT max_counter FROM actor WHERE actor = ?", arguments: [actor.rawValue]) ?? 0)
         lookup = try db.cachedStatement(sql: "SELECT hlc FROM dot WHERE actor = ? AND counter = ?")
         insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dot (actor, counter, hlc) VALUES (?, ?, ?)")
+        lookupOrigin = try db.cachedStatement(sql: "SELECT as_actor, as_counter FROM stamped_again WHERE actor = ? AND counter = ? AND hlc = ?")
+        insertOrigin = try db.cachedStatement(sql: "INSERT OR IGNORE INTO stamped_again (actor, counter, hlc, as_actor, as_counter) VALUES (?, ?, ?, ?, ?)")
+        lookupHeld = try db.cachedStatement(sql: "SELECT 1 FROM dot WHERE actor = ? AND counter = ? AND hlc = ?")
     }
 
     /// Refuses the push when one of the pusher's own entries in `pushed` reuses a dot the
@@ -91,11 +102,48 @@ struct DotRegistry {
         }
     }
 
-    /// Remembers the pusher's entries of a record the central store merged.
+    /// Remembers the pusher's entries of a record the central store merged, and the writes its
+    /// restamped entries first were (a write of one of its former actors, stamped again by
+    /// `kasvu recover`): that write is then held, under the new dot.
     mutating func register(_ merged: RecordState) throws {
         for entry in merged.fields.values.joined() where entry.dot.actor == actor {
             try insert.execute(arguments: [actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
+            if let origin = entry.origin, formerActors.contains(origin.dot.actor) {
+                try insertOrigin.execute(arguments: [origin.dot.actor.rawValue, Int64(origin.dot.counter), Int64(bitPattern: origin.hlc.rawValue),
+                                                     actor.rawValue, Int64(entry.dot.counter)])
+            }
         }
+    }
+
+    /// `merged` less the pusher's entries that are a write this record has already seen under
+    /// another dot: two copies of one database both held the write unpushed, and each recovery
+    /// stamped it again (or one kept its first dot). The record saw it when its vector covers the
+    /// dot it first had (registered with the same time) or the dot a recovery first stamped it
+    /// again as. The write then lands once; the vector keeps the dropped dot, so the pusher drops
+    /// it at its next pull as superseded. A field keeps at least one entry.
+    mutating func withoutWritesSeen(_ merged: RecordState, pushed: RecordState, stored: RecordState) throws -> RecordState {
+        var fields = merged.fields, changed = false
+        for (name, entries) in merged.fields {
+            let held = stored.fields[name] ?? []
+            var remaining = entries
+            // Only a restamped entry, or one under a former actor's dot, can be such a write
+            // (neither is in an ordinary push: no lookup then).
+            for entry in entries where (entry.origin != nil || formerActors.contains(entry.dot.actor))
+                && !held.contains(entry) && pushed.fields[name]?.contains(entry) == true {
+                let first = entry.firstWrite
+                guard formerActors.contains(first.dot.actor) else { continue }
+                let arguments: StatementArguments = [first.dot.actor.rawValue, Int64(first.dot.counter), Int64(bitPattern: first.hlc.rawValue)]
+                let stampedAs = try Row.fetchOne(lookupOrigin, arguments: arguments).map { Dot(ActorID(rawValue: $0[0]), UInt64($0[1] as Int64)) }
+                let seenAsStamped = stampedAs.map { $0 != entry.dot && stored.vv.covers($0) } ?? false
+                let seenAsFirst = entry.origin != nil && stored.vv.covers(first.dot) ? try Bool.fetchOne(lookupHeld, arguments: arguments) ?? false : false
+                if (seenAsStamped || seenAsFirst) && remaining.count > 1 { remaining.removeAll { $0 == entry } }
+            }
+            if remaining.count != entries.count {
+                fields[name] = remaining
+                changed = true
+            }
+        }
+        return changed ? RecordState(vv: merged.vv, fields: fields) : merged
     }
 }
 

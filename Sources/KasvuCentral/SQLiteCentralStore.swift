@@ -204,6 +204,21 @@ public final class SQLiteCentralStore: CentralStore {
                 """)
         }
         migrator.registerMigration("v10: scrub") { db in try Scrub.createTable(db) }
+        migrator.registerMigration("v11: writes stamped again") { db in
+            try db.execute(sql: """
+                -- A write a recovered laptop stamped again under its new actor (an entry's origin),
+                -- by its first dot and time, with the dot it now has: a second copy of the
+                -- database sending the same write again lands nothing new (DotRegistry.swift).
+                CREATE TABLE stamped_again (
+                    actor TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    as_actor TEXT NOT NULL,
+                    as_counter INTEGER NOT NULL,
+                    PRIMARY KEY (actor, counter, hlc)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

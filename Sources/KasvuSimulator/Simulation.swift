@@ -221,10 +221,15 @@ public struct Simulation: Sendable {
             }
             let stamped = after.lazy.flatMap { $0.state.fields.values.joined() }.first { $0.dot == summary.restampedAs }?.hlc
             // Whoever logged it: a copy of this laptop logged the writes it made before the copy.
-            for i in log.indices where restamping.contains("\(log[i].key) \(log[i].dot) \(log[i].hlc.rawValue)") {
-                log[i].formerDots[log[i].dot] = log[i].hlc
-                log[i].dot = summary.restampedAs
-                log[i].hlc = stamped ?? log[i].hlc
+            for i in log.indices {
+                if restamping.contains("\(log[i].key) \(log[i].dot) \(log[i].hlc.rawValue)") {
+                    log[i].formerDots[log[i].dot] = log[i].hlc
+                    log[i].dot = summary.restampedAs
+                    log[i].hlc = stamped ?? log[i].hlc
+                } else if log[i].formerDots.contains(where: { restamping.contains("\(log[i].key) \($0.key) \($0.value.rawValue)") }) {
+                    // Another copy stamped this write again already: it now has a third name.
+                    log[i].formerDots[summary.restampedAs] = stamped
+                }
             }
             report.recoveries += 1
             trace("recover r\(index): \(former) → \(summary.actor), acknowledged \(summary.acknowledged), claimed \(summary.claimed), restamped \(summary.restamped), held \(storeHolds.keys.sorted())")
@@ -489,8 +494,20 @@ public struct Simulation: Sendable {
         for (key, writes) in Dictionary(grouping: log, by: \.key) {
             let id = String(key.split(separator: "/")[1])
             if collected.contains(id) || collectedBeforeRestore.contains(id) { continue }
-            var unseen = Set(writes.filter { write in !writes.contains { $0 != write && $0.seen.covers(write.dot) } }.map(\.dot))
-            let held = finalDots[key] ?? []
+            // Seen under any of its names: a write two copies held was seen by the one that
+            // superseded it under its first dot, and may have been stamped again by the other.
+            var unseen = Set(writes.filter { write in
+                !writes.contains { other in other != write && ([write.dot] + write.formerDots.keys).contains(where: other.seen.covers) }
+            }.map(\.dot))
+            // A write two copies held unpushed lands once, under whichever dot reached the store
+            // first: its first dot, or the one a recovery stamped it again as.
+            var held = finalDots[key] ?? []
+            for write in writes where !held.contains(write.dot) {
+                if let former = write.formerDots.keys.first(where: held.contains) {
+                    held.remove(former)
+                    held.insert(write.dot)
+                }
+            }
             if report.centralRestores > 0 { unseen = unseen.filter { !narrowActors.contains($0.actor) } }
             // After a restore, a write the store lost that a later one had superseded may come
             // back beside it (a shown conflict): nothing acknowledged is lost, more may show.

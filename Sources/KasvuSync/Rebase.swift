@@ -30,7 +30,7 @@ extension RecordState {
             kept[name] = survivors.map { entry in
                 guard let context = entry.context else { return entry }
                 let clamped = VersionVector(Dictionary(uniqueKeysWithValues: context.counters.map { ($0.key, min($0.value, vector[$0.key])) }))
-                return FieldEntry(value: entry.value, dot: entry.dot, hlc: entry.hlc, context: clamped)
+                return FieldEntry(value: entry.value, dot: entry.dot, hlc: entry.hlc, context: clamped, origin: entry.origin)
             }
         }
         let rebased = RecordState(vv: vector, fields: kept).merged(with: stored)

@@ -8,13 +8,31 @@ public struct FieldEntry: Sendable, Hashable {
     /// For a delete (`deleted = true`): the version vector the delete was made under, so that
     /// edits it had not seen surface as delete-vs-edit conflicts.
     public let context: VersionVector?
+    /// For an entry a recovery stamped again (`kasvu recover`): the write it was first, under
+    /// the former actor. Two copies of one database that both held the write unpushed may each
+    /// stamp it again under their own new actor; by the origin, the central store keeps one.
+    public let origin: Write?
 
-    public init(value: FieldValue, dot: Dot, hlc: HLC, context: VersionVector? = nil) {
+    /// One write: its dot and HLC.
+    public struct Write: Sendable, Hashable {
+        public let dot: Dot
+        public let hlc: HLC
+        public init(dot: Dot, hlc: HLC) {
+            self.dot = dot
+            self.hlc = hlc
+        }
+    }
+
+    public init(value: FieldValue, dot: Dot, hlc: HLC, context: VersionVector? = nil, origin: Write? = nil) {
         self.value = value
         self.dot = dot
         self.hlc = hlc
         self.context = context
+        self.origin = origin
     }
+
+    /// The write this entry first was: its origin, or itself.
+    public var firstWrite: Write { origin ?? Write(dot: dot, hlc: hlc) }
 
     /// The order every replica uses to pick the displayed winner: greatest `(hlc, actor)`.
     public static func winsOver(_ a: FieldEntry, _ b: FieldEntry) -> Bool {

@@ -10,7 +10,9 @@ extension RecordState {
     /// those merge in as concurrent edits. Nil when there is nothing to change.
     ///
     /// The entries take the recovery's timestamp: one dot has one HLC (the central store's
-    /// dot registry checks that), so a recovered referral queues as created at recovery.
+    /// dot registry checks that), so a recovered referral queues as created at recovery. Each
+    /// names the write it first was (``FieldEntry/origin``), so that the same write stamped
+    /// again by two copies lands once.
     ///
     /// ```swift
     /// if let restamped = state.restamped(former: old, after: acked, as: (Dot(new, 1), hlc)) { save(restamped) }
@@ -31,7 +33,7 @@ extension RecordState {
                 guard entry.dot.actor == former, entry.dot.counter > acknowledged,
                       entry.dot.counter > claim || !held(entry.dot, entry.hlc) else { return entry }
                 changed = true
-                return FieldEntry(value: entry.value, dot: stamp.dot, hlc: stamp.hlc, context: clamped(entry.context))
+                return FieldEntry(value: entry.value, dot: stamp.dot, hlc: stamp.hlc, context: clamped(entry.context), origin: entry.firstWrite)
             }
         }
         guard changed || vv[former] > claim else { return nil }

@@ -9,7 +9,9 @@ import KasvuDomain
 //      "f":{"lastName":[["Virtanen",0]],"deleted":[[true,0,{"<actor>":6}]]}}
 //
 // `w` lists each write (dot and HLC) once; a field entry is `[value, write index]`, plus the
-// delete's context for `deleted`. Most fields of a record come from a few writes, so this is
+// delete's context for `deleted`. An entry a recovery stamped again names the write it first
+// was in `"o":{"<field>":[[entry's write index, origin's write index]]}` (absent when none; a
+// reader that does not know `o` skips it). Most fields of a record come from a few writes, so this is
 // about half the size of repeating the dot and HLC in every entry. The replica's generated
 // columns read the winning value at `$.f.<field>[0][0]`. Entries in the earlier form
 // `[value, actor, counter, hlc, context?]` are still read.
@@ -35,6 +37,15 @@ extension RecordState {
         }
         let names = fields.keys.sorted()
         let indexed = names.map { name in fields[name]!.map { (entry: $0, write: writeIndex($0)) } }
+        var origins: [(name: String, pairs: [(entry: Int, origin: Int)])] = []
+        for (name, entries) in zip(names, indexed) {
+            var pairs: [(entry: Int, origin: Int)] = []
+            for item in entries {
+                guard let origin = item.entry.origin else { continue }
+                pairs.append((item.write, writeIndex(FieldEntry(value: .null, dot: origin.dot, hlc: origin.hlc))))
+            }
+            if !pairs.isEmpty { origins.append((name, pairs)) }
+        }
         writer.object { object in
             object.member("vv") { vv.write(to: &$0) }
             object.member("w") {
@@ -67,6 +78,23 @@ extension RecordState {
                     }
                 }
             }
+            if !origins.isEmpty {
+                object.member("o") { writer in
+                    writer.object { object in
+                        for (name, pairs) in origins {
+                            object.member(name) {
+                                $0.array(pairs) { writer, pair in
+                                    writer.punctuation("[")
+                                    writer.int(pair.entry)
+                                    writer.punctuation(",")
+                                    writer.int(pair.origin)
+                                    writer.punctuation("]")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -76,10 +104,14 @@ extension RecordState {
         var writes: [(dot: Dot, hlc: HLC)]?
         var fieldsStart: JSONReader.Position?
         var fields: [String: [FieldEntry]]?
+        var originsStart: JSONReader.Position?
         try reader.members { reader, name in
             switch name {
             case "vv": vv = try VersionVector(reading: &reader)
             case "w": writes = try Self.readWrites(&reader)
+            case "o":  // read once "f" is
+                originsStart = reader.position
+                try reader.skipValue()
             case "f":
                 if let writes {
                     fields = try Self.readFields(&reader, writes: writes)
@@ -95,8 +127,37 @@ extension RecordState {
             again.rewind(to: fieldsStart)
             fields = try Self.readFields(&again, writes: writes ?? [])
         }
-        guard let vv, let fields else { throw reader.shape("a record state needs \"vv\" and \"f\"") }
+        guard let vv, var fields else { throw reader.shape("a record state needs \"vv\" and \"f\"") }
+        if let originsStart {
+            var again = reader
+            again.rewind(to: originsStart)
+            try Self.readOrigins(&again, writes: writes ?? [], into: &fields)
+        }
         self.init(vv: vv, fields: fields)
+    }
+
+    /// Sets each named entry's origin: `{"<field>":[[entry's write, origin's write]]}`.
+    private static func readOrigins(_ reader: inout JSONReader, writes: [(dot: Dot, hlc: HLC)], into fields: inout [String: [FieldEntry]]) throws {
+        let form = "an origin is [entry's write, origin's write]"
+        try reader.members { reader, name in
+            try reader.elements { reader in
+                guard try reader.beginArray() else { throw reader.shape(form) }
+                let entryWrite = try reader.int()
+                guard try reader.next(closing: UInt8(ascii: "]")) else { throw reader.shape(form) }
+                let originWrite = try reader.int()
+                guard try !reader.next(closing: UInt8(ascii: "]")) else { throw reader.shape(form) }
+                guard writes.indices.contains(entryWrite), writes.indices.contains(originWrite) else {
+                    throw reader.shape("write index in \"o\" is not in \"w\"")
+                }
+                let write = writes[entryWrite], origin = writes[originWrite]
+                guard let index = fields[name]?.firstIndex(where: { $0.dot == write.dot && $0.hlc == write.hlc }), let entry = fields[name]?[index],
+                      entry.origin == nil, origin.dot != write.dot else {
+                    throw reader.shape("\"o\" names no entry of \(name) under write \(entryWrite), or names one twice")
+                }
+                fields[name]![index] = FieldEntry(value: entry.value, dot: entry.dot, hlc: entry.hlc, context: entry.context,
+                                                  origin: FieldEntry.Write(dot: origin.dot, hlc: origin.hlc))
+            }
+        }
     }
 
     private static func readWrites(_ reader: inout JSONReader) throws -> [(dot: Dot, hlc: HLC)] {
