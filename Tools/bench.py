@@ -253,8 +253,21 @@ for n in range(30):
     changes.append(millis(lambda: fresh.call("sync/run")))
 if fresh.call("client/get", id=first)["phone"] != f"045 {29:07d}":
     raise RuntimeError("the incremental sync did not bring the change")
+# An erasure scrubs the file it lands in (VACUUM and an emptied WAL): paid once per delete, on
+# the laptop at the delete and at the central store when the delete arrives.
+victims = [item["id"] for item in seed.call("client/list", limit=6)["items"][1:]]
+updates, update_syncs, deletes, delete_syncs = [], [], [], []
+for n, victim in enumerate(victims):
+    updates.append(millis(lambda: seed.call("client/update", id=victim, set={"phone": f"046 {n:07d}"})))
+    update_syncs.append(millis(lambda: seed.call("sync/run")))
+    deletes.append(millis(lambda: seed.call("client/delete", id=victim)))
+    delete_syncs.append(millis(lambda: seed.call("sync/run")))
 seed.close()
 fresh.close()
+row(f"client/delete (erasure and scrub), {records:,}-record replica (median of 5)", statistics.median(deletes),
+    "client/update of the same clients", statistics.median(updates), "ms", "(cost of the scrub)", higher_is_better=False)
+row(f"sync/run pushing one delete (central scrub), {records:,}-record store (median of 5)", statistics.median(delete_syncs),
+    "sync/run pushing one update", statistics.median(update_syncs), "ms", "(cost of the scrub)", higher_is_better=False)
 row(f"sync/run with nothing to do, {records:,}-record replica (median of 30)", idle,
     "replica/info + GET /healthz round trips", floor, "ms", "< 10 ms", higher_is_better=False)
 row(f"sync/run pulling one changed record, {records:,}-record replica (median of 30)", statistics.median(changes),

@@ -124,7 +124,7 @@ extension SQLiteCentralStore {
         let ownActors = Set(formerActors.keys).union([header.actor])
         let rules = PushRules(ownership: ownership, role: replica.role,
                               today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
-        var dots = try DotRegistry(db, actor: header.actor, formerActors: Set(formerActors.keys))
+        var dots = try DotRegistry(db, actor: header.actor, replicaID: replica.id, formerActors: Set(formerActors.keys))
         let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
         var sequence = startSequence
         var merged: [RecordEnvelope] = []

@@ -22,14 +22,26 @@ struct DotRegistry {
 
     /// The pushing replica's former actors (it recovered from them): the only ones whose writes
     /// its restamped entries may name as their origin.
-    private let formerActors: Set<ActorID>
+    private var formerActors: Set<ActorID>
     private let lookupOrigin: Statement
     private let insertOrigin: Statement
     private let lookupHeld: Statement
 
-    init(_ db: Database, actor: ActorID, formerActors: Set<ActorID> = []) throws {
+    /// Whether another copy of the database stamped again a write of the pusher's own actor
+    /// (rare: only then are its ordinary entries looked up in `stamped_again`).
+    private let actorStampedAgain: Bool
+
+    private let replicaID: String
+    private let ownerOf: Statement
+    private let claimActor: Statement
+
+    init(_ db: Database, actor: ActorID, replicaID: String, formerActors: Set<ActorID> = []) throws {
         self.actor = actor
+        self.replicaID = replicaID
         self.formerActors = formerActors
+        ownerOf = try db.cachedStatement(sql: "SELECT replica_id FROM actor WHERE actor = ?")
+        claimActor = try db.cachedStatement(sql: "INSERT OR IGNORE INTO actor (actor, replica_id, max_counter) VALUES (?, ?, 0)")
+        actorStampedAgain = try Bool.fetchOne(db, sql: "SELECT 1 FROM stamped_again WHERE actor = ? LIMIT 1", arguments: [actor.rawValue]) ?? false
         seenBefore = UInt64(try Int64.fetchOne(db, sql: "SELECT max_counter FROM actor WHERE actor = ?", arguments: [actor.rawValue]) ?? 0)
         lookup = try db.cachedStatement(sql: "SELECT hlc FROM dot WHERE actor = ? AND counter = ?")
         insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dot (actor, counter, hlc) VALUES (?, ?, ?)")
@@ -108,11 +120,25 @@ struct DotRegistry {
     mutating func register(_ merged: RecordState) throws {
         for entry in merged.fields.values.joined() where entry.dot.actor == actor {
             try insert.execute(arguments: [actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
-            if let origin = entry.origin, formerActors.contains(origin.dot.actor) {
+            if let origin = entry.origin, try isOwn(origin.dot.actor) {
                 try insertOrigin.execute(arguments: [origin.dot.actor.rawValue, Int64(origin.dot.counter), Int64(bitPattern: origin.hlc.rawValue),
                                                      actor.rawValue, Int64(entry.dot.counter)])
             }
         }
+    }
+
+    /// Whether `former`, named as an origin, is one of the pusher's actors. One the store never
+    /// met (the copy wrote under it offline only) becomes the pusher's replica's now, so that
+    /// no other replica can write under it later.
+    private mutating func isOwn(_ former: ActorID) throws -> Bool {
+        if formerActors.contains(former) { return true }
+        if former == actor { return false }
+        guard let owner = try String.fetchOne(ownerOf, arguments: [former.rawValue]) else {
+            try claimActor.execute(arguments: [former.rawValue, replicaID])
+            formerActors.insert(former)
+            return true
+        }
+        return owner == replicaID
     }
 
     /// `merged` less the pusher's entries that are a write this record has already seen under
@@ -126,12 +152,12 @@ struct DotRegistry {
         for (name, entries) in merged.fields {
             let held = stored.fields[name] ?? []
             var remaining = entries
-            // Only a restamped entry, or one under a former actor's dot, can be such a write
-            // (neither is in an ordinary push: no lookup then).
-            for entry in entries where (entry.origin != nil || formerActors.contains(entry.dot.actor))
+            // Only a restamped entry, one under a former actor's dot, or one of an actor another
+            // copy stamped again can be such a write (none is in an ordinary push: no lookup then).
+            for entry in entries where (entry.origin != nil || formerActors.contains(entry.dot.actor) || (actorStampedAgain && entry.dot.actor == actor))
                 && !held.contains(entry) && pushed.fields[name]?.contains(entry) == true {
                 let first = entry.firstWrite
-                guard formerActors.contains(first.dot.actor) else { continue }
+                guard formerActors.contains(first.dot.actor) || first.dot.actor == actor else { continue }
                 let arguments: StatementArguments = [first.dot.actor.rawValue, Int64(first.dot.counter), Int64(bitPattern: first.hlc.rawValue)]
                 let stampedAs = try Row.fetchOne(lookupOrigin, arguments: arguments).map { Dot(ActorID(rawValue: $0[0]), UInt64($0[1] as Int64)) }
                 let seenAsStamped = stampedAs.map { $0 != entry.dot && stored.vv.covers($0) } ?? false

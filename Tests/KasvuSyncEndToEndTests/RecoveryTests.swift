@@ -146,6 +146,38 @@ struct RecoveryTests {
         #expect(offline.stdout.contains("writes up to 0 are known to the central store; 2 records stamped again"), "\(offline.stdout)")
     }
 
+    /// A client created on a laptop whose database was then copied, before it synced: each
+    /// copy may send the creation under another dot (kept, or stamped again by `kasvu recover`).
+    /// The store takes it once, whichever way each arrives: no twin values in conflict, no
+    /// refusal of the create-only henkilötunnus.
+    @Test(arguments: [false, true])
+    func aWriteTwoCopiesHeldLandsOnce(originalRecoversFirst: Bool) async throws {
+        let first = try TestReplica("office", in: directory, central: central)
+        let shared = try await first.replica.create(.client, fields: Self.person(1)).id
+        let second = try copy(first.replica, to: "second-laptop.sqlite")
+        if originalRecoversFirst {
+            // Restored and recovered offline: the creation is stamped again, then pushed; the
+            // copy, still under the old actor, pushes it under its first dot.
+            #expect(try KasvuBinary.run(["recover", "--db", first.replica.path, "--offline"]).status == 0)
+            #expect(try KasvuBinary.run(["sync", "--db", first.replica.path]).status == 0)
+        } else {
+            // Pushed under its first dot; the copy, recovered offline, stamps it again.
+            try await first.sync()
+            #expect(try KasvuBinary.run(["recover", "--db", second, "--offline"]).status == 0)
+        }
+        _ = try await Replica.open(at: second).create(.client, fields: Self.person(3))
+        let synced = try KasvuBinary.run(["sync", "--db", second])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        #expect(try KasvuBinary.run(["sync", "--db", first.replica.path]).status == 0)
+        for path in [first.replica.path, second] {
+            let replica = try Replica.open(at: path)
+            #expect(try await replica.syncStatus().rejections.isEmpty)
+            #expect(try await replica.get(.client, id: shared).conflicts.isEmpty)
+            #expect(try await lastNames(path) == ["Virtanen 1", "Virtanen 3"])
+        }
+        #expect(try await centralClients() == ["Virtanen 1", "Virtanen 3"])
+    }
+
     /// A restored narrow office pushes again, under its new actor, what its former actor wrote
     /// and the store holds, for a client that has since left its scope: nothing new, so no
     /// refusal (which would tell the case worker a write failed); the client is evicted.

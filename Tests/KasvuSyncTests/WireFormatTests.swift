@@ -27,6 +27,30 @@ struct WireFormatTests {
         #expect(try RecordState(json: state.jsonText.utf8) == state)
     }
 
+    @Test("a restamped entry names its origin in \"o\"; a state with an origin survives a round trip")
+    func origins() throws {
+        let restamped = try #require(Self.deletedState.restamped(former: Self.actor, after: 0, as: (Dot(Self.other, 1), HLC(millis: 3000))))
+        #expect(restamped.fields["lastName"]?.first?.origin == FieldEntry.Write(dot: Dot(Self.actor, 1), hlc: HLC(millis: 1000)))
+        #expect(restamped.jsonText == """
+            {"vv":{"00000000000000b2":1},"w":[["00000000000000b2",1,196608000],["00000000000000a1",2,131072001],["00000000000000a1",1,65536000]],\
+            "f":{"deleted":[[true,0,{"00000000000000b2":1}]],"lastName":[["Virtanen",0]],"riskGroup":[[2,0]]},\
+            "o":{"deleted":[[0,1]],"lastName":[[0,2]],"riskGroup":[[0,2]]}}
+            """)
+        #expect(try RecordState(json: restamped.jsonText.utf8) == restamped)
+        // Stamped again once more, an entry keeps the write it first was.
+        let again = try #require(restamped.restamped(former: Self.other, after: 0, as: (Dot(ActorID(hex: 0xc3), 1), HLC(millis: 4000))))
+        #expect(again.fields["lastName"]?.first?.origin == FieldEntry.Write(dot: Dot(Self.actor, 1), hlc: HLC(millis: 1000)))
+    }
+
+    @Test("an origin naming no entry, or a write not in \"w\", is refused", arguments: [
+        #"{"vv":{},"w":[["00000000000000a1",1,5]],"f":{"lastName":[["V",0]]},"o":{"lastName":[[0,3]]}}"#,
+        #"{"vv":{},"w":[["00000000000000a1",1,5],["00000000000000b2",1,5]],"f":{"lastName":[["V",0]]},"o":{"phone":[[0,1]]}}"#,
+        #"{"vv":{},"w":[["00000000000000a1",1,5]],"f":{"lastName":[["V",0]]},"o":{"lastName":[[0,0]]}}"#,
+    ])
+    func badOrigins(text: String) {
+        #expect(throws: JSONReadError.self) { try RecordState(json: text.utf8) }
+    }
+
     @Test("states written in the earlier per-entry form are still read")
     func earlierForm() throws {
         let text = """
