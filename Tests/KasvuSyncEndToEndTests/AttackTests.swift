@@ -113,6 +113,31 @@ struct AttackTests {
         #expect(try await office.replica.get(.client, id: client.id)["phone"] == .null)
     }
 
+    /// A restamped entry names the write it first was (`kasvu recover`), and the store then
+    /// drops a second copy of that write. Only the pusher's own former actors count: a forger
+    /// naming an honest laptop's write cannot make that write land as "already seen" and vanish.
+    @Test func anOriginNamingAnotherReplicasWriteHidesNothing() async throws {
+        let bad = try TestReplica("office-749-bad", in: directory, central: central, scope: ["--municipalities", "749"])
+        try await bad.sync()
+        let created = try await office.replica.create(.client, fields: aino(municipality: "749"))  // not yet pushed
+        let honest = try #require(try await office.replica.state(.client, id: created.id))
+        let forger = Forger(bad)
+        var fields: [String: [FieldEntry]] = [:]
+        for (name, entries) in honest.fields {
+            fields[name] = entries.map {
+                FieldEntry(value: name == "lastName" ? .string("Väärä") : $0.value, dot: Dot(forger.actor, forger.counter), hlc: forger.hlc,
+                           origin: FieldEntry.Write(dot: $0.dot, hlc: $0.hlc))
+            }
+        }
+        let forged = RecordState(vv: VersionVector([forger.actor: forger.counter]), fields: fields)
+        #expect(try await forger.post([RecordEnvelope(entity: .client, id: created.id, state: forged)]).response?.rejections.isEmpty == true)
+        #expect(try await office.sync().rejections.isEmpty)
+        try await admin.sync()
+        // The honest write is held, beside the forged one: a conflict shown, nothing hidden.
+        let names = try await admin.replica.get(.client, id: created.id).conflicts.first { $0.field == "lastName" }?.entries.map(\.value)
+        #expect(Set(names ?? []) == [.string("Virtanen"), .string("Väärä")])
+    }
+
     @Test func aProviderCannotLockOutTheCentralOffice() async throws {
         let referred = try await referredClient(2)
         let forger = Forger(referred.provider)
