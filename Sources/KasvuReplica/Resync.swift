@@ -166,6 +166,14 @@ extension Replica {
             let stamp = try stamp(db, writing: "referral \(id) pending again")
             kept.write([FieldKey.state.rawValue: .string(ReferralState.pending.rawValue)], dot: stamp.dot, hlc: stamp.hlc)
         }
+        if central == nil, local.isDeleted, !kept.isDeleted {
+            // The store lost a delete this replica had seen (another's, acknowledged before the
+            // backup): deleted again under a new write of this replica, erasing again, so that
+            // the record neither comes back to life nor waits for a delete nobody holds
+            // whole (the deleter kept only its own entries, which lack this one's values).
+            let stamp = try stamp(db, writing: "\(kind.rawValue) \(id) deleted again")
+            kept.write(kept.erasure(kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, dot: stamp.dot, hlc: stamp.hlc)
+        }
         if central == nil && Self.isIncomplete(kind, kept) {
             try db.execute(sql: "INSERT OR REPLACE INTO resync_waiting (entity, id, held) VALUES (?, ?, 1)", arguments: [kind.rawValue, id])
             return

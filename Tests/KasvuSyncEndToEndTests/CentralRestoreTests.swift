@@ -86,6 +86,40 @@ struct CentralRestoreTests {
         }
     }
 
+    /// A client one office registered and another deleted, both acknowledged after the backup:
+    /// the restored store has neither. The creator holds its values except those the deletion
+    /// erased, the deleter only its delete; neither alone is a whole record. The creator deletes
+    /// again what it had seen deleted (simulation seed 209): the client stays deleted and
+    /// erased, and nothing waits.
+    @Test func aDeleteTheStoreLostIsDeletedAgain() async throws {
+        let officeA = try TestReplica("office-a", in: directory, central: central)
+        let officeB = try TestReplica("office-b", in: directory, central: central)
+        try await officeA.sync()
+        let backup = directory.path("backup.sqlite")
+        #expect(try KasvuBinary.run(["central", "backup", "--db", central.db, "--to", backup]).status == 0)
+        let client = try await officeA.replica.create(.client, fields: Self.person(5, "Poistettava"))
+        try await officeA.sync()
+        try await officeB.sync()
+        try await officeB.replica.delete(.client, id: client.id)
+        try await officeB.sync()
+        try await officeA.sync()
+
+        #expect(central.stop() == 0)
+        #expect(try KasvuBinary.run(["central", "restore", "--from", backup, "--db", central.db]).status == 0)
+        try central.restart()
+        for _ in 0..<2 { for office in [officeA, officeB] { try await office.sync() } }
+
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        try await admin.sync()
+        for replica in [officeA, officeB, admin] {
+            let state = try #require(try await replica.replica.state(.client, id: client.id))
+            #expect(state.isDeleted && state.value(.municipality) == .string("749"))
+            #expect(try await replica.replica.info().pendingChanges == 0)
+            #expect(try !databaseFilesContain(replica.replica.path, testHetu(5)))
+        }
+        #expect(try !databaseFilesContain(central.db, testHetu(5)))
+    }
+
     @Test func aRestoreRefusesAFileThatIsNoBackupAndChangesNothing() async throws {
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         _ = try await admin.createTwoProviders()
