@@ -150,11 +150,13 @@ public struct RecordState: Sendable, Hashable {
     /// old bytes then owe a scrub of the file (`KasvuStorage.Scrub`); an edit that replaces a
     /// phone number is not an erasure and owes none.
     public func erasesPersonalValues(_ kind: EntityKind, merged: RecordState) -> Bool {
-        kind.schema.personalFields.contains { name in
-            let held = Set((fields[name] ?? []).filter { !$0.value.isNull }.map(\.dot))
+        // On every pulled record: no allocation, and nothing to do for a record seen first.
+        guard !fields.isEmpty else { return false }
+        return kind.schema.personalFields.contains { name in
+            guard let before = fields[name] else { return false }
             let after = merged.fields[name] ?? []
-            return !held.isEmpty && !held.isSubset(of: Set(after.map(\.dot)))
-                && (merged.isDeleted || after.contains { $0.value.isNull })
+            guard merged.isDeleted || after.contains(where: { $0.value.isNull }) else { return false }
+            return before.contains { entry in !entry.value.isNull && !after.contains { $0.dot == entry.dot } }
         }
     }
 
