@@ -473,10 +473,11 @@ public struct Simulation: Sendable {
                 report.violations.append("r\(index) does not hold exactly r0's records in its scope: \(Self.difference(held, expected))")
             }
         }
-        var finalDots: [String: Set<Dot>] = [:]
+        var finalDots: [String: Set<Dot>] = [:], finalTimes: [String: [Dot: HLC]] = [:]
         for envelope in reference {
             for (field, entries) in envelope.state.fields {
                 finalDots["\(envelope.entity.rawValue)/\(envelope.id)/\(field)"] = Set(entries.map(\.dot))
+                finalTimes["\(envelope.entity.rawValue)/\(envelope.id)/\(field)"] = Dictionary(entries.map { ($0.dot, $0.hlc) }) { first, _ in first }
                 if entries.count > 1 { report.conflicts += 1 }
             }
         }
@@ -503,7 +504,9 @@ public struct Simulation: Sendable {
             // first: its first dot, or the one a recovery stamped it again as.
             var held = finalDots[key] ?? []
             for write in writes where !held.contains(write.dot) {
-                if let former = write.formerDots.keys.first(where: held.contains) {
+                // The same write: its former dot with its former time (a copy's other write
+                // under that number is another write).
+                if let former = write.formerDots.first(where: { finalTimes[key]?[$0.key] == $0.value })?.key {
                     held.remove(former)
                     held.insert(write.dot)
                 }
