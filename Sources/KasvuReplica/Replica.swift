@@ -65,9 +65,6 @@ public final class Replica: Sendable {
         let pool = try storage { try openPool(path, durability: durability) }
         try storage {
             try ReplicaSchema.migrator().migrate(pool)
-            // An erasure committed just before a crash is scrubbed now (owed still if another
-            // process holds the file: the next erasure or start retries).
-            try pool.writeWithoutTransaction { db in _ = try Scrub.runIfPending(db) }
             try pool.write { db in
                 try db.execute(sql: """
                     INSERT INTO replica (singleton, replica_id, actor, role, central_url, created_at)
