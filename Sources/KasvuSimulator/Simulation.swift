@@ -473,10 +473,9 @@ public struct Simulation: Sendable {
                 report.violations.append("r\(index) does not hold exactly r0's records in its scope: \(Self.difference(held, expected))")
             }
         }
-        var finalDots: [String: Set<Dot>] = [:], finalTimes: [String: [Dot: HLC]] = [:]
+        var finalTimes: [String: [Dot: HLC]] = [:]
         for envelope in reference {
             for (field, entries) in envelope.state.fields {
-                finalDots["\(envelope.entity.rawValue)/\(envelope.id)/\(field)"] = Set(entries.map(\.dot))
                 finalTimes["\(envelope.entity.rawValue)/\(envelope.id)/\(field)"] = Dictionary(entries.map { ($0.dot, $0.hlc) }) { first, _ in first }
                 if entries.count > 1 { report.conflicts += 1 }
             }
@@ -502,7 +501,7 @@ public struct Simulation: Sendable {
             }.map(\.dot))
             // A write two copies held unpushed lands once, under whichever dot reached the store
             // first: its first dot, or the one a recovery stamped it again as.
-            var held = finalDots[key] ?? []
+            var held = Set((finalTimes[key] ?? [:]).keys)
             for write in writes where !held.contains(write.dot) {
                 // The same write: its former dot with its former time (a copy's other write
                 // under that number is another write).
