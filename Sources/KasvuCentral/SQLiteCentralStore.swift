@@ -219,6 +219,11 @@ public final class SQLiteCentralStore: CentralStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v12: a replica that never settled counts from its registration") { db in
+            // Until now such a replica counted as away at once, and a collection could drop a
+            // tombstone its first edits were concurrent with (simulation seed 2316).
+            try db.execute(sql: "UPDATE replica SET settled_ms = CAST(strftime('%s', created_at) AS INTEGER) * 1000 WHERE settled_ms IS NULL")
+        }
         return migrator
     }
 
@@ -237,8 +242,11 @@ public final class SQLiteCentralStore: CentralStore {
                 throw KasvuError(.alreadyExists, "replica \(id) is already registered; revoke it or choose another id")
             }
             let (municipalities, provider) = Self.columns(scope)
-            try db.execute(sql: "INSERT INTO replica (id, role, token_hash, created_at, municipalities, provider_id) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, role.rawValue, Token.hash(token.secret), ISO8601DateFormatter().string(from: Date()), municipalities, provider])
+            // Settled at cursor 0 from now: until it pushes everything it has, it holds tombstone collection back, for the usual limit.
+            try db.execute(sql: """
+                INSERT INTO replica (id, role, token_hash, created_at, municipalities, provider_id, settled_cursor, settled_ms) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+                """, arguments: [id, role.rawValue, Token.hash(token.secret), ISO8601DateFormatter().string(from: Date()), municipalities, provider,
+                                 Int64(self.nowMillis())])
         }
         return token.text
     }

@@ -37,7 +37,8 @@ public struct TombstoneCollection: Sendable, Hashable {
 /// had (``SyncHeader/unpushed`` 0): its writes made before it pulled a tombstone have then been
 /// merged, so an edit concurrent with a delete is a conflict the store keeps, never collected.
 /// A replica that syncs but never settles (always more to push, or never saying) holds nothing
-/// back for longer than one that stays away: past the limit it is counted as away.
+/// back for longer than one that stays away: past the limit it is counted as away. A replica
+/// that never settled counts as settled at cursor 0 when it was registered.
 extension SQLiteCentralStore {
     /// Replicas not settled for longer than this no longer hold back collection; returning, they pull everything again.
     public static let defaultInactiveAfterDays = 30

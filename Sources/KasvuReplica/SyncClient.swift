@@ -149,6 +149,8 @@ public struct SyncClient: Sendable {
                 if response.more || !nextItems.isEmpty {
                     var header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
                     header.cursor = response.cursor
+                    // No `unpushed` claim: a write made before this answer is applied may be concurrent
+                    // with a tombstone in it. The next sync's first request settles the cursor.
                     async let next = transport.exchange(SyncRequest(header: header, push: nextItems.map(\.envelope)))
                     let applied = try await replica.applySyncResponse(response, acknowledging: items)
                     (evicted, held) = (evicted + applied.evicted, held + applied.held)

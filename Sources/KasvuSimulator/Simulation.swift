@@ -249,6 +249,7 @@ public struct Simulation: Sendable {
                     // Honest replicas are never refused: every rule they follow locally, the central
                     // store applies the same way.
                     for rejection in summary.rejections {
+                        trace("refused r\(index) \(rejection.entity) \(rejection.id): \(rejection.kind)")
                         // The record, or the client it belongs to (named in the message), was
                         // collected while this replica was counted as away, or while it was an old
                         // or second copy of a laptop whose other copy had pulled past the delete.
@@ -436,8 +437,10 @@ public struct Simulation: Sendable {
             if Int.random(in: 0..<25, using: &collectRandom) == 0 {
                 let away = Int.random(in: 0..<3, using: &collectRandom) == 0
                 everyoneAway = everyoneAway || away
-                report.collectedTombstones += try await store.current.collectTombstones(inactiveAfterDays: away ? 0 : 30).collected
+                let run = try await store.current.collectTombstones(inactiveAfterDays: away ? 0 : 30)
+                report.collectedTombstones += run.collected
                 report.collections += 1
+                trace("collect\(away ? " (everyone away)" : ""): reach \(run.reach), collected \(run.collected), retired \(run.retired), horizon \(run.horizon)")
             }
             if forger != nil, Int.random(in: 0..<3, using: &forger!.random) == 0,
                let violation = await forger!.act(store, now: time.now(), provider: provider.id) {

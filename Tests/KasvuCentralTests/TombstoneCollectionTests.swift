@@ -63,6 +63,19 @@ import Testing
         #expect(try await store.collectTombstones().reach == 1)
     }
 
+    /// Simulation seed 2316: an admin replica's syncs had all left writes unpushed when another
+    /// office's delete was collected, and its concurrent edit was then refused.
+    @Test func aReplicaThatNeverSettledHoldsCollectionBackFromItsRegistration() async throws {
+        let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
+        _ = try await deletedClient()
+        let end = try await store.statistics().sequence
+        try await request(from: "admin", token: admin, cursor: end, unpushed: 2)
+        clock.set("2026-03-31")
+        #expect(try await store.collectTombstones(inactiveAfterDays: 30).collected == 0)
+        clock.set("2026-04-02")  // 31 days after the admin was registered
+        #expect(try await store.collectTombstones(inactiveAfterDays: 30).collected == 1)
+    }
+
     @Test func aReplicaUnsettledPastTheLimitNoLongerHoldsCollectionBack() async throws {
         let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
         try await request(from: "admin", token: admin, cursor: 0, unpushed: 0)
