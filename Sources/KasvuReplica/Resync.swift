@@ -174,12 +174,43 @@ extension Replica {
             let stamp = try stamp(db, writing: "\(kind.rawValue) \(id) deleted again")
             kept.write(kept.erasure(kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, dot: stamp.dot, hlc: stamp.hlc)
         }
+        if central == nil, !kept.isDeleted, Self.isIncomplete(kind, kept), !Self.isIncomplete(kind, local),
+           Self.decidesWhereItLives(kind, kept, own: try Self.currentActor(db)) {
+            // Its creation values, or the municipality it moved the client to, are this
+            // replica's, but values it held were others' writes the store lost: written again
+            // as its own (it saw them), so that the record comes back whole even when their
+            // writers no longer hold it (evicted when the client moved; simulation seeds 286
+            // and 521). A writer that still holds it sends its write too: a conflict of two
+            // equal values, shown until resolved.
+            let missing = Self.valuesToWriteAgain(kind, kept: kept, local: local)
+            if !missing.isEmpty {
+                let stamp = try stamp(db, writing: "\(kind.rawValue) \(id) written again")
+                kept.write(missing, dot: stamp.dot, hlc: stamp.hlc)
+            }
+        }
         if central == nil && Self.isIncomplete(kind, kept) {
             try db.execute(sql: "INSERT OR REPLACE INTO resync_waiting (entity, id, held) VALUES (?, ?, 1)", arguments: [kind.rawValue, id])
             return
         }
         try Self.saveState(db, kind, id, kept)
         if kept != central { try Self.queueAgain(db, kind, id) }
+    }
+
+    /// Whether this replica's own writes hold where a record comes from: its creation (a
+    /// create-only value) or, for a client, its municipality, which decides who holds it. Other
+    /// holders wait for it: two replicas writing the same values again would show each as a
+    /// conflict of two equal values.
+    static func decidesWhereItLives(_ kind: EntityKind, _ kept: RecordState, own: ActorID) -> Bool {
+        kind.schema.fields.contains { spec in
+            (spec.access == .createOnly || (kind == .client && spec.name == FieldKey.municipality.rawValue))
+                && kept.fields[spec.name]?.contains { $0.dot.actor == own && !$0.value.isNull } == true
+        }
+    }
+
+    /// The values a record's rebase lost (others' writes the store no longer holds), as this
+    /// replica held them: all of them, since their writers may no longer hold the record.
+    static func valuesToWriteAgain(_ kind: EntityKind, kept: RecordState, local: RecordState) -> [String: FieldValue] {
+        local.values.filter { name, value in name != EntitySchema.deletedField && kept.fields[name] == nil && !value.isNull }
     }
 
     /// Releases the held records that have something to push: each sync tries them once more.

@@ -93,7 +93,8 @@ public struct SyncClient: Sendable {
         var cursor: Int64 = 0
         // The next round trip's batch and answer, exchanged while the previous one committed.
         var prefetched: (items: [OutboxItem], response: SyncResponse)?
-        var held: [SyncRejection] = []
+        // Rejections that are no refusal: records held after a central restore, moved clients let go.
+        var held: [SyncRejection] = [], gone: [SyncRejection] = []
         do {
             // Records held after a central restore are tried once more in every sync.
             try await replica.releaseHeldRecords()
@@ -153,7 +154,7 @@ public struct SyncClient: Sendable {
                     // with a tombstone in it. The next sync's first request settles the cursor.
                     async let next = transport.exchange(SyncRequest(header: header, push: nextItems.map(\.envelope)))
                     let applied = try await replica.applySyncResponse(response, acknowledging: items)
-                    (evicted, held) = (evicted + applied.evicted, held + applied.held)
+                    (evicted, held, gone) = (evicted + applied.evicted, held + applied.held, gone + applied.gone)
                     watch?.waiting(for: "the central server's answer to round trip \(roundTrips + 1) (\(nextItems.count) records pushed)")
                     do {
                         prefetched = (nextItems, try await next)
@@ -162,11 +163,11 @@ public struct SyncClient: Sendable {
                     }
                 } else {
                     let applied = try await replica.applySyncResponse(response, acknowledging: items)
-                    (evicted, held) = (evicted + applied.evicted, held + applied.held)
+                    (evicted, held, gone) = (evicted + applied.evicted, held + applied.held, gone + applied.gone)
                 }
                 pushed += items.count - response.rejections.count
                 pulled += response.pull.count
-                rejections += response.rejections.filter { rejection in !held.contains { $0.entity == rejection.entity && $0.id == rejection.id } }
+                rejections += response.rejections.filter { rejection in !(held + gone).contains { $0.entity == rejection.entity && $0.id == rejection.id } }
                 cursor = response.cursor
                 let remaining = try await replica.pushableCount()
                 await progress(SyncProgress(phase: remaining > 0 ? .pushing : .pulling, pushed: pushed, pulled: pulled, pendingPush: remaining))
@@ -236,23 +237,41 @@ extension Replica {
     /// new cursor, all in one transaction. A record a re-sync queued again that the restored
     /// store refuses is held instead (it rests on writes of others the store still lacks) and
     /// tried again at the next sync; it is not among the rejections.
+    /// A client it so queued that the store refuses because it holds it outside this replica's
+    /// scope (another replica moved it and sent it again first) goes, with its records, as if
+    /// the move had been pulled; that is not among the rejections either.
     /// - Returns: how many records it evicted (an eviction sent again finds nothing to remove),
-    ///   and the rejections that were held.
+    ///   the rejections that were held, and those that let a moved client go.
     @discardableResult
-    public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws -> (evicted: Int, held: [SyncRejection]) {
-        let (evicted, erased, held) = try await write { db in
+    public func applySyncResponse(_ response: SyncResponse, acknowledging items: [OutboxItem]) async throws
+        -> (evicted: Int, held: [SyncRejection], gone: [SyncRejection]) {
+        let (evicted, erased, held, gone) = try await write { db in
             var evicted = 0
             let at = ISO8601DateFormatter().string(from: Date())
             // Records a re-sync queued again (none, but after a central restore).
             let requeuedAny = try Bool.fetchOne(db, sql: "SELECT 1 FROM resync_waiting LIMIT 1") ?? false
             var held: [SyncRejection] = []
+            var gone: [SyncRejection] = []
             if requeuedAny {
                 let requeued = try db.cachedStatement(sql: "SELECT 1 FROM resync_waiting WHERE entity = ? AND id = ?")
                 // A record the store collected (`not_found`) is gone for good: evicted, never held.
-            for rejection in response.rejections where try rejection.kind != KasvuError.Kind.notFound.rawValue
-                && Bool.fetchOne(requeued, arguments: [rejection.entity, rejection.id]) == true {
+                // Held too: a record written since, whose client still waits for writes of others
+                // the store lost (a referral refused because the client's confirmation is not back
+                // yet; simulation seed 475).
+                for rejection in response.rejections where rejection.kind != KasvuError.Kind.notFound.rawValue {
+                    guard let kind = EntityKind(rawValue: rejection.entity) else { continue }
+                    // A client the store holds where this replica may not see it (another replica
+                    // moved it, and sent it again before this creator did): gone from here, with
+                    // its records, as if this replica had pulled the move (simulation seed 475).
+                    if kind == .client, response.evict.contains(RecordKey(entity: kind, id: rejection.id)) {
+                        gone.append(rejection)
+                        continue
+                    }
+                    let client = kind == .client ? nil : try Self.loadState(db, kind, rejection.id)?.value(.clientId).stringValue
+                    guard try Bool.fetchOne(requeued, arguments: [rejection.entity, rejection.id]) == true
+                            || client.map({ try Bool.fetchOne(requeued, arguments: [EntityKind.client.rawValue, $0]) == true }) == true else { continue }
                     held.append(rejection)
-                    try db.execute(sql: "UPDATE resync_waiting SET held = 1 WHERE entity = ? AND id = ?", arguments: [rejection.entity, rejection.id])
+                    try db.execute(sql: "INSERT OR REPLACE INTO resync_waiting (entity, id, held) VALUES (?, ?, 1)", arguments: [rejection.entity, rejection.id])
                 }
             }
             let keep = Set(held.map { "\($0.entity)/\($0.id)" })
@@ -276,7 +295,14 @@ extension Replica {
             let refused = Set(response.rejections.map { "\($0.entity)/\($0.id)" })
             // A held record is this replica's own writes the restored store cannot place yet
             // (it lacks the client that puts it in scope): kept, not evicted, until it lands.
-            for key in response.evict where !keep.contains("\(key.entity.rawValue)/\(key.id)") {
+            var evictions = response.evict.filter { !keep.contains("\($0.entity.rawValue)/\($0.id)") }
+            for client in gone {
+                for kind in EntityKind.allCases where kind.schema.field(FieldKey.clientId.rawValue) != nil {
+                    evictions += try String.fetchAll(db, sql: "SELECT id FROM \"\(kind.rawValue)\" WHERE client_id = ?", arguments: [client.id])
+                        .map { RecordKey(entity: kind, id: $0) }
+                }
+            }
+            for key in evictions {
                 try db.execute(sql: "DELETE FROM \"\(key.entity.rawValue)\" WHERE id = ?", arguments: [key.id])
                 evicted += db.changesCount
                 for table in ["outbox", "write_log", "resync_waiting"] {
@@ -287,11 +313,11 @@ extension Replica {
                 }
             }
             if evicted > 0 || erased > 0 { try Scrub.markPending(db) }
-            return (evicted, erased, held)
+            return (evicted, erased, held, gone)
         }
         // Evicted records and values erased elsewhere leave no copy in the files.
         if evicted > 0 || erased > 0 { try await scrubErasedBytes() }
-        return (evicted, held)
+        return (evicted, held, gone)
     }
 
     /// Rewrites this replica's file when an erasure or eviction owes it (``KasvuStorage/Scrub``):

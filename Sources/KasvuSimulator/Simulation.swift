@@ -358,12 +358,14 @@ public struct Simulation: Sendable {
                 try await store.current.backup(to: path)
                 backup = path
                 report.centralBackups += 1
+                trace("central backup \(report.centralBackups)")
             case 1 where backup != nil:
                 // The server stops, the backup is put in place, the server starts on it.
                 collectedBeforeRestore.formUnion(try CentralInspection.collected(centralPath))
                 try await SQLiteCentralStore.restore(from: backup!, to: centralPath)
                 try store.replace(with: SQLiteCentralStore(path: centralPath, nowMillis: time.now))
                 report.centralRestores += 1
+                trace("central restore from backup \(report.centralBackups)")
             default:
                 break
             }
