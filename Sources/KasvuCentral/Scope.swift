@@ -87,7 +87,7 @@ struct ScopeResolver {
     /// make, so that no push can move a record into or out of the scope. The messages say
     /// nothing of the stored record: not whether it exists, nor where it belongs.
     mutating func writeRefusal(_ kind: EntityKind, _ id: String, _ state: RecordState) throws -> String? {
-        let outside = "the record is outside this replica's scope"
+        let outside = SyncRejection.outsideScope
         switch scope {
         case .all:
             return nil

@@ -263,7 +263,7 @@ extension Replica {
                     // A client the store holds where this replica may not see it (another replica
                     // moved it, and sent it again before this creator did): gone from here, with
                     // its records, as if this replica had pulled the move (simulation seed 475).
-                    if kind == .client, response.evict.contains(RecordKey(entity: kind, id: rejection.id)) {
+                    if kind == .client, rejection.message == SyncRejection.outsideScope, response.evict.contains(RecordKey(entity: kind, id: rejection.id)) {
                         gone.append(rejection)
                         continue
                     }

@@ -54,6 +54,11 @@ public struct SyncHeader: Sendable, Hashable {
 
 /// A pushed record the central store did not merge, and why. The rest of the batch landed.
 public struct SyncRejection: Sendable, Hashable {
+    /// The message of a push refused because the record, as the central store would hold it,
+    /// is outside the pushing replica's scope. A restored replica's client refused so, and
+    /// evicted, is held by the store where this replica may not see it.
+    public static let outsideScope = "the record is outside this replica's scope"
+
     public var entity: String
     public var id: String
     public var code: Int
