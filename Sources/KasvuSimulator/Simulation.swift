@@ -486,8 +486,9 @@ public struct Simulation: Sendable {
             }
         }
         // The narrow offices' clients move out of their scope by design (they are evicted there).
-        // A write the restored store lost can be sent again only by its writer, while it still
-        // holds the record (README, "Backup and restore"): after a restore, theirs are exempt.
+        // A narrow office's write the restored store lost, of a client another office moved out
+        // of its scope, comes back as its value only, written again by the office that moved it
+        // (README, "Backup and restore"): after a restore, their dots are exempt.
         let narrowSlots = Set(replicas.indices.filter { replicas[$0].scope == .municipalities(["749"]) })
         let narrowActors = Set(log.filter { narrowSlots.contains($0.writer) }.map(\.dot.actor))
         // A collected record is gone everywhere, with its writes; a restored store may hold one

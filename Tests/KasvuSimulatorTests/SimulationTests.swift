@@ -45,8 +45,12 @@ struct SimulationTests {
     }
 
     /// A central restore that once failed. 209: a client one office created and another deleted,
-    /// both lost by the restore, waited forever on both offices (each held half of it).
-    @Test(arguments: [UInt64(209)])
+    /// both lost by the restore, waited forever on both offices (each held half of it). 286,
+    /// 289, 521: a client whose creation values others' lost edits had superseded, or whose
+    /// creator had let it go when another office moved it, waited forever. 475: a referral of a
+    /// client still waiting was refused and dropped, and the creator of a client moved out of
+    /// its scope held it forever. 38: a waiting client was let go with the edit it held.
+    @Test(arguments: [UInt64(38), 209, 286, 289, 475, 521])
     func centralRestoreSeedThatOnceFailed(seed: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let report = try await Simulation(seed: seed, centralRestores: true, directory: directory.url).run()
