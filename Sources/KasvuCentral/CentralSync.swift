@@ -22,6 +22,17 @@ extension SQLiteCentralStore {
             case .failure(let error): rejections.append(SyncRejection(entity: record.entity, id: record.id, error: error))
             }
         }
+        if let known = header.incarnation {
+            let (current, horizon) = try await pool.read { db in
+                (try String.fetchOne(db, sql: "SELECT value FROM central_state WHERE name = 'incarnation'"), try Self.horizon(db))
+            }
+            if let current, known != current {
+                // Restored since this replica last synced: its push rests on what the store lost.
+                // Nothing merges; the answer names the incarnation and the replica re-syncs first.
+                return SyncResponse(schemaVersion: SyncSchema.version, accepted: 0, rejections: [], pull: [], cursor: header.cursor,
+                                    more: false, clock: HLC(millis: now), incarnation: current, horizon: horizon)
+            }
+        }
         let merging = valid, rejectedEarly = rejections
         let merge = try await write { db in try self.merge(db, merging, header: header, replica: replica, rejections: rejectedEarly) }
         let pullLimit = min(max(header.pullLimit, 1), SyncBatch.maxRecords)
@@ -29,7 +40,9 @@ extension SQLiteCentralStore {
         var pull = try await pool.read { db in
             whilePulling?()
             var resolver = ScopeResolver(reads: SQLiteCentralReads(db: db), scope: replica.scope, today: self.today)
-            return try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: merge.sentText)
+            var batch = try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: merge.sentText)
+            batch.evict += try Self.collected(db, among: request.waiting)
+            return batch
         }
         if replica.scope != .all && (!pull.delivered.isEmpty || pull.rescan > 0) {
             let delivered = pull.delivered, rescan = pull.rescan
@@ -64,6 +77,9 @@ extension SQLiteCentralStore {
         if header.actorCounter > UInt64(Int64.max) { errors.append(FieldError(field: "header.actorCounter", message: "must be at most \(Int64.max)")) }
         if header.cursor < 0 { errors.append(FieldError(field: "header.cursor", message: "must not be negative")) }
         if let unpushed = header.unpushed, unpushed < 0 { errors.append(FieldError(field: "header.unpushed", message: "must not be negative")) }
+        if let incarnation = header.incarnation, incarnation.utf8.count > 64 {
+            errors.append(FieldError(field: "header.incarnation", message: "at most 64 characters"))
+        }
         if let name = header.userName, !SyncLimits.isAcceptableUserName(name) {
             errors.append(FieldError(field: "header.userName", message: "at most \(SyncLimits.maxUserNameLength) characters, no control characters"))
         }

@@ -103,6 +103,14 @@ extension SQLiteCentralStore {
         return nil
     }
 
+    /// The keys among those a replica waits for (``SyncRequest/waiting``) that were collected:
+    /// no pull brings them back, so the replica lets them go. A key tells only that a record
+    /// with an id the replica already holds was erased and forgotten.
+    static func collected(_ db: Database, among waiting: [RecordKey]) throws -> [RecordKey] {
+        let isCollected = try db.cachedStatement(sql: "SELECT 1 FROM collected WHERE entity = ? AND id = ?")
+        return try waiting.filter { try Bool.fetchOne(isCollected, arguments: [$0.entity.rawValue, $0.id]) == true }
+    }
+
     /// The collected keys a pull passes, in `(after, through]` by sequence number, at most `limit`:
     /// evictions for a replica that may hold them (every one for a replica that sees everything).
     static func collectedKeys(_ db: Database, after: Int64, through: Int64, limit: Int) throws -> [(key: RecordKey, seq: Int64)] {

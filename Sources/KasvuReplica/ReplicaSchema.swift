@@ -238,6 +238,14 @@ enum ReplicaSchema {
                 CREATE INDEX write_log_by_record ON write_log(entity, id, counter);
                 """)
         }
+        migrator.registerMigration("v8: re-sync horizon") { db in
+            try db.execute(sql: """
+                -- The central store's tombstone horizon when the current re-sync began: should it
+                -- rise past the re-sync's cursor, a tombstone pulled earlier in the re-sync may have
+                -- been collected and forgotten unseen, and the re-sync starts over.
+                ALTER TABLE replica ADD COLUMN resync_horizon INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

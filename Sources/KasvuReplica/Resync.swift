@@ -80,9 +80,20 @@ extension Replica {
 
     /// Applies one pulled batch of a re-sync: each record rebased on the store's state, queued
     /// when the store lacks something of it; evictions; the new cursor. One transaction.
-    func applyResyncBatch(_ response: SyncResponse) async throws {
+    /// - Returns: false when the re-sync started over instead: the store's tombstone horizon rose
+    ///   past its cursor since it began, so a tombstone it pulled earlier may have been collected
+    ///   and forgotten without its eviction ever reaching this replica (simulation seed 3957).
+    func applyResyncBatch(_ response: SyncResponse) async throws -> Bool {
         try await write { db in
-            if try Self.resyncReason(db) == .pastHorizon {
+            let reason = try Self.resyncReason(db) ?? .restoredStore
+            let row = try Row.fetchOne(db, sql: "SELECT pull_cursor, resync_horizon FROM replica WHERE singleton = 1")
+            if row?["pull_cursor"] as Int64? ?? 0 == 0 {
+                try db.execute(sql: "UPDATE replica SET resync_horizon = ? WHERE singleton = 1", arguments: [response.horizon])
+            } else if let row, response.horizon > row["resync_horizon"] as Int64, response.horizon > row["pull_cursor"] as Int64 {
+                try Self.startResync(db, reason)
+                return false
+            }
+            if reason == .pastHorizon {
                 try self.mergeInTransaction(db, response.pull, cursor: nil)
             } else {
                 try self.rebaseInTransaction(db, response.pull)
@@ -100,6 +111,7 @@ extension Replica {
             // A rebase may have dropped personal values (an erasure the store holds) and
             // evictions drop records: the files are scrubbed once the re-sync ends.
             try Scrub.markPending(db)
+            return true
         }
     }
 
@@ -157,7 +169,8 @@ extension Replica {
     /// is, readable and editable, and waits (unpushed) until its creator's re-sync brings it
     /// back to the store; the pull that delivers it rebases it and queues it (``mergeWaiting``).
     private func rebase(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, central: RecordState?) throws {
-        guard var kept = local.rebased(on: central, own: try Self.currentActor(db)) else {
+        let own = try Self.currentActor(db)
+        guard var kept = Self.withoutCreation(under: central, kind, local, own: own).rebased(on: central, own: own) else {
             try db.execute(sql: "DELETE FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id])
             return
@@ -170,19 +183,28 @@ extension Replica {
             // The store lost a delete this replica had seen (another's, acknowledged before the
             // backup): deleted again under a new write of this replica, erasing again, so that
             // the record neither comes back to life nor waits for a delete nobody holds
-            // whole (the deleter kept only its own entries, which lack this one's values).
+            // whole (the deleter kept only its own entries, which lack this one's values). It
+            // knows what the lost delete knew, no more: edits the delete had not seen stay, a
+            // delete-vs-edit conflict as before the restore (simulation seed 6497).
+            let seen = Self.knowledge(ofDeletesIn: local, within: kept.vv)
+            let erasure = kept.erasure(kind).filter { name, _ in
+                (kept.fields[name] ?? []).allSatisfy { $0.value.isNull || seen.covers($0.dot) }
+            }
             let stamp = try stamp(db, writing: "\(kind.rawValue) \(id) deleted again")
-            kept.write(kept.erasure(kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, dot: stamp.dot, hlc: stamp.hlc)
+            kept.write(erasure.merging([EntitySchema.deletedField: .bool(true)]) { $1 }, dot: stamp.dot, hlc: stamp.hlc, deleteContext: seen)
         }
-        if central == nil, !kept.isDeleted, Self.isIncomplete(kind, kept), !Self.isIncomplete(kind, local),
-           Self.decidesWhereItLives(kind, kept, own: try Self.currentActor(db)) {
+        if central == nil, Self.isIncomplete(kind, kept), !Self.isIncomplete(kind, local),
+           try kept.isDeleted || Self.decidesWhereItLives(kind, kept, own: Self.currentActor(db)) {
             // Its creation values, or the municipality it moved the client to, are this
             // replica's, but values it held were others' writes the store lost: written again
             // as its own (it saw them), so that the record comes back whole even when their
             // writers no longer hold it (evicted when the client moved; simulation seeds 286
             // and 521). A writer that still holds it sends its write too: a conflict of two
-            // equal values, shown until resolved.
-            let missing = Self.valuesToWriteAgain(kind, kept: kept, local: local)
+            // equal values, shown until resolved. A tombstone holds no personal data to spread:
+            // whoever holds it writes it whole again, since its creator may have let it go when
+            // the store collected it before the restore (simulation seed 5289).
+            var missing = Self.valuesToWriteAgain(kind, kept: kept, local: local)
+            if kept.isDeleted { missing = missing.filter { kind.schema.field($0.key)?.personal == false } }
             if !missing.isEmpty {
                 let stamp = try stamp(db, writing: "\(kind.rawValue) \(id) written again")
                 kept.write(missing, dot: stamp.dot, hlc: stamp.hlc)
@@ -194,6 +216,32 @@ extension Replica {
         }
         try Self.saveState(db, kind, id, kept)
         if kept != central { try Self.queueAgain(db, kind, id) }
+    }
+
+    /// The local state without this replica's creation of the record when the store lacks the
+    /// creation and holds the record deleted by others. A delete is made on a record its writer
+    /// held, creation included, so it superseded the creation, even where the deleter's own
+    /// rebase narrowed its context to what the restored store held (simulation seeds 6804 and
+    /// 4667): sent again, the creation would bring erased personal data back.
+    static func withoutCreation(under central: RecordState?, _ kind: EntityKind, _ local: RecordState, own: ActorID) -> RecordState {
+        guard let central, central.isDeleted,
+              (central.fields[EntitySchema.deletedField] ?? []).allSatisfy({ $0.value != .bool(true) || $0.dot.actor != own }) else { return local }
+        let creation = Set(kind.schema.fields.filter { $0.access == .createOnly }.flatMap { spec in
+            (local.fields[spec.name] ?? []).filter { entry in
+                entry.dot.actor == own && !(central.fields[spec.name] ?? []).contains { $0.dot == entry.dot }
+            }
+        }.map(\.dot))
+        guard !creation.isEmpty else { return local }
+        return RecordState(vv: local.vv, fields: local.fields.mapValues { $0.filter { !creation.contains($0.dot) } })
+    }
+
+    /// What the deletes a record holds had seen, within `vector`.
+    static func knowledge(ofDeletesIn state: RecordState, within vector: VersionVector) -> VersionVector {
+        var seen: [ActorID: UInt64] = [:]
+        for entry in state.fields[EntitySchema.deletedField] ?? [] where entry.value == .bool(true) {
+            for (actor, counter) in entry.context?.counters ?? [:] { seen[actor] = max(seen[actor] ?? 0, min(counter, vector[actor])) }
+        }
+        return VersionVector(seen)
     }
 
     /// Whether this replica's own writes hold where a record comes from: its creation (a
@@ -225,10 +273,22 @@ extension Replica {
         }
     }
 
+    /// The records held back waiting for writes of others (``KasvuSync/SyncRequest/waiting``):
+    /// the store answers evictions for those it collected, which no pull would bring back.
+    func waitingKeys() async throws -> [RecordKey] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT entity, id FROM resync_waiting WHERE held = 1 ORDER BY entity, id LIMIT ?",
+                             arguments: [SyncLimits.maxWaitingKeys]).compactMap { row in
+                EntityKind(rawValue: row["entity"]).map { RecordKey(entity: $0, id: row["id"]) }
+            }
+        }
+    }
+
     /// A pulled state of a record waiting for its creator: rebased on it, and queued once that
     /// makes it whole; otherwise merged as usual and still waiting. Returns the state saved.
     func mergeWaiting(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, pulled: RecordState) throws -> RecordState {
-        if let rebased = local.rebased(on: pulled, own: try Self.currentActor(db)), !Self.isIncomplete(kind, rebased) {
+        let own = try Self.currentActor(db)
+        if let rebased = Self.withoutCreation(under: pulled, kind, local, own: own).rebased(on: pulled, own: own), !Self.isIncomplete(kind, rebased) {
             try Self.saveState(db, kind, id, rebased)
             if rebased != pulled {
                 try Self.queueAgain(db, kind, id)

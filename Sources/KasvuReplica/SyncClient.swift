@@ -115,7 +115,8 @@ public struct SyncClient: Sendable {
                     header.unpushed = items.count < batch ? 0 : max(0, try await replica.pushableCount() - items.count)
                     watch?.waiting(for: "the central server's answer to round trip \(roundTrips + 1) (\(items.count) records pushed)")
                     do {
-                        response = try await transport.exchange(SyncRequest(header: header, push: items.map(\.envelope)))
+                        response = try await transport.exchange(SyncRequest(header: header, push: items.map(\.envelope),
+                                                                             waiting: try await replica.waitingKeys()))
                     } catch is SyncBatchTooLarge {
                         batch = try Self.halved(batch)
                         continue
@@ -201,7 +202,7 @@ extension SyncClient {
             }
             // Restored once more meanwhile: noteIncarnation started over from the first record.
             if let incarnation = response.incarnation, try await replica.noteIncarnation(incarnation) == .restored { continue }
-            try await replica.applyResyncBatch(response)
+            guard try await replica.applyResyncBatch(response) else { continue }
             pulled += response.pull.count
             await progress(SyncProgress(phase: .pulling, pushed: 0, pulled: pulled, pendingPush: nil))
             if !response.more { break }
@@ -223,13 +224,13 @@ extension Replica {
         let now = nowMillis()
         return try await read { db in
             // The actor with its counter, from the same row: `kasvu recover` may have changed both.
-            guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, actor, counter, hlc, pull_cursor FROM replica WHERE singleton = 1") else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, actor, counter, hlc, pull_cursor, central_incarnation FROM replica WHERE singleton = 1") else {
                 throw KasvuError(.replicaNotInitialized, "replica row missing")
             }
             let last = HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64))
             return SyncHeader(schemaVersion: SyncSchema.version, replicaID: row["replica_id"], actor: ActorID(rawValue: row["actor"]),
                               actorCounter: UInt64(row["counter"] as Int64), clock: max(last, HLC(millis: now)),
-                              cursor: row["pull_cursor"], pullLimit: pullLimit, userName: userName)
+                              cursor: row["pull_cursor"], pullLimit: pullLimit, userName: userName, incarnation: row["central_incarnation"])
         }
     }
 

@@ -263,6 +263,7 @@ public struct Simulation: Sendable {
                     }
                     return true
                 } catch let error as KasvuError where error.kind == .replicaRewound && attempt == 0 {
+                    trace("sync r\(index) refused as rewound: \(error.message)")
                     do { try await recover(index) } catch { report.violations.append("recovery of r\(index) failed: \(error)") }
                 } catch {
                     trace("sync r\(index) failed: \(error)")

@@ -8,8 +8,8 @@ extension RecordState {
     /// lost is that writer's to send again, and a state claiming it could never be pushed (no
     /// replica may vouch for another's write the store has not seen). The vector claims of every
     /// other actor only what both sides have seen, so that values the store holds and the replica
-    /// never saw surface as concurrent, and a field whose every local value was lost takes the
-    /// store's. Deletes keep their context within that vector. The result merged with `central`
+    /// never saw surface as concurrent; a field with no own write the store lacks takes the
+    /// store's register. Deletes the store lacks keep their context within that vector. The result merged with `central`
     /// is what the replica then holds; pushing it gives the store back every write of `own`.
     ///
     /// Writes the lost entries had superseded come back; when their writers send them again,
@@ -25,9 +25,15 @@ extension RecordState {
         var kept: [String: [FieldEntry]] = [:]
         for (name, entries) in fields {
             let held = stored.fields[name] ?? []
-            var survivors = entries.filter { $0.dot.actor == actor || held.contains($0) }
-            if survivors.isEmpty { survivors = held }
-            kept[name] = survivors.map { entry in
+            let lost = entries.filter { entry in entry.dot.actor == actor && !held.contains { $0.dot == entry.dot } }
+            // A field with no own write the store lacks is the store's register as it is: what
+            // this replica saw supersede what may differ from what the store holds (another's
+            // write over a lost one, simulation seeds 3794, 5545, 8372), and a push may drop no
+            // value of a field it does not write. An entry the store holds is the store's copy
+            // (matched by dot: another replica's rebase may have narrowed a delete's context, 2463).
+            kept[name] = lost.isEmpty ? held : entries.compactMap { entry in
+                if let copy = held.first(where: { $0.dot == entry.dot }) { return copy }
+                guard entry.dot.actor == actor else { return nil }
                 guard let context = entry.context else { return entry }
                 let clamped = VersionVector(Dictionary(uniqueKeysWithValues: context.counters.map { ($0.key, min($0.value, vector[$0.key])) }))
                 return FieldEntry(value: entry.value, dot: entry.dot, hlc: entry.hlc, context: clamped, origin: entry.origin)

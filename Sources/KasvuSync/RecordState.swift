@@ -93,9 +93,10 @@ public struct RecordState: Sendable, Hashable {
 
     /// A local write: each written field's register becomes the single new entry, which
     /// supersedes everything this state has seen. A write of `deleted = true` records the
-    /// version vector it was made under.
-    public mutating func write(_ changes: [String: FieldValue], dot: Dot, hlc: HLC) {
-        let seen = vv
+    /// version vector it was made under (`deleteContext`, when it stands for a delete that saw
+    /// less: edits outside it stay delete-vs-edit conflicts).
+    public mutating func write(_ changes: [String: FieldValue], dot: Dot, hlc: HLC, deleteContext: VersionVector? = nil) {
+        let seen = deleteContext ?? vv
         for (name, value) in changes {
             let context = (name == EntitySchemaDeletedField && value == .bool(true)) ? seen : nil
             fields[name] = [FieldEntry(value: value, dot: dot, hlc: hlc, context: context)]

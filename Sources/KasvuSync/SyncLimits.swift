@@ -13,6 +13,9 @@ public enum SyncLimits {
     public static let maxRecordStateBytes = 256 << 10
     /// Records in one push: the replica's batch size (``SyncBatch/maxRecords``).
     public static let maxPushRecords = SyncBatch.maxRecords
+    /// Waiting records named in one request (``SyncRequest/waiting``): a replica names more
+    /// over several syncs.
+    public static let maxWaitingKeys = 1_000
     /// A `userName` for the audit trail.
     public static let maxUserNameLength = 200
     /// Write notes (``WriteNote``) in one push: one per local write of the pushed records, so

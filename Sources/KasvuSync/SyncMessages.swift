@@ -9,10 +9,15 @@ public struct SyncRequest: Sendable, Hashable {
     public var header: SyncHeader
     /// Whole record states with local writes not yet acknowledged.
     public var push: [RecordEnvelope]
+    /// Records this replica holds back after a central restore, waiting for writes of others
+    /// the store lost (`KasvuReplica/Resync.swift`). The store answers an eviction for each one
+    /// it collected meanwhile, since no pull will ever bring those back.
+    public var waiting: [RecordKey]
 
-    public init(header: SyncHeader, push: [RecordEnvelope]) {
+    public init(header: SyncHeader, push: [RecordEnvelope], waiting: [RecordKey] = []) {
         self.header = header
         self.push = push
+        self.waiting = waiting
     }
 }
 
@@ -37,9 +42,14 @@ public struct SyncHeader: Sendable, Hashable {
     /// cursor was pulled: only then does the central store count that cursor towards the
     /// tombstone horizon (`KasvuCentral/TombstoneCollection.swift`).
     public var unpushed: Int?
+    /// The central store's incarnation this replica last synced with (nil: none yet). A store
+    /// restored from a backup since merges nothing from this request: what the replica pushes
+    /// was built on a history the store lost, so the answer only names the new incarnation, and
+    /// the replica re-syncs before it pushes again (`KasvuReplica/Resync.swift`).
+    public var incarnation: String?
 
     public init(schemaVersion: Int, replicaID: String, actor: ActorID, actorCounter: UInt64, clock: HLC, cursor: Int64,
-                pullLimit: Int, userName: String? = nil, unpushed: Int? = nil) {
+                pullLimit: Int, userName: String? = nil, unpushed: Int? = nil, incarnation: String? = nil) {
         self.schemaVersion = schemaVersion
         self.replicaID = replicaID
         self.actor = actor
@@ -49,6 +59,7 @@ public struct SyncHeader: Sendable, Hashable {
         self.pullLimit = pullLimit
         self.userName = userName
         self.unpushed = unpushed
+        self.incarnation = incarnation
     }
 }
 

@@ -91,4 +91,49 @@ import Testing
         // Not forgotten yet: the office, still in use, has not pulled past the collection.
         #expect(try await store.collectTombstones(inactiveAfterDays: 30).retired == 0)
     }
+
+    /// Simulation seeds 2644 and 5289: after a central restore, a replica held a client it had
+    /// deleted, waiting for the creator's values the restored store lacked; the store had
+    /// collected the tombstone, so no pull would ever bring them. Named as waiting, it is evicted.
+    @Test func aWaitingRecordTheStoreCollectedIsEvicted() async throws {
+        let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
+        let id = try await deletedClient()
+        let end = try await store.statistics().sequence
+        try await request(from: "admin", token: admin, cursor: end, unpushed: 0)
+        #expect(try await store.collectTombstones().collected == 1)
+        let replica = try #require(try await store.authenticate(token: admin))
+        let header = SyncHeader(schemaVersion: SyncSchema.version, replicaID: "admin", actor: ActorID(rawValue: "00000000000000a1"), actorCounter: 0,
+                                clock: HLC(millis: clock.now), cursor: end, pullLimit: 100)
+        let other = RecordKey(entity: .client, id: "00000000-0000-4000-8000-000000000001")
+        let waiting = [RecordKey(entity: .client, id: id), other]
+        let answer = try await store.sync(try CentralSyncRequest(json: SyncRequest(header: header, push: [], waiting: waiting).jsonBytes), from: replica)
+        #expect(answer.evict.contains(RecordKey(entity: .client, id: id)))
+        #expect(!answer.evict.contains(other))  // never collected: it may still come back
+    }
+
+    /// Simulation seeds 5092, 5965, 7292, 8655: a replica's first push after a central restore,
+    /// built on writes the store lost, was merged and refused as rewound. A request naming an
+    /// earlier incarnation merges nothing; its answer names the new one.
+    @Test func aPushBuiltOnAnEarlierIncarnationMergesNothing() async throws {
+        let token = try await store.addReplica(id: "office", role: .office, scope: .municipalities(["749"]))
+        let clock = self.clock
+        let office = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office", role: .office, nowMillis: { clock.now })
+        _ = try await SyncClient(replica: office, transport: OutcomeWindowTests.DirectTransport(store: store, token: token)).run()
+        try await store.backup(to: directory.path("backup.sqlite"))
+        try await SQLiteCentralStore.restore(from: directory.path("backup.sqlite"), to: directory.path("restored.sqlite"))
+        let restored = try SQLiteCentralStore(path: directory.path("restored.sqlite"), nowMillis: { clock.now })
+        _ = try await office.create(.client, fields: ["hetu": .string(testHetu(78)), "lastName": .string("Kivi"), "municipality": .string("749")])
+        let replica = try #require(try await restored.authenticate(token: token))
+        let header = try await office.syncHeader(pullLimit: 100, userName: nil)
+        let push = try await office.pendingPush(limit: 10).map(\.envelope)
+        let before = try await restored.statistics().sequence
+        let answer = try await restored.sync(try CentralSyncRequest(json: SyncRequest(header: header, push: push).jsonBytes), from: replica)
+        #expect(push.count == 1 && answer.accepted == 0 && answer.rejections.isEmpty && answer.pull.isEmpty)
+        #expect(answer.incarnation != nil && answer.incarnation != header.incarnation)
+        #expect(try await restored.statistics().sequence == before)
+        // The replica notices, re-syncs and pushes its client then.
+        let summary = try await SyncClient(replica: office, transport: OutcomeWindowTests.DirectTransport(store: restored, token: token)).run()
+        #expect(summary.pushed == 1)
+        #expect(try await restored.statistics().sequence > before)
+    }
 }

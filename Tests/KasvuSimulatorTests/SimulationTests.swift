@@ -50,7 +50,13 @@ struct SimulationTests {
     /// creator had let it go when another office moved it, waited forever. 475: a referral of a
     /// client still waiting was refused and dropped, and the creator of a client moved out of
     /// its scope held it forever. 38: a waiting client was let go with the edit it held.
-    @Test(arguments: [UInt64(38), 209, 286, 289, 475, 521])
+    /// From stop 24's 10,000 schedules: 2644, 5289, 3957: a tombstone the store had collected
+    /// was held forever (waiting for its creator, or pulled early in a re-sync during which the
+    /// collection was retired). 3794, 5545, 8372: an office that wrote nothing of a field kept
+    /// a register the store could never take. 6497: deleting again erased an edit the lost
+    /// delete had not seen. 6804: a creator sent its creation again onto another's tombstone.
+    /// 5092, 5965, 7292, 8655: the first push after a restore was merged and refused as rewound.
+    @Test(arguments: [UInt64(38), 209, 286, 289, 475, 521, 2644, 3794, 3957, 5092, 5289, 5545, 5965, 6497, 6804, 7292, 8372, 8655])
     func centralRestoreSeedThatOnceFailed(seed: UInt64) async throws {
         let directory = try TemporaryDirectory()
         let report = try await Simulation(seed: seed, centralRestores: true, directory: directory.url).run()

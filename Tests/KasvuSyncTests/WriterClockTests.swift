@@ -185,6 +185,41 @@ import Testing
         #expect(local.rebased(on: nil, own: me)?.fields.keys.sorted() == ["phone"])
     }
 
+    /// Simulation seeds 3794, 5545, 8372: C's write had superseded B's here, but the restored
+    /// store holds both as concurrent (C wrote it again without B's). A field I wrote nothing
+    /// lost in takes the store's register: a push may drop no value of a field it does not write.
+    @Test func aFieldIWroteNothingLostInIsTheStoresRegister() throws {
+        var created = RecordState()
+        created.write(["municipality": .string("402")], dot: Dot(lost, 1), hlc: HLC(millis: 1))
+        var local = created
+        local.write(["municipality": .string("749")], dot: Dot(kept, 2), hlc: HLC(millis: 2))
+        local.write(["phone": .string("040 1")], dot: Dot(me, 1), hlc: HLC(millis: 3))  // mine, lost
+        var again = RecordState()
+        again.write(["municipality": .string("749")], dot: Dot(kept, 2), hlc: HLC(millis: 2))
+        let central = again.merged(with: created)
+        let rebased = try #require(local.rebased(on: central, own: me))
+        #expect(rebased.fields["municipality"] == central.fields["municipality"])
+        #expect(PushCheck.vanishingRefusal(stored: central, merged: central.merged(with: rebased)) == nil)
+    }
+
+    /// Simulation seed 2463: two offices deleted a client concurrently; the store holds C's
+    /// delete with a context C's own re-sync narrowed. My delete, which it lost, stays beside
+    /// the store's copy of C's, not beside the wider copy I had (which would drop the store's).
+    @Test func anEntryTheStoreHoldsIsTheStoresCopy() throws {
+        var base = RecordState()
+        base.write(["lastName": .string("Muu")], dot: Dot(lost, 1), hlc: HLC(millis: 1))
+        var mine = base, theirs = base
+        mine.write(["deleted": .bool(true)], dot: Dot(me, 3), hlc: HLC(millis: 2))
+        theirs.write(["deleted": .bool(true)], dot: Dot(kept, 5), hlc: HLC(millis: 3))
+        let local = mine.merged(with: theirs)
+        var central = RecordState()
+        central.write(["deleted": .bool(true)], dot: Dot(kept, 5), hlc: HLC(millis: 3))  // context {}: B's write was lost
+        let rebased = try #require(local.rebased(on: central, own: me))
+        let deletes = rebased.fields["deleted"] ?? []
+        #expect(Set(deletes.map(\.dot)) == [Dot(me, 3), Dot(kept, 5)])
+        #expect(deletes.first { $0.dot == Dot(kept, 5) } == central.fields["deleted"]?.first)
+    }
+
     @Test func aDeleteClaimsNothingTheStoreLost() throws {
         var local = RecordState()
         local.write(["lastName": .string("Muu")], dot: Dot(lost, 3), hlc: HLC(millis: 1))

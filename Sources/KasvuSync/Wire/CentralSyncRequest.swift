@@ -10,24 +10,32 @@ import KasvuDomain
 public struct CentralSyncRequest: Sendable {
     public let header: SyncHeader
     public let push: [PushedRecord]
+    /// ``SyncRequest/waiting``.
+    public let waiting: [RecordKey]
 
     public init(_ request: SyncRequest) {
         header = request.header
         push = request.push.map { PushedRecord(entity: $0.entity.rawValue, id: $0.id, result: .success($0)) }
+        waiting = request.waiting
     }
 
     public init(json: some Collection<UInt8>) throws {
-        (header, push) = try JSONReader.read(json) { reader in
-            var header: SyncHeader?, push: [PushedRecord] = []
+        (header, push, waiting) = try JSONReader.read(json) { reader in
+            var header: SyncHeader?, push: [PushedRecord] = [], waiting: [RecordKey] = []
             try reader.members { reader, name in
                 switch name {
                 case "header": header = try SyncHeader(reading: &reader)
                 case "push": try reader.elements { push.append(try PushedRecord(reading: &$0)) }
+                case "waiting":
+                    try reader.elements { reader in
+                        guard waiting.count < SyncLimits.maxWaitingKeys else { throw reader.shape("at most \(SyncLimits.maxWaitingKeys) waiting records per request") }
+                        waiting.append(try RecordKey(reading: &reader))
+                    }
                 default: try reader.skipValue()
                 }
             }
             guard let header else { throw reader.shape("a sync request needs a header") }
-            return (header, push)
+            return (header, push, waiting)
         }
     }
 }

@@ -112,12 +112,13 @@ extension SyncHeader {
             object.member("pullLimit") { $0.int(pullLimit) }
             if let userName { object.member("userName") { $0.string(userName) } }
             if let unpushed { object.member("unpushed") { $0.int(unpushed) } }
+            if let incarnation { object.member("incarnation") { $0.string(incarnation) } }
         }
     }
 
     public init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, replicaID: String?, actor: String?, actorCounter: UInt64?, clock: UInt64?
-        var cursor: Int64?, pullLimit: Int?, userName: String?, unpushed: Int?
+        var cursor: Int64?, pullLimit: Int?, userName: String?, unpushed: Int?, incarnation: String?
         try reader.members { reader, name in
             switch name {
             case "schemaVersion": schemaVersion = try reader.int()
@@ -129,6 +130,7 @@ extension SyncHeader {
             case "pullLimit": pullLimit = try reader.int()
             case "userName": userName = try reader.null() ? nil : try reader.string()
             case "unpushed": unpushed = try reader.int()
+            case "incarnation": incarnation = try reader.null() ? nil : try reader.string()
             default: try reader.skipValue()
             }
         }
@@ -136,7 +138,8 @@ extension SyncHeader {
             throw reader.shape("the header needs schemaVersion, replicaId, actor, actorCounter, clock, cursor and pullLimit")
         }
         self.init(schemaVersion: schemaVersion, replicaID: replicaID, actor: ActorID(rawValue: actor), actorCounter: actorCounter,
-                  clock: HLC(rawValue: clock), cursor: cursor, pullLimit: pullLimit, userName: userName, unpushed: unpushed)
+                  clock: HLC(rawValue: clock), cursor: cursor, pullLimit: pullLimit, userName: userName, unpushed: unpushed,
+                  incarnation: incarnation)
     }
 }
 
@@ -147,6 +150,7 @@ extension SyncRequest {
         writer.object { object in
             object.member("header") { header.write(to: &$0) }
             object.member("push") { $0.array(push) { writer, envelope in envelope.write(to: &writer) } }
+            if !waiting.isEmpty { object.member("waiting") { $0.array(waiting) { writer, key in key.write(to: &writer) } } }
         }
         return writer.bytes
     }
@@ -174,14 +178,7 @@ extension SyncResponse {
             object.member("cursor") { $0.int64(cursor) }
             object.member("more") { $0.bool(more) }
             object.member("clock") { $0.uint64(clock.rawValue) }
-            object.member("evict") {
-                $0.array(evict) { writer, key in
-                    writer.object { object in
-                        object.member("entity") { $0.string(key.entity.rawValue) }
-                        object.member("id") { $0.string(key.id) }
-                    }
-                }
-            }
+            object.member("evict") { $0.array(evict) { writer, key in key.write(to: &writer) } }
             if let incarnation { object.member("incarnation") { $0.string(incarnation) } }
             if horizon > 0 { object.member("horizon") { $0.int64(horizon) } }
         }
@@ -253,6 +250,13 @@ extension SyncRejection {
 }
 
 extension RecordKey {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.member("entity") { $0.string(entity.rawValue) }
+            object.member("id") { $0.string(id) }
+        }
+    }
+
     init(reading reader: inout JSONReader) throws {
         var entity: EntityKind?, id: String?
         try reader.members { reader, name in
@@ -262,7 +266,7 @@ extension RecordKey {
             default: try reader.skipValue()
             }
         }
-        guard let entity, let id else { throw reader.shape("an eviction needs a known entity and an id") }
+        guard let entity, let id else { throw reader.shape("a record key needs a known entity and an id") }
         self.init(entity: entity, id: id)
     }
 }
