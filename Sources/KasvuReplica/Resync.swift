@@ -154,6 +154,10 @@ extension Replica {
                 guard let kind = EntityKind(rawValue: row["entity"]), let local = try Self.loadState(db, kind, row["id"]) else { continue }
                 try self.rebase(db, kind, row["id"], local: local, central: nil)
             }
+            // Writes made while the re-sync was cut short may rest on what the store lost too (a
+            // referral's decision, made anew when its referral comes back): refused, they are
+            // held and sent again at the next sync, like the records the re-sync queued (6689).
+            try db.execute(sql: "INSERT OR IGNORE INTO resync_waiting (entity, id, held) SELECT entity, id, 0 FROM outbox")
             try db.execute(sql: "DELETE FROM resync_pending")
             try db.execute(sql: "UPDATE replica SET resync = 0 WHERE singleton = 1")
             try Scrub.markPending(db)
@@ -218,21 +222,26 @@ extension Replica {
         if kept != central { try Self.queueAgain(db, kind, id) }
     }
 
-    /// The local state without this replica's creation of the record when the store lacks the
-    /// creation and holds the record deleted by others. A delete is made on a record its writer
-    /// held, creation included, so it superseded the creation, even where the deleter's own
-    /// rebase narrowed its context to what the restored store held (simulation seeds 6804 and
-    /// 4667): sent again, the creation would bring erased personal data back.
+    /// The local state without the personal values of this replica's creation of the record
+    /// when the store lacks the creation and holds the record deleted by others. A delete is made
+    /// on a record its writer held, creation included, so it erased those values, even where the
+    /// deleter's own rebase narrowed its context to what the restored store held (simulation
+    /// seeds 6804 and 4667): sent again, they would bring erased personal data back. The other
+    /// creation values go back to the store (beside equal values written again, if any).
     static func withoutCreation(under central: RecordState?, _ kind: EntityKind, _ local: RecordState, own: ActorID) -> RecordState {
         guard let central, central.isDeleted,
               (central.fields[EntitySchema.deletedField] ?? []).allSatisfy({ $0.value != .bool(true) || $0.dot.actor != own }) else { return local }
         let creation = Set(kind.schema.fields.filter { $0.access == .createOnly }.flatMap { spec in
             (local.fields[spec.name] ?? []).filter { entry in
-                entry.dot.actor == own && !(central.fields[spec.name] ?? []).contains { $0.dot == entry.dot }
+                // Not null: an erasure (this replica's own delete) writes null there too.
+                entry.dot.actor == own && !entry.value.isNull && !(central.fields[spec.name] ?? []).contains { $0.dot == entry.dot }
             }
         }.map(\.dot))
         guard !creation.isEmpty else { return local }
-        return RecordState(vv: local.vv, fields: local.fields.mapValues { $0.filter { !creation.contains($0.dot) } })
+        let personal = Set(kind.schema.personalFields)
+        return RecordState(vv: local.vv, fields: Dictionary(uniqueKeysWithValues: local.fields.map { name, entries in
+            (name, personal.contains(name) ? entries.filter { !creation.contains($0.dot) } : entries)
+        }))
     }
 
     /// What the deletes a record holds had seen, within `vector`.

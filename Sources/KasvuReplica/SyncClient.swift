@@ -278,6 +278,14 @@ extension Replica {
             let keep = Set(held.map { "\($0.entity)/\($0.id)" })
             let taken = items.filter { !keep.contains("\($0.envelope.entity.rawValue)/\($0.envelope.id)") }
             try self.clearOutbox(db, taken)
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM sync_rejection LIMIT 1") == true {
+                // A record refused once (held after a central restore) and taken now is no longer refused.
+                let refusedNow = Set(response.rejections.map { "\($0.entity)/\($0.id)" })
+                let forget = try db.cachedStatement(sql: "DELETE FROM sync_rejection WHERE entity = ? AND id = ?")
+                for item in taken where !refusedNow.contains("\(item.envelope.entity.rawValue)/\(item.envelope.id)") {
+                    try forget.execute(arguments: [item.envelope.entity.rawValue, item.envelope.id])
+                }
+            }
             if requeuedAny {
                 for item in taken {
                     try db.execute(sql: "DELETE FROM resync_waiting WHERE entity = ? AND id = ?", arguments: [item.envelope.entity.rawValue, item.envelope.id])

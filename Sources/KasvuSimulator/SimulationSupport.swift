@@ -149,3 +149,22 @@ enum CentralInspection {
         }
     }
 }
+
+/// What each replica has held of each record at some point, noted after each of its syncs. A
+/// re-sync after a central restore narrows a replica's vector to what the restored store holds
+/// (`RecordState.rebased`), yet the replica's later writes still supersede what it had seen:
+/// it wrote those values again, or deleted the record it had held whole. A logged write has seen
+/// what its replica's vector covers and what the replica held before (central-restore schedules;
+/// a laptop restored from a backup forgets what it held, so those schedules do not use this).
+final class Sightings {
+    private var seen: [String: VersionVector] = [:]
+
+    func note(_ slot: Int, _ records: [RecordEnvelope]) {
+        for envelope in records {
+            let key = "\(slot)/\(envelope.entity.rawValue)/\(envelope.id)"
+            seen[key] = (seen[key] ?? VersionVector()).merged(with: envelope.state.vv)
+        }
+    }
+
+    func seen(_ slot: Int, _ kind: EntityKind, _ id: String) -> VersionVector? { seen["\(slot)/\(kind.rawValue)/\(id)"] }
+}

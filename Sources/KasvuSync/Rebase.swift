@@ -23,8 +23,8 @@ extension RecordState {
         var vector = VersionVector()
         for (other, counter) in vv.counters { vector[other] = other == actor ? counter : min(counter, stored.vv[other]) }
         var kept: [String: [FieldEntry]] = [:]
-        for (name, entries) in fields {
-            let held = stored.fields[name] ?? []
+        for name in Set(fields.keys).union(stored.fields.keys) {
+            let entries = fields[name] ?? [], held = stored.fields[name] ?? []
             let lost = entries.filter { entry in entry.dot.actor == actor && !held.contains { $0.dot == entry.dot } }
             // A field with no own write the store lacks is the store's register as it is: what
             // this replica saw supersede what may differ from what the store holds (another's

@@ -104,8 +104,13 @@ public enum WriteRules {
         if let last {
             return "\(month) is after \(last), the last month the client's ended referral to this provider earns outcome fees in (\(windowMonths) months after its end; none after a switch of provider)"
         }
-        return "the client has no referral to this provider that had started by \(month)"
+        return "\(noStartedReferral) by \(month)"
     }
+
+    /// The start of ``hoursReferralRefusal(_:providerID:referrals:windowMonths:)``'s answer when
+    /// no referral had started by the month.
+    public static let noStartedReferral = "the client has no referral to this provider that had started"
+
 
     /// The `endReason` of a referral closed because the client moved to another provider.
     public static let providerSwitched = "provider_switched"
