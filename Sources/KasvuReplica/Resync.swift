@@ -198,7 +198,7 @@ extension Replica {
             kept.write(erasure.merging([EntitySchema.deletedField: .bool(true)]) { $1 }, dot: stamp.dot, hlc: stamp.hlc, deleteContext: seen)
         }
         if central == nil, Self.isIncomplete(kind, kept), !Self.isIncomplete(kind, local),
-           try kept.isDeleted || Self.decidesWhereItLives(kind, kept, own: Self.currentActor(db)) {
+           kept.isDeleted || Self.decidesWhereItLives(kind, kept, own: own) {
             // Its creation values, or the municipality it moved the client to, are this
             // replica's, but values it held were others' writes the store lost: written again
             // as its own (it saw them), so that the record comes back whole even when their
