@@ -147,9 +147,15 @@ extension SQLiteCentralStore {
         // Clients whose visibility may have changed: their records get new sequence numbers,
         // so that they reach replicas they entered and leave replicas they left.
         var moved: Set<String> = []
-        for envelope in pushed {
+        for var envelope in pushed {
             let key = "\(envelope.entity.rawValue)/\(envelope.id)"
             let current = try Self.load(db, envelope.entity, envelope.id)
+            // A creation the store lost, sent by a creator that never learned of the restore,
+            // onto the tombstone of a replica that had held it: its erased values stay erased.
+            if let current {
+                envelope = RecordEnvelope(entity: envelope.entity, id: envelope.id,
+                                          state: envelope.state.withoutCreation(envelope.entity, under: current, own: header.actor), writes: envelope.writes)
+            }
             if let current { try Self.checkDotsNotReused(envelope, current: current, header: header) }
             if current == nil, let refusal = try Self.collectedRefusal(db, envelope.entity, envelope.id, envelope.state) {
                 // The laptop holds what the store will never take again: it lets go of it.

@@ -174,7 +174,7 @@ extension Replica {
     /// back to the store; the pull that delivers it rebases it and queues it (``mergeWaiting``).
     private func rebase(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, central: RecordState?) throws {
         let own = try Self.currentActor(db)
-        guard var kept = Self.withoutCreation(under: central, kind, local, own: own).rebased(on: central, own: own) else {
+        guard var kept = local.withoutCreation(kind, under: central, own: own).rebased(on: central, own: own) else {
             try db.execute(sql: "DELETE FROM \"\(kind.rawValue)\" WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM outbox WHERE entity = ? AND id = ?", arguments: [kind.rawValue, id])
             return
@@ -220,28 +220,6 @@ extension Replica {
         }
         try Self.saveState(db, kind, id, kept)
         if kept != central { try Self.queueAgain(db, kind, id) }
-    }
-
-    /// The local state without the personal values of this replica's creation of the record
-    /// when the store lacks the creation and holds the record deleted by others. A delete is made
-    /// on a record its writer held, creation included, so it erased those values, even where the
-    /// deleter's own rebase narrowed its context to what the restored store held (simulation
-    /// seeds 6804 and 4667): sent again, they would bring erased personal data back. The other
-    /// creation values go back to the store (beside equal values written again, if any).
-    static func withoutCreation(under central: RecordState?, _ kind: EntityKind, _ local: RecordState, own: ActorID) -> RecordState {
-        guard let central, central.isDeleted,
-              (central.fields[EntitySchema.deletedField] ?? []).allSatisfy({ $0.value != .bool(true) || $0.dot.actor != own }) else { return local }
-        let creation = Set(kind.schema.fields.filter { $0.access == .createOnly }.flatMap { spec in
-            (local.fields[spec.name] ?? []).filter { entry in
-                // Not null: an erasure (this replica's own delete) writes null there too.
-                entry.dot.actor == own && !entry.value.isNull && !(central.fields[spec.name] ?? []).contains { $0.dot == entry.dot }
-            }
-        }.map(\.dot))
-        guard !creation.isEmpty else { return local }
-        let personal = Set(kind.schema.personalFields)
-        return RecordState(vv: local.vv, fields: Dictionary(uniqueKeysWithValues: local.fields.map { name, entries in
-            (name, personal.contains(name) ? entries.filter { !creation.contains($0.dot) } : entries)
-        }))
     }
 
     /// What the deletes a record holds had seen, within `vector`.
@@ -297,7 +275,7 @@ extension Replica {
     /// makes it whole; otherwise merged as usual and still waiting. Returns the state saved.
     func mergeWaiting(_ db: Database, _ kind: EntityKind, _ id: String, local: RecordState, pulled: RecordState) throws -> RecordState {
         let own = try Self.currentActor(db)
-        if let rebased = Self.withoutCreation(under: pulled, kind, local, own: own).rebased(on: pulled, own: own), !Self.isIncomplete(kind, rebased) {
+        if let rebased = local.withoutCreation(kind, under: pulled, own: own).rebased(on: pulled, own: own), !Self.isIncomplete(kind, rebased) {
             try Self.saveState(db, kind, id, rebased)
             if rebased != pulled {
                 try Self.queueAgain(db, kind, id)

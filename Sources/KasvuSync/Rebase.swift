@@ -1,3 +1,5 @@
+import KasvuDomain
+
 extension RecordState {
     /// The state a replica keeps of a record after the central store was restored from a backup
     /// (a new incarnation), given what the restored store holds (`central`, nil when it has no
@@ -41,5 +43,29 @@ extension RecordState {
         }
         let rebased = RecordState(vv: vector, fields: kept).merged(with: stored)
         return rebased.fields.isEmpty ? nil : rebased
+    }
+
+    /// This state without the personal values of `own`'s creation of the record when `central`
+    /// lacks the creation and holds the record deleted by others. A delete is made on a record
+    /// its writer held, creation included, so it erased those values, even where the deleter's
+    /// rebase after a central restore narrowed its context to what the restored store held
+    /// (simulation seeds 6804, 4667, 5885): sent again, they would bring erased personal data
+    /// back. The other creation values stay (beside equal values written again, if any), and so
+    /// do the creator's own erasure and its later edits. The replica applies it when it rebases;
+    /// the central store to a push, for a creator that never learned of the restore.
+    public func withoutCreation(_ kind: EntityKind, under central: RecordState?, own: ActorID) -> RecordState {
+        guard let central, central.isDeleted,
+              (central.fields[EntitySchemaDeletedField] ?? []).allSatisfy({ $0.value != .bool(true) || $0.dot.actor != own }) else { return self }
+        let creation = Set(kind.schema.fields.filter { $0.access == .createOnly }.flatMap { spec in
+            (fields[spec.name] ?? []).filter { entry in
+                // Not null: an erasure (the creator's own delete) writes null there too.
+                entry.dot.actor == own && !entry.value.isNull && !(central.fields[spec.name] ?? []).contains { $0.dot == entry.dot }
+            }
+        }.map(\.dot))
+        guard !creation.isEmpty else { return self }
+        let personal = Set(kind.schema.personalFields)
+        return RecordState(vv: vv, fields: Dictionary(uniqueKeysWithValues: fields.map { name, entries in
+            (name, personal.contains(name) ? entries.filter { !creation.contains($0.dot) } : entries)
+        }))
     }
 }
