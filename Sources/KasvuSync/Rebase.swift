@@ -56,16 +56,18 @@ extension RecordState {
     public func withoutCreation(_ kind: EntityKind, under central: RecordState?, own: ActorID) -> RecordState {
         guard let central, central.isDeleted,
               (central.fields[EntitySchemaDeletedField] ?? []).allSatisfy({ $0.value != .bool(true) || $0.dot.actor != own }) else { return self }
+        // The creation write, by its first name: a recovery may have stamped it again under a
+        // dot that also holds later edits, which stay (simulation seed 1100).
         let creation = Set(kind.schema.fields.filter { $0.access == .createOnly }.flatMap { spec in
             (fields[spec.name] ?? []).filter { entry in
                 // Not null: an erasure (the creator's own delete) writes null there too.
                 entry.dot.actor == own && !entry.value.isNull && !(central.fields[spec.name] ?? []).contains { $0.dot == entry.dot }
             }
-        }.map(\.dot))
+        }.map(\.firstWrite))
         guard !creation.isEmpty else { return self }
         let personal = Set(kind.schema.personalFields)
         return RecordState(vv: vv, fields: Dictionary(uniqueKeysWithValues: fields.map { name, entries in
-            (name, personal.contains(name) ? entries.filter { !creation.contains($0.dot) } : entries)
+            (name, personal.contains(name) ? entries.filter { !creation.contains($0.firstWrite) } : entries)
         }))
     }
 }
