@@ -11,8 +11,9 @@ extension RecordState {
     /// replica may vouch for another's write the store has not seen). The vector claims of every
     /// other actor only what both sides have seen, so that values the store holds and the replica
     /// never saw surface as concurrent; a field with no own write the store lacks takes the
-    /// store's register. Deletes the store lacks keep their context within that vector. The result merged with `central`
-    /// is what the replica then holds; pushing it gives the store back every write of `own`.
+    /// store's register. Deletes the store lacks keep their context within that vector. The
+    /// result merged with `central` is what the replica then holds; pushing it gives the store
+    /// back every write of `own`.
     ///
     /// Writes the lost entries had superseded come back; when their writers send them again,
     /// they meet the replica's later writes as concurrent values (a shown, resolvable conflict).
