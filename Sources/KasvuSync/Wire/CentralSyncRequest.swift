@@ -27,9 +27,11 @@ public struct CentralSyncRequest: Sendable {
                 case "header": header = try SyncHeader(reading: &reader)
                 case "push": try reader.elements { push.append(try PushedRecord(reading: &$0)) }
                 case "waiting":
+                    var count = 0
                     try reader.elements { reader in
-                        guard waiting.count < SyncLimits.maxWaitingKeys else { throw reader.shape("at most \(SyncLimits.maxWaitingKeys) waiting records per request") }
-                        waiting.append(try RecordKey(reading: &reader))
+                        count += 1
+                        guard count <= SyncLimits.maxWaitingKeys else { throw reader.shape("at most \(SyncLimits.maxWaitingKeys) waiting records per request") }
+                        if let key = try Self.waitingKey(&reader) { waiting.append(key) }
                     }
                 default: try reader.skipValue()
                 }
@@ -37,6 +39,20 @@ public struct CentralSyncRequest: Sendable {
             guard let header else { throw reader.shape("a sync request needs a header") }
             return (header, push, waiting)
         }
+    }
+
+    /// One waiting record; nil for an entity this store does not know (no such record was collected).
+    private static func waitingKey(_ reader: inout JSONReader) throws -> RecordKey? {
+        var entity: String?, id: String?
+        try reader.members { reader, name in
+            switch name {
+            case "entity": entity = try reader.string()
+            case "id": id = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        guard let entity, let id else { throw reader.shape("a waiting record needs entity and id") }
+        return EntityKind(rawValue: entity).map { RecordKey(entity: $0, id: id) }
     }
 }
 
