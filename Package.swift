@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependencies point downwards only:
 //   kasvu → KasvuRPC → (JSONRPC, KasvuReplica) → KasvuSync → (KasvuDomain, JSONBytes)
+//   kasvu → (KasvuCentral, KasvuPostgres) → KasvuSQL
 // See Sources/README.md for one line per module.
 let package = Package(
     name: "Kasvu",
@@ -19,6 +20,8 @@ let package = Package(
         .library(name: "KasvuRPC", targets: ["KasvuRPC"]),
         .library(name: "KasvuCentral", targets: ["KasvuCentral"]),
         .library(name: "KasvuCurl", targets: ["KasvuCurl"]),
+        .library(name: "KasvuSQL", targets: ["KasvuSQL"]),
+        .library(name: "KasvuPostgres", targets: ["KasvuPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -28,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         .target(name: "KasvuDomain", resources: [
@@ -40,7 +44,7 @@ let package = Package(
         .target(name: "KasvuSync", dependencies: ["KasvuDomain", "JSONBytes"]),
         // What the replica and the central store share about storage: files with owner-only
         // permissions from the first instant, SQLite errors that keep their cause.
-        .target(name: "KasvuStorage", dependencies: ["KasvuDomain", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "KasvuStorage", dependencies: ["KasvuDomain", "KasvuSQL", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "KasvuReplica", dependencies: [
             "KasvuDomain", "KasvuSync", "KasvuStorage",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -51,8 +55,19 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "KasvuCurl", dependencies: ["CCurl", "KasvuDomain", "KasvuSync"]),
+        // The few statements the central store needs, spoken to SQLite or PostgreSQL alike.
+        .target(name: "KasvuSQL"),
+        // KasvuSQL on PostgreSQL (postgres-nio): URLs, a connection pool, transactions.
+        .target(name: "KasvuPostgres", dependencies: [
+            "KasvuSQL",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "KasvuCentral", dependencies: [
-            "KasvuDomain", "KasvuSync", "KasvuStorage", "JSONBytes",
+            "KasvuDomain", "KasvuSync", "KasvuStorage", "KasvuSQL", "JSONBytes",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -76,7 +91,7 @@ let package = Package(
             "KasvuSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kasvu", dependencies: [
-            "JSONRPC", "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuCurl", "KasvuSync", "KasvuDomain",
+            "JSONRPC", "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuPostgres", "KasvuCurl", "KasvuSync", "KasvuDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -94,10 +109,11 @@ let package = Package(
         // build it first instead of running a stale one.
         .testTarget(name: "KasvuEndToEndTests", dependencies: ["KasvuRPC", "JSONRPC", "KasvuReplica", "KasvuTestSupport", "kasvu"]),
         .testTarget(name: "KasvuSimulatorTests", dependencies: ["KasvuSimulator", "KasvuTestSupport"]),
+        .testTarget(name: "KasvuPostgresTests", dependencies: ["KasvuPostgres", "KasvuSQL", "KasvuTestSupport"]),
         .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
         // The central server's routes in process, through Hummingbird's test client.
         .testTarget(name: "KasvuCentralTests", dependencies: [
-            "KasvuCentral", "KasvuSync", "KasvuDomain", "KasvuReplica", "KasvuTestSupport",
+            "KasvuCentral", "KasvuPostgres", "KasvuSync", "KasvuDomain", "KasvuReplica", "KasvuTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

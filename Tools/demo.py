@@ -1,22 +1,28 @@
 """The Kasvu demo: a central server and two replicas, driven through the real binaries.
 
-Usage: python3 Tools/demo.py PATH_TO_KASVU
+Usage: python3 Tools/demo.py PATH_TO_KASVU [--postgres]
 
-Starts `kasvu central serve` on a free loopback port with an embedded SQLite store, and
+Starts `kasvu central serve` on a free loopback port with an embedded SQLite store (with
+--postgres: two servers on one PostgreSQL database, in a throw-away cluster), and
 replicas for the central office, a TE office and a provider, each with its scope. The central
 office contracts providers; the office registers, profiles and refers a client; the central
 store confirms the referral; the provider sees only its client; the office and the central
 office edit the same client offline (one field in common, one not), sync, see the clean merge
 and the conflict, resolve it; the provider records hours; the central office computes invoices.
 """
+import glob
 import json
+import os
+import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
 
 kasvu = sys.argv[1]
+on_postgres = "--postgres" in sys.argv[2:]
 workdir = tempfile.mkdtemp(prefix="kasvu-demo-")
+os.chmod(workdir, 0o755)  # the PostgreSQL server, running as its own user, keeps its socket here
 
 
 def step(title):
@@ -66,12 +72,48 @@ class Replica:
         return self.process.wait()
 
 
-central = None
+centrals = []
 replicas = []
+stop_postgres = None
+
+
+def start_postgres():
+    """A throw-away PostgreSQL cluster in the demo's directory, on a unix socket only (as the
+    user postgres when run as root: PostgreSQL refuses root). Returns the database's URL."""
+    global stop_postgres
+    found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True) if shutil.which("pg_config") else None
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    bindir = found.stdout.strip() if found and found.returncode == 0 and os.path.exists(found.stdout.strip() + "/initdb") else (candidates or [""])[-1]
+    if not os.path.exists(f"{bindir}/initdb"):
+        sys.exit("error: PostgreSQL is not installed (Tools/bootstrap installs the Debian package postgresql)")
+    directory = f"{workdir}/pg"
+    os.mkdir(directory)
+    as_user = []
+    if os.getuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(directory, entry.pw_uid, entry.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(as_user + [f"{bindir}/initdb", "-D", f"{directory}/data", "-U", "kasvu", "--auth=trust", "-E", "UTF8",
+                              "--locale=C", "--no-sync"], check=True, capture_output=True)
+    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", f"{directory}/data", "-l", f"{directory}/log", "-w", "-t", "60", "start",
+                              "-o", f"-k {directory} -c listen_addresses='' -p 5432"], check=True, capture_output=True)
+    stop_postgres = lambda: subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", f"{directory}/data", "-m", "fast", "-w", "stop"],
+                                           capture_output=True)
+    subprocess.run([f"{bindir}/createdb", "-h", directory, "-p", "5432", "-U", "kasvu", "kasvu_central"], check=True, capture_output=True)
+    return f"postgres://kasvu@/kasvu_central?host={directory}&port=5432"
+
+
+def serve(store_arguments):
+    process = subprocess.Popen([kasvu, "central", "serve", *store_arguments, "--listen", "127.0.0.1:0", "--log-level", "warning"],
+                               stdout=subprocess.PIPE, text=True)
+    centrals.append(process)
+    url = process.stdout.readline().strip().split(" ")[-1]
+    print(f"kasvu central serve is {url.replace('http://', 'listening on ')}")
+    return url
 
 
 def register(name, role, *scope):
-    added = subprocess.run([kasvu, "central", "add-replica", "--db", central_db, "--id", name, "--role", role, *scope],
+    added = subprocess.run([kasvu, "central", "add-replica", *store, "--id", name, "--role", role, *scope],
                            check=True, capture_output=True, text=True)
     token = added.stdout.strip().splitlines()[-1]
     print(f"registered {name} ({role}{', ' + ' '.join(scope) if scope else ''}); token {token[:len(name) + 9]}… "
@@ -80,14 +122,17 @@ def register(name, role, *scope):
 
 
 try:
-    step("Central server on embedded SQLite")
-    central_db = f"{workdir}/central.sqlite"
-    central = subprocess.Popen([kasvu, "central", "serve", "--db", central_db, "--listen", "127.0.0.1:0",
-                                "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
-    url = central.stdout.readline().strip().split(" ")[-1]
-    print(f"kasvu central serve is {url.replace('http://', 'listening on ')}")
+    if on_postgres:
+        step("Two central servers on one PostgreSQL database (a throw-away cluster)")
+        store = ["--store", start_postgres()]
+        # The central office syncs through one server, the TE office and the provider through the other.
+        url, other_url = serve(store), serve(store)
+    else:
+        step("Central server on embedded SQLite")
+        store = ["--db", f"{workdir}/central.sqlite"]
+        url = other_url = serve(store)
     admin = Replica("ely-central-office", "admin", url, register("ely-central-office", "admin"))
-    office = Replica("siilinjarvi-office", "office", url,
+    office = Replica("siilinjarvi-office", "office", other_url,
                      register("siilinjarvi-office", "office", "--municipalities", "749,402"))
     replicas = [admin, office]
 
@@ -128,7 +173,7 @@ try:
     print(f"the referral is now {referral['state']} since {referral['startDate']} (decided by the central store)")
 
     step("The provider's replica sees only its own client, without profiling data")
-    provider = Replica("tyopolku-provider", "provider", url,
+    provider = Replica("tyopolku-provider", "provider", other_url,
                        register("tyopolku-provider", "provider", "--provider", p1["id"]))
     replicas.append(provider)
     provider.sync()
@@ -187,7 +232,9 @@ try:
 finally:
     for r in replicas:
         r.process.kill()
-    if central is not None:
-        central.terminate()
-        central.wait()
+    for process in centrals:
+        process.terminate()
+        process.wait()
+    if stop_postgres is not None:
+        stop_postgres()
     shutil.rmtree(workdir, ignore_errors=True)

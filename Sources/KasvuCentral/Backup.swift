@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KasvuSQL
 import KasvuDomain
 import KasvuStorage
 import KasvuSync
@@ -18,15 +19,18 @@ import KasvuSync
 ///
 /// ```swift
 /// try await store.backup(to: "/backups/central-2026-11-30.sqlite")      // while serving
-/// try SQLiteCentralStore.restore(from: "/backups/central-2026-11-30.sqlite", to: "central.sqlite")
+/// try SQLCentralStore.restore(from: "/backups/central-2026-11-30.sqlite", to: "central.sqlite")
 /// ```
-extension SQLiteCentralStore {
+extension SQLCentralStore {
     /// Writes a consistent copy of the store to `path` (a new file, owner-only), as a new incarnation.
     public func backup(to path: String) async throws {
-        do { try await Snapshot.write(pool, to: path) } catch let error as DatabaseError {
+        guard let file else {
+            throw KasvuError(.validationFailed, "a central store on PostgreSQL is backed up with PostgreSQL's own tools (pg_dump, or base backups and WAL archiving); see the README")
+        }
+        do { try await Snapshot.write(file, to: path) } catch let error as DatabaseError {
             throw KasvuError(storage: error, in: "central backup")
         }
-        try await SQLiteCentralStore(path: path).beginIncarnation()
+        try await SQLCentralStore(path: path).beginIncarnation()
     }
 
     /// Puts a backup in place of the store at `path` (the server must be stopped), as a new
@@ -54,7 +58,7 @@ extension SQLiteCentralStore {
             try? FileManager.default.removeItem(atPath: copy)
             throw KasvuError(.storageFailed, "cannot put the backup in place of \(path): \(error)")
         }
-        try await SQLiteCentralStore(path: path).beginIncarnation()
+        try await SQLCentralStore(path: path).beginIncarnation()
     }
 
     /// A new incarnation id and a new actor for the store's own writes (the old one is retired);
@@ -62,18 +66,18 @@ extension SQLiteCentralStore {
     /// backup would have gone on to.
     func beginIncarnation() async throws {
         try await write { db in
-            try db.execute(sql: "UPDATE central_state SET value = lower(hex(randomblob(8))) WHERE name = 'incarnation'")
-            if let former = try String.fetchOne(db, sql: "SELECT actor FROM central_actor") {
-                try db.execute(sql: "INSERT OR IGNORE INTO former_central_actor (actor) VALUES (?)", arguments: [former])
-                try db.execute(sql: "UPDATE central_actor SET actor = ?, counter = 0", arguments: [ActorID.random().rawValue])
+            try db.execute("UPDATE central_state SET value = ? WHERE name = 'incarnation'", [CentralSchema.newIncarnation()])
+            if let former = try db.value(String.self, "SELECT actor FROM central_actor") {
+                try db.execute("INSERT INTO former_central_actor (actor) VALUES (?) ON CONFLICT DO NOTHING", [former])
+                try db.execute("UPDATE central_actor SET actor = ?, counter = 0", [ActorID.random().rawValue])
             }
-            let providers = try String.fetchAll(db, sql: "SELECT id FROM record WHERE entity = 'provider' ORDER BY id")
-            let start = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
+            let providers = try db.values(String.self, "SELECT id FROM record WHERE entity = 'provider' ORDER BY id")
+            let start = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
             var sequence = start, moved: Set<String> = []
             try self.scheduleReferrals(db, touchedBy: providers.map { RecordEnvelope(entity: .provider, id: $0, state: RecordState()) },
                                        sequence: &sequence, moved: &moved, at: ISO8601DateFormatter().string(from: Date()))
             try Self.renumber(db, clients: moved, numberedBefore: start, sequence: &sequence)
-            try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
+            try db.execute("UPDATE sequence SET value = ?", [sequence])
         }
     }
 }

@@ -1,4 +1,5 @@
 import GRDB
+import KasvuSQL
 import KasvuDomain
 import KasvuStorage
 import KasvuSync
@@ -18,28 +19,28 @@ protocol CentralReads {
 }
 
 /// ``CentralReads`` over the SQLite central store's `record` table (and its generated referral columns).
-struct SQLiteCentralReads: CentralReads {
-    let db: Database
+struct SQLCentralReads: CentralReads {
+    let db: any SQLConnection
 
     func record(_ kind: EntityKind, _ id: String) throws -> RecordState? {
-        try SQLiteCentralStore.load(db, kind, id)
+        try SQLCentralStore.load(db, kind, id)
     }
 
     func referrals(ofClient client: String) throws -> [RecordState] {
-        try String.fetchAll(db.cachedStatement(sql: "SELECT state FROM record WHERE entity = 'referral' AND referral_client = ?"),
-                            arguments: [client]).map(SQLiteCentralStore.decode)
+        try db.values(String.self, "SELECT state FROM record WHERE entity = 'referral' AND referral_client = ?",
+                            [client]).map(SQLCentralStore.decode)
     }
 
     func referrals(ofProvider provider: String, in states: Set<ReferralState>) throws -> [(id: String, state: RecordState)] {
-        try Row.fetchAll(db.cachedStatement(sql: """
+        try db.all("""
             SELECT id, state FROM record WHERE entity = 'referral' AND referral_provider = ? AND referral_state IN (\(StorageSQL.list(states)))
-            """), arguments: [provider]).map { ($0["id"], try SQLiteCentralStore.decode($0["state"])) }
+            """, [provider]).map { (try $0["id"], try SQLCentralStore.decode($0["state"])) }
     }
 
     func clientHasReferral(_ client: String, to provider: String?, in states: Set<ReferralState>, except: String?) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND (?2 IS NULL OR referral_provider = ?2)
-            AND (?3 IS NULL OR id != ?3) AND referral_state IN (\(StorageSQL.list(states))) LIMIT 1
-            """), arguments: [client, provider, except]) ?? false
+        try db.value(Bool.self, """
+            SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND (CAST(?2 AS TEXT) IS NULL OR referral_provider = ?2)
+            AND (CAST(?3 AS TEXT) IS NULL OR id != ?3) AND referral_state IN (\(StorageSQL.list(states))) LIMIT 1
+            """, [client, provider, except]) ?? false
     }
 }

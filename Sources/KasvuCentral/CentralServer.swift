@@ -53,7 +53,7 @@ public enum CentralServer {
         /// the day the outcome window is counted in.
         public var maintenanceInterval: Duration = .seconds(3600)
         /// Days after it last pushed everything it had that a replica no longer holds back tombstone collection.
-        public var replicaInactiveAfterDays = SQLiteCentralStore.defaultInactiveAfterDays
+        public var replicaInactiveAfterDays = SQLCentralStore.defaultInactiveAfterDays
         public init() {}
     }
 

@@ -11,7 +11,7 @@ public struct RegisteredReplica: Sendable, Hashable {
 
 /// The authoritative merged store behind `POST /v1/sync`.
 ///
-/// The embedded SQLite implementation (``SQLiteCentralStore``) is the default; the protocol
+/// The embedded SQLite implementation (``SQLCentralStore``) is the default; the protocol
 /// keeps the HTTP server independent of it so that a PostgreSQL backend can follow.
 public protocol CentralStore: Sendable {
     /// Registers a replica and returns its bearer token (shown once; only its hash is kept).
@@ -31,10 +31,10 @@ public protocol CentralStore: Sendable {
     func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry]
     /// Counts for `/metrics`.
     func statistics() async throws -> CentralStatistics
-    /// Makes time-driven scope changes reach replicas (``SQLiteCentralStore/expireOutcomeWindows(today:)``);
+    /// Makes time-driven scope changes reach replicas (``SQLCentralStore/expireOutcomeWindows(today:)``);
     /// returns how many clients it renumbered.
     func expireOutcomeWindows(today: CalendarDate) async throws -> Int
-    /// Drops the tombstones every replica in use has pulled (``SQLiteCentralStore/collectTombstones(inactiveAfterDays:)``).
+    /// Drops the tombstones every replica in use has pulled (``SQLCentralStore/collectTombstones(inactiveAfterDays:)``).
     func collectTombstones(inactiveAfterDays: Int) async throws -> TombstoneCollection
     /// Rewrites the store's files when an erasure owes it (``KasvuStorage/Scrub``), so that no
     /// byte of an erased value stays; whether it did. A scrub that failed is owed still.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KasvuSQL
 import KasvuDomain
 import KasvuStorage
 import KasvuSync
@@ -9,7 +10,7 @@ import KasvuSync
 /// scope before its merge, then the referral decisions → in a read transaction (a WAL
 /// snapshot, so a long pull never holds the write lock), the pull batch → record what the
 /// replica now holds.
-extension SQLiteCentralStore {
+extension SQLCentralStore {
     public func sync(_ request: CentralSyncRequest, from replica: RegisteredReplica) async throws -> SyncResponse {
         let header = request.header
         let now = nowMillis()
@@ -23,8 +24,8 @@ extension SQLiteCentralStore {
             }
         }
         if let known = header.incarnation {
-            let (current, horizon) = try await pool.read { db in
-                (try String.fetchOne(db, sql: "SELECT value FROM central_state WHERE name = 'incarnation'"), try Self.horizon(db))
+            let (current, horizon) = try await read { db in
+                (try db.value(String.self, "SELECT value FROM central_state WHERE name = 'incarnation'"), try Self.horizon(db))
             }
             if let current, known != current {
                 // Restored since this replica last synced: its push rests on what the store lost.
@@ -37,9 +38,9 @@ extension SQLiteCentralStore {
         let merge = try await write { db in try self.merge(db, merging, header: header, replica: replica, rejections: rejectedEarly) }
         let pullLimit = min(max(header.pullLimit, 1), SyncBatch.maxRecords)
         let whilePulling = self.whilePulling
-        var pull = try await pool.read { db in
+        var pull = try await read { db in
             whilePulling?()
-            var resolver = ScopeResolver(reads: SQLiteCentralReads(db: db), scope: replica.scope, today: self.today)
+            var resolver = ScopeResolver(reads: SQLCentralReads(db: db), scope: replica.scope, today: self.today)
             var batch = try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: merge.sentText)
             batch.evict += try Self.collected(db, among: request.waiting)
             return batch
@@ -47,10 +48,10 @@ extension SQLiteCentralStore {
         if replica.scope != .all && (!pull.delivered.isEmpty || pull.rescan > 0) {
             let delivered = pull.delivered, rescan = pull.rescan
             try await write { db in
-                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO delivered (replica_id, entity, id) VALUES (?, ?, ?)")
-                for key in delivered { try insert.execute(arguments: [replica.id, key.entity.rawValue, key.id]) }
+                let insert = db.statement("INSERT INTO delivered (replica_id, entity, id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                for key in delivered { try insert.execute([replica.id, key.entity.rawValue, key.id]) }
                 // Only the rescan this pull did: a scope changed since then rescans again.
-                try db.execute(sql: "UPDATE replica SET rescan = 0 WHERE id = ? AND rescan = ?", arguments: [replica.id, rescan])
+                try db.execute("UPDATE replica SET rescan = 0 WHERE id = ? AND rescan = ?", [replica.id, rescan])
             }
         }
         // The replica just sent exactly these states: do not send them back.
@@ -123,25 +124,25 @@ extension SQLiteCentralStore {
 
     /// The write transaction: the actor check, every pushed record checked and merged, the
     /// referral decisions, renumbering of records whose visibility moved, the actor's counter.
-    func merge(_ db: Database, _ pushed: [RecordEnvelope], header: SyncHeader, replica: RegisteredReplica,
+    func merge(_ db: any SQLConnection, _ pushed: [RecordEnvelope], header: SyncHeader, replica: RegisteredReplica,
                rejections: [SyncRejection]) throws -> MergeResult {
         try Self.checkActor(db, header, replica: replica)
         var result = MergeResult(rejections: rejections, evict: [], sentText: [:], echoed: [:])
         let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
-        let reads = SQLiteCentralReads(db: db)
+        let reads = SQLCentralReads(db: db)
         var resolver = ScopeResolver(reads: reads, scope: replica.scope, today: today)
         // The replica's other actors, each bounded by the writes the central store holds from it.
-        let formerActors = try Row.fetchAll(db, sql: """
+        let formerActors = try db.all("""
             SELECT actor, (SELECT max(counter) FROM dot WHERE dot.actor = actor.actor) AS held FROM actor
             WHERE replica_id = ? AND actor <> ?
-            """, arguments: [replica.id, header.actor.rawValue])
-            .reduce(into: [ActorID: UInt64]()) { $0[ActorID(rawValue: $1["actor"])] = UInt64(($1["held"] as Int64?) ?? 0) }
+            """, [replica.id, header.actor.rawValue])
+            .reduce(into: [ActorID: UInt64]()) { try $0[ActorID(rawValue: $1["actor"])] = UInt64(($1["held"] as Int64?) ?? 0) }
         let ownership = PushCheck(actor: header.actor, counter: header.actorCounter, formerActors: formerActors)
         let ownActors = Set(formerActors.keys).union([header.actor])
         let rules = PushRules(ownership: ownership, role: replica.role,
                               today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
         var dots = try DotRegistry(db, actor: header.actor, replicaID: replica.id, formerActors: Set(formerActors.keys))
-        let startSequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
+        let startSequence = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
         var sequence = startSequence
         var merged: [RecordEnvelope] = []
         // Clients whose visibility may have changed: their records get new sequence numbers,
@@ -202,8 +203,8 @@ extension SQLiteCentralStore {
                 // The replica holds what it pushed, whether or not a pull ever delivers it
                 // (a sync cut short may never reach it): remember it, so that it is
                 // evicted when it leaves the replica's scope.
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO delivered (replica_id, entity, id) VALUES (?, ?, ?)")
-                    .execute(arguments: [replica.id, envelope.entity.rawValue, envelope.id])
+                try db.statement("INSERT INTO delivered (replica_id, entity, id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                    .execute([replica.id, envelope.entity.rawValue, envelope.id])
             }
             if let text {
                 try dots.register(envelope.state)
@@ -230,19 +231,19 @@ extension SQLiteCentralStore {
         try scheduleReferrals(db, touchedBy: merged, sequence: &sequence, moved: &moved, at: at)
         try Self.flagDuplicates(db, clients: Set(merged.filter { $0.entity == .client }.map(\.id)), sequence: &sequence, at: at, nowMillis: nowMillis)
         try Self.renumber(db, clients: moved, numberedBefore: startSequence, sequence: &sequence)
-        try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
-        try db.execute(sql: """
+        try db.execute("UPDATE sequence SET value = ?", [sequence])
+        try db.execute("""
             INSERT INTO actor (actor, replica_id, max_counter) VALUES (?, ?, ?)
-            ON CONFLICT (actor) DO UPDATE SET max_counter = max(max_counter, excluded.max_counter)
-            """, arguments: [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
+            ON CONFLICT (actor) DO UPDATE SET max_counter = CASE WHEN excluded.max_counter > actor.max_counter THEN excluded.max_counter ELSE actor.max_counter END
+            """, [header.actor.rawValue, replica.id, Int64(header.actorCounter)])
         // Everything this replica wrote before pulling up to its cursor is merged now only if
         // it pushed all it had; otherwise its settled cursor may only go down (a replica that
         // went back), never up, and it is not settled again now.
         if header.unpushed == 0 {
-            try db.cachedStatement(sql: "UPDATE replica SET settled_cursor = ?, settled_ms = ? WHERE id = ?")
-                .execute(arguments: [header.cursor, Int64(nowMillis()), replica.id])
+            try db.statement("UPDATE replica SET settled_cursor = ?, settled_ms = ? WHERE id = ?")
+                .execute([header.cursor, Int64(nowMillis()), replica.id])
         } else {
-            try db.cachedStatement(sql: "UPDATE replica SET settled_cursor = min(settled_cursor, ?) WHERE id = ?").execute(arguments: [header.cursor, replica.id])
+            try db.statement("UPDATE replica SET settled_cursor = CASE WHEN ?1 < settled_cursor THEN ?1 ELSE settled_cursor END WHERE id = ?2").execute([header.cursor, replica.id])
         }
         return result
     }
@@ -250,19 +251,19 @@ extension SQLiteCentralStore {
     /// Gives the records of clients whose visibility may have changed new sequence numbers, so
     /// that they reach the replicas they entered and leave the ones they left. Records already
     /// numbered in this transaction (above `numberedBefore`) are past every cursor already.
-    static func renumber(_ db: Database, clients: Set<String>, numberedBefore: Int64, sequence: inout Int64) throws {
-        let related = try db.cachedStatement(sql: "SELECT entity, id FROM record WHERE client_ref = ? AND seq <= ? ORDER BY entity, id")
-        let renumber = try db.cachedStatement(sql: "UPDATE record SET seq = ? WHERE entity = ? AND id = ?")
+    static func renumber(_ db: any SQLConnection, clients: Set<String>, numberedBefore: Int64, sequence: inout Int64) throws {
+        let related = db.statement("SELECT entity, id FROM record WHERE client_ref = ? AND seq <= ? ORDER BY entity, id")
+        let renumber = db.statement("UPDATE record SET seq = ? WHERE entity = ? AND id = ?")
         for client in clients.sorted() where !client.isEmpty {
-            for row in try Row.fetchAll(related, arguments: [client, numberedBefore]) {
+            for row in try related.all([client, numberedBefore]) {
                 sequence += 1
-                try renumber.execute(arguments: [sequence, row["entity"], row["id"]])
+                try renumber.execute([sequence, row["entity"] as String, row["id"] as String])
             }
         }
     }
 
     /// Caps hold in the merged state: decide the referrals of every provider this batch touched.
-    func scheduleReferrals(_ db: Database, touchedBy merged: [RecordEnvelope], sequence: inout Int64, moved: inout Set<String>, at: String) throws {
+    func scheduleReferrals(_ db: any SQLConnection, touchedBy merged: [RecordEnvelope], sequence: inout Int64, moved: inout Set<String>, at: String) throws {
         var touched: Set<String> = []
         for envelope in merged {
             if envelope.entity == .provider { touched.insert(envelope.id) }
@@ -283,7 +284,7 @@ extension SQLiteCentralStore {
             try Self.audit(db, kind, id, before: before, after: state, at: at, replica: "central", actor: actor, user: "referral scheduler")
             if let client = state.value(.clientId).stringValue { clients.insert(client) }
         }
-        let reads = SQLiteCentralReads(db: db)
+        let reads = SQLCentralReads(db: db)
         for envelope in merged where envelope.entity == .referral { try scheduler.keepFinalState(reads, referral: envelope.id) }
         for provider in touched.sorted() { try scheduler.schedule(reads, provider: provider) }
         try CentralActor.save(centralStamp, db)
@@ -297,45 +298,44 @@ extension SQLiteCentralStore {
     /// only: what it delivered is recorded afterwards, in a short write transaction.
     /// `skipping`: stored texts (by `entity/id`) the replica already holds; a replica that sees
     /// everything is not sent them, and they are not even decoded.
-    static func pull(_ db: Database, replica: RegisteredReplica, cursor requested: Int64, limit: Int, resolver: inout ScopeResolver,
+    static func pull(_ db: any SQLConnection, replica: RegisteredReplica, cursor requested: Int64, limit: Int, resolver: inout ScopeResolver,
                      skipping: [String: String] = [:]) throws -> PullBatch {
         var batch = PullBatch(cursor: requested)
-        batch.incarnation = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM central_state WHERE name = 'incarnation'"))
+        batch.incarnation = try db.value(String.self, "SELECT value FROM central_state WHERE name = 'incarnation'")
         batch.horizon = try horizon(db)
-        let sequence = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM sequence")) ?? 0
-        batch.rescan = try Int64.fetchOne(db, sql: "SELECT rescan FROM replica WHERE id = ?", arguments: [replica.id]) ?? 0
+        let sequence = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
+        batch.rescan = try db.value(Int64.self, "SELECT rescan FROM replica WHERE id = ?", [replica.id]) ?? 0
         if batch.rescan > 0 { batch.cursor = 0 }
         let start = batch.cursor
         let scanLimit = limit * 10
         // A cursor, not fetchAll: the loop stops as soon as the batch is full, so a replica
         // that sees everything reads `limit` rows, not `scanLimit`.
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?"),
-                                       arguments: [batch.cursor, scanLimit + 1])
         var scanned = 0, bytes = 0
         let tracks = replica.scope != .all
-        let held = try db.cachedStatement(sql: "SELECT 1 FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?")
-        while let row = try rows.next() {
+        let held = db.statement("SELECT 1 FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?")
+        try db.forEachRow("SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?", [batch.cursor, scanLimit + 1]) { row in
             guard scanned < scanLimit, batch.records.count < limit, bytes < SyncLimits.maxPullBytes else {
                 batch.more = true
-                break
+                return false
             }
             scanned += 1
-            batch.cursor = row["seq"]
-            guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
-            let id: String = row["id"]
-            let text: String = row["state"]
-            if !tracks, let sent = skipping["\(kind.rawValue)/\(id)"], sent == text { continue }
+            batch.cursor = try row["seq"]
+            guard let kind = EntityKind(rawValue: try row["entity"]) else { return true }
+            let id: String = try row["id"]
+            let text: String = try row["state"]
+            if !tracks, let sent = skipping["\(kind.rawValue)/\(id)"], sent == text { return true }
             let state = try decode(text)
             if try resolver.isVisible(kind, id, state) {
                 bytes += text.utf8.count
                 batch.records.append(RecordEnvelope(entity: kind, id: id, state: resolver.projected(kind, state)))
                 if tracks { batch.delivered.append(RecordKey(entity: kind, id: id)) }
-            } else if tracks, try Bool.fetchOne(held, arguments: [replica.id, kind.rawValue, id]) ?? false {
+            } else if tracks, try held.exists([replica.id, kind.rawValue, id]) {
                 // The delivered row stays: should this answer be lost, or never applied, the
                 // next pull from the replica's older cursor passes this row again and sends the
                 // eviction again (evicting a record the replica no longer holds is a no-op).
                 batch.evict.append(RecordKey(entity: kind, id: id))
             }
+            return true
         }
         try passCollected(db, &batch, after: start, limit: limit, replica: replica, held: held)
         // Nothing left: the cursor moves to the end of the sequence, past numbers no record
@@ -347,11 +347,11 @@ extension SQLiteCentralStore {
 
     /// Adds the collected tombstones the batch passes, as evictions for a replica that may hold
     /// them; at most `limit` keys per batch.
-    private static func passCollected(_ db: Database, _ batch: inout PullBatch, after start: Int64, limit: Int,
-                                      replica: RegisteredReplica, held: Statement) throws {
+    private static func passCollected(_ db: any SQLConnection, _ batch: inout PullBatch, after start: Int64, limit: Int,
+                                      replica: RegisteredReplica, held: SQLStatement) throws {
         let keys = try collectedKeys(db, after: start, through: batch.more ? batch.cursor : .max, limit: limit + 1)
         let passed = keys.prefix(limit)
-        for (key, _) in passed where try replica.scope == .all || Bool.fetchOne(held, arguments: [replica.id, key.entity.rawValue, key.id]) == true {
+        for (key, _) in passed where try replica.scope == .all || held.value(Bool.self, [replica.id, key.entity.rawValue, key.id]) == true {
             batch.evict.append(key)
         }
         if keys.count > limit, let last = passed.last {
@@ -378,15 +378,15 @@ extension SQLiteCentralStore {
 
     /// A replica whose counter went back (restored from a backup) or whose actor id belongs to
     /// another replica (a copied database) would reuse dots: refuse it before it merges anything.
-    static func checkActor(_ db: Database, _ header: SyncHeader, replica: RegisteredReplica) throws {
-        if try String.fetchOne(db, sql: "SELECT actor FROM central_actor") == header.actor.rawValue
-            || Bool.fetchOne(db, sql: "SELECT 1 FROM former_central_actor WHERE actor = ?", arguments: [header.actor.rawValue]) == true {
+    static func checkActor(_ db: any SQLConnection, _ header: SyncHeader, replica: RegisteredReplica) throws {
+        if try db.value(String.self, "SELECT actor FROM central_actor") == header.actor.rawValue
+            || db.value(Bool.self, "SELECT 1 FROM former_central_actor WHERE actor = ?", [header.actor.rawValue]) == true {
             throw KasvuError(.permissionDenied, "actor \(header.actor) is the central store's own")
         }
-        guard let row = try Row.fetchOne(db, sql: "SELECT replica_id, max_counter FROM actor WHERE actor = ?", arguments: [header.actor.rawValue]) else {
+        guard let row = try db.one("SELECT replica_id, max_counter FROM actor WHERE actor = ?", [header.actor.rawValue]) else {
             return
         }
-        let owner: String = row["replica_id"], seen: Int64 = row["max_counter"]
+        let owner: String = try row["replica_id"], seen: Int64 = try row["max_counter"]
         let recovery = DotRegistry.recovery
         if owner != replica.id {
             throw KasvuError(.replicaRewound, "actor \(header.actor) belongs to another replica: this database is a copy; \(recovery)")

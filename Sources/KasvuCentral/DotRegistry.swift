@@ -1,4 +1,5 @@
 import GRDB
+import KasvuSQL
 import KasvuDomain
 import KasvuSync
 
@@ -11,8 +12,8 @@ import KasvuSync
 /// All records of one write transaction share its dot and HLC, so the registry holds one row
 /// per transaction, and a push checks each distinct dot once.
 struct DotRegistry {
-    private let lookup: Statement
-    private let insert: Statement
+    private let lookup: SQLStatement
+    private let insert: SQLStatement
     /// Dots of this sync already looked up or registered, with their HLC.
     private var known: [UInt64: HLC] = [:]
     private let actor: ActorID
@@ -23,31 +24,31 @@ struct DotRegistry {
     /// The pushing replica's former actors (it recovered from them): the only ones whose writes
     /// its restamped entries may name as their origin.
     private var formerActors: Set<ActorID>
-    private let lookupOrigin: Statement
-    private let insertOrigin: Statement
-    private let lookupHeld: Statement
+    private let lookupOrigin: SQLStatement
+    private let insertOrigin: SQLStatement
+    private let lookupHeld: SQLStatement
 
     /// Whether another copy of the database stamped again a write of the pusher's own actor
     /// (rare: only then are its ordinary entries looked up in `stamped_again`).
     private let actorStampedAgain: Bool
 
     private let replicaID: String
-    private let ownerOf: Statement
-    private let claimActor: Statement
+    private let ownerOf: SQLStatement
+    private let claimActor: SQLStatement
 
-    init(_ db: Database, actor: ActorID, replicaID: String, formerActors: Set<ActorID> = []) throws {
+    init(_ db: any SQLConnection, actor: ActorID, replicaID: String, formerActors: Set<ActorID> = []) throws {
         self.actor = actor
         self.replicaID = replicaID
         self.formerActors = formerActors
-        ownerOf = try db.cachedStatement(sql: "SELECT replica_id FROM actor WHERE actor = ?")
-        claimActor = try db.cachedStatement(sql: "INSERT OR IGNORE INTO actor (actor, replica_id, max_counter) VALUES (?, ?, 0)")
-        actorStampedAgain = try Bool.fetchOne(db, sql: "SELECT 1 FROM stamped_again WHERE actor = ? LIMIT 1", arguments: [actor.rawValue]) ?? false
-        seenBefore = UInt64(try Int64.fetchOne(db, sql: "SELECT max_counter FROM actor WHERE actor = ?", arguments: [actor.rawValue]) ?? 0)
-        lookup = try db.cachedStatement(sql: "SELECT hlc FROM dot WHERE actor = ? AND counter = ?")
-        insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dot (actor, counter, hlc) VALUES (?, ?, ?)")
-        lookupOrigin = try db.cachedStatement(sql: "SELECT as_actor, as_counter FROM stamped_again WHERE actor = ? AND counter = ? AND hlc = ?")
-        insertOrigin = try db.cachedStatement(sql: "INSERT OR IGNORE INTO stamped_again (actor, counter, hlc, as_actor, as_counter) VALUES (?, ?, ?, ?, ?)")
-        lookupHeld = try db.cachedStatement(sql: "SELECT 1 FROM dot WHERE actor = ? AND counter = ? AND hlc = ?")
+        ownerOf = db.statement("SELECT replica_id FROM actor WHERE actor = ?")
+        claimActor = db.statement("INSERT INTO actor (actor, replica_id, max_counter) VALUES (?, ?, 0) ON CONFLICT DO NOTHING")
+        actorStampedAgain = try db.value(Bool.self, "SELECT 1 FROM stamped_again WHERE actor = ? LIMIT 1", [actor.rawValue]) ?? false
+        seenBefore = UInt64(try db.value(Int64.self, "SELECT max_counter FROM actor WHERE actor = ?", [actor.rawValue]) ?? 0)
+        lookup = db.statement("SELECT hlc FROM dot WHERE actor = ? AND counter = ?")
+        insert = db.statement("INSERT INTO dot (actor, counter, hlc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        lookupOrigin = db.statement("SELECT as_actor, as_counter FROM stamped_again WHERE actor = ? AND counter = ? AND hlc = ?")
+        insertOrigin = db.statement("INSERT INTO stamped_again (actor, counter, hlc, as_actor, as_counter) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+        lookupHeld = db.statement("SELECT 1 FROM dot WHERE actor = ? AND counter = ? AND hlc = ?")
     }
 
     /// Refuses the push when one of the pusher's own entries in `pushed` reuses a dot the
@@ -64,7 +65,7 @@ struct DotRegistry {
                 known[entry.dot.counter] = entry.hlc  // new: later entries of this push must agree
                 continue
             } else {
-                held = try Int64.fetchOne(lookup, arguments: [actor.rawValue, Int64(entry.dot.counter)]).map { HLC(rawValue: UInt64(bitPattern: $0)) }
+                held = try lookup.value(Int64.self, [actor.rawValue, Int64(entry.dot.counter)]).map { HLC(rawValue: UInt64(bitPattern: $0)) }
                 if let held { known[entry.dot.counter] = held }
             }
             if let held, held != entry.hlc {
@@ -101,7 +102,7 @@ struct DotRegistry {
         for (field, entries) in pushed.fields {
             for entry in entries where entry.dot.actor == actor && stored.vv.covers(entry.dot) {
                 guard stored.fields[field]?.contains(where: { $0.dot == entry.dot }) != true, known[entry.dot.counter] == nil else { continue }
-                if let held = try Int64.fetchOne(lookup, arguments: [actor.rawValue, Int64(entry.dot.counter)]) {
+                if let held = try lookup.value(Int64.self, [actor.rawValue, Int64(entry.dot.counter)]) {
                     known[entry.dot.counter] = HLC(rawValue: UInt64(bitPattern: held))
                     continue
                 }
@@ -119,9 +120,9 @@ struct DotRegistry {
     /// `kasvu recover`): that write is then held, under the new dot.
     mutating func register(_ merged: RecordState) throws {
         for entry in merged.fields.values.joined() where entry.dot.actor == actor {
-            try insert.execute(arguments: [actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
+            try insert.execute([actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
             if let origin = entry.origin, try isOwn(origin.dot.actor) {
-                try insertOrigin.execute(arguments: [origin.dot.actor.rawValue, Int64(origin.dot.counter), Int64(bitPattern: origin.hlc.rawValue),
+                try insertOrigin.execute([origin.dot.actor.rawValue, Int64(origin.dot.counter), Int64(bitPattern: origin.hlc.rawValue),
                                                      actor.rawValue, Int64(entry.dot.counter)])
             }
         }
@@ -133,8 +134,8 @@ struct DotRegistry {
     private mutating func isOwn(_ former: ActorID) throws -> Bool {
         if formerActors.contains(former) { return true }
         if former == actor { return false }
-        guard let owner = try String.fetchOne(ownerOf, arguments: [former.rawValue]) else {
-            try claimActor.execute(arguments: [former.rawValue, replicaID])
+        guard let owner = try ownerOf.value(String.self, [former.rawValue]) else {
+            try claimActor.execute([former.rawValue, replicaID])
             formerActors.insert(former)
             return true
         }
@@ -158,10 +159,10 @@ struct DotRegistry {
                 && !held.contains(entry) && pushed.fields[name]?.contains(entry) == true {
                 let first = entry.firstWrite
                 guard formerActors.contains(first.dot.actor) || first.dot.actor == actor else { continue }
-                let arguments: StatementArguments = [first.dot.actor.rawValue, Int64(first.dot.counter), Int64(bitPattern: first.hlc.rawValue)]
-                let stampedAs = try Row.fetchOne(lookupOrigin, arguments: arguments).map { Dot(ActorID(rawValue: $0[0]), UInt64($0[1] as Int64)) }
+                let arguments: [any SQLValueConvertible] = [first.dot.actor.rawValue, Int64(first.dot.counter), Int64(bitPattern: first.hlc.rawValue)]
+                let stampedAs = try lookupOrigin.one(arguments).map { Dot(ActorID(rawValue: try $0[0]), UInt64(try $0[1] as Int64)) }
                 let seenAsStamped = stampedAs.map { $0 != entry.dot && stored.vv.covers($0) } ?? false
-                let seenAsFirst = entry.origin != nil && stored.vv.covers(first.dot) ? try Bool.fetchOne(lookupHeld, arguments: arguments) ?? false : false
+                let seenAsFirst = entry.origin != nil && stored.vv.covers(first.dot) ? try lookupHeld.value(Bool.self, arguments) ?? false : false
                 if (seenAsStamped || seenAsFirst) && remaining.count > 1 { remaining.removeAll { $0 == entry } }
             }
             if remaining.count != entries.count {
@@ -173,15 +174,15 @@ struct DotRegistry {
     }
 }
 
-extension SQLiteCentralStore {
+extension SQLCentralStore {
     public func heldWrites(of actor: ActorID, after: UInt64, for replica: RegisteredReplica) async throws -> HeldWritesPage {
-        try await pool.read { db in
-            let owner = try String.fetchOne(db, sql: "SELECT replica_id FROM actor WHERE actor = ?", arguments: [actor.rawValue])
+        try await read { db in
+            let owner = try db.value(String.self, "SELECT replica_id FROM actor WHERE actor = ?", [actor.rawValue])
             if let owner, owner != replica.id { throw KasvuError(.permissionDenied, "actor \(actor) is not one of replica \(replica.id)'s") }
-            let rows = try Row.fetchAll(db, sql: "SELECT counter, hlc FROM dot WHERE actor = ? AND counter > ? ORDER BY counter LIMIT ?",
-                                        arguments: [actor.rawValue, Int64(clamping: after), HeldWritesPage.limit + 1])
-            let writes = rows.prefix(HeldWritesPage.limit).map {
-                HeldWrite(counter: UInt64($0["counter"] as Int64), hlc: HLC(rawValue: UInt64(bitPattern: $0["hlc"] as Int64)))
+            let rows = try db.all("SELECT counter, hlc FROM dot WHERE actor = ? AND counter > ? ORDER BY counter LIMIT ?",
+                                        [actor.rawValue, Int64(clamping: after), HeldWritesPage.limit + 1])
+            let writes = try rows.prefix(HeldWritesPage.limit).map {
+                HeldWrite(counter: UInt64(try $0["counter"] as Int64), hlc: HLC(rawValue: UInt64(bitPattern: try $0["hlc"] as Int64)))
             }
             return HeldWritesPage(writes: Array(writes), more: rows.count > HeldWritesPage.limit)
         }

@@ -1,4 +1,5 @@
 import GRDB
+import KasvuSQL
 import KasvuDomain
 import KasvuSync
 
@@ -9,19 +10,19 @@ import KasvuSync
 /// henkilötunnus (the smallest id), or back to null once none is left (merged, deleted or
 /// corrected). The flag syncs to every replica that holds the client; `conflict/list` shows it
 /// as kind `duplicate_identity`.
-extension SQLiteCentralStore {
+extension SQLCentralStore {
     /// Flags or unflags `clients` and every client sharing a henkilötunnus with one of them or
     /// flagged as a duplicate of one. Writes only what changes.
-    static func flagDuplicates(_ db: Database, clients touched: Set<String>, sequence: inout Int64, at: String,
+    static func flagDuplicates(_ db: any SQLConnection, clients touched: Set<String>, sequence: inout Int64, at: String,
                                nowMillis: @Sendable () -> UInt64) throws {
         guard !touched.isEmpty else { return }
-        let sameIdentity = try db.cachedStatement(sql: "SELECT id FROM record WHERE entity = 'client' AND client_hetu = ?")
-        let flaggedAs = try db.cachedStatement(sql: "SELECT id FROM record WHERE entity = 'client' AND client_duplicate_of = ?")
+        let sameIdentity = db.statement("SELECT id FROM record WHERE entity = 'client' AND client_hetu = ?")
+        let flaggedAs = db.statement("SELECT id FROM record WHERE entity = 'client' AND client_duplicate_of = ?")
         var affected: Set<String> = []
         for id in touched {
-            let flaggers = try String.fetchAll(flaggedAs, arguments: [id])
+            let flaggers = try flaggedAs.values(String.self, [id])
             let state = try load(db, .client, id)
-            let sharing = try state?.value(.hetu).stringValue.map { try String.fetchAll(sameIdentity, arguments: [$0]) } ?? []
+            let sharing = try state?.value(.hetu).stringValue.map { try sameIdentity.values(String.self, [$0]) } ?? []
             // The common case, one client per person and no flag: nothing to decide.
             if flaggers.isEmpty && sharing.allSatisfy({ $0 == id }) && state?.fields[FieldKey.duplicateOf.rawValue] == nil { continue }
             affected.insert(id)
@@ -35,7 +36,7 @@ extension SQLiteCentralStore {
             guard let state = try load(db, .client, id), !state.isDeleted else { continue }
             var flag = FieldValue.null
             if let hetu = state.value(.hetu).stringValue {
-                let others = try String.fetchAll(sameIdentity, arguments: [hetu]).filter { $0 != id }
+                let others = try sameIdentity.values(String.self, [hetu]).filter { $0 != id }
                     .filter { try load(db, .client, $0).map { !$0.isDeleted } ?? false }
                 if let first = others.min() { flag = .string(first) }
             }

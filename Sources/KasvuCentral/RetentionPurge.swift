@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KasvuSQL
 import KasvuDomain
 import KasvuStorage
 import KasvuSync
@@ -9,14 +10,14 @@ import KasvuSync
 /// date is erased by the central store as its own actor, exactly as `client/delete` erases on
 /// a replica: `deleted` and null for every personal field, and the notes of the client's
 /// contacts and events, in one write. The writes sync to every replica that holds them.
-extension SQLiteCentralStore {
+extension SQLCentralStore {
     /// Erases every client whose referrals all ended before `day`; returns how many.
     /// A client never referred is not touched: the rule is about finished services.
     public func purge(endedBefore day: CalendarDate) async throws -> Int {
         let nowMillis = self.nowMillis
         let erased = try await write { db -> Int in
             var candidates: [String: Bool] = [:]  // client → every referral ended before `day`
-            for row in try Row.fetchAll(db, sql: "SELECT state FROM record WHERE entity = 'referral'") {
+            for row in try db.all("SELECT state FROM record WHERE entity = 'referral'") {
                 let referral = try Self.decode(row["state"])
                 guard !referral.isDeleted, let client = referral.value(.clientId).stringValue else { continue }
                 let final = referral.value(.state).stringValue.flatMap(ReferralState.init(rawValue:))?.isFinal == true
@@ -28,12 +29,12 @@ extension SQLiteCentralStore {
             for (client, expired) in candidates.sorted(by: { $0.key < $1.key }) where expired {
                 guard let state = try Self.load(db, .client, client), !state.isDeleted else { continue }
                 targets.append((.client, client, state, state.erasure(.client).merging([EntitySchema.deletedField: .bool(true)]) { $1 }))
-                for row in try Row.fetchAll(db, sql: "SELECT entity, id, state FROM record WHERE client_ref = ? AND entity IN ('contact', 'event')",
-                                            arguments: [client]) {
-                    guard let kind = EntityKind(rawValue: row["entity"]) else { continue }
+                for row in try db.all("SELECT entity, id, state FROM record WHERE client_ref = ? AND entity IN ('contact', 'event')",
+                                            [client]) {
+                    guard let kind = EntityKind(rawValue: try row["entity"]) else { continue }
                     let dependent = try Self.decode(row["state"])
                     let changes = dependent.erasure(kind)
-                    if !changes.isEmpty { targets.append((kind, row["id"], dependent, changes)) }
+                    if !changes.isEmpty { targets.append((kind, try row["id"], dependent, changes)) }
                 }
                 count += 1
             }
@@ -42,7 +43,7 @@ extension SQLiteCentralStore {
             var writer = try CentralActor.load(db)
             for target in targets { writer.observe(target.2) }
             let stamp = writer.next(nowMillis: nowMillis())
-            var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
+            var sequence = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
             let at = ISO8601DateFormatter().string(from: Date())
             for (kind, id, before, changes) in targets {
                 var after = before
@@ -57,7 +58,7 @@ extension SQLiteCentralStore {
                 try CentralActor.save(writer, db)
                 // A client erased here no longer flags the one it duplicated.
                 try Self.flagDuplicates(db, clients: Set(targets.filter { $0.0 == .client }.map(\.1)), sequence: &sequence, at: at, nowMillis: nowMillis)
-                try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
+                try db.execute("UPDATE sequence SET value = ?", [sequence])
             }
             return count
         }

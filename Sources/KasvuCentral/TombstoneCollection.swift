@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
+import KasvuSQL
 import KasvuDomain
 import KasvuSync
 
-/// What one collection run did (``SQLiteCentralStore/collectTombstones(inactiveAfterDays:)``).
+/// What one collection run did (``SQLCentralStore/collectTombstones(inactiveAfterDays:)``).
 public struct TombstoneCollection: Sendable, Hashable {
     /// Tombstones dropped in this run; replicas drop theirs as their pulls pass them.
     public var collected = 0
@@ -39,7 +40,7 @@ public struct TombstoneCollection: Sendable, Hashable {
 /// A replica that syncs but never settles (always more to push, or never saying) holds nothing
 /// back for longer than one that stays away: past the limit it is counted as away. A replica
 /// that never settled counts as settled at cursor 0 when it was registered.
-extension SQLiteCentralStore {
+extension SQLCentralStore {
     /// Replicas not settled for longer than this no longer hold back collection; returning, they pull everything again.
     public static let defaultInactiveAfterDays = 30
 
@@ -49,55 +50,55 @@ extension SQLiteCentralStore {
         let since = Int64(nowMillis()) - Int64(max(inactiveAfterDays, 0)) * 86_400_000
         return try await write { db in
             var run = TombstoneCollection()
-            var sequence = try Int64.fetchOne(db, sql: "SELECT value FROM sequence") ?? 0
-            run.reach = try Int64.fetchOne(db, sql: """
+            var sequence = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
+            run.reach = try db.value(Int64.self, """
                 SELECT min(settled_cursor) FROM replica WHERE revoked_at IS NULL AND settled_ms >= ?
-                """, arguments: [since]) ?? sequence
+                """, [since]) ?? sequence
             run.horizon = try Self.horizon(db)
             // Retire first: a key collected below is numbered above the reach, so never retired in the same run.
-            let retiring = try Row.fetchAll(db, sql: "SELECT entity, id, seq FROM collected WHERE seq IS NOT NULL AND seq <= ?", arguments: [run.reach])
+            let retiring = try db.all("SELECT entity, id, seq FROM collected WHERE seq IS NOT NULL AND seq <= ?", [run.reach])
             for row in retiring {
-                try db.execute(sql: "DELETE FROM delivered WHERE entity = ? AND id = ?", arguments: [row["entity"] as String, row["id"] as String])
-                run.horizon = max(run.horizon, row["seq"])
+                try db.execute("DELETE FROM delivered WHERE entity = ? AND id = ?", [row["entity"] as String, row["id"] as String])
+                run.horizon = max(run.horizon, try row["seq"])
             }
-            try db.execute(sql: "UPDATE collected SET seq = NULL WHERE seq IS NOT NULL AND seq <= ?", arguments: [run.reach])
+            try db.execute("UPDATE collected SET seq = NULL WHERE seq IS NOT NULL AND seq <= ?", [run.reach])
             run.retired = retiring.count
-            let candidates = try Row.fetchAll(db, sql: "SELECT entity, id, state FROM record WHERE tombstone = 1 AND seq <= ? ORDER BY seq",
-                                              arguments: [run.reach])
+            let candidates = try db.all("SELECT entity, id, state FROM record WHERE tombstone = 1 AND seq <= ? ORDER BY seq",
+                                              [run.reach])
             for row in candidates {
-                let id: String = row["id"]
+                let id: String = try row["id"]
                 let state = try Self.decode(row["state"])
                 guard state.isDeleted, state.conflicts.isEmpty, try !Self.isReferredTo(db, id) else { continue }
-                try db.execute(sql: "DELETE FROM record WHERE entity = ? AND id = ?", arguments: [row["entity"] as String, id])
+                try db.execute("DELETE FROM record WHERE entity = ? AND id = ?", [row["entity"] as String, id])
                 sequence += 1
-                try db.execute(sql: "INSERT INTO collected (entity, id, seq) VALUES (?, ?, ?)", arguments: [row["entity"] as String, id, sequence])
+                try db.execute("INSERT INTO collected (entity, id, seq) VALUES (?, ?, ?)", [row["entity"] as String, id, sequence])
                 run.collected += 1
             }
-            try db.execute(sql: "UPDATE sequence SET value = ?", arguments: [sequence])
-            try db.execute(sql: "INSERT OR REPLACE INTO central_state (name, value) VALUES ('tombstone_horizon', ?)", arguments: ["\(run.horizon)"])
+            try db.execute("UPDATE sequence SET value = ?", [sequence])
+            try db.execute("INSERT INTO central_state (name, value) VALUES ('tombstone_horizon', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", ["\(run.horizon)"])
             return run
         }
     }
 
     /// Whether another record names this one: a client's referrals, contacts, hours and events, or a duplicate flag.
-    static func isReferredTo(_ db: Database, _ id: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: """
+    static func isReferredTo(_ db: any SQLConnection, _ id: String) throws -> Bool {
+        try db.value(Bool.self, """
             SELECT 1 FROM record WHERE (client_ref = ?1 AND entity <> 'client') OR client_duplicate_of = ?1 OR referral_provider = ?1 LIMIT 1
-            """), arguments: [id]) ?? false
+            """, [id]) ?? false
     }
 
-    static func horizon(_ db: Database) throws -> Int64 {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM central_state WHERE name = 'tombstone_horizon'")).flatMap(Int64.init) ?? 0
+    static func horizon(_ db: any SQLConnection) throws -> Int64 {
+        try db.value(String.self, "SELECT value FROM central_state WHERE name = 'tombstone_horizon'").flatMap(Int64.init) ?? 0
     }
 
     /// Why a push may not create this record: it, or the client it belongs to, was deleted and
     /// its tombstone collected. Nil otherwise. Asked only of records the store does not hold.
-    static func collectedRefusal(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState) throws -> KasvuError? {
-        let isCollected = try db.cachedStatement(sql: "SELECT 1 FROM collected WHERE entity = ? AND id = ?")
-        if try Bool.fetchOne(isCollected, arguments: [kind.rawValue, id]) == true {
+    static func collectedRefusal(_ db: any SQLConnection, _ kind: EntityKind, _ id: String, _ state: RecordState) throws -> KasvuError? {
+        let isCollected = db.statement("SELECT 1 FROM collected WHERE entity = ? AND id = ?")
+        if try isCollected.value(Bool.self, [kind.rawValue, id]) == true {
             return KasvuError(.notFound, "\(kind.rawValue) \(id) was deleted and erased; nothing more can be written to it")
         }
-        if kind != .client, let client = state.value(.clientId).stringValue, try Bool.fetchOne(isCollected, arguments: [EntityKind.client.rawValue, client]) == true {
+        if kind != .client, let client = state.value(.clientId).stringValue, try isCollected.value(Bool.self, [EntityKind.client.rawValue, client]) == true {
             return KasvuError(.notFound, "client \(client) was deleted and erased; nothing more can be written for it")
         }
         return nil
@@ -106,17 +107,17 @@ extension SQLiteCentralStore {
     /// The keys among those a replica waits for (``SyncRequest/waiting``) that were collected:
     /// no pull brings them back, so the replica lets them go. A key tells only that a record
     /// with an id the replica already holds was erased and forgotten.
-    static func collected(_ db: Database, among waiting: [RecordKey]) throws -> [RecordKey] {
-        let isCollected = try db.cachedStatement(sql: "SELECT 1 FROM collected WHERE entity = ? AND id = ?")
-        return try waiting.filter { try Bool.fetchOne(isCollected, arguments: [$0.entity.rawValue, $0.id]) == true }
+    static func collected(_ db: any SQLConnection, among waiting: [RecordKey]) throws -> [RecordKey] {
+        let isCollected = db.statement("SELECT 1 FROM collected WHERE entity = ? AND id = ?")
+        return try waiting.filter { try isCollected.value(Bool.self, [$0.entity.rawValue, $0.id]) == true }
     }
 
     /// The collected keys a pull passes, in `(after, through]` by sequence number, at most `limit`:
     /// evictions for a replica that may hold them (every one for a replica that sees everything).
-    static func collectedKeys(_ db: Database, after: Int64, through: Int64, limit: Int) throws -> [(key: RecordKey, seq: Int64)] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT entity, id, seq FROM collected WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"),
-                         arguments: [after, through, limit]).compactMap { row in
-            EntityKind(rawValue: row["entity"]).map { (RecordKey(entity: $0, id: row["id"]), row["seq"]) }
+    static func collectedKeys(_ db: any SQLConnection, after: Int64, through: Int64, limit: Int) throws -> [(key: RecordKey, seq: Int64)] {
+        try db.all("SELECT entity, id, seq FROM collected WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                         [after, through, limit]).compactMap { row in
+            try EntityKind(rawValue: row["entity"]).map { (RecordKey(entity: $0, id: try row["id"]), try row["seq"]) }
         }
     }
 }

@@ -144,7 +144,7 @@ public struct Simulation: Sendable {
         var report = Report()
         let time = SimulatedTime()
         let centralPath = directory.appendingPathComponent("central.sqlite").path
-        let store = CentralHandle(try SQLiteCentralStore(path: centralPath, nowMillis: time.now))
+        let store = CentralHandle(try SQLCentralStore(path: centralPath, nowMillis: time.now))
         let faults = FaultPlan(seed: seed)
         var replicas: [SimulatedReplica] = []
         for index in 0..<replicaCount {
@@ -351,7 +351,7 @@ public struct Simulation: Sendable {
                 replicas[index].replica = try Replica.open(at: replicas[index].path, nowMillis: time.clock(replicas[index].skew))
                 report.replicaCrashes += 1
             case 13:
-                try store.replace(with: SQLiteCentralStore(path: centralPath, nowMillis: time.now))
+                try store.replace(with: SQLCentralStore(path: centralPath, nowMillis: time.now))
                 report.centralRestarts += 1
             case 14:
                 replicas[index].skew.set(Int64.random(in: -60_000...60_000, using: &rng))
@@ -370,8 +370,8 @@ public struct Simulation: Sendable {
             case 1 where backup != nil:
                 // The server stops, the backup is put in place, the server starts on it.
                 collectedBeforeRestore.formUnion(try CentralInspection.collected(centralPath))
-                try await SQLiteCentralStore.restore(from: backup!, to: centralPath)
-                try store.replace(with: SQLiteCentralStore(path: centralPath, nowMillis: time.now))
+                try await SQLCentralStore.restore(from: backup!, to: centralPath)
+                try store.replace(with: SQLCentralStore(path: centralPath, nowMillis: time.now))
                 report.centralRestores += 1
                 trace("central restore from backup \(report.centralBackups)")
             default:

@@ -42,10 +42,10 @@ struct SimulatedReplica {
 
 /// The current central store instance; a restart replaces it with a fresh one on the same file.
 final class CentralHandle: Sendable {
-    private let store: Mutex<SQLiteCentralStore>
-    init(_ store: SQLiteCentralStore) { self.store = Mutex(store) }
-    var current: SQLiteCentralStore { store.withLock { $0 } }
-    func replace(with fresh: SQLiteCentralStore) { store.withLock { $0 = fresh } }
+    private let store: Mutex<SQLCentralStore>
+    init(_ store: SQLCentralStore) { self.store = Mutex(store) }
+    var current: SQLCentralStore { store.withLock { $0 } }
+    func replace(with fresh: SQLCentralStore) { store.withLock { $0 = fresh } }
 }
 
 /// Which fault strikes a round trip, decided from the seed.

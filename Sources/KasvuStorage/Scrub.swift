@@ -1,4 +1,5 @@
 import GRDB
+import KasvuSQL
 
 /// Leaves no byte of erased or evicted data in a database's files.
 ///
@@ -31,9 +32,14 @@ public enum Scrub {
 
     /// Records, in the caller's transaction, that it wrote away data that must leave the files.
     public static func markPending(_ db: Database) throws {
-        try db.execute(sql: """
+        try markPending(SQLiteConnection(db))
+    }
+
+    /// ``markPending(_:)`` on either database the central store runs on.
+    public static func markPending(_ connection: any SQLConnection) throws {
+        try connection.execute("""
             INSERT INTO scrub_pending (singleton, generation) VALUES (1, 1)
-            ON CONFLICT (singleton) DO UPDATE SET generation = generation + 1
+            ON CONFLICT (singleton) DO UPDATE SET generation = scrub_pending.generation + 1
             """)
     }
 

@@ -1,4 +1,5 @@
 import GRDB
+import KasvuSQL
 import KasvuDomain
 
 extension KasvuError {
@@ -17,5 +18,15 @@ extension KasvuError {
         case .SQLITE_BUSY, .SQLITE_LOCKED: self.init(.storageFailed, detail + "; retry")
         default: self.init(.storageFault, detail)
         }
+    }
+}
+
+extension KasvuError {
+    /// A database's answer (SQLite or PostgreSQL) as a Kasvu error that keeps its cause:
+    /// transient failures (busy, serialisation, a dropped connection) are `storage_failed`,
+    /// worth retrying; the rest `storage_fault`.
+    public init(storage error: SQLError, in store: String) {
+        let detail = "\(store) \(error.message)"
+        self.init(error.isTransient ? .storageFailed : .storageFault, error.isTransient ? detail + "; retry" : detail)
     }
 }

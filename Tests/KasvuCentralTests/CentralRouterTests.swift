@@ -13,11 +13,11 @@ import Testing
 /// tests in KasvuSyncEndToEndTests run the same server over real sockets with libcurl.
 @Suite struct CentralRouterTests {
     let directory: TemporaryDirectory
-    let store: SQLiteCentralStore
+    let store: SQLCentralStore
 
     init() throws {
         directory = try TemporaryDirectory()
-        store = try SQLiteCentralStore(path: directory.path("central.sqlite"))
+        store = try SQLCentralStore(path: directory.path("central.sqlite"))
     }
 
     func application() throws -> some ApplicationProtocol {

@@ -30,7 +30,7 @@ import Testing
 
     /// The store's own sync entry point, with the request encoded and decoded as over HTTP.
     struct DirectTransport: SyncTransport {
-        let store: SQLiteCentralStore
+        let store: SQLCentralStore
         let token: String
 
         func exchange(_ request: SyncRequest) async throws -> SyncResponse {
@@ -42,12 +42,12 @@ import Testing
 
     let directory: TemporaryDirectory
     let clock = TestClock()
-    let store: SQLiteCentralStore
+    let store: SQLCentralStore
 
-    init() throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
         let clock = self.clock
-        store = try SQLiteCentralStore(path: directory.path("central.sqlite"), nowMillis: { clock.now })
+        store = try await backend.openStore(in: directory, nowMillis: { clock.now })
     }
 
     func replica(_ id: String, role: ReplicaRole, scope: ReplicaScope) async throws -> (Replica, SyncClient) {
@@ -57,7 +57,8 @@ import Testing
         return (replica, SyncClient(replica: replica, transport: DirectTransport(store: store, token: token)))
     }
 
-    @Test func aProviderReportsHoursWithinTheWindowAndLetsTheClientGoAfterIt() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aProviderReportsHoursWithinTheWindowAndLetsTheClientGoAfterIt(_ backend: CentralBackend) async throws { try await Self(backend).aProviderReportsHoursWithinTheWindowAndLetsTheClientGoAfterIt() }
+    func aProviderReportsHoursWithinTheWindowAndLetsTheClientGoAfterIt() async throws {
         clock.set("2025-01-10")
         let (admin, adminSync) = try await replica("admin", role: .admin, scope: .all)
         let provider = try await admin.create(.provider, fields: [

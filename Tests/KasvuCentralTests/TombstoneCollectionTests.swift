@@ -14,13 +14,13 @@ import Testing
 
     let directory: TemporaryDirectory
     let clock = TestClock()
-    let store: SQLiteCentralStore
+    let store: SQLCentralStore
 
-    init() throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
         let clock = self.clock
         clock.set("2026-03-02")
-        store = try SQLiteCentralStore(path: directory.path("central.sqlite"), nowMillis: { clock.now })
+        store = try await backend.openStore(in: directory, nowMillis: { clock.now })
     }
 
     /// An office replica that registers a client, syncs it out and deletes it; two more syncs
@@ -45,7 +45,8 @@ import Testing
         _ = try await store.sync(try CentralSyncRequest(json: SyncRequest(header: header, push: []).jsonBytes), from: replica)
     }
 
-    @Test func aReplicaWithWritesLeftToPushHoldsCollectionBack() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aReplicaWithWritesLeftToPushHoldsCollectionBack(_ backend: CentralBackend) async throws { try await Self(backend).aReplicaWithWritesLeftToPushHoldsCollectionBack() }
+    func aReplicaWithWritesLeftToPushHoldsCollectionBack() async throws {
         let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
         try await request(from: "admin", token: admin, cursor: 0, unpushed: 0)
         _ = try await deletedClient()
@@ -65,7 +66,8 @@ import Testing
 
     /// Simulation seed 2316: an admin replica's syncs had all left writes unpushed when another
     /// office's delete was collected, and its concurrent edit was then refused.
-    @Test func aReplicaThatNeverSettledHoldsCollectionBackFromItsRegistration() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aReplicaThatNeverSettledHoldsCollectionBackFromItsRegistration(_ backend: CentralBackend) async throws { try await Self(backend).aReplicaThatNeverSettledHoldsCollectionBackFromItsRegistration() }
+    func aReplicaThatNeverSettledHoldsCollectionBackFromItsRegistration() async throws {
         let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
         _ = try await deletedClient()
         let end = try await store.statistics().sequence
@@ -76,7 +78,8 @@ import Testing
         #expect(try await store.collectTombstones(inactiveAfterDays: 30).collected == 1)
     }
 
-    @Test func aReplicaUnsettledPastTheLimitNoLongerHoldsCollectionBack() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aReplicaUnsettledPastTheLimitNoLongerHoldsCollectionBack(_ backend: CentralBackend) async throws { try await Self(backend).aReplicaUnsettledPastTheLimitNoLongerHoldsCollectionBack() }
+    func aReplicaUnsettledPastTheLimitNoLongerHoldsCollectionBack() async throws {
         let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
         try await request(from: "admin", token: admin, cursor: 0, unpushed: 0)
         clock.set("2026-03-03")
@@ -95,7 +98,8 @@ import Testing
     /// Simulation seeds 2644 and 5289: after a central restore, a replica held a client it had
     /// deleted, waiting for the creator's values the restored store lacked; the store had
     /// collected the tombstone, so no pull would ever bring them. Named as waiting, it is evicted.
-    @Test func aWaitingRecordTheStoreCollectedIsEvicted() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aWaitingRecordTheStoreCollectedIsEvicted(_ backend: CentralBackend) async throws { try await Self(backend).aWaitingRecordTheStoreCollectedIsEvicted() }
+    func aWaitingRecordTheStoreCollectedIsEvicted() async throws {
         let admin = try await store.addReplica(id: "admin", role: .admin, scope: .all)
         let id = try await deletedClient()
         let end = try await store.statistics().sequence
@@ -114,14 +118,16 @@ import Testing
     /// Simulation seeds 5092, 5965, 7292, 8655: a replica's first push after a central restore,
     /// built on writes the store lost, was merged and refused as rewound. A request naming an
     /// earlier incarnation merges nothing; its answer names the new one.
-    @Test func aPushBuiltOnAnEarlierIncarnationMergesNothing() async throws {
+    // SQLite only: a store on PostgreSQL is backed up and restored with PostgreSQL's tools.
+    @Test(arguments: [CentralBackend.sqlite]) static func aPushBuiltOnAnEarlierIncarnationMergesNothing(_ backend: CentralBackend) async throws { try await Self(backend).aPushBuiltOnAnEarlierIncarnationMergesNothing() }
+    func aPushBuiltOnAnEarlierIncarnationMergesNothing() async throws {
         let token = try await store.addReplica(id: "office", role: .office, scope: .municipalities(["749"]))
         let clock = self.clock
         let office = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office", role: .office, nowMillis: { clock.now })
         _ = try await SyncClient(replica: office, transport: OutcomeWindowTests.DirectTransport(store: store, token: token)).run()
         try await store.backup(to: directory.path("backup.sqlite"))
-        try await SQLiteCentralStore.restore(from: directory.path("backup.sqlite"), to: directory.path("restored.sqlite"))
-        let restored = try SQLiteCentralStore(path: directory.path("restored.sqlite"), nowMillis: { clock.now })
+        try await SQLCentralStore.restore(from: directory.path("backup.sqlite"), to: directory.path("restored.sqlite"))
+        let restored = try SQLCentralStore(path: directory.path("restored.sqlite"), nowMillis: { clock.now })
         _ = try await office.create(.client, fields: ["hetu": .string(testHetu(78)), "lastName": .string("Kivi"), "municipality": .string("749")])
         let replica = try #require(try await restored.authenticate(token: token))
         let header = try await office.syncHeader(pullLimit: 100, userName: nil)

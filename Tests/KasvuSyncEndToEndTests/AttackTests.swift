@@ -18,9 +18,9 @@ struct AttackTests {
     let otherOffice: TestReplica
     let providers: [String]
 
-    init() async throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
-        central = try CentralProcess(db: directory.path("central.sqlite"))
+        central = try CentralProcess(backend, in: directory)
         admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         office = try TestReplica("office-749", in: directory, central: central, scope: ["--municipalities", "749"])
         otherOffice = try TestReplica("office-402", in: directory, central: central, scope: ["--municipalities", "402"])
@@ -44,7 +44,8 @@ struct AttackTests {
 
     // MARK: - Header
 
-    @Test func aCounterBeyondInt64IsA400AndTheCentralLives() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aCounterBeyondInt64IsA400AndTheCentralLives(_ backend: CentralBackend) async throws { try await Self(backend).aCounterBeyondInt64IsA400AndTheCentralLives() }
+    func aCounterBeyondInt64IsA400AndTheCentralLives() async throws {
         let answer = try await Forger(office).post([]) { $0.actorCounter = UInt64(Int64.max) + 1 }
         #expect(answer.status == 400)
         #expect(answer.error?.kind == "validation_failed")
@@ -58,7 +59,8 @@ struct AttackTests {
         #expect(try await office.sync().pushed == 1)
     }
 
-    @Test func theCentralStoresOwnActorCannotBeClaimed() async throws {
+    @Test(arguments: CentralBackend.allCases) static func theCentralStoresOwnActorCannotBeClaimed(_ backend: CentralBackend) async throws { try await Self(backend).theCentralStoresOwnActorCannotBeClaimed() }
+    func theCentralStoresOwnActorCannotBeClaimed() async throws {
         let referred = try await referredClient(1)
         let centralActor = try #require(try await office.replica.state(.referral, id: referred.referral)?.fields["state"]?.first?.dot.actor)
         #expect(centralActor != office.replica.actor)
@@ -68,7 +70,8 @@ struct AttackTests {
 
     /// The central store's decisions come after the writes they decide on in HLC order too,
     /// even from a laptop whose clock runs ahead (within the allowed skew).
-    @Test func centralDecisionsFollowTheWritesTheyDecideOn() async throws {
+    @Test(arguments: CentralBackend.allCases) static func centralDecisionsFollowTheWritesTheyDecideOn(_ backend: CentralBackend) async throws { try await Self(backend).centralDecisionsFollowTheWritesTheyDecideOn() }
+    func centralDecisionsFollowTheWritesTheyDecideOn() async throws {
         let fast = try TestReplica("office-fast", in: directory, central: central, scope: ["--municipalities", "749"],
                                    nowMillis: { Replica.systemMillis() + 90_000 })
         try await fast.sync()
@@ -83,7 +86,8 @@ struct AttackTests {
 
     // MARK: - Ownership of dots
 
-    @Test func foreignCountersAreRefusedAndHideNoAcknowledgedWrite() async throws {
+    @Test(arguments: CentralBackend.allCases) static func foreignCountersAreRefusedAndHideNoAcknowledgedWrite(_ backend: CentralBackend) async throws { try await Self(backend).foreignCountersAreRefusedAndHideNoAcknowledgedWrite() }
+    func foreignCountersAreRefusedAndHideNoAcknowledgedWrite() async throws {
         let client = try await admin.replica.create(.client, fields: companyClient)
         try await admin.sync()
         try await office.sync()
@@ -116,7 +120,8 @@ struct AttackTests {
     /// A restamped entry names the write it first was (`kasvu recover`), and the store then
     /// drops a second copy of that write. Only the pusher's own former actors count: a forger
     /// naming an honest laptop's write cannot make that write land as "already seen" and vanish.
-    @Test func anOriginNamingAnotherReplicasWriteHidesNothing() async throws {
+    @Test(arguments: CentralBackend.allCases) static func anOriginNamingAnotherReplicasWriteHidesNothing(_ backend: CentralBackend) async throws { try await Self(backend).anOriginNamingAnotherReplicasWriteHidesNothing() }
+    func anOriginNamingAnotherReplicasWriteHidesNothing() async throws {
         let bad = try TestReplica("office-749-bad", in: directory, central: central, scope: ["--municipalities", "749"])
         try await bad.sync()
         let created = try await office.replica.create(.client, fields: aino(municipality: "749"))  // not yet pushed
@@ -138,7 +143,8 @@ struct AttackTests {
         #expect(Set(names ?? []) == [.string("Virtanen"), .string("Väärä")])
     }
 
-    @Test func aProviderCannotLockOutTheCentralOffice() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aProviderCannotLockOutTheCentralOffice(_ backend: CentralBackend) async throws { try await Self(backend).aProviderCannotLockOutTheCentralOffice() }
+    func aProviderCannotLockOutTheCentralOffice() async throws {
         let referred = try await referredClient(2)
         let forger = Forger(referred.provider)
         var entries: [FieldEntry] = []
@@ -158,7 +164,8 @@ struct AttackTests {
 
     // MARK: - Rules on every pushed entry
 
-    @Test func hoursFollowTheRulesOfTheReplica() async throws {
+    @Test(arguments: CentralBackend.allCases) static func hoursFollowTheRulesOfTheReplica(_ backend: CentralBackend) async throws { try await Self(backend).hoursFollowTheRulesOfTheReplica() }
+    func hoursFollowTheRulesOfTheReplica() async throws {
         let referred = try await referredClient(3)
         let forger = Forger(referred.provider)
         let today = CalendarDate.today()
@@ -187,7 +194,8 @@ struct AttackTests {
         #expect(honest.response?.accepted == 1 && honest.response?.rejections.isEmpty == true)
     }
 
-    @Test func referralDecisionsAreTheCentralStores() async throws {
+    @Test(arguments: CentralBackend.allCases) static func referralDecisionsAreTheCentralStores(_ backend: CentralBackend) async throws { try await Self(backend).referralDecisionsAreTheCentralStores() }
+    func referralDecisionsAreTheCentralStores() async throws {
         let confirmed = try await CapTests.referableClient(office.replica, 4)
         let unconfirmed = try await office.replica.create(.client, fields: companyClient)
         try await office.sync()
@@ -218,7 +226,8 @@ struct AttackTests {
         #expect(try await admin.replica.allStates(.referral).map { $0.state.value("state") } == [.string("active")])
     }
 
-    @Test func incompleteRecordsAreRefused() async throws {
+    @Test(arguments: CentralBackend.allCases) static func incompleteRecordsAreRefused(_ backend: CentralBackend) async throws { try await Self(backend).incompleteRecordsAreRefused() }
+    func incompleteRecordsAreRefused() async throws {
         let forger = Forger(office)
         let nameless = forger.state(["municipality": .string("749")])
         let answer = try await forger.post([RecordEnvelope(entity: .client, id: RecordID.random(), state: nameless)])
@@ -229,7 +238,8 @@ struct AttackTests {
 
     // MARK: - Scope on both sides of the merge
 
-    @Test func aProviderCannotTakeOverAnotherProvidersHours() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aProviderCannotTakeOverAnotherProvidersHours(_ backend: CentralBackend) async throws { try await Self(backend).aProviderCannotTakeOverAnotherProvidersHours() }
+    func aProviderCannotTakeOverAnotherProvidersHours() async throws {
         // The client was with provider 1, who reported hours this month; then it switched to
         // provider 0, so the client is in provider 0's scope and provider 1's hours id is
         // predictable (derived from client, provider 1 and month).
@@ -256,7 +266,8 @@ struct AttackTests {
         #expect(try await admin.replica.state(.hours, id: theirs.id)?.conflicts.isEmpty == true)
     }
 
-    @Test func anOfficeCannotPullAnotherOfficesRecordIntoItsScope() async throws {
+    @Test(arguments: CentralBackend.allCases) static func anOfficeCannotPullAnotherOfficesRecordIntoItsScope(_ backend: CentralBackend) async throws { try await Self(backend).anOfficeCannotPullAnotherOfficesRecordIntoItsScope() }
+    func anOfficeCannotPullAnotherOfficesRecordIntoItsScope() async throws {
         try await otherOffice.sync()
         let theirClient = try await otherOffice.replica.create(.client, fields: companyClient.merging(["municipality": .string("402")]) { $1 })
         let contact = try await otherOffice.replica.create(.contact, fields: ["clientId": .string(theirClient.id), "providerId": .string(providers[0]),
@@ -286,7 +297,8 @@ struct AttackTests {
 
     /// Nothing in a refusal depends on a record outside the pusher's scope: a guessed
     /// henkilötunnus of another office's client is answered the same, right or wrong.
-    @Test func refusalsAreNoOracleOnRecordsOutsideTheScope() async throws {
+    @Test(arguments: CentralBackend.allCases) static func refusalsAreNoOracleOnRecordsOutsideTheScope(_ backend: CentralBackend) async throws { try await Self(backend).refusalsAreNoOracleOnRecordsOutsideTheScope() }
+    func refusalsAreNoOracleOnRecordsOutsideTheScope() async throws {
         try await otherOffice.sync()
         let theirs = try await otherOffice.replica.create(.client, fields: aino(municipality: "402"))
         try await otherOffice.sync()
@@ -304,7 +316,8 @@ struct AttackTests {
 
     // MARK: - Limits
 
-    @Test func sizesAreBounded() async throws {
+    @Test(arguments: CentralBackend.allCases) static func sizesAreBounded(_ backend: CentralBackend) async throws { try await Self(backend).sizesAreBounded() }
+    func sizesAreBounded() async throws {
         let forger = Forger(office)
         var vv: [ActorID: UInt64] = [:]
         for n in 1...(SyncLimits.maxVersionVectorActors + 1) { vv[ActorID(hex: UInt64(n))] = 1 }

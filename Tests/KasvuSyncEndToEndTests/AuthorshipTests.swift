@@ -17,12 +17,13 @@ struct AuthorshipTests {
     let directory: TemporaryDirectory
     let central: CentralProcess
 
-    init() throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
-        central = try CentralProcess(db: directory.path("central.sqlite"))
+        central = try CentralProcess(backend, in: directory)
     }
 
-    @Test func twoCaseWorkersOnOneReplicaAreTwoEntriesWithTheirNamesAndEditTimes() async throws {
+    @Test(arguments: CentralBackend.allCases) static func twoCaseWorkersOnOneReplicaAreTwoEntriesWithTheirNamesAndEditTimes(_ backend: CentralBackend) async throws { try await Self(backend).twoCaseWorkersOnOneReplicaAreTwoEntriesWithTheirNamesAndEditTimes() }
+    func twoCaseWorkersOnOneReplicaAreTwoEntriesWithTheirNamesAndEditTimes() async throws {
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let office = try TestReplica("office", in: directory, central: central)
         // One `kasvu rpc` serving two case workers: Liisa by default, Matti by meta.user.
@@ -54,7 +55,8 @@ struct AuthorshipTests {
         }
     }
 
-    @Test func twoEditsOfOneFieldBetweenSyncsAreTwoEntries() async throws {
+    @Test(arguments: CentralBackend.allCases) static func twoEditsOfOneFieldBetweenSyncsAreTwoEntries(_ backend: CentralBackend) async throws { try await Self(backend).twoEditsOfOneFieldBetweenSyncsAreTwoEntries() }
+    func twoEditsOfOneFieldBetweenSyncsAreTwoEntries() async throws {
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let office = try TestReplica("office", in: directory, central: central)
         let client = try await Replica.$author.withValue("Liisa") { try await office.replica.create(.client, fields: companyClient) }
@@ -73,7 +75,8 @@ struct AuthorshipTests {
         #expect(try await DatabaseQueue(path: office.replica.path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM write_log") } == 0)
     }
 
-    @Test func aRetriedPushNotesItsWritesOnce() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aRetriedPushNotesItsWritesOnce(_ backend: CentralBackend) async throws { try await Self(backend).aRetriedPushNotesItsWritesOnce() }
+    func aRetriedPushNotesItsWritesOnce() async throws {
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let office = try TestReplica("office", in: directory, central: central)
         let client = try await Replica.$author.withValue("Liisa") { try await office.replica.create(.client, fields: companyClient) }
@@ -89,7 +92,10 @@ struct AuthorshipTests {
     /// Notes are the pusher's word on who and when, never on what: a note that disagrees with
     /// the write it describes, describes another replica's or a future write, or carries
     /// personal values is refused with its record, which lands when pushed honestly.
-    @Test(arguments: ForgedNote.allCases)
+    @Test(arguments: CentralBackend.allCases, ForgedNote.allCases)
+    static func aForgedNoteIsRefusedWithItsRecord(_ backend: CentralBackend, _ forgery: ForgedNote) async throws {
+        try await Self(backend).aForgedNoteIsRefusedWithItsRecord(forgery)
+    }
     func aForgedNoteIsRefusedWithItsRecord(_ forgery: ForgedNote) async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let forger = Forger(office)
@@ -106,7 +112,8 @@ struct AuthorshipTests {
         #expect(honestAnswer.response?.rejections == [])
     }
 
-    @Test func notesOfWritesStampedAgainByRecoveryKeepTheirAuthors() async throws {
+    @Test(arguments: CentralBackend.allCases) static func notesOfWritesStampedAgainByRecoveryKeepTheirAuthors(_ backend: CentralBackend) async throws { try await Self(backend).notesOfWritesStampedAgainByRecoveryKeepTheirAuthors() }
+    func notesOfWritesStampedAgainByRecoveryKeepTheirAuthors() async throws {
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let office = try TestReplica("office", in: directory, central: central)
         try await office.sync()

@@ -13,6 +13,9 @@ import Testing
 final class CentralProcess: @unchecked Sendable {
     // @unchecked: `process` is replaced only by `restart()`, which tests call from one task.
     private(set) var process: Process
+    /// `--db FILE` or `--store postgres://…`: where the store is, for `serve` and the administration commands.
+    let storeArguments: [String]
+    /// The SQLite file, for tests that look inside it ("" on PostgreSQL).
     let db: String
     private(set) var port: Int
     private(set) var scheme = "http"
@@ -20,14 +23,30 @@ final class CentralProcess: @unchecked Sendable {
 
     init(db: String, port: Int = 0, extraArguments: [String] = []) throws {
         self.db = db
-        (process, self.port) = try Self.start(db: db, port: port, extraArguments: extraArguments)
+        storeArguments = ["--db", db]
+        (process, self.port) = try Self.start(storeArguments, port: port, extraArguments: extraArguments)
         if extraArguments.contains("--tls-cert") { scheme = "https" }
     }
 
-    private static func start(db: String, port: Int, extraArguments: [String]) throws -> (Process, Int) {
+    /// A server on a PostgreSQL database, which several servers may share.
+    init(postgres url: String, port: Int = 0, extraArguments: [String] = []) throws {
+        db = ""
+        storeArguments = ["--store", url, "--store-connections", "4"]
+        (process, self.port) = try Self.start(storeArguments, port: port, extraArguments: extraArguments)
+    }
+
+    /// A server on `backend`: a file in `directory`, or a new database of the shared cluster.
+    convenience init(_ backend: CentralBackend, in directory: TemporaryDirectory, extraArguments: [String] = []) throws {
+        switch backend {
+        case .sqlite: try self.init(db: directory.path("central.sqlite"), extraArguments: extraArguments)
+        case .postgres: try self.init(postgres: try PostgresCluster.shared().createDatabase(), extraArguments: extraArguments)
+        }
+    }
+
+    private static func start(_ storeArguments: [String], port: Int, extraArguments: [String]) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: KasvuBinary.path)
-        process.arguments = ["central", "serve", "--db", db, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"] + extraArguments
+        process.arguments = ["central", "serve"] + storeArguments + ["--listen", "127.0.0.1:\(port)", "--log-level", "warning"] + extraArguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -50,7 +69,7 @@ final class CentralProcess: @unchecked Sendable {
     /// Registers a replica; an office covers the municipalities the tests use unless told otherwise.
     func addReplica(_ id: String, role: String = "office", scope: [String]? = nil) throws -> String {
         let defaultScope = role == "office" ? ["--municipalities", "749,402,091"] : []
-        let result = try KasvuBinary.run(["central", "add-replica", "--db", db, "--id", id, "--role", role] + (scope ?? defaultScope))
+        let result = try KasvuBinary.run(["central", "add-replica"] + storeArguments + ["--id", id, "--role", role] + (scope ?? defaultScope))
         guard result.status == 0, let token = result.stdout.split(separator: "\n").last else {
             throw CentralFailure(message: "add-replica failed: \(result.stderr)")
         }
@@ -78,7 +97,7 @@ final class CentralProcess: @unchecked Sendable {
 
     /// Starts the server again on the same file and port, after a crash.
     func restart() throws {
-        (process, port) = try Self.start(db: db, port: port, extraArguments: [])
+        (process, port) = try Self.start(storeArguments, port: port, extraArguments: [])
     }
 
     func stop() -> Int32 {
@@ -107,13 +126,14 @@ struct TestReplica {
         self.central = central
     }
 
+    /// One full sync, through `server` when given (another server on the same database).
     @discardableResult
-    func sync(batchSize: Int = 100, cacert: String? = nil) async throws -> SyncSummary {
+    func sync(batchSize: Int = 100, cacert: String? = nil, through server: CentralProcess? = nil, maxAttempts: Int = 3) async throws -> SyncSummary {
         var options = HTTPClientOptions()
         options.caCertificatePath = cacert
-        options.maxAttempts = 3
+        options.maxAttempts = maxAttempts
         options.initialBackoff = 0.01
-        let transport = try CurlSyncTransport(centralURL: central.url, token: token, options: options)
+        let transport = try CurlSyncTransport(centralURL: (server ?? central).url, token: token, options: options)
         return try await SyncClient(replica: replica, transport: transport, batchSize: batchSize, pullLimit: batchSize,
                                     userName: "worker@\(replica.path.split(separator: "/").last ?? "")").run()
     }

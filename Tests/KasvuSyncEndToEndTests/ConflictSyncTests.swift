@@ -12,12 +12,13 @@ struct ConflictSyncTests {
     let directory: TemporaryDirectory
     let central: CentralProcess
 
-    init() throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
-        central = try CentralProcess(db: directory.path("central.sqlite"))
+        central = try CentralProcess(backend, in: directory)
     }
 
-    @Test func aResolutionOnOneReplicaClearsTheConflictEverywhere() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aResolutionOnOneReplicaClearsTheConflictEverywhere(_ backend: CentralBackend) async throws { try await Self(backend).aResolutionOnOneReplicaClearsTheConflictEverywhere() }
+    func aResolutionOnOneReplicaClearsTheConflictEverywhere() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let provider = try TestReplica("provider", in: directory, central: central)
         let client = try await office.replica.create(.client, fields: companyClient)
@@ -43,7 +44,8 @@ struct ConflictSyncTests {
         }
     }
 
-    @Test func deleteVersusEditSurfacesOnEveryReplica() async throws {
+    @Test(arguments: CentralBackend.allCases) static func deleteVersusEditSurfacesOnEveryReplica(_ backend: CentralBackend) async throws { try await Self(backend).deleteVersusEditSurfacesOnEveryReplica() }
+    func deleteVersusEditSurfacesOnEveryReplica() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let provider = try TestReplica("provider", in: directory, central: central)
         let client = try await office.replica.create(.client, fields: companyClient)
@@ -66,7 +68,8 @@ struct ConflictSyncTests {
         }
     }
 
-    @Test func theAuditTrailRecordsWhoChangedWhichFields() async throws {
+    @Test(arguments: CentralBackend.allCases) static func theAuditTrailRecordsWhoChangedWhichFields(_ backend: CentralBackend) async throws { try await Self(backend).theAuditTrailRecordsWhoChangedWhichFields() }
+    func theAuditTrailRecordsWhoChangedWhichFields() async throws {
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let office = try TestReplica("office", in: directory, central: central)
         let client = try await Replica.$author.withValue("Liisa") { try await office.replica.create(.client, fields: companyClient) }
@@ -87,7 +90,8 @@ struct ConflictSyncTests {
         }
     }
 
-    @Test func syncRunOverJSONRPCReportsProgress() async throws {
+    @Test(arguments: CentralBackend.allCases) static func syncRunOverJSONRPCReportsProgress(_ backend: CentralBackend) async throws { try await Self(backend).syncRunOverJSONRPCReportsProgress() }
+    func syncRunOverJSONRPCReportsProgress() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         for index in 0..<30 {
             _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })

@@ -31,9 +31,15 @@ struct ConvergenceTests {
         let directory = try TemporaryDirectory()
         let central = try CentralProcess(db: directory.path("central.sqlite"))
         defer { _ = central.stop() }
+        try await Self.runSchedule(seed: seed, in: directory, servers: [central])
+    }
+
+    /// Three office replicas, 24 random steps, then full syncs and the checks. Each round trip
+    /// goes to one of `servers` (all on the same database), at random.
+    static func runSchedule(seed: UInt64, in directory: TemporaryDirectory, servers: [CentralProcess]) async throws {
         var rng = SeededGenerator(seed: seed)
         var replicas: [TestReplica] = []
-        for index in 0..<3 { replicas.append(try TestReplica("r\(seed)-\(index)", in: directory, central: central)) }
+        for index in 0..<3 { replicas.append(try TestReplica("r\(seed)-\(index)", in: directory, central: servers[0])) }
         var log: [LoggedWrite] = []
 
         for _ in 0..<24 {
@@ -61,7 +67,8 @@ struct ConvergenceTests {
                     log.append(LoggedWrite(key: "client/\(target.id)/\(field)", dot: dot, seen: seen))
                 }
             case 3..<6:
-                try await replicas.randomElement(using: &rng)!.sync(batchSize: Int.random(in: 1...4, using: &rng))
+                let replica = replicas.randomElement(using: &rng)!, batchSize = Int.random(in: 1...4, using: &rng)
+                try await replica.sync(batchSize: batchSize, through: servers.count > 1 ? servers.randomElement(using: &rng) : nil)
             default:
                 let target = live.randomElement(using: &rng)!
                 let (field, values) = Self.fields.randomElement(using: &rng)!
@@ -72,7 +79,7 @@ struct ConvergenceTests {
             }
         }
         // Two full rounds: the first brings every write to the central store, the second to everyone.
-        for _ in 0..<2 { for replica in replicas { try await replica.sync() } }
+        for _ in 0..<2 { for replica in replicas { try await replica.sync(through: servers.count > 1 ? servers.randomElement(using: &rng) : nil) } }
 
         let reference = try await replicas[0].everything()
         for replica in replicas.dropFirst() {

@@ -55,9 +55,9 @@ struct FaultTests {
     let directory: TemporaryDirectory
     let central: CentralProcess
 
-    init() throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
-        central = try CentralProcess(db: directory.path("central.sqlite"))
+        central = try CentralProcess(backend, in: directory)
     }
 
     func fill(_ replica: TestReplica, count: Int) async throws -> Set<String> {
@@ -91,7 +91,8 @@ struct FaultTests {
         }
     }
 
-    @Test func replicaKilledMidSyncLosesNothing() async throws {
+    @Test(arguments: CentralBackend.allCases) static func replicaKilledMidSyncLosesNothing(_ backend: CentralBackend) async throws { try await Self(backend).replicaKilledMidSyncLosesNothing() }
+    func replicaKilledMidSyncLosesNothing() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let provider = try TestReplica("provider", in: directory, central: central)
         let clients = try await fill(office, count: 400)
@@ -106,7 +107,8 @@ struct FaultTests {
         try await expectConverged([office, provider], clients: clients)
     }
 
-    @Test func centralKilledMidSyncLosesNothing() async throws {
+    @Test(arguments: CentralBackend.allCases) static func centralKilledMidSyncLosesNothing(_ backend: CentralBackend) async throws { try await Self(backend).centralKilledMidSyncLosesNothing() }
+    func centralKilledMidSyncLosesNothing() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let provider = try TestReplica("provider", in: directory, central: central)
         let clients = try await fill(office, count: 400)
@@ -124,7 +126,8 @@ struct FaultTests {
         try await expectConverged([office, provider], clients: clients)
     }
 
-    @Test func responseLostAfterCommitIsRetriedWithoutDuplicates() async throws {
+    @Test(arguments: CentralBackend.allCases) static func responseLostAfterCommitIsRetriedWithoutDuplicates(_ backend: CentralBackend) async throws { try await Self(backend).responseLostAfterCommitIsRetriedWithoutDuplicates() }
+    func responseLostAfterCommitIsRetriedWithoutDuplicates() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let clients = try await fill(office, count: 30)
         let proxy = try FaultProxy(upstream: central.port, mode: "drop", request: 2)

@@ -17,7 +17,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let pulling = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let holdFirstPull = Mutex(true)
-        let store = try SQLiteCentralStore(path: directory.path("central.sqlite"), nowMillis: { Replica.systemMillis() }, whilePulling: {
+        let store = try SQLCentralStore(path: directory.path("central.sqlite"), nowMillis: { Replica.systemMillis() }, whilePulling: {
             guard holdFirstPull.withLock({ first in defer { first = false }; return first }) else { return }
             pulling.signal()
             // Bounded: should the push below never come, the pull goes on and the test fails.
@@ -55,8 +55,8 @@ import Testing
         // 2026-11-30 23:59:00 in Helsinki (UTC+2).
         let beforeMidnight: UInt64 = 1_796_075_940_000
         #expect(CalendarDate.today(now: Date(timeIntervalSince1970: Double(beforeMidnight) / 1000)).description == "2026-11-30")
-        #expect(SQLiteCentralStore.latestToday(nowMillis: beforeMidnight, skew: 120_000).description == "2026-12-01")
-        #expect(SQLiteCentralStore.latestToday(nowMillis: beforeMidnight - 120_000, skew: 120_000).description == "2026-11-30")
+        #expect(SQLCentralStore.latestToday(nowMillis: beforeMidnight, skew: 120_000).description == "2026-12-01")
+        #expect(SQLCentralStore.latestToday(nowMillis: beforeMidnight - 120_000, skew: 120_000).description == "2026-11-30")
     }
 }
 
@@ -64,8 +64,8 @@ import Testing
 @Suite struct CentralStorageSettingsTests {
     @Test func theCentralWriterCommitsDurablyAndErasesForReal() throws {
         let directory = try TemporaryDirectory()
-        let store = try SQLiteCentralStore(path: directory.path("central.sqlite"))
-        let settings = try store.pool.write { db in
+        let store = try SQLCentralStore(path: directory.path("central.sqlite"))
+        let settings = try store.file?.write { db in
             [try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA secure_delete")]
         }
         #expect(settings == [2, 1])

@@ -15,9 +15,9 @@ struct RecoveryTests {
     let directory: TemporaryDirectory
     let central: CentralProcess
 
-    init() throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
-        central = try CentralProcess(db: directory.path("central.sqlite"))
+        central = try CentralProcess(backend, in: directory)
     }
 
     static func person(_ n: Int) -> [String: FieldValue] {
@@ -43,7 +43,8 @@ struct RecoveryTests {
         return try await lastNames(admin.replica.path)
     }
 
-    @Test func aRestoredReplicaThatWroteIsRefusedThenRecoversEverything() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aRestoredReplicaThatWroteIsRefusedThenRecoversEverything(_ backend: CentralBackend) async throws { try await Self(backend).aRestoredReplicaThatWroteIsRefusedThenRecoversEverything() }
+    func aRestoredReplicaThatWroteIsRefusedThenRecoversEverything() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: Self.person(1))
         try await office.sync()
@@ -74,7 +75,8 @@ struct RecoveryTests {
         #expect(try await lastNames(office.replica.path) == everyone)
     }
 
-    @Test func aCopiedDatabaseIsRefusedAndBothLaptopsKeepTheirWork() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aCopiedDatabaseIsRefusedAndBothLaptopsKeepTheirWork(_ backend: CentralBackend) async throws { try await Self(backend).aCopiedDatabaseIsRefusedAndBothLaptopsKeepTheirWork() }
+    func aCopiedDatabaseIsRefusedAndBothLaptopsKeepTheirWork() async throws {
         let first = try TestReplica("office", in: directory, central: central)
         let shared = try await first.replica.create(.client, fields: Self.person(1)).id
         try await first.sync()
@@ -110,7 +112,8 @@ struct RecoveryTests {
     /// restored laptop has no acknowledgement of them; `kasvu recover` asks the store which it
     /// holds (`GET /v1/writes`) and stamps again only the write made after the restore. Stamped
     /// again, the deleted client would come back: its old name as a new write beside the delete.
-    @Test func aRecoveryKeepsTheWritesTheStoreHolds() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aRecoveryKeepsTheWritesTheStoreHolds(_ backend: CentralBackend) async throws { try await Self(backend).aRecoveryKeepsTheWritesTheStoreHolds() }
+    func aRecoveryKeepsTheWritesTheStoreHolds() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let colleague = try TestReplica("office-2", in: directory, central: central)
         let erased = try await office.replica.create(.client, fields: Self.person(1)).id
@@ -150,7 +153,9 @@ struct RecoveryTests {
     /// copy may send the creation under another dot (kept, or stamped again by `kasvu recover`).
     /// The store takes it once, whichever way each arrives: no twin values in conflict, no
     /// refusal of the create-only henkilötunnus.
-    @Test(arguments: [false, true])
+    @Test(arguments: CentralBackend.allCases, [false, true]) static func aWriteTwoCopiesHeldLandsOnce(_ backend: CentralBackend, originalRecoversFirst: Bool) async throws {
+        try await Self(backend).aWriteTwoCopiesHeldLandsOnce(originalRecoversFirst: originalRecoversFirst)
+    }
     func aWriteTwoCopiesHeldLandsOnce(originalRecoversFirst: Bool) async throws {
         let first = try TestReplica("office", in: directory, central: central)
         let shared = try await first.replica.create(.client, fields: Self.person(1)).id
@@ -181,7 +186,8 @@ struct RecoveryTests {
     /// A restored narrow office pushes again, under its new actor, what its former actor wrote
     /// and the store holds, for a client that has since left its scope: nothing new, so no
     /// refusal (which would tell the case worker a write failed); the client is evicted.
-    @Test func aRecoveredLaptopRepeatingHeldWritesOutsideItsScopeIsNotRefused() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aRecoveredLaptopRepeatingHeldWritesOutsideItsScopeIsNotRefused(_ backend: CentralBackend) async throws { try await Self(backend).aRecoveredLaptopRepeatingHeldWritesOutsideItsScopeIsNotRefused() }
+    func aRecoveredLaptopRepeatingHeldWritesOutsideItsScopeIsNotRefused() async throws {
         let office = try TestReplica("office", in: directory, central: central, scope: ["--municipalities", "749"])
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let moved = try await office.replica.create(.client, fields: Self.person(1)).id
@@ -211,7 +217,8 @@ struct RecoveryTests {
     /// original has since raised: merged, it would vanish into the vector, acknowledged and
     /// lost. It is refused as rewound (by the store, `DotRegistry.checkNotHidden`, and failing
     /// that by the copy's pull guard); recovered, the copy's write lands beside the original's.
-    @Test func aCopysWriteTheRecordsVectorWouldHideIsRefused() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aCopysWriteTheRecordsVectorWouldHideIsRefused(_ backend: CentralBackend) async throws { try await Self(backend).aCopysWriteTheRecordsVectorWouldHideIsRefused() }
+    func aCopysWriteTheRecordsVectorWouldHideIsRefused() async throws {
         let first = try TestReplica("office", in: directory, central: central)
         let shared = try await first.replica.create(.client, fields: Self.person(1)).id
         let other = try await first.replica.create(.client, fields: Self.person(2)).id
@@ -236,7 +243,8 @@ struct RecoveryTests {
     }
 
     /// Which writes the store holds is told only to the replica they belong to.
-    @Test func heldWritesAreToldOnlyToTheirReplica() async throws {
+    @Test(arguments: CentralBackend.allCases) static func heldWritesAreToldOnlyToTheirReplica(_ backend: CentralBackend) async throws { try await Self(backend).heldWritesAreToldOnlyToTheirReplica() }
+    func heldWritesAreToldOnlyToTheirReplica() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let other = try TestReplica("office-2", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: Self.person(1))

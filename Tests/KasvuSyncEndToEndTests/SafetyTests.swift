@@ -16,9 +16,9 @@ struct SafetyTests {
     let directory: TemporaryDirectory
     let central: CentralProcess
 
-    init() throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
-        central = try CentralProcess(db: directory.path("central.sqlite"), extraArguments: ["--max-body-bytes", "200000"])
+        central = try CentralProcess(backend, in: directory, extraArguments: ["--max-body-bytes", "200000"])
     }
 
     func post(_ body: [UInt8], token: String?) async throws -> (status: Int, error: SyncErrorBody.Detail?, body: [UInt8], retryAfter: String?) {
@@ -51,7 +51,8 @@ struct SafetyTests {
         return SyncRequest(header: header, push: try await replica.replica.pendingPush(limit: 100).map(\.envelope))
     }
 
-    @Test func missingForgedAndRevokedTokensGet401() async throws {
+    @Test(arguments: CentralBackend.allCases) static func missingForgedAndRevokedTokensGet401(_ backend: CentralBackend) async throws { try await Self(backend).missingForgedAndRevokedTokensGet401() }
+    func missingForgedAndRevokedTokensGet401() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
         let body = try await request(for: office).jsonBytes
@@ -61,14 +62,15 @@ struct SafetyTests {
             #expect(answer.status == 401)
             #expect(answer.error?.kind == "sync_unauthorized")
         }
-        #expect(try KasvuBinary.run(["central", "revoke-replica", "--db", central.db, "--id", "office"]).status == 0)
+        #expect(try KasvuBinary.run(["central", "revoke-replica"] + central.storeArguments + ["--id", "office"]).status == 0)
         #expect(try await post(body, token: office.token).status == 401)
         await #expect(throws: KasvuError.self) { try await office.sync() }
         #expect(try await centralRecordCount() == 0)
         #expect(try await office.replica.info().pendingChanges == 1)
     }
 
-    @Test func repeatedFailedAuthenticationIsSlowedDown() async throws {
+    @Test(arguments: CentralBackend.allCases) static func repeatedFailedAuthenticationIsSlowedDown(_ backend: CentralBackend) async throws { try await Self(backend).repeatedFailedAuthenticationIsSlowedDown() }
+    func repeatedFailedAuthenticationIsSlowedDown() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
         let body = try await request(for: office).jsonBytes
@@ -91,10 +93,11 @@ struct SafetyTests {
         #expect(try await centralRecordCount() == 1)
     }
 
-    @Test func rotatedTokenReplacesTheOldOne() async throws {
+    @Test(arguments: CentralBackend.allCases) static func rotatedTokenReplacesTheOldOne(_ backend: CentralBackend) async throws { try await Self(backend).rotatedTokenReplacesTheOldOne() }
+    func rotatedTokenReplacesTheOldOne() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
-        let rotated = try KasvuBinary.run(["central", "rotate-token", "--db", central.db, "--id", "office"])
+        let rotated = try KasvuBinary.run(["central", "rotate-token"] + central.storeArguments + ["--id", "office"])
         let token = try #require(rotated.stdout.split(separator: "\n").last.map(String.init))
         #expect(token != office.token && token.hasPrefix("office."))
         let body = try await request(for: office).jsonBytes
@@ -103,7 +106,8 @@ struct SafetyTests {
         #expect(try await centralRecordCount() == 1)
     }
 
-    @Test func malformedAndOversizedBodiesGet4xxWithJSON() async throws {
+    @Test(arguments: CentralBackend.allCases) static func malformedAndOversizedBodiesGet4xxWithJSON(_ backend: CentralBackend) async throws { try await Self(backend).malformedAndOversizedBodiesGet4xxWithJSON() }
+    func malformedAndOversizedBodiesGet4xxWithJSON() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         for body in ["{", "[]", #"{"header":{}}"#, "\u{FF}\u{FE}"] {
             let answer = try await post(Array(body.utf8), token: office.token)
@@ -128,7 +132,8 @@ struct SafetyTests {
         #expect(try await centralRecordCount() == 0)
     }
 
-    @Test func oversizedBatchesAreHalvedUntilTheyFit() async throws {
+    @Test(arguments: CentralBackend.allCases) static func oversizedBatchesAreHalvedUntilTheyFit(_ backend: CentralBackend) async throws { try await Self(backend).oversizedBatchesAreHalvedUntilTheyFit() }
+    func oversizedBatchesAreHalvedUntilTheyFit() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         let count = 600
         for index in 0..<count {
@@ -146,7 +151,8 @@ struct SafetyTests {
         #expect(try await metric(#"kasvu_http_requests_total{path="/v1/sync",status="413"}"#) == 1)
     }
 
-    @Test func aMalformedRecordIsRejectedAndTheRestLands() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aMalformedRecordIsRejectedAndTheRestLands(_ backend: CentralBackend) async throws { try await Self(backend).aMalformedRecordIsRejectedAndTheRestLands() }
+    func aMalformedRecordIsRejectedAndTheRestLands() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
         let good = try await request(for: office)
@@ -173,7 +179,8 @@ struct SafetyTests {
         #expect(try await centralRecordCount() == 1)
     }
 
-    @Test func rewoundReplicaIsRefusedWithRecovery() async throws {
+    @Test(arguments: CentralBackend.allCases) static func rewoundReplicaIsRefusedWithRecovery(_ backend: CentralBackend) async throws { try await Self(backend).rewoundReplicaIsRefusedWithRecovery() }
+    func rewoundReplicaIsRefusedWithRecovery() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
         // A file-level backup: the database and its write-ahead log.
@@ -196,7 +203,8 @@ struct SafetyTests {
         #expect(try await centralRecordCount() == 2)
     }
 
-    @Test func clockFarAheadIsRefused() async throws {
+    @Test(arguments: CentralBackend.allCases) static func clockFarAheadIsRefused(_ backend: CentralBackend) async throws { try await Self(backend).clockFarAheadIsRefused() }
+    func clockFarAheadIsRefused() async throws {
         let future: @Sendable () -> UInt64 = { Replica.systemMillis() + 10 * 60 * 1000 }
         let office = try TestReplica("office", in: directory, central: central, nowMillis: future)
         _ = try await office.replica.create(.client, fields: companyClient)
@@ -210,7 +218,8 @@ struct SafetyTests {
         #expect(try await centralRecordCount() == 0)
     }
 
-    @Test func schemaMismatchIsRefused() async throws {
+    @Test(arguments: CentralBackend.allCases) static func schemaMismatchIsRefused(_ backend: CentralBackend) async throws { try await Self(backend).schemaMismatchIsRefused() }
+    func schemaMismatchIsRefused() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         _ = try await office.replica.create(.client, fields: companyClient)
         let body = try await request(for: office, schemaVersion: SyncSchema.version + 1).jsonBytes
@@ -220,7 +229,8 @@ struct SafetyTests {
         #expect(try await centralRecordCount() == 0)
     }
 
-    @Test func healthzAndMetricsAnswer() async throws {
+    @Test(arguments: CentralBackend.allCases) static func healthzAndMetricsAnswer(_ backend: CentralBackend) async throws { try await Self(backend).healthzAndMetricsAnswer() }
+    func healthzAndMetricsAnswer() async throws {
         let client = try CurlHTTPClient(options: HTTPClientOptions())
         let health = try await client.send(HTTPRequest(method: "GET", url: central.url + "/healthz"))
         #expect(health.status == 200)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KasvuCentral
+import KasvuPostgres
 import KasvuSync
 import KasvuDomain
 import Logging
@@ -8,15 +9,44 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, CollectTombstones.self, Backup.self, Restore.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, CollectTombstones.self, Backup.self, Restore.self, Migrate.self]
     )
 
+    /// Where the central store is: an SQLite file (`--db`) or a PostgreSQL database (`--store`).
     struct StoreOptions: ParsableArguments {
         @Option(help: "Path of the central store's SQLite file (created if absent).")
-        var db: String
+        var db: String?
 
-        func open() throws -> SQLiteCentralStore {
-            do { return try SQLiteCentralStore(path: db) } catch let error as KasvuError { throw CLIError(error) }
+        @Option(name: .customLong("store"), help: ArgumentHelp(
+            "The central store on PostgreSQL, shared by several servers (or KASVU_CENTRAL_STORE): postgres://USER[:PASSWORD]@HOST[:PORT]/DB; add ?sslmode=require (or verify-full) for TLS, ?host=/DIR for a unix socket.",
+            valueName: "url"))
+        var storeURL: String?
+
+        @Option(help: "Connections to PostgreSQL this process keeps at most.")
+        var storeConnections: Int = 8
+
+        /// `--store`, else KASVU_CENTRAL_STORE when no `--db` is given.
+        var url: String? { storeURL ?? (db == nil ? ProcessInfo.processInfo.environment["KASVU_CENTRAL_STORE"].flatMap { $0.isEmpty ? nil : $0 } : nil) }
+
+        func validate() throws {
+            if db != nil && storeURL != nil { throw ValidationError("give either --db (SQLite) or --store (PostgreSQL), not both") }
+            if db == nil && url == nil { throw ValidationError("give --db FILE (SQLite) or --store postgres://… (PostgreSQL, or KASVU_CENTRAL_STORE)") }
+            if let url { do { _ = try PostgresURL(url) } catch { throw ValidationError("--store: \(error)") } }
+            guard storeConnections > 0 else { throw ValidationError("--store-connections must be positive") }
+        }
+
+        /// The store's file, or its URL without the password: for messages.
+        var location: String { db ?? url.flatMap { try? PostgresURL($0).redacted } ?? "" }
+
+        func open() async throws -> SQLCentralStore {
+            do {
+                if let db { return try SQLCentralStore(path: db) }
+                let database = PostgresDatabase(url: try PostgresURL(url ?? ""), maxConnections: storeConnections)
+                do { return try await SQLCentralStore(database: database) } catch {
+                    await database.close()
+                    throw error
+                }
+            } catch let error as KasvuError { throw CLIError(error) }
         }
     }
 
@@ -47,7 +77,7 @@ struct Central: AsyncParsableCommand {
         var tlsKey: String?
 
         @Option(help: "Days after it last pushed everything it had that a replica no longer holds back tombstone collection (run hourly).")
-        var replicaInactiveAfterDays: Int = SQLiteCentralStore.defaultInactiveAfterDays
+        var replicaInactiveAfterDays: Int = SQLCentralStore.defaultInactiveAfterDays
 
         @Option(help: "Log level on stderr.")
         var logLevel: Logger.Level = .info
@@ -70,12 +100,18 @@ struct Central: AsyncParsableCommand {
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
             let tls = tlsCert.map { CentralServer.TLSFiles(certificateChain: $0, privateKey: tlsKey ?? "") }
             let scheme = tls == nil ? "http" : "https"
+            let opened = try await store.open()
             do {
-                try await CentralServer.serve(store: try store.open(), host: host, port: port, limits: limits, tls: tls, logger: logger) { port in
+                try await CentralServer.serve(store: opened, host: host, port: port, limits: limits, tls: tls, logger: logger) { port in
                     // Unbuffered: scripts and tests wait for this line to learn the port.
                     FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
                 }
-            } catch let error as KasvuError { throw CLIError(error) }
+            } catch {
+                await opened.close()
+                if let error = error as? KasvuError { throw CLIError(error) }
+                throw error
+            }
+            await opened.close()
         }
     }
 
@@ -138,7 +174,7 @@ struct Central: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let opened = try store.open()
+                let opened = try await store.open()
                 guard let role = try await opened.role(of: id) else { throw KasvuError.notFound(entity: "replica", id: id) }
                 try await opened.setScope(id: id, scope: scope.scope(role: role))
                 print("Scope of \(id) changed; its next sync delivers and evicts accordingly.")
@@ -185,7 +221,7 @@ struct Central: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         @Option(help: "Days after it last pushed everything it had that a replica no longer holds back collection.")
-        var inactiveAfterDays: Int = SQLiteCentralStore.defaultInactiveAfterDays
+        var inactiveAfterDays: Int = SQLCentralStore.defaultInactiveAfterDays
 
         func run() async throws {
             guard inactiveAfterDays >= 0 else { throw ValidationError("--inactive-after-days must not be negative") }
@@ -214,7 +250,7 @@ struct Central: AsyncParsableCommand {
         func run() async throws {
             do {
                 try await store.open().backup(to: to)
-                print("Backed up \(store.db) to \(to).")
+                print("Backed up \(store.location) to \(to).")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }
@@ -237,8 +273,47 @@ struct Central: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                try await SQLiteCentralStore.restore(from: from, to: db)
+                try await SQLCentralStore.restore(from: from, to: db)
                 print("Restored \(db) from \(from); replicas re-sync at their next sync.")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a central store from its SQLite file into an empty PostgreSQL database.",
+            discussion: """
+                Stop the server on the SQLite file first. Copies replicas and token hashes, records, the sequence, the dot \
+                registry, deliveries, collected tombstones and the audit trail in one transaction, then compares every \
+                table's row count and digest on both sides before it commits: the target is either the whole store or \
+                untouched. A target that already holds a store is refused. Replicas keep their tokens and carry on; \
+                point them (or the load balancer) at the servers on the new database.
+                """
+        )
+
+        @Option(help: "The central store's SQLite file.")
+        var from: String
+
+        @Option(help: ArgumentHelp("The PostgreSQL database to copy into: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (empty).", valueName: "url"))
+        var to: String
+
+        func run() async throws {
+            guard FileManager.default.fileExists(atPath: from) else { throw ValidationError("--from: no file at \(from)") }
+            let url: PostgresURL
+            do { url = try PostgresURL(to) } catch { throw ValidationError("--to: \(error)") }
+            do {
+                let source = try SQLCentralStore(path: from)
+                let database = PostgresDatabase(url: url, maxConnections: 1)
+                do {
+                    let target = try await SQLCentralStore(database: database)
+                    let report = try await StoreCopy.copy(from: source, to: target)
+                    for table in report.tables { print("\(table.name): \(table.rows) rows, digest \(table.digest)") }
+                    print("Copied \(from) to \(url.redacted); counts and digests match.")
+                } catch {
+                    await database.close()
+                    throw error
+                }
+                await database.close()
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }
