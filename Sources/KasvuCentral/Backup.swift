@@ -23,28 +23,58 @@ import KasvuSync
 /// ```
 extension SQLCentralStore {
     /// Writes a consistent copy of the store to `path` (a new file, owner-only), as a new incarnation.
+    ///
+    /// A store on PostgreSQL is written in the same form, an SQLite central store file, from one
+    /// snapshot of the database (``StoreCopy``): one kind of backup restores onto either.
     public func backup(to path: String) async throws {
-        guard let file else {
-            throw KasvuError(.validationFailed, "a central store on PostgreSQL is backed up with PostgreSQL's own tools (pg_dump, or base backups and WAL archiving); see the README")
-        }
-        do { try await Snapshot.write(file, to: path) } catch let error as DatabaseError {
-            throw KasvuError(storage: error, in: "central backup")
+        if let file {
+            do { try await Snapshot.write(file, to: path) } catch let error as DatabaseError {
+                throw KasvuError(storage: error, in: "central backup")
+            }
+        } else {
+            guard !FileManager.default.fileExists(atPath: path) else { throw KasvuError(.alreadyExists, "\(path) exists; a backup never overwrites") }
+            let copy = try SQLCentralStore(path: path)
+            guard let target = copy.file else { return }
+            do {
+                _ = try await read { source in try target.write { db in try StoreCopy.copyTables(from: source, to: SQLiteConnection(db)) } }
+            } catch {
+                try? FileManager.default.removeItem(atPath: path)
+                throw error
+            }
         }
         try await SQLCentralStore(path: path).beginIncarnation()
+    }
+
+    /// Puts a backup (a central store file, ``backup(to:)``) in place of everything `store`
+    /// holds, in one transaction, as a new incarnation. For a store on PostgreSQL; the servers
+    /// on it must be stopped.
+    public static func restore(from backup: String, into store: SQLCentralStore) async throws {
+        try checkIsBackup(backup)
+        let source = try SQLCentralStore(path: backup)
+        guard let file = source.file else { return }
+        _ = try await store.write { target in
+            try StoreCopy.wipe(target)
+            return try file.read { db in try StoreCopy.copyTables(from: SQLiteConnection(db), to: target) }
+        }
+        try await store.beginIncarnation()
+    }
+
+    /// Refuses anything that is not a central store backup before touching a store (read-only:
+    /// opening it as a store would migrate whatever file it is).
+    static func checkIsBackup(_ backup: String) throws {
+        guard FileManager.default.fileExists(atPath: backup) else { throw KasvuError(.notFound, "no backup at \(backup)") }
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let isStore = try? DatabaseQueue(path: backup, configuration: readOnly).read { db in
+            try db.tableExists("record") && db.tableExists("sequence") && db.tableExists("central_actor")
+        }
+        guard isStore == true else { throw KasvuError.validationFailed(field: "from", "\(backup) is not a central store backup") }
     }
 
     /// Puts a backup in place of the store at `path` (the server must be stopped), as a new
     /// incarnation: restoring the same backup twice still tells replicas both times.
     public static func restore(from backup: String, to path: String) async throws {
-        guard FileManager.default.fileExists(atPath: backup) else { throw KasvuError(.notFound, "no backup at \(backup)") }
-        // Refuse anything that is not a central store before touching the target (read-only:
-        // opening it as a store would migrate whatever file it is).
-        var readOnly = Configuration()
-        readOnly.readonly = true
-        let isStore = try? await DatabaseQueue(path: backup, configuration: readOnly).read { db in
-            try db.tableExists("record") && db.tableExists("sequence") && db.tableExists("central_actor")
-        }
-        guard isStore == true else { throw KasvuError.validationFailed(field: "from", "\(backup) is not a central store backup") }
+        try checkIsBackup(backup)
         // The copy is written beside the store and renamed into place: a restore cut short
         // leaves the old store as it was. Its write-ahead log belongs to the old file and goes.
         let copy = path + ".restoring"

@@ -57,26 +57,36 @@ public enum StoreCopy {
         }
         return try await target.write { targetConnection in
             try checkEmpty(targetConnection)
-            return try file.read { sourceDB in
-                let sourceConnection = SQLiteConnection(sourceDB)
-                var copied: [Table] = []
-                for (name, columns) in tables {
-                    if singletons.contains(name) { try targetConnection.execute("DELETE FROM \(name)") }
-                    let insert = targetConnection.statement("INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
-                    let order = name == "audit_trail" ? " ORDER BY entry" : ""
-                    try sourceConnection.forEachRow("SELECT \(columns.joined(separator: ", ")) FROM \(name)\(order)", []) { row in
-                        try insert.execute(row.values)
-                        return true
-                    }
-                    let expected = try digest(sourceConnection, name, columns), actual = try digest(targetConnection, name, columns)
-                    guard expected == actual else {
-                        throw KasvuError(.storageFault, "the copy of table \(name) differs: \(expected.rows) rows (digest \(expected.digest.prefix(16))) in the source, \(actual.rows) (\(actual.digest.prefix(16))) in the target; nothing was copied")
-                    }
-                    copied.append(actual)
-                }
-                return Report(tables: copied)
-            }
+            return try file.read { sourceDB in try copyTables(from: SQLiteConnection(sourceDB), to: targetConnection) }
         }
+    }
+
+    /// Every table of the store behind `source` into `target` (a store's schema, empty), then
+    /// each table's count and digest compared; throws, so that the caller's transaction rolls
+    /// back, when any differs.
+    static func copyTables(from source: any SQLConnection, to target: any SQLConnection) throws -> Report {
+        var copied: [Table] = []
+        for (name, columns) in tables {
+            if singletons.contains(name) { try target.execute("DELETE FROM \(name)") }
+            let insert = target.statement("INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
+            let order = name == "audit_trail" ? " ORDER BY entry" : ""
+            try source.forEachRow("SELECT \(columns.joined(separator: ", ")) FROM \(name)\(order)", []) { row in
+                try insert.execute(row.values)
+                return true
+            }
+            let expected = try digest(source, name, columns), actual = try digest(target, name, columns)
+            guard expected == actual else {
+                throw KasvuError(.storageFault, "the copy of table \(name) differs: \(expected.rows) rows (digest \(expected.digest.prefix(16))) in the source, \(actual.rows) (\(actual.digest.prefix(16))) in the target; nothing was copied")
+            }
+            copied.append(actual)
+        }
+        return Report(tables: copied)
+    }
+
+    /// Empties every table of a store (in the caller's transaction), before a restore.
+    static func wipe(_ connection: any SQLConnection) throws {
+        for (name, _) in tables.reversed() { try connection.execute("DELETE FROM \(name)") }
+        try connection.execute("DELETE FROM scrub_pending")
     }
 
     /// A target that already holds replicas, records or history is another store: refused.

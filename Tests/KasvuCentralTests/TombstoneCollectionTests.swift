@@ -118,16 +118,24 @@ import Testing
     /// Simulation seeds 5092, 5965, 7292, 8655: a replica's first push after a central restore,
     /// built on writes the store lost, was merged and refused as rewound. A request naming an
     /// earlier incarnation merges nothing; its answer names the new one.
-    // SQLite only: a store on PostgreSQL is backed up and restored with PostgreSQL's tools.
-    @Test(arguments: [CentralBackend.sqlite]) static func aPushBuiltOnAnEarlierIncarnationMergesNothing(_ backend: CentralBackend) async throws { try await Self(backend).aPushBuiltOnAnEarlierIncarnationMergesNothing() }
-    func aPushBuiltOnAnEarlierIncarnationMergesNothing() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aPushBuiltOnAnEarlierIncarnationMergesNothing(_ backend: CentralBackend) async throws {
+        try await Self(backend).aPushBuiltOnAnEarlierIncarnationMergesNothing(backend)
+    }
+    func aPushBuiltOnAnEarlierIncarnationMergesNothing(_ backend: CentralBackend) async throws {
         let token = try await store.addReplica(id: "office", role: .office, scope: .municipalities(["749"]))
         let clock = self.clock
         let office = try Replica.create(at: directory.path("office.sqlite"), replicaID: "office", role: .office, nowMillis: { clock.now })
         _ = try await SyncClient(replica: office, transport: OutcomeWindowTests.DirectTransport(store: store, token: token)).run()
         try await store.backup(to: directory.path("backup.sqlite"))
-        try await SQLCentralStore.restore(from: directory.path("backup.sqlite"), to: directory.path("restored.sqlite"))
-        let restored = try SQLCentralStore(path: directory.path("restored.sqlite"), nowMillis: { clock.now })
+        let restored: SQLCentralStore
+        switch backend {
+        case .sqlite:
+            try await SQLCentralStore.restore(from: directory.path("backup.sqlite"), to: directory.path("restored.sqlite"))
+            restored = try SQLCentralStore(path: directory.path("restored.sqlite"), nowMillis: { clock.now })
+        case .postgres:
+            try await SQLCentralStore.restore(from: directory.path("backup.sqlite"), into: store)
+            restored = store
+        }
         _ = try await office.create(.client, fields: ["hetu": .string(testHetu(78)), "lastName": .string("Kivi"), "municipality": .string("749")])
         let replica = try #require(try await restored.authenticate(token: token))
         let header = try await office.syncHeader(pullLimit: 100, userName: nil)

@@ -19,12 +19,22 @@ struct CentralRestoreTests {
         central = try CentralProcess(db: directory.path("central.sqlite"))
     }
 
+    init(_ backend: CentralBackend) throws {
+        directory = try TemporaryDirectory()
+        central = try CentralProcess(backend, in: directory)
+    }
+
     static func person(_ n: Int, _ name: String) -> [String: FieldValue] {
         ["hetu": .string(testHetu(n)), "lastName": .string(name), "municipality": .string("749"),
          "monthsUnemployed": .int(12), "educationLevel": .string("basic"), "monthsEmployedLast24": .int(2), "languageSkills": .string("good")]
     }
 
-    @Test func everyAcknowledgedWriteComesBackAfterARestore() async throws {
+    /// On either backend: a store on PostgreSQL is backed up to a file of the same form and
+    /// restored from it in one transaction.
+    @Test(arguments: CentralBackend.allCases) static func everyAcknowledgedWriteComesBackAfterARestore(_ backend: CentralBackend) async throws {
+        try await Self(backend).everyAcknowledgedWriteComesBackAfterARestore()
+    }
+    func everyAcknowledgedWriteComesBackAfterARestore() async throws {
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let officeA = try TestReplica("office-a", in: directory, central: central)
         let officeB = try TestReplica("office-b", in: directory, central: central)
@@ -34,10 +44,10 @@ struct CentralRestoreTests {
         for replica in [officeA, officeB, provider] { try await replica.sync() }
 
         let backup = directory.path("backup.sqlite")
-        let made = try KasvuBinary.run(["central", "backup", "--db", central.db, "--to", backup])
+        let made = try KasvuBinary.run(["central", "backup"] + central.storeArguments + ["--to", backup])
         #expect(made.status == 0, "\(made.stderr)")
         #expect(try FileManager.default.attributesOfItem(atPath: backup)[.posixPermissions] as? Int == 0o600)
-        #expect(try KasvuBinary.run(["central", "backup", "--db", central.db, "--to", backup]).status != 0)  // never overwrites
+        #expect(try KasvuBinary.run(["central", "backup"] + central.storeArguments + ["--to", backup]).status != 0)  // never overwrites
 
         // After the backup: new clients, an edit, a referral the central store activates.
         let after = try await officeA.replica.create(.client, fields: Self.person(2, "Jälkeen"))
@@ -57,7 +67,7 @@ struct CentralRestoreTests {
         let acknowledged = try await admin.everything()
 
         #expect(central.stop() == 0)
-        let restored = try KasvuBinary.run(["central", "restore", "--from", backup, "--db", central.db])
+        let restored = try KasvuBinary.run(["central", "restore", "--from", backup] + central.storeArguments)
         #expect(restored.status == 0, "\(restored.stderr)")
         try central.restart()
 

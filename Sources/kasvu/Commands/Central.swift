@@ -236,7 +236,8 @@ struct Central: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a consistent copy of the central store to a new file, while the server runs.",
             discussion: """
-                The copy is one snapshot (SQLite VACUUM INTO), readable by its owner only, and begins a new incarnation \
+                The copy is one snapshot (SQLite VACUUM INTO; of a PostgreSQL store, an SQLite file of the same form \
+                from one REPEATABLE READ snapshot), readable by its owner only, and begins a new incarnation \
                 of the store: should it ever be restored, every replica notices at its next sync, pulls everything again \
                 and sends back what the store lost since the backup (README, "Backup and restore").
                 """
@@ -259,22 +260,31 @@ struct Central: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put a backup in place of the central store (stop the server first).",
             discussion: """
-                Replaces --db (and its -wal and -shm files) with the backup, as a new incarnation. Replicas notice at \
-                their next sync: each pulls everything again and pushes its writes the restored store lacks, so every \
-                write that had been acknowledged comes back once every replica has synced.
+                Replaces --db (and its -wal and -shm files) with the backup, or everything the --store database holds \
+                (in one transaction; stop every server on it first), as a new incarnation. Replicas notice at their next \
+                sync: each pulls everything again and pushes its writes the restored store lacks, so every write that had \
+                been acknowledged comes back once every replica has synced.
                 """
         )
 
-        @Option(help: "The central store file to replace.")
-        var db: String
+        @OptionGroup var store: StoreOptions
 
-        @Option(help: "The backup made with kasvu central backup.")
+        @Option(help: "The backup made with kasvu central backup (from either kind of store).")
         var from: String
 
         func run() async throws {
             do {
-                try await SQLCentralStore.restore(from: from, to: db)
-                print("Restored \(db) from \(from); replicas re-sync at their next sync.")
+                if let db = store.db {
+                    try await SQLCentralStore.restore(from: from, to: db)
+                } else {
+                    let opened = try await store.open()
+                    do { try await SQLCentralStore.restore(from: from, into: opened) } catch {
+                        await opened.close()
+                        throw error
+                    }
+                    await opened.close()
+                }
+                print("Restored \(store.location) from \(from); replicas re-sync at their next sync.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }
