@@ -239,6 +239,25 @@ import Testing
         await other.close()
     }
 
+    /// TLS to a real server on 127.0.0.1: `verify-full` with the server's CA connects; with
+    /// another CA it is refused, and nothing is sent in the clear instead.
+    @Test func verifyFullConnectsOnlyToTheServerItsCASigned() async throws {
+        let directory = try TemporaryDirectory()
+        let certificates = try TestCertificates.make(in: directory.url)
+        let cluster = try await Self.offPool { try PostgresCluster.start(tls: certificates) }
+        defer { cluster.stop() }
+        let name = "tls_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try await Self.offPool { try cluster.createDatabase(named: name) }
+        let base = "postgres://\(PostgresCluster.user)@127.0.0.1:\(cluster.port)/\(name)?sslmode=verify-full&sslrootcert="
+        let trusted = PostgresDatabase(url: try PostgresURL(base + certificates.ca.path), maxConnections: 1)
+        let ssl = try await trusted.read { db in try db.value(Bool.self, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") }
+        #expect(ssl == true)
+        await trusted.close()
+        let other = PostgresDatabase(url: try PostgresURL(base + certificates.otherCA.path), maxConnections: 1)
+        await #expect(throws: SQLError.self) { try await other.read { db in try db.value(Int.self, "SELECT 1") } }
+        await other.close()
+    }
+
     @Test func errorInWriteRollsBack() async throws {
         _ = try await database.write { db in try db.execute("CREATE TABLE t (n bigint UNIQUE)") }
         await #expect(throws: Failure.self) {

@@ -53,7 +53,10 @@ public final class PostgresCluster: Sendable {
 
     /// Starts a new cluster (one to two seconds). Throws ``PostgresClusterError`` with the
     /// cause and the tail of the server's log when PostgreSQL is missing or does not start.
-    public static func start() throws -> PostgresCluster {
+    ///
+    /// - Parameter tls: when given, the server also listens on 127.0.0.1 at ``port`` and
+    ///   speaks TLS there with this certificate (for 127.0.0.1, signed by the given CA).
+    public static func start(tls: TestCertificates? = nil) throws -> PostgresCluster {
         let binDirectory = try findBinaries()
         var owner: (uid: uid_t, gid: gid_t)?
         if getuid() == 0 {
@@ -75,7 +78,18 @@ public final class PostgresCluster: Sendable {
             let asPostgres = owner != nil
             try run("\(binDirectory)/initdb", ["-D", "\(directory)/data", "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
                     asPostgres: asPostgres, directory: directory, timeout: 120, what: "initdb")
-            let options = "-k \(directory) -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -p \(port)"
+            var options = "-k \(directory) -c listen_addresses=\(tls == nil ? "''" : "127.0.0.1") -c fsync=off -c synchronous_commit=off -c full_page_writes=off -p \(port)"
+            if let tls {
+                // The server reads its key only if no one else may: copies of its own, mode 0600.
+                for (source, name) in [(tls.server.cert, "server.pem"), (tls.server.key, "server.key")] {
+                    let target = "\(directory)/\(name)"
+                    try FileManager.default.copyItem(atPath: source.path, toPath: target)
+                    guard chmod(target, 0o600) == 0, owner.map({ chown(target, $0.uid, $0.gid) == 0 }) ?? true else {
+                        throw PostgresClusterError("cannot hand \(target) to the server: \(String(cString: strerror(errno)))")
+                    }
+                }
+                options += " -c ssl=on -c ssl_cert_file=\(directory)/server.pem -c ssl_key_file=\(directory)/server.key"
+            }
             do {
                 try run("\(binDirectory)/pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/log", "-w", "-t", "60", "start", "-o", options],
                         asPostgres: asPostgres, directory: directory, timeout: 90, what: "pg_ctl start")
