@@ -23,9 +23,10 @@ struct CapTests {
 
     /// A client cancelled offline while the central store promoted the referral does not hold
     /// the place: the cancellation stands and the place goes to the next in the queue.
-    @Test func aCancellationIsNeverOverriddenByAPromotion() async throws {
+    @Test(arguments: CentralBackend.allCases)
+    func aCancellationIsNeverOverriddenByAPromotion(_ backend: CentralBackend) async throws {
         let directory = try TemporaryDirectory()
-        let central = try CentralProcess(db: directory.path("central.sqlite"))
+        let central = try CentralProcess(backend, in: directory)
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let office = try TestReplica("office", in: directory, central: central)
         let provider = try await admin.replica.create(.provider, fields: [
@@ -64,10 +65,10 @@ struct CapTests {
         }
     }
 
-    @Test(arguments: [false, true])
-    func twoOfficesOverbookingOneProvider(officeBSyncsFirst: Bool) async throws {
+    @Test(arguments: CentralBackend.allCases, [false, true])
+    func twoOfficesOverbookingOneProvider(_ backend: CentralBackend, officeBSyncsFirst: Bool) async throws {
         let directory = try TemporaryDirectory()
-        let central = try CentralProcess(db: directory.path("central.sqlite"))
+        let central = try CentralProcess(backend, in: directory)
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let a = try TestReplica("office-a", in: directory, central: central)
         let b = try TestReplica("office-b", in: directory, central: central)

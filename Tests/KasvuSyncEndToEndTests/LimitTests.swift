@@ -19,8 +19,9 @@ struct LimitTests {
             + "Content-Length: \(contentLength)\r\n\r\n\(body)"
     }
 
-    @Test func syncsBeyondTheLimitGet503WithRetryAfter() async throws {
-        let central = try CentralProcess(db: directory.path("central.sqlite"), extraArguments: ["--max-concurrent-syncs", "1"])
+    @Test(arguments: CentralBackend.allCases)
+    func syncsBeyondTheLimitGet503WithRetryAfter(_ backend: CentralBackend) async throws {
+        let central = try CentralProcess(backend, in: directory, extraArguments: ["--max-concurrent-syncs", "1"])
         let office = try TestReplica("office", in: directory, central: central)
         let body = SyncRequest(header: try await office.replica.syncHeader(pullLimit: 10, userName: nil), push: []).jsonBytes
         let text = String(decoding: body, as: UTF8.self)
@@ -48,8 +49,9 @@ struct LimitTests {
         #expect(try await client.send(HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body)).status == 200)
     }
 
-    @Test func aBodyTooSlowGets408() async throws {
-        let central = try CentralProcess(db: directory.path("central.sqlite"), extraArguments: ["--body-timeout", "1"])
+    @Test(arguments: CentralBackend.allCases)
+    func aBodyTooSlowGets408(_ backend: CentralBackend) async throws {
+        let central = try CentralProcess(backend, in: directory, extraArguments: ["--body-timeout", "1"])
         let office = try TestReplica("office", in: directory, central: central)
         let connection = try RawConnection(port: central.port)
         connection.send(request(office, contentLength: 100, body: "{\"header\""))
@@ -58,8 +60,9 @@ struct LimitTests {
         #expect(answer.body.contains("\"request_timeout\""))
     }
 
-    @Test func aBrokenChunkGets400() async throws {
-        let central = try CentralProcess(db: directory.path("central.sqlite"))
+    @Test(arguments: CentralBackend.allCases)
+    func aBrokenChunkGets400(_ backend: CentralBackend) async throws {
+        let central = try CentralProcess(backend, in: directory)
         let office = try TestReplica("office", in: directory, central: central)
         let connection = try RawConnection(port: central.port)
         connection.send("POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(office.token)\r\n"

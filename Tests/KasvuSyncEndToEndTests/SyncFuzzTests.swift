@@ -14,10 +14,10 @@ import Testing
 struct SyncFuzzTests {
     static let seeds: [UInt64] = Array(1...UInt64(ProcessInfo.processInfo.environment["KASVU_FUZZ_SEEDS"].flatMap(Int.init) ?? 3))
 
-    @Test(arguments: seeds)
-    func mutatedSyncBodiesGetWellFormedAnswers(seed: UInt64) async throws {
+    @Test(arguments: CentralBackend.allCases, seeds)
+    func mutatedSyncBodiesGetWellFormedAnswers(_ backend: CentralBackend, seed: UInt64) async throws {
         let directory = try TemporaryDirectory()
-        let central = try CentralProcess(db: directory.path("central.sqlite"), extraArguments: ["--max-body-bytes", "1000000"])
+        let central = try CentralProcess(backend, in: directory, extraArguments: ["--max-body-bytes", "1000000"])
         let office = try TestReplica("office", in: directory, central: central)
         for index in 0..<3 {
             _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })
@@ -73,10 +73,10 @@ struct SyncFuzzTests {
 struct StructuredSyncFuzzTests {
     static let limits: [UInt64] = [0, 1, 2, 1 << 31, (1 << 53) + 1, UInt64(Int64.max), UInt64(Int64.max) + 1, UInt64.max]
 
-    @Test(arguments: SyncFuzzTests.seeds)
-    func forgedStatesNeverLandForeignWrites(seed: UInt64) async throws {
+    @Test(arguments: CentralBackend.allCases, SyncFuzzTests.seeds)
+    func forgedStatesNeverLandForeignWrites(_ backend: CentralBackend, seed: UInt64) async throws {
         let directory = try TemporaryDirectory()
-        let central = try CentralProcess(db: directory.path("central.sqlite"), extraArguments: ["--max-body-bytes", "4000000"])
+        let central = try CentralProcess(backend, in: directory, extraArguments: ["--max-body-bytes", "4000000"])
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         let known = try await admin.replica.create(.client, fields: companyClient)
         try await admin.sync()
