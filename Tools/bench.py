@@ -1,7 +1,7 @@
 """Kasvu benchmarks: every row compares Kasvu with a baseline measured in the same run.
 
 Usage: python3 Tools/bench.py PATH_TO_RELEASE_KASVU [--records N] [--writes N] [--replicas N]
-                              [--replica-records N] [--markdown FILE]
+                              [--replica-records N] [--markdown FILE] [--postgres]
                               (--replicas 0 skips the many-replicas rows)
 
 Rows (issue 6; BENCHMARKS.md explains each baseline):
@@ -14,7 +14,9 @@ Rows (issue 6; BENCHMARKS.md explains each baseline):
 - `sync/run` over a long-lived `kasvu rpc` with nothing to do, and with one changed record,
   vs the floor of one JSON-RPC round trip plus one HTTP round trip;
 - the replica file vs the same rows in a plain table with the same indexes, and without them;
-- R office replicas syncing at once against one central server vs the same syncs one by one.
+- R office replicas syncing at once against one central server vs the same syncs one by one;
+- with --postgres: the same push and initial sync against `kasvu central serve --store` on a
+  throw-away PostgreSQL cluster (Tools/pgcluster.py) vs against the SQLite central store.
 """
 import json
 import os
@@ -26,6 +28,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+import pgcluster
 
 kasvu = sys.argv[1]
 args = sys.argv[2:]
@@ -223,6 +227,35 @@ row(f"initial sync of {records:,} clients into an empty replica (kasvu sync)", p
     "records/s", "ratio ≥ 0.25 and ≥ 50,000/s")
 row(f"peak memory of the initial sync of {records:,} clients", pull_rss, "the same process syncing nothing", idle_rss, "MB",
     "< 200 MB at 1,000,000", higher_is_better=False)
+
+if "--postgres" in args:
+    # The same push and initial sync, the central store on PostgreSQL (one server).
+    postgres_url, stop_postgres = pgcluster.start(work)
+    pg_central = subprocess.Popen([kasvu, "central", "serve", "--store", postgres_url, "--listen", "127.0.0.1:0", "--log-level", "error"],
+                                  stdout=subprocess.PIPE, text=True)
+    pg_url = pg_central.stdout.readline().strip().split(" ")[-1]
+
+    def pg_token(name):
+        return run([kasvu, "central", "add-replica", "--store", postgres_url, "--id", name, "--role", "admin"]).strip().splitlines()[-1]
+
+    log(f"creating {records} clients in the PostgreSQL seed replica")
+    pg_seed_db = init("pg-seed", central=pg_url, token=pg_token("pg-seed"))
+    rpc = RPC(pg_seed_db)
+    rpc.pipelined("client/create", [client(n) for n in range(records)])
+    rpc.close()
+    log(f"push of {records} clients to PostgreSQL")
+    elapsed, _ = timed_process([kasvu, "sync", "--db", pg_seed_db])
+    pg_push = records / elapsed
+    log(f"initial sync of {records} clients from PostgreSQL")
+    elapsed, _ = timed_process([kasvu, "sync", "--db", init("pg-fresh", central=pg_url, token=pg_token("pg-fresh"))])
+    pg_pull = records / elapsed
+    row(f"push of {records:,} clients, central store on PostgreSQL", pg_push, "the same push, central store on SQLite", push,
+        "records/s", "report")
+    row(f"initial sync of {records:,} clients, central store on PostgreSQL", pg_pull, "the same sync, central store on SQLite", pull,
+        "records/s", "report")
+    pg_central.terminate()
+    pg_central.wait()
+    stop_postgres()
 
 # 3. Sync latency inside a long-lived process: nothing to do, and one changed record.
 log("sync latency")

@@ -10,19 +10,18 @@ store confirms the referral; the provider sees only its client; the office and t
 office edit the same client offline (one field in common, one not), sync, see the clean merge
 and the conflict, resolve it; the provider records hours; the central office computes invoices.
 """
-import glob
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
 
+import pgcluster
+
 kasvu = sys.argv[1]
 on_postgres = "--postgres" in sys.argv[2:]
 workdir = tempfile.mkdtemp(prefix="kasvu-demo-")
-os.chmod(workdir, 0o755)  # the PostgreSQL server, running as its own user, keeps its socket here
 
 
 def step(title):
@@ -77,32 +76,6 @@ replicas = []
 stop_postgres = None
 
 
-def start_postgres():
-    """A throw-away PostgreSQL cluster in the demo's directory, on a unix socket only (as the
-    user postgres when run as root: PostgreSQL refuses root). Returns the database's URL."""
-    global stop_postgres
-    found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True) if shutil.which("pg_config") else None
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    bindir = found.stdout.strip() if found and found.returncode == 0 and os.path.exists(found.stdout.strip() + "/initdb") else (candidates or [""])[-1]
-    if not os.path.exists(f"{bindir}/initdb"):
-        sys.exit("error: PostgreSQL is not installed (Tools/bootstrap installs the Debian package postgresql)")
-    directory = f"{workdir}/pg"
-    os.mkdir(directory)
-    as_user = []
-    if os.getuid() == 0:
-        entry = pwd.getpwnam("postgres")
-        os.chown(directory, entry.pw_uid, entry.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_user + [f"{bindir}/initdb", "-D", f"{directory}/data", "-U", "kasvu", "--auth=trust", "-E", "UTF8",
-                              "--locale=C", "--no-sync"], check=True, capture_output=True)
-    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", f"{directory}/data", "-l", f"{directory}/log", "-w", "-t", "60", "start",
-                              "-o", f"-k {directory} -c listen_addresses='' -p 5432"], check=True, capture_output=True)
-    stop_postgres = lambda: subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", f"{directory}/data", "-m", "fast", "-w", "stop"],
-                                           capture_output=True)
-    subprocess.run([f"{bindir}/createdb", "-h", directory, "-p", "5432", "-U", "kasvu", "kasvu_central"], check=True, capture_output=True)
-    return f"postgres://kasvu@/kasvu_central?host={directory}&port=5432"
-
-
 def serve(store_arguments):
     process = subprocess.Popen([kasvu, "central", "serve", *store_arguments, "--listen", "127.0.0.1:0", "--log-level", "warning"],
                                stdout=subprocess.PIPE, text=True)
@@ -124,7 +97,8 @@ def register(name, role, *scope):
 try:
     if on_postgres:
         step("Two central servers on one PostgreSQL database (a throw-away cluster)")
-        store = ["--store", start_postgres()]
+        postgres_url, stop_postgres = pgcluster.start(workdir)
+        store = ["--store", postgres_url]
         # The central office syncs through one server, the TE office and the provider through the other.
         url, other_url = serve(store), serve(store)
     else:
