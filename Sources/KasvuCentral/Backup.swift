@@ -50,13 +50,20 @@ extension SQLCentralStore {
     /// on it must be stopped.
     public static func restore(from backup: String, into store: SQLCentralStore) async throws {
         try checkIsBackup(backup)
-        let source = try SQLCentralStore(path: backup)
-        guard let file = source.file else { return }
+        // Read from a copy: opening the backup itself as a store would migrate it in place.
+        let copy = NSTemporaryDirectory() + "kasvu-restore-\(UInt64.random(in: 0...UInt64.max)).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
+        do { try PrivateFile.replace(atPath: copy, with: Array(try Data(contentsOf: URL(fileURLWithPath: backup)))) } catch {
+            throw KasvuError(.storageFailed, "cannot read the backup \(backup): \(error)")
+        }
+        guard let file = try SQLCentralStore(path: copy).file else { return }
+        // One transaction: the store is either as it was or the backup under a new incarnation.
         _ = try await store.write { target in
             try StoreCopy.wipe(target)
-            return try file.read { db in try StoreCopy.copyTables(from: SQLiteConnection(db), to: target) }
+            let report = try file.read { db in try StoreCopy.copyTables(from: SQLiteConnection(db), to: target) }
+            try store.beginIncarnation(target)
+            return report
         }
-        try await store.beginIncarnation()
     }
 
     /// Refuses anything that is not a central store backup before touching a store (read-only:
@@ -95,19 +102,22 @@ extension SQLCentralStore {
     /// then every provider's undecided referrals are decided again, as the store that made the
     /// backup would have gone on to.
     func beginIncarnation() async throws {
-        try await write { db in
-            try db.execute("UPDATE central_state SET value = ? WHERE name = 'incarnation'", [CentralSchema.newIncarnation()])
-            if let former = try db.value(String.self, "SELECT actor FROM central_actor") {
-                try db.execute("INSERT INTO former_central_actor (actor) VALUES (?) ON CONFLICT DO NOTHING", [former])
-                try db.execute("UPDATE central_actor SET actor = ?, counter = 0", [ActorID.random().rawValue])
-            }
-            let providers = try db.values(String.self, "SELECT id FROM record WHERE entity = 'provider' ORDER BY id")
-            let start = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
-            var sequence = start, moved: Set<String> = []
-            try self.scheduleReferrals(db, touchedBy: providers.map { RecordEnvelope(entity: .provider, id: $0, state: RecordState()) },
-                                       sequence: &sequence, moved: &moved, at: ISO8601DateFormatter().string(from: Date()))
-            try Self.renumber(db, clients: moved, numberedBefore: start, sequence: &sequence)
-            try db.execute("UPDATE sequence SET value = ?", [sequence])
+        try await write { db in try self.beginIncarnation(db) }
+    }
+
+    /// ``beginIncarnation()`` inside the caller's write transaction.
+    func beginIncarnation(_ db: any SQLConnection) throws {
+        try db.execute("UPDATE central_state SET value = ? WHERE name = 'incarnation'", [CentralSchema.newIncarnation()])
+        if let former = try db.value(String.self, "SELECT actor FROM central_actor") {
+            try db.execute("INSERT INTO former_central_actor (actor) VALUES (?) ON CONFLICT DO NOTHING", [former])
+            try db.execute("UPDATE central_actor SET actor = ?, counter = 0", [ActorID.random().rawValue])
         }
+        let providers = try db.values(String.self, "SELECT id FROM record WHERE entity = 'provider' ORDER BY id")
+        let start = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
+        var sequence = start, moved: Set<String> = []
+        try scheduleReferrals(db, touchedBy: providers.map { RecordEnvelope(entity: .provider, id: $0, state: RecordState()) },
+                              sequence: &sequence, moved: &moved, at: ISO8601DateFormatter().string(from: Date()))
+        try Self.renumber(db, clients: moved, numberedBefore: start, sequence: &sequence)
+        try db.execute("UPDATE sequence SET value = ?", [sequence])
     }
 }

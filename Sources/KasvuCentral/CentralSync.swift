@@ -23,23 +23,22 @@ extension SQLCentralStore {
             case .failure(let error): rejections.append(SyncRejection(entity: record.entity, id: record.id, error: error))
             }
         }
-        if let known = header.incarnation {
-            let (current, horizon) = try await read { db in
-                (try db.value(String.self, "SELECT value FROM central_state WHERE name = 'incarnation'"), try Self.horizon(db))
-            }
-            if let current, known != current {
-                // Restored since this replica last synced: its push rests on what the store lost.
-                // Nothing merges; the answer names the incarnation and the replica re-syncs first.
-                return SyncResponse(schemaVersion: SyncSchema.version, accepted: 0, rejections: [], pull: [], cursor: header.cursor,
-                                    more: false, clock: HLC(millis: now), incarnation: current, horizon: horizon)
-            }
-        }
         let merging = valid, rejectedEarly = rejections
-        let merge = try await write { db in try self.merge(db, merging, header: header, replica: replica, rejections: rejectedEarly) }
+        let merge: MergeResult
+        do {
+            merge = try await write { db in try self.merge(db, merging, header: header, replica: replica, rejections: rejectedEarly) }
+        } catch let restored as IncarnationChanged {
+            // Restored since this replica last synced: its push rests on what the store lost.
+            // Nothing merges; the answer names the incarnation and the replica re-syncs first.
+            return SyncResponse(schemaVersion: SyncSchema.version, accepted: 0, rejections: [], pull: [], cursor: header.cursor,
+                                more: false, clock: HLC(millis: now), incarnation: restored.current, horizon: restored.horizon)
+        }
         let pullLimit = min(max(header.pullLimit, 1), SyncBatch.maxRecords)
         let whilePulling = self.whilePulling
         var pull = try await read { db in
             whilePulling?()
+            // The scope as of this snapshot, the same one the rescan generation is read from.
+            let replica = try Self.registered(db, id: replica.id) ?? replica
             var resolver = ScopeResolver(reads: SQLCentralReads(db: db), scope: replica.scope, today: self.today)
             var batch = try Self.pull(db, replica: replica, cursor: header.cursor, limit: pullLimit, resolver: &resolver, skipping: merge.sentText)
             batch.evict += try Self.collected(db, among: request.waiting)
@@ -107,6 +106,12 @@ extension SQLCentralStore {
         CalendarDate.today(now: Date(timeIntervalSince1970: Double(nowMillis + skew) / 1000))
     }
 
+    /// The store was restored since the replica last synced (``SyncHeader/incarnation``).
+    struct IncarnationChanged: Error {
+        let current: String
+        let horizon: Int64
+    }
+
     /// What the merge transaction hands to the pull.
     struct MergeResult: Sendable {
         var rejections: [SyncRejection]
@@ -124,8 +129,18 @@ extension SQLCentralStore {
 
     /// The write transaction: the actor check, every pushed record checked and merged, the
     /// referral decisions, renumbering of records whose visibility moved, the actor's counter.
-    func merge(_ db: any SQLConnection, _ pushed: [RecordEnvelope], header: SyncHeader, replica: RegisteredReplica,
+    func merge(_ db: any SQLConnection, _ pushed: [RecordEnvelope], header: SyncHeader, replica authenticated: RegisteredReplica,
                rejections: [SyncRejection]) throws -> MergeResult {
+        // Read again inside the write transaction: another server (or an administration
+        // command) may have restored the store, revoked this replica or changed its scope since
+        // the request was authenticated.
+        if let known = header.incarnation, let current = try db.value(String.self, "SELECT value FROM central_state WHERE name = 'incarnation'"),
+           known != current {
+            throw IncarnationChanged(current: current, horizon: try Self.horizon(db))
+        }
+        guard let replica = try Self.registered(db, id: authenticated.id), !replica.revoked else {
+            throw KasvuError(.syncUnauthorized, "replica \(authenticated.id) was revoked; ask the central office for a new token")
+        }
         try Self.checkActor(db, header, replica: replica)
         var result = MergeResult(rejections: rejections, evict: [], sentText: [:], echoed: [:])
         let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly

@@ -165,14 +165,20 @@ public final class SQLCentralStore: CentralStore {
     public func authenticate(token: String) async throws -> RegisteredReplica? {
         guard let parsed = Token(text: token) else { return nil }
         let found = try await read { db -> (hash: String, replica: RegisteredReplica)? in
-            guard let row = try db.one("SELECT id, role, token_hash, revoked_at, municipalities, provider_id FROM replica WHERE id = ?",
-                                             [parsed.replicaID]) else { return nil }
-            guard let role = try ReplicaRole(rawValue: row["role"]) else { return nil }
-            return try (row["token_hash"], RegisteredReplica(id: row["id"], role: role, revoked: (row["revoked_at"] as String?) != nil,
-                                                         scope: Self.scope(role: role, municipalities: row["municipalities"], provider: row["provider_id"])))
+            guard let hash = try db.value(String.self, "SELECT token_hash FROM replica WHERE id = ?", [parsed.replicaID]),
+                  let replica = try Self.registered(db, id: parsed.replicaID) else { return nil }
+            return (hash, replica)
         }
         guard let found, Token.constantTimeEqual(found.hash, Token.hash(parsed.secret)), !found.replica.revoked else { return nil }
         return found.replica
+    }
+
+    /// A replica as registered now: its role, scope and whether it is revoked.
+    static func registered(_ db: any SQLConnection, id: String) throws -> RegisteredReplica? {
+        guard let row = try db.one("SELECT id, role, revoked_at, municipalities, provider_id FROM replica WHERE id = ?", [id]),
+              let role = try ReplicaRole(rawValue: row["role"]) else { return nil }
+        return try RegisteredReplica(id: row["id"], role: role, revoked: (row["revoked_at"] as String?) != nil,
+                                     scope: Self.scope(role: role, municipalities: row["municipalities"], provider: row["provider_id"]))
     }
 
     public func statistics() async throws -> CentralStatistics {
@@ -267,10 +273,14 @@ public final class SQLCentralStore: CentralStore {
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        do { return try await database.write(body) } catch let error as SQLError { throw KasvuError(storage: error, in: "central") }
+        do { return try await database.write(body) } catch let error as SQLError { throw KasvuError(storage: error, in: "central") } catch let error as DatabaseError {
+            throw KasvuError(storage: SQLError(error), in: "central")  // an SQLite file read inside (copies, restores)
+        }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        do { return try await database.read(body) } catch let error as SQLError { throw KasvuError(storage: error, in: "central") }
+        do { return try await database.read(body) } catch let error as SQLError { throw KasvuError(storage: error, in: "central") } catch let error as DatabaseError {
+            throw KasvuError(storage: SQLError(error), in: "central")
+        }
     }
 }

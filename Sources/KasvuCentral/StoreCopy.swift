@@ -9,8 +9,9 @@ import KasvuStorage
 /// transaction commits, each table is counted and digested on both sides; any difference
 /// rolls the copy back, so the target is either the whole store or untouched.
 ///
-/// The incarnation moves too: replicas carry on as if the store had never moved (the server
-/// on the source must be stopped first, or what it merges meanwhile is lost to the copy).
+/// The copy begins a new incarnation: should a server still running on the source have
+/// acknowledged writes after the copy, the replicas notice the new incarnation at their first
+/// sync with the new store and send again what it lacks (``SQLCentralStore/backup(to:)``).
 ///
 /// ```swift
 /// let report = try await StoreCopy.copy(from: SQLCentralStore(path: "central.sqlite"), to: postgresStore)
@@ -57,7 +58,10 @@ public enum StoreCopy {
         }
         return try await target.write { targetConnection in
             try checkEmpty(targetConnection)
-            return try file.read { sourceDB in try copyTables(from: SQLiteConnection(sourceDB), to: targetConnection) }
+            // Under the source's write lock: a server still running on it merges nothing meanwhile.
+            let report = try file.write { sourceDB in try copyTables(from: SQLiteConnection(sourceDB), to: targetConnection) }
+            try target.beginIncarnation(targetConnection)
+            return report
         }
     }
 

@@ -185,6 +185,16 @@ public final class PostgresDatabase: SQLDatabase {
 
     // MARK: Configuration
 
+    /// Session settings sent at connection start (README, "The central store on PostgreSQL").
+    static let sessionLimits: [(String, String)] = [
+        ("statement_timeout", "60s"),
+        ("lock_timeout", "30s"),
+        ("idle_in_transaction_session_timeout", "60s"),
+        ("tcp_keepalives_idle", "30"),
+        ("tcp_keepalives_interval", "10"),
+        ("tcp_keepalives_count", "3"),
+    ]
+
     static func configuration(_ url: PostgresURL) -> Result<PostgresConnection.Configuration, SQLError> {
         var configuration: PostgresConnection.Configuration
         switch url.endpoint {
@@ -213,6 +223,11 @@ public final class PostgresDatabase: SQLDatabase {
             configuration = .init(host: host, port: port, username: url.user, password: url.password, database: url.database, tls: tls)
         }
         configuration.options.connectTimeout = .seconds(Int64(url.connectTimeout ?? 10))
+        // Nothing may hold the write lock, or a connection, for ever: a statement or a wait for
+        // the lock that runs too long is cancelled (a transient error: the sync is retried),
+        // a session idle inside a transaction (a client that froze) is ended, and the server
+        // probes a silent TCP peer. Every server's writers wait behind the one holding the lock.
+        configuration.options.additionalStartupParameters += Self.sessionLimits
         if let name = url.applicationName {
             configuration.options.additionalStartupParameters.append(("application_name", name))
         }

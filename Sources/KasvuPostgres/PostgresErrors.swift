@@ -15,11 +15,12 @@ import PostgresNIO
 ///
 /// Transient, worth retrying the whole transaction: `40001` (serialization failure), `40P01`
 /// (deadlock), class `08` (connection), `57P01`/`57P02`/`57P03` (shutdown, crash, starting up),
-/// `53300` (too many connections). A server without TLS when the URL requires it, and a
+/// `53300` (too many connections), `55P03` and `57014` (the lock or statement timeout of
+/// ``PostgresDatabase/sessionLimits``, under load). A server without TLS when the URL requires it, and a
 /// certificate that fails verification, are not transient.
 enum PostgresErrors {
     static func isTransient(sqlState: String) -> Bool {
-        sqlState.hasPrefix("08") || ["40001", "40P01", "57P01", "57P02", "57P03", "53300"].contains(sqlState)
+        sqlState.hasPrefix("08") || ["40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03", "57014"].contains(sqlState)
     }
 
     /// A statement's error (or a connection lost while it ran).

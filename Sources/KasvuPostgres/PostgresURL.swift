@@ -102,6 +102,10 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible, CustomDe
             throw PostgresURLError(.syntax, "a PostgreSQL URL has no #fragment (percent-encode a # in the password as %23)")
         }
         var query: Substring?
+        if let mark = rest.firstIndex(of: "?"), rest[mark...].contains("@") {
+            // An unencoded ? in the password: nothing after it may be quoted in a message.
+            throw PostgresURLError(.syntax, "the user or password holds a character a URL reserves: percent-encode it (? as %3F, / as %2F, @ as %40)")
+        }
         if let mark = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: mark)...]
             rest = rest[..<mark]

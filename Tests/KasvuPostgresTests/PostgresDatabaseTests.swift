@@ -258,6 +258,16 @@ import Testing
         await other.close()
     }
 
+    /// No session may hold the write lock, or wait for it, for ever (`sessionLimits`).
+    @Test func sessionsCarryTheirTimeouts() async throws {
+        let settings = try await database.read { db in
+            try ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"].map {
+                try db.value(String.self, "SELECT current_setting(?)", [$0])
+            }
+        }
+        #expect(settings == ["1min", "30s", "1min"])
+    }
+
     @Test func errorInWriteRollsBack() async throws {
         _ = try await database.write { db in try db.execute("CREATE TABLE t (n bigint UNIQUE)") }
         await #expect(throws: Failure.self) {

@@ -110,6 +110,8 @@ import Testing
         "postgres://k:hunter2secret/db",
         "postgres://k:hunter2secret@h/db?sslmode=on",
         "mysql://k:hunter2secret@h/db",
+        "postgres://k:hunter2?secret@h/db",
+        "postgres://k:hun?ter2secret@h/db?sslmode=require",
     ])
     func errorsHideThePassword(_ text: String) {
         do {
