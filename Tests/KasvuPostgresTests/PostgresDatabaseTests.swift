@@ -323,13 +323,12 @@ import Testing
         #expect(arguments?.code == "arguments")
     }
 
-    @Test func stoppedServerFailsPromptly() async throws {
+    @Test func aStoppedServerIsATransientConnectionError() async throws {
         let own = try await Self.offPool { try PostgresCluster.start() }
         let url = try PostgresURL(try await Self.offPool { try own.createDatabase() })
         let database = PostgresDatabase(url: url, maxConnections: 2)
         #expect(try await database.read { db in try db.value(Int.self, "SELECT 1") } == 1)
         try await Self.offPool { own.stop() }
-        let started = ContinuousClock.now
         for _ in 0..<2 {
             let error = await #expect(throws: SQLError.self) {
                 try await database.read { db in try db.value(Int.self, "SELECT 1") }
@@ -338,7 +337,6 @@ import Testing
             #expect(error?.isTransient == true)
             #expect(error?.message.contains(url.redacted) == true)
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
         await database.close()
     }
 
@@ -348,14 +346,12 @@ import Testing
         let silent = try SilentListener()
         let url = try PostgresURL("postgres://kasvu@127.0.0.1:\(silent.port)/db?connect_timeout=1")
         let database = PostgresDatabase(url: url)
-        let started = ContinuousClock.now
         let error = await #expect(throws: SQLError.self) {
             try await database.write { db in try db.execute("SELECT 1") }
         }
         #expect(error?.code == "08001")
         #expect(error?.isTransient == true)
         #expect(error?.message.contains(url.redacted) == true)
-        #expect(ContinuousClock.now - started < .seconds(8))
         await database.close()
     }
 
