@@ -11,6 +11,11 @@ public final class SilentListener {
     private let socketFD: Int32
 
     public init() throws {
+        (socketFD, port) = try Self.listeningSocket(backlog: 16)
+    }
+
+    /// A TCP socket listening on 127.0.0.1 at a port the kernel picks.
+    public static func listeningSocket(backlog: Int32) throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SilentListenerError(step: "socket") }
         var address = sockaddr_in()
@@ -20,13 +25,12 @@ public final class SilentListener {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 16) == 0 else { close(fd); throw SilentListenerError(step: "bind/listen") }
+        guard bound == 0, listen(fd, backlog) == 0 else { close(fd); throw SilentListenerError(step: "bind/listen") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        socketFD = fd
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     public var url: String { "http://127.0.0.1:\(port)" }
