@@ -1,4 +1,3 @@
-import GRDB
 import KasvuSQL
 import KasvuDomain
 import KasvuStorage

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KasvuSQL
 import KasvuDomain
 import KasvuSync
