@@ -210,7 +210,8 @@ public enum CentralSchema {
 
     static let postgres: [Migration] = [
         Migration(version: 1, name: "central store") { connection in
-            try executeEach(connection, """
+            // One script: PostgreSQL runs its statements one by one (`PostgresSQLConnection`).
+            try connection.execute("""
                 CREATE TABLE replica (
                     id TEXT PRIMARY KEY,
                     role TEXT NOT NULL,
@@ -318,14 +319,6 @@ public enum CentralSchema {
             try connection.execute("INSERT INTO central_state (name, value) VALUES ('incarnation', ?)", [newIncarnation()])
         },
     ]
-
-    /// Runs a script one statement at a time (PostgreSQL prepares each statement alone);
-    /// statements end with a semicolon at the end of a line.
-    static func executeEach(_ connection: any SQLConnection, _ script: String) throws {
-        for statement in script.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            try connection.execute(statement)
-        }
-    }
 
     /// The newest schema version this build knows.
     public static var version: Int { postgres.last?.version ?? 0 }

@@ -38,6 +38,19 @@ struct Central: AsyncParsableCommand {
         /// The store's file, or its URL without the password: for messages.
         var location: String { db ?? url.flatMap { try? PostgresURL($0).redacted } ?? "" }
 
+        /// Runs `body` on the opened store and closes it (its PostgreSQL connections) on every path.
+        func withStore<T>(_ body: (SQLCentralStore) async throws -> T) async throws -> T {
+            let opened = try await open()
+            do {
+                let value = try await body(opened)
+                await opened.close()
+                return value
+            } catch {
+                await opened.close()
+                throw error
+            }
+        }
+
         func open() async throws -> SQLCentralStore {
             do {
                 if let db { return try SQLCentralStore(path: db) }
@@ -100,18 +113,14 @@ struct Central: AsyncParsableCommand {
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
             let tls = tlsCert.map { CentralServer.TLSFiles(certificateChain: $0, privateKey: tlsKey ?? "") }
             let scheme = tls == nil ? "http" : "https"
-            let opened = try await store.open()
             do {
-                try await CentralServer.serve(store: opened, host: host, port: port, limits: limits, tls: tls, logger: logger) { port in
-                    // Unbuffered: scripts and tests wait for this line to learn the port.
-                    FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
+                try await store.withStore { opened in
+                    try await CentralServer.serve(store: opened, host: host, port: port, limits: limits, tls: tls, logger: logger) { port in
+                        // Unbuffered: scripts and tests wait for this line to learn the port.
+                        FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
+                    }
                 }
-            } catch {
-                await opened.close()
-                if let error = error as? KasvuError { throw CLIError(error) }
-                throw error
-            }
-            await opened.close()
+            } catch let error as KasvuError { throw CLIError(error) }
         }
     }
 
@@ -134,7 +143,7 @@ struct Central: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let token = try await store.open().addReplica(id: id, role: role, scope: scope.scope(role: role))
+                let token = try await store.withStore { try await $0.addReplica(id: id, role: role, scope: scope.scope(role: role)) }
                 print("Registered replica \(id) (\(role.rawValue)). Its token, shown only now:")
                 print(token)
             } catch let error as KasvuError { throw CLIError(error) }
@@ -174,9 +183,10 @@ struct Central: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let opened = try await store.open()
-                guard let role = try await opened.role(of: id) else { throw KasvuError.notFound(entity: "replica", id: id) }
-                try await opened.setScope(id: id, scope: scope.scope(role: role))
+                try await store.withStore { opened in
+                    guard let role = try await opened.role(of: id) else { throw KasvuError.notFound(entity: "replica", id: id) }
+                    try await opened.setScope(id: id, scope: scope.scope(role: role))
+                }
                 print("Scope of \(id) changed; its next sync delivers and evicts accordingly.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
@@ -201,7 +211,7 @@ struct Central: AsyncParsableCommand {
             do {
                 let day: CalendarDate
                 do throws(FieldError) { day = try CalendarDate(iso: endedBefore, field: "ended-before") } catch { throw KasvuError.validationFailed([error]) }
-                let count = try await store.open().purge(endedBefore: day)
+                let count = try await store.withStore { try await $0.purge(endedBefore: day) }
                 print("Erased \(count) clients whose referrals all ended before \(day); replicas erase them at their next sync.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
@@ -226,7 +236,7 @@ struct Central: AsyncParsableCommand {
         func run() async throws {
             guard inactiveAfterDays >= 0 else { throw ValidationError("--inactive-after-days must not be negative") }
             do {
-                let run = try await store.open().collectTombstones(inactiveAfterDays: inactiveAfterDays)
+                let run = try await store.withStore { try await $0.collectTombstones(inactiveAfterDays: inactiveAfterDays) }
                 print("Collected \(run.collected) tombstones up to sequence number \(run.reach); \(run.retired) collected earlier are now forgotten (horizon \(run.horizon)).")
             } catch let error as KasvuError { throw CLIError(error) }
         }
@@ -250,7 +260,7 @@ struct Central: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                try await store.open().backup(to: to)
+                try await store.withStore { try await $0.backup(to: to) }
                 print("Backed up \(store.location) to \(to).")
             } catch let error as KasvuError { throw CLIError(error) }
         }
@@ -277,12 +287,7 @@ struct Central: AsyncParsableCommand {
                 if let db = store.db {
                     try await SQLCentralStore.restore(from: from, to: db)
                 } else {
-                    let opened = try await store.open()
-                    do { try await SQLCentralStore.restore(from: from, into: opened) } catch {
-                        await opened.close()
-                        throw error
-                    }
-                    await opened.close()
+                    try await store.withStore { try await SQLCentralStore.restore(from: from, into: $0) }
                 }
                 print("Restored \(store.location) from \(from); replicas re-sync at their next sync.")
             } catch let error as KasvuError { throw CLIError(error) }
@@ -342,7 +347,7 @@ struct Central: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let token = try await store.open().rotateToken(id: id)
+                let token = try await store.withStore { try await $0.rotateToken(id: id) }
                 print("New token for replica \(id), shown only now:")
                 print(token)
             } catch let error as KasvuError { throw CLIError(error) }
@@ -359,7 +364,7 @@ struct Central: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                try await store.open().revokeReplica(id: id)
+                try await store.withStore { try await $0.revokeReplica(id: id) }
                 print("Revoked replica \(id).")
             } catch let error as KasvuError { throw CLIError(error) }
         }
