@@ -100,8 +100,10 @@ extension SQLCentralStore {
 
     /// A new incarnation id and a new actor for the store's own writes (the old one is retired);
     /// then every provider's undecided referrals are decided again, as the store that made the
-    /// backup would have gone on to.
-    func beginIncarnation() async throws {
+    /// backup would have gone on to. ``backup(to:)`` and the restores call it; call it yourself
+    /// after putting a store back by other means (`pg_restore`, point-in-time recovery, a copy
+    /// of the file), before any server serves from it.
+    public func beginIncarnation() async throws {
         try await write { db in try self.beginIncarnation(db) }
     }
 

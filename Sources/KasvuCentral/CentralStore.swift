@@ -36,8 +36,9 @@ public protocol CentralStore: Sendable {
     func expireOutcomeWindows(today: CalendarDate) async throws -> Int
     /// Drops the tombstones every replica in use has pulled (``SQLCentralStore/collectTombstones(inactiveAfterDays:)``).
     func collectTombstones(inactiveAfterDays: Int) async throws -> TombstoneCollection
-    /// Rewrites the store's files when an erasure owes it (``KasvuStorage/Scrub``), so that no
-    /// byte of an erased value stays; whether it did. A scrub that failed is owed still.
+    /// Rewrites the store's files when an erasure owes it (``KasvuStorage/Scrub`` on SQLite,
+    /// ``PostgresScrub``), so that no byte of an erased value stays; whether it did. A scrub
+    /// that failed is owed still.
     func scrubErasedBytes() async throws -> Bool
     /// Today by the store's clock.
     var today: CalendarDate { get }

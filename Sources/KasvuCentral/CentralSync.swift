@@ -57,7 +57,7 @@ extension SQLCentralStore {
         // Erased values live on in moved cells' old copies and the write-ahead log until the
         // file is scrubbed. The merge is committed: a failed scrub stays owed (maintenance and
         // the next start retry it) and the replica's answer does not depend on it.
-        if merge.erased { _ = try? await scrubErasedBytes() }
+        if merge.erased, scrubsAfterEachErasure { _ = try? await scrubErasedBytes() }
         return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
                             rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
                             clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation, horizon: pull.horizon)

@@ -71,10 +71,15 @@ public final class SQLCentralStore: CentralStore {
 
     @discardableResult
     public func scrubErasedBytes() async throws -> Bool {
-        // PostgreSQL keeps erased rows' old versions until it vacuums them: see the README.
-        guard let file else { return false }
-        return try await file.writeWithoutTransaction { db in try Scrub.runIfPending(db) }
+        if let file { return try await file.writeWithoutTransaction { db in try Scrub.runIfPending(db) } }
+        do { return try await database.withoutTransaction { try PostgresScrub.runIfPending($0) } } catch let error as SQLError {
+            throw KasvuError(storage: error, in: "central")
+        }
     }
+
+    /// Whether a sync that erased scrubs at once: SQLite's rewrite is of one file a pilot's
+    /// size; PostgreSQL's locks national tables, so there the maintenance job does it.
+    var scrubsAfterEachErasure: Bool { file != nil }
 
     // MARK: - Replicas and tokens
 

@@ -107,6 +107,12 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
+    /// `body` on a connection in autocommit: each statement is its own transaction. It takes no
+    /// lock and does not pass the write gate.
+    public func withoutTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await transaction(.none, body)
+    }
+
     /// Fails the transactions still waiting for a connection, waits for the running ones to
     /// end and closes every connection. Later transactions fail with `SQLError` `closed`.
     public func close() async {
@@ -117,11 +123,15 @@ public final class PostgresDatabase: SQLDatabase {
 
     enum Kind: Sendable {
         case read, write
+        /// Autocommit.
+        case none
 
         var begin: String {
             switch self {
             case .read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
             case .write: "BEGIN ISOLATION LEVEL READ COMMITTED"
+            // Checks that a kept connection is still alive before the body runs on it.
+            case .none: "SELECT 1"
             }
         }
     }
@@ -135,10 +145,16 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    /// One transaction, on a worker thread: blocks until it is over.
+    /// One transaction (or autocommit statements), on a worker thread: blocks until it is over.
     private static func run<T>(_ kind: Kind, on worker: Worker, _ body: (any SQLConnection) throws -> T) throws -> T {
         let connection = try begin(kind, on: worker)
         defer { connection.invalidate() }
+        if kind == .none {
+            do { return try body(connection) } catch {
+                if connection.connection.isClosed { worker.discardConnection() }
+                throw error
+            }
+        }
         do {
             if kind == .write {
                 _ = try connection.command("SELECT pg_advisory_xact_lock(\(writeLockKey))")

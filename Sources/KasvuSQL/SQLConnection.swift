@@ -67,6 +67,9 @@ public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
+    /// Runs `body` outside any transaction, each statement committing on its own: for what a
+    /// transaction cannot hold (`VACUUM`). Not serialised with write transactions.
+    func withoutTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
     /// Closes the database's connections; nothing may use it after.
     func close() async
 }

@@ -21,6 +21,10 @@ public struct SQLiteDatabase: SQLDatabase {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         do { return try await pool.write { db in try body(SQLiteConnection(db)) } } catch let error as DatabaseError { throw SQLError(error) }
     }
+
+    public func withoutTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        do { return try await pool.writeWithoutTransaction { db in try body(SQLiteConnection(db)) } } catch let error as DatabaseError { throw SQLError(error) }
+    }
 }
 
 /// One GRDB database access as a ``SQLConnection``. Statements are cached by their text:

@@ -158,4 +158,36 @@ struct PostgresCentralTests {
         #expect(try await colleague.everything() == office.everything())
         #expect(try await colleague.replica.state(.client, id: gone.id)?.value("deleted") == .bool(true))
     }
+
+    /// A store put back by PostgreSQL's own means (`pg_dump`, `pg_restore`) has lost what it
+    /// acknowledged after the dump; `kasvu central begin-incarnation` before serving from it
+    /// makes the replicas send that again.
+    @Test func aStorePutBackByPgRestoreGetsBackWhatItLostAfterANewIncarnation() async throws {
+        let directory = try TemporaryDirectory()
+        let cluster = try PostgresCluster.shared()
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        let central = try CentralProcess(postgres: try cluster.createDatabase(named: "dumped_\(suffix)"))
+        let office = try TestReplica("office", in: directory, central: central)
+        let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        let before = try await office.replica.create(.client, fields: CentralRestoreTests.person(1, "Ennen"))
+        try await office.sync()
+        let dump = directory.path("store.dump")
+        try cluster.client("pg_dump", ["-Fc", "-f", dump, "dumped_\(suffix)"])
+        let after = try await office.replica.create(.client, fields: CentralRestoreTests.person(2, "Jälkeen"))
+        try await office.sync()
+        #expect(try await office.replica.info().pendingChanges == 0)
+        #expect(central.stop() == 0)
+
+        let restored = try cluster.createDatabase(named: "restored_\(suffix)")
+        try cluster.client("pg_restore", ["--no-owner", "-d", "restored_\(suffix)", dump])
+        let begun = try KasvuBinary.run(["central", "begin-incarnation", "--store", restored])
+        #expect(begun.status == 0 && begun.stdout.contains("new incarnation"), "\(begun.stderr)")
+        let server = try CentralProcess(postgres: restored)
+        defer { _ = server.stop() }
+        try await office.sync(through: server)
+        try await admin.sync(through: server)
+        #expect(try await admin.replica.get(.client, id: before.id)["lastName"] == .string("Ennen"))
+        #expect(try await admin.replica.get(.client, id: after.id)["lastName"] == .string("Jälkeen"))
+        #expect(try await admin.everything() == office.everything())
+    }
 }

@@ -54,9 +54,12 @@ public final class PostgresCluster: Sendable {
     /// Starts a new cluster (one to two seconds). Throws ``PostgresClusterError`` with the
     /// cause and the tail of the server's log when PostgreSQL is missing or does not start.
     ///
-    /// - Parameter tls: when given, the server also listens on 127.0.0.1 at ``port`` and
-    ///   speaks TLS there with this certificate (for 127.0.0.1, signed by the given CA).
-    public static func start(tls: TestCertificates? = nil) throws -> PostgresCluster {
+    /// - Parameters:
+    ///   - tls: when given, the server also listens on 127.0.0.1 at ``port`` and speaks TLS
+    ///     there with this certificate (for 127.0.0.1, signed by the given CA).
+    ///   - settings: server settings (`-c NAME=VALUE`) over the defaults, for example
+    ///     `["full_page_writes": "on"]`.
+    public static func start(tls: TestCertificates? = nil, settings: [String: String] = [:]) throws -> PostgresCluster {
         let binDirectory = try findBinaries()
         var owner: (uid: uid_t, gid: gid_t)?
         if getuid() == 0 {
@@ -79,6 +82,7 @@ public final class PostgresCluster: Sendable {
             try run("\(binDirectory)/initdb", ["-D", "\(directory)/data", "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
                     asPostgres: asPostgres, directory: directory, timeout: 120, what: "initdb")
             var options = "-k \(directory) -c listen_addresses=\(tls == nil ? "''" : "127.0.0.1") -c fsync=off -c synchronous_commit=off -c full_page_writes=off -p \(port)"
+            for (name, value) in settings.sorted(by: { $0.key < $1.key }) { options += " -c \(name)=\(value)" }
             if let tls {
                 // The server reads its key only if no one else may: copies of its own, mode 0600.
                 for (source, name) in [(tls.server.cert, "server.pem"), (tls.server.key, "server.key")] {
@@ -125,6 +129,21 @@ public final class PostgresCluster: Sendable {
         try Self.run("\(binDirectory)/createdb", ["-h", directory, "-p", "\(port)", "-U", Self.user, name],
                      asPostgres: false, directory: directory, timeout: 60, what: "createdb \(name)")
         return url(database: name)
+    }
+
+    /// Runs `sql` in database `name` with `psql` as the superuser; returns what it printed
+    /// (unaligned, tuples only).
+    @discardableResult
+    public func psql(_ sql: String, database name: String) throws -> String {
+        try client("psql", ["-d", name, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+    }
+
+    /// Runs one of PostgreSQL's client programs (`pg_dump`, `pg_restore`, `psql`) against this
+    /// cluster as the superuser; returns its output.
+    @discardableResult
+    public func client(_ program: String, _ arguments: [String]) throws -> String {
+        try Self.run("\(binDirectory)/\(program)", ["-h", directory, "-p", "\(port)", "-U", Self.user] + arguments,
+                     asPostgres: false, directory: directory, timeout: 120, what: program)
     }
 
     /// Creates a database of a fresh name and returns its URL.

@@ -9,7 +9,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, CollectTombstones.self, Backup.self, Restore.self, Migrate.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, Scrub.self, CollectTombstones.self, Backup.self, Restore.self, BeginIncarnation.self, Migrate.self]
     )
 
     /// Where the central store is: an SQLite file (`--db`) or a PostgreSQL database (`--store`).
@@ -217,6 +217,27 @@ struct Central: AsyncParsableCommand {
         }
     }
 
+    struct Scrub: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrite the store's files now if an erasure left old copies of erased values in them.",
+            discussion: """
+                On SQLite every erasing sync does this itself (VACUUM, then an emptied write-ahead log). On PostgreSQL \
+                it rewrites the store's tables (VACUUM FULL, which locks each table while it runs) and ends and \
+                checkpoints the write-ahead log; `kasvu central serve` does it every hour when an erasure owes it \
+                (README, "Erasure on PostgreSQL"). Does nothing when nothing is owed. Safe while the server runs.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            do {
+                let scrubbed = try await store.withStore { try await $0.scrubErasedBytes() }
+                print(scrubbed ? "Scrubbed: no old copy of an erased value is left in the store's files." : "Nothing to scrub (or a scrub is running elsewhere).")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
     struct CollectTombstones: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Drop the tombstones of deleted clients that every replica in use has pulled.",
@@ -290,6 +311,27 @@ struct Central: AsyncParsableCommand {
                     try await store.withStore { try await SQLCentralStore.restore(from: from, into: $0) }
                 }
                 print("Restored \(store.location) from \(from); replicas re-sync at their next sync.")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct BeginIncarnation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tell every replica that the store was put back from a backup by other means.",
+            discussion: """
+                After a restore that `kasvu central restore` did not do (pg_restore, point-in-time recovery, a copied \
+                file), run this before any server serves from the store: it begins a new incarnation, so every replica \
+                re-syncs once and sends back what the store lost since its backup (README, "Backup and restore"). \
+                Without it, replicas trust acknowledgements the restored store no longer holds.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            do {
+                try await store.withStore { try await $0.beginIncarnation() }
+                print("Began a new incarnation of \(store.location); every replica re-syncs at its next sync.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }
