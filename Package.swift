@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "KasvuSyncEndToEndTests",
             dependencies: [
-                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuTestSupport", "JSONBytes", "JSONRPC", "kasvu",
+                "KasvuCurl", "KasvuReplica", "KasvuCentral", "KasvuPostgres", "KasvuSQL", "KasvuStorage", "KasvuTestSupport", "JSONBytes", "JSONRPC", "kasvu",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures"]

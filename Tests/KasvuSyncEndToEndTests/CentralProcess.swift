@@ -1,7 +1,11 @@
 import Foundation
+import GRDB
 import KasvuCurl
 import KasvuDomain
+import KasvuPostgres
 import KasvuReplica
+import KasvuSQL
+import KasvuStorage
 import KasvuSync
 import KasvuTestSupport
 import Synchronization
@@ -17,6 +21,8 @@ final class CentralProcess: @unchecked Sendable {
     let storeArguments: [String]
     /// The SQLite file, for tests that look inside it ("" on PostgreSQL).
     let db: String
+    /// The database's URL when the store is on PostgreSQL.
+    private(set) var postgresURL: String?
     private(set) var port: Int
     private(set) var scheme = "http"
     var url: String { "\(scheme)://127.0.0.1:\(port)" }
@@ -31,6 +37,7 @@ final class CentralProcess: @unchecked Sendable {
     /// A server on a PostgreSQL database, which several servers may share.
     init(postgres url: String, port: Int = 0, extraArguments: [String] = []) throws {
         db = ""
+        postgresURL = url
         storeArguments = ["--store", url, "--store-connections", "4"]
         (process, self.port) = try Self.start(storeArguments, port: port, extraArguments: extraArguments)
     }
@@ -89,6 +96,25 @@ final class CentralProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { process.isRunning }
+
+    /// The store's rows for `sql`, read from its file or database directly in one read-only
+    /// snapshot: for checks against the store itself, on either backend.
+    func rows(_ sql: String, _ arguments: [any SQLValueConvertible] = []) async throws -> [SQLRow] {
+        guard let postgresURL else {
+            var configuration = Configuration()
+            configuration.readonly = true
+            return try await DatabaseQueue(path: db, configuration: configuration).read { db in try SQLiteConnection(db).all(sql, arguments) }
+        }
+        let database = PostgresDatabase(url: try PostgresURL(postgresURL), maxConnections: 1)
+        do {
+            let rows = try await database.read { try $0.all(sql, arguments) }
+            await database.close()
+            return rows
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
 
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KasvuCurl
 import KasvuDomain
 import KasvuReplica
@@ -17,9 +16,9 @@ struct ScopeTests {
     let office: TestReplica
     let providers: [String]
 
-    init() async throws {
+    init(_ backend: CentralBackend) async throws {
         directory = try TemporaryDirectory()
-        central = try CentralProcess(db: directory.path("central.sqlite"))
+        central = try CentralProcess(backend, in: directory)
         admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         office = try TestReplica("office-749", in: directory, central: central, scope: ["--municipalities", "749"])
         providers = try await admin.createTwoProviders()
@@ -39,7 +38,11 @@ struct ScopeTests {
         return (client, referral.id)
     }
 
-    @Test func providersSeeOnlyTheirClientsWithoutProfilingData() async throws {
+    @Test(arguments: CentralBackend.allCases) static func providersSeeOnlyTheirClientsWithoutProfilingData(_ backend: CentralBackend) async throws {
+        try await Self(backend).providersSeeOnlyTheirClientsWithoutProfilingData()
+    }
+
+    func providersSeeOnlyTheirClientsWithoutProfilingData() async throws {
         let mine = try await referredClient(1, to: providers[0])
         let theirs = try await referredClient(2, to: providers[1])
         let provider = try providerReplica(0)
@@ -71,7 +74,11 @@ struct ScopeTests {
         #expect(try await office.replica.list(.contact).items.count == 1)
     }
 
-    @Test func officePushOutsideItsMunicipalitiesIsRejectedAndTheRestLands() async throws {
+    @Test(arguments: CentralBackend.allCases) static func officePushOutsideItsMunicipalitiesIsRejectedAndTheRestLands(_ backend: CentralBackend) async throws {
+        try await Self(backend).officePushOutsideItsMunicipalitiesIsRejectedAndTheRestLands()
+    }
+
+    func officePushOutsideItsMunicipalitiesIsRejectedAndTheRestLands() async throws {
         let inside = try await office.replica.create(.client, fields: companyClient)
         let outside = try await office.replica.create(.client, fields: companyClient.merging(["municipality": .string("402")]) { $1 })
         let summary = try await office.sync()
@@ -89,7 +96,11 @@ struct ScopeTests {
 
     /// A client who moves to another provider leaves the first one's laptop at once (an ended
     /// referral keeps the client there for the outcome window: OutcomeWindowTests).
-    @Test func aSwitchOfProviderEvictsTheClientWithoutATrace() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aSwitchOfProviderEvictsTheClientWithoutATrace(_ backend: CentralBackend) async throws {
+        try await Self(backend).aSwitchOfProviderEvictsTheClientWithoutATrace()
+    }
+
+    func aSwitchOfProviderEvictsTheClientWithoutATrace() async throws {
         let referred = try await referredClient(3, to: providers[0])
         let hetu = try #require(try await office.replica.get(.client, id: referred.client)["hetu"].stringValue)
         let provider = try providerReplica(0)
@@ -113,7 +124,11 @@ struct ScopeTests {
     /// The stated rule for a write that arrives after its record left the writer's scope: it
     /// is refused, and the laptop does not keep it (it goes with the rest of the client's
     /// records); `sync/status` says why.
-    @Test func aWriteArrivingAfterItsClientLeftTheScopeIsRefusedAndNotKept() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aWriteArrivingAfterItsClientLeftTheScopeIsRefusedAndNotKept(_ backend: CentralBackend) async throws {
+        try await Self(backend).aWriteArrivingAfterItsClientLeftTheScopeIsRefusedAndNotKept()
+    }
+
+    func aWriteArrivingAfterItsClientLeftTheScopeIsRefusedAndNotKept() async throws {
         let referred = try await referredClient(4, to: providers[0])
         let provider = try providerReplica(0)
         try await provider.sync()
@@ -135,21 +150,29 @@ struct ScopeTests {
         #expect(try await admin.replica.state(.contact, id: late.id) == nil)
     }
 
-    @Test func aChangedScopeDeliversAndEvicts() async throws {
+    @Test(arguments: CentralBackend.allCases) static func aChangedScopeDeliversAndEvicts(_ backend: CentralBackend) async throws {
+        try await Self(backend).aChangedScopeDeliversAndEvicts()
+    }
+
+    func aChangedScopeDeliversAndEvicts() async throws {
         let other = try TestReplica("office-402", in: directory, central: central, scope: ["--municipalities", "402"])
         _ = try await office.replica.create(.client, fields: companyClient)
         try await office.sync()
         try await other.sync()
         #expect(try await other.replica.allStates(.client).isEmpty)
-        #expect(try KasvuBinary.run(["central", "set-scope", "--db", central.db, "--id", "office-402", "--municipalities", "402,749"]).status == 0)
+        #expect(try KasvuBinary.run(["central", "set-scope"] + central.storeArguments + ["--id", "office-402", "--municipalities", "402,749"]).status == 0)
         try await other.sync()
         #expect(try await other.replica.allStates(.client).count == 1)
-        #expect(try KasvuBinary.run(["central", "set-scope", "--db", central.db, "--id", "office-402", "--municipalities", "402"]).status == 0)
+        #expect(try KasvuBinary.run(["central", "set-scope"] + central.storeArguments + ["--id", "office-402", "--municipalities", "402"]).status == 0)
         #expect(try await other.sync().evicted == 1)
         #expect(try await other.replica.allStates(.client).isEmpty)
     }
 
-    @Test func anEvictionWhoseAnswerIsLostIsSentAgain() async throws {
+    @Test(arguments: CentralBackend.allCases) static func anEvictionWhoseAnswerIsLostIsSentAgain(_ backend: CentralBackend) async throws {
+        try await Self(backend).anEvictionWhoseAnswerIsLostIsSentAgain()
+    }
+
+    func anEvictionWhoseAnswerIsLostIsSentAgain() async throws {
         let client = try await admin.replica.create(.client, fields: companyClient)
         try await admin.sync()
         try await office.sync()
@@ -174,10 +197,13 @@ struct ScopeTests {
 /// final full sync each holds exactly its scope.
 @Suite("Scopes hold under random schedules", .serialized)
 struct RandomScopeTests {
-    @Test(arguments: 1...UInt64(10))
-    func everyRecordIsInScopeAfterEverySync(seed: UInt64) async throws {
+    /// Ten schedules on SQLite, five on PostgreSQL (the same code decides scope on both).
+    static let cases = (1...UInt64(10)).map { (CentralBackend.sqlite, $0) } + (1...UInt64(5)).map { (CentralBackend.postgres, $0) }
+
+    @Test(arguments: cases)
+    func everyRecordIsInScopeAfterEverySync(backend: CentralBackend, seed: UInt64) async throws {
         let directory = try TemporaryDirectory()
-        let central = try CentralProcess(db: directory.path("central.sqlite"))
+        let central = try CentralProcess(backend, in: directory)
         let admin = try TestReplica("admin", in: directory, central: central, role: "admin")
         var providerIDs: [String] = []
         for (index, businessID) in ["2077474-0", "0112038-9"].enumerated() {
@@ -231,12 +257,12 @@ struct RandomScopeTests {
     }
 }
 
-/// An independent statement of the scope rules, evaluated on the central store's file.
+/// An independent statement of the scope rules, evaluated on the central store's records.
 enum Oracle {
     enum Scope { case all, municipalities(Set<String>), provider(String) }
 
     static func expectInScope(_ replica: TestReplica, _ scope: Scope, central: CentralProcess, exact: Bool) async throws {
-        let visible = try visibleKeys(scope, centralDB: central.db)
+        let visible = try await visibleKeys(scope, central: central)
         var held: Set<String> = []
         for kind in EntityKind.allCases {
             for envelope in try await replica.replica.allStates(kind) { held.insert("\(kind.rawValue)/\(envelope.id)") }
@@ -249,14 +275,10 @@ enum Oracle {
         if exact { #expect(visible.subtracting(held).isEmpty, "missing records in scope") }
     }
 
-    static func visibleKeys(_ scope: Scope, centralDB: String) throws -> Set<String> {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: centralDB, configuration: configuration)
-        let rows = try queue.read { db in try Row.fetchAll(db, sql: "SELECT entity, id, state FROM record") }
+    static func visibleKeys(_ scope: Scope, central: CentralProcess) async throws -> Set<String> {
         var records: [(kind: String, id: String, state: RecordState)] = []
-        for row in rows {
-            records.append((row["entity"], row["id"], try RecordState(json: (row["state"] as String).utf8)))
+        for row in try await central.rows("SELECT entity, id, state FROM record") {
+            records.append((try row["entity"], try row["id"], try RecordState(json: (try row["state"] as String).utf8)))
         }
         let value = { (state: RecordState, field: String) in state.value(field).stringValue ?? "" }
         let clientsByID = Dictionary(records.filter { $0.kind == "client" }.map { ($0.id, $0.state) }) { a, _ in a }
