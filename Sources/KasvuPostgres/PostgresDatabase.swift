@@ -66,6 +66,10 @@ public final class PostgresDatabase: SQLDatabase {
 
     public let url: PostgresURL
     public let maxConnections: Int
+    /// How long a statement of a transaction may go unanswered before its connection is closed
+    /// and the transaction fails, transient (``AnswerWatch``): above the session's
+    /// `statement_timeout`, so only a silent server or network reaches it.
+    public let answerDeadline: Duration
     public var dialect: SQLDialect { .postgres }
 
     private let workers: PostgresWorkers
@@ -80,12 +84,14 @@ public final class PostgresDatabase: SQLDatabase {
     ///
     /// - Parameters:
     ///   - maxConnections: the most connections (and threads) the database uses at once.
+    ///   - answerDeadline: how long a statement of a transaction may go unanswered.
     ///   - logger: where postgres-nio logs the connections' events.
-    public init(url: PostgresURL, maxConnections: Int = 8, logger: Logger = Logger(label: "kasvu.postgres")) {
+    public init(url: PostgresURL, maxConnections: Int = 8, answerDeadline: Duration = .seconds(90), logger: Logger = Logger(label: "kasvu.postgres")) {
         var logger = logger
         logger[metadataKey: "postgres.url"] = "\(url.redacted)"
         self.url = url
         self.maxConnections = max(1, maxConnections)
+        self.answerDeadline = answerDeadline
         self.workers = PostgresWorkers(limit: self.maxConnections, url: url, configuration: Self.configuration(url), logger: logger)
     }
 
@@ -139,15 +145,19 @@ public final class PostgresDatabase: SQLDatabase {
     private func transaction<T: Sendable>(_ kind: Kind, _ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             workers.submit(PostgresWorkers.Job(
-                run: { worker in continuation.resume(with: Result { try Self.run(kind, on: worker, body) }) },
+                run: { [answerDeadline] worker in
+                    // Autocommit runs maintenance (VACUUM FULL), which may rightly take long.
+                    let deadline = kind == .none ? nil : answerDeadline
+                    continuation.resume(with: Result { try Self.run(kind, on: worker, deadline: deadline, body) })
+                },
                 reject: { error in continuation.resume(throwing: error) }
             ))
         }
     }
 
     /// One transaction (or autocommit statements), on a worker thread: blocks until it is over.
-    private static func run<T>(_ kind: Kind, on worker: Worker, _ body: (any SQLConnection) throws -> T) throws -> T {
-        let connection = try begin(kind, on: worker)
+    private static func run<T>(_ kind: Kind, on worker: Worker, deadline: Duration?, _ body: (any SQLConnection) throws -> T) throws -> T {
+        let connection = try begin(kind, on: worker, deadline: deadline)
         defer { connection.invalidate() }
         if kind == .none {
             do { return try body(connection) } catch {
@@ -175,10 +185,10 @@ public final class PostgresDatabase: SQLDatabase {
     /// BEGIN on the worker's connection; a kept connection that turns out closed by the
     /// server is replaced (nothing ran on it yet, so that is safe), once: a fresh connection
     /// that fails is the transaction's error.
-    private static func begin(_ kind: Kind, on worker: Worker) throws(SQLError) -> PostgresSQLConnection {
+    private static func begin(_ kind: Kind, on worker: Worker, deadline: Duration?) throws(SQLError) -> PostgresSQLConnection {
         var (connection, reused) = try worker.connection()
         while true {
-            let sqlConnection = PostgresSQLConnection(connection: connection, url: worker.url, logger: worker.logger)
+            let sqlConnection = PostgresSQLConnection(connection: connection, url: worker.url, logger: worker.logger, answerDeadline: deadline)
             do {
                 _ = try sqlConnection.command(kind.begin)
                 return sqlConnection

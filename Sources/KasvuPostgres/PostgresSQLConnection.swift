@@ -12,15 +12,35 @@ final class PostgresSQLConnection: SQLConnection {
     let connection: PostgresConnection
     let url: PostgresURL
     let logger: Logger
+    /// How long a statement may go unanswered before the connection is closed (nil: no limit).
+    let answerDeadline: Duration?
     /// False once the transaction ended: a connection kept past its transaction refuses work.
     private var isActive = true
 
     var dialect: SQLDialect { .postgres }
 
-    init(connection: PostgresConnection, url: PostgresURL, logger: Logger) {
+    init(connection: PostgresConnection, url: PostgresURL, logger: Logger, answerDeadline: Duration?) {
         self.connection = connection
         self.url = url
         self.logger = logger
+        self.answerDeadline = answerDeadline
+    }
+
+    /// Waits for `future`, under the answer deadline (``AnswerWatch``).
+    private func answer<T: Sendable>(_ future: EventLoopFuture<T>, sql: String, arguments: [SQLValue]) throws(SQLError) -> T {
+        let watch = AnswerWatch(future, connection: connection, deadline: answerDeadline)
+        defer { watch.disarm() }
+        do {
+            return try future.wait()
+        } catch {
+            throw failure(error, watch: watch, sql: sql, arguments: arguments)
+        }
+    }
+
+    private func failure(_ error: any Error, watch: AnswerWatch, sql: String, arguments: [SQLValue]) -> SQLError {
+        guard watch.fired, let answerDeadline else { return PostgresErrors.sqlError(error, sql: sql, arguments: arguments, url: url) }
+        return SQLError(code: "08006", message: "PostgreSQL at \(url.redacted) did not answer within \(answerDeadline); the connection was closed",
+                        sql: sql, isTransient: true)
     }
 
     func invalidate() { isActive = false }
@@ -40,13 +60,8 @@ final class PostgresSQLConnection: SQLConnection {
 
     private func executeOne(_ sql: String, _ values: [SQLValue]) throws -> Int {
         let query = try prepare(sql, values)
-        let metadata: PostgresQueryMetadata
-        do {
-            // Rows of a statement run for its effect are dropped on the event loop as they come.
-            metadata = try connection.query(query, logger: logger) { _ in }.wait()
-        } catch {
-            throw PostgresErrors.sqlError(error, sql: sql, arguments: values, url: url)
-        }
+        // Rows of a statement run for its effect are dropped on the event loop as they come.
+        let metadata = try answer(connection.query(query, logger: logger) { _ in }, sql: sql, arguments: values)
         return Self.affectedRows(metadata)
     }
 
@@ -62,6 +77,9 @@ final class PostgresSQLConnection: SQLConnection {
         let handoff = RowHandoff()
         let future = connection.query(query, logger: logger) { row in handoff.push(row) }
         future.whenComplete { result in handoff.finish(result.map { _ in () }) }
+        // Armed before the first row is awaited: a silent server ends the rows through it.
+        let watch = AnswerWatch(future, connection: connection, deadline: answerDeadline)
+        defer { watch.disarm() }
 
         var columns: [String]?
         var bodyError: (any Error)?
@@ -85,7 +103,7 @@ final class PostgresSQLConnection: SQLConnection {
             _ = try future.wait()
         } catch {
             if let bodyError { throw bodyError }
-            throw PostgresErrors.sqlError(error, sql: sql, arguments: values, url: url)
+            throw failure(error, watch: watch, sql: sql, arguments: values)
         }
         if let bodyError { throw bodyError }
     }
@@ -93,11 +111,7 @@ final class PostgresSQLConnection: SQLConnection {
     /// Runs a statement of the transaction's own (BEGIN, COMMIT, the write lock): its command
     /// tag, e.g. "COMMIT" or "ROLLBACK".
     func command(_ sql: String) throws(SQLError) -> String {
-        do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) { _ in }.wait().command
-        } catch {
-            throw PostgresErrors.sqlError(error, sql: sql, arguments: [], url: url)
-        }
+        try answer(connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) { _ in }, sql: sql, arguments: []).command
     }
 
     private func prepare(_ sql: String, _ values: [SQLValue]) throws(SQLError) -> PostgresQuery {
@@ -130,6 +144,30 @@ final class PostgresSQLConnection: SQLConnection {
             return 0
         }
     }
+}
+
+/// Closes the connection if PostgreSQL has not answered a statement by its deadline, which
+/// fails the statement. The server's own `statement_timeout` ends every live statement before
+/// that; what this catches is a server or network gone silent, which would otherwise hold the
+/// worker thread (and, in a write, the process's write gate) for as long as TCP takes to
+/// notice: many minutes.
+final class AnswerWatch: Sendable {
+    private let timedOut = Atomic(false)
+    private let timer = Mutex<Scheduled<Void>?>(nil)
+
+    init<T>(_ future: EventLoopFuture<T>, connection: PostgresConnection, deadline: Duration?) {
+        guard let deadline else { return }
+        let scheduled = future.eventLoop.scheduleTask(in: .nanoseconds(Int64(deadline / .nanoseconds(1)))) { [self] in
+            timedOut.store(true, ordering: .sequentiallyConsistent)
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+        timer.withLock { $0 = scheduled }
+    }
+
+    /// Whether the deadline passed and closed the connection.
+    var fired: Bool { timedOut.load(ordering: .sequentiallyConsistent) }
+
+    func disarm() { timer.withLock { $0?.cancel() } }
 }
 
 /// Rows on their way from the event loop (``push(_:)``, ``finish(_:)``, never blocking) to

@@ -355,6 +355,30 @@ import Testing
         await database.close()
     }
 
+    /// A server that stops answering in the middle of a transaction (its backend stopped
+    /// with SIGSTOP: the socket stays open and the kernel takes the bytes, as with a server
+    /// or network gone silent): the answer deadline closes the connection, the transaction
+    /// fails, transient, and the next one gets a new connection.
+    @Test func aServerSilentMidTransactionFailsItAfterTheAnswerDeadline() async throws {
+        let quick = PostgresDatabase(url: url, maxConnections: 1, answerDeadline: .seconds(2))
+        let stopped = Atomic<Int32>(0)
+        let error = await #expect(throws: SQLError.self) {
+            try await quick.write { db in
+                let backend = try #require(try db.value(Int.self, "SELECT pg_backend_pid()"))
+                stopped.store(Int32(backend), ordering: .sequentiallyConsistent)
+                guard kill(pid_t(backend), SIGSTOP) == 0 else { throw Failure() }
+                return try db.value(Int.self, "SELECT 1")
+            }
+        }
+        let backend = stopped.load(ordering: .sequentiallyConsistent)
+        #expect(backend > 0)
+        if backend > 0 { kill(pid_t(backend), SIGCONT) }
+        #expect(error?.code == "08006" && error?.isTransient == true)
+        #expect(error?.message.contains("did not answer within 2") == true, "\(String(describing: error?.message))")
+        #expect(try await quick.read { db in try db.value(Int.self, "SELECT 3") } == 3)
+        await quick.close()
+    }
+
     /// Connections the server ended while they sat in the pool are replaced, unnoticed by
     /// the transactions.
     @Test func droppedConnectionsAreReplaced() async throws {
