@@ -200,6 +200,25 @@ try:
     outcome = admin.call("invoice/compute", providerId=p1["id"], kind="outcome", period=period)
     print(f"outcome invoice {period}: {len(outcome['lines'])} line(s), total {outcome['total']} €")
     print("caseload:", [(row["name"], row["active"], row["cap"]) for row in admin.call("report/caseload")["items"]])
+
+    step("Every kind of client, search and the journey")
+    company = office.call("client/create", clientType="company", businessId="0737546-2", name="Siilinjärven Kone ja Kuljetus Oy",
+                          contactPerson="Maija Mäkelä", municipality="749")
+    print(f"a company client: {company['name']} ({company['businessId']}), contact {company['contactPerson']}")
+    print("profiling a company →", office.call("client/profile", id=company["id"])["error"]["message"])
+    print("a company with a henkilötunnus →", office.call("client/create", clientType="company", businessId="0737546-2",
+                                                           name="X Oy", hetu="131052-308T", municipality="749")["error"]["message"])
+    office.call("client/create", hetu="010190-123" + "0123456789ABCDEFHJKLMNPRSTUVWXY"[10190123 % 31], firstName="Eeva",
+                lastName="Öhman", municipality="749")
+    office.sync()
+    for text in ["virtanen", "VIRT", "O\u0308hman", "kuljetus", "131052-308t"]:
+        found = office.call("client/search", text=text)["items"]
+        print(f"client/search {text!r:>14} → {[c['lastName'] or c['name'] for c in found]}")
+    journey = office.call("client/journey", id=aino["id"])
+    print("Aino Virtanen's journey on the office laptop (oldest first):")
+    for s in journey["steps"]:
+        who = s["by"]["user"] or ("this replica" if s["by"]["thisReplica"] else "replica " + s["by"]["actor"][:8])
+        print(f"  {s['date']}  {s['event']:<22} {who}")
     for r in replicas:
         r.close()
     replicas = []

@@ -1,3 +1,4 @@
+import Foundation
 import JSONRPC
 import KasvuDomain
 import KasvuReplica
@@ -64,6 +65,25 @@ extension ConflictReport {
     }
 }
 
+extension JourneyStep {
+    /// `{event, entity, id, at, date, by: {actor, thisReplica, user}, details}`; `at` in ISO 8601 UTC.
+    var json: JSONValue {
+        let at = Date(timeIntervalSince1970: TimeInterval(self.at.millis) / 1000)
+        return .object([
+            "event": .string(event), "entity": .string(entity.rawValue), "id": .string(id),
+            "at": .string(at.formatted(.iso8601)), "date": .string(date),
+            "by": .object(["actor": .string(actor.rawValue), "thisReplica": .bool(byThisReplica), "user": user.map(JSONValue.string) ?? .null]),
+            "details": .object(details.mapValues(\.json)),
+        ])
+    }
+}
+
+extension Journey {
+    var json: JSONValue {
+        .object(["client": client.json, "steps": .array(steps.map(\.json)), "conflicts": .array(conflicts.map(\.json))])
+    }
+}
+
 extension KasvuError {
     /// The JSON-RPC form: code 1000–2999, `data.kind`, and `data.errors` for field problems.
     var responseError: ResponseError {
@@ -73,4 +93,9 @@ extension KasvuError {
         }
         return ResponseError(code: code, message: message, data: .object(data))
     }
+}
+
+extension Journey {
+    /// The `client/journey` answer as JSON text, for the command line (`kasvu client journey --format json`).
+    public var jsonText: String { String(decoding: json.serialized(), as: UTF8.self) }
 }

@@ -16,6 +16,7 @@ extension Replica {
         let today = self.today()
         return try await write { db in
             let state = try Self.liveState(db, .client, id)
+            try Self.requirePerson(state, id, for: "profiling")
             var inputs = state.values
             guard let hetu = state.value(.hetu).stringValue, let code = try? PersonalIdentityCode(hetu, allowTemporary: true) else {
                 throw KasvuError.validationFailed(field: "hetu", "profiling needs a person client with a henkilötunnus")
@@ -40,6 +41,7 @@ extension Replica {
         let now = ISO8601DateFormatter().string(from: Date())
         return try await write { db in
             let state = try Self.liveState(db, .client, id)
+            try Self.requirePerson(state, id, for: "a risk group")
             guard let proposed = state.value(.riskGroupProposal).intValue else {
                 throw KasvuError.validationFailed(field: "id", "client \(id) has no proposal yet; call client/profile first")
             }
@@ -52,6 +54,15 @@ extension Replica {
             ]
             changes[.profilingModelVersion] = state.value(.profilingModelVersion)
             return try self.commit(db, .client, id, state: state, changes: changes)
+        }
+    }
+
+    /// Profiling, risk groups, assessments and pilot referrals are for persons; companies and
+    /// communities receive contacts, events and services.
+    static func requirePerson(_ client: RecordState, _ id: String, for what: String, field: String = "id") throws {
+        let type = client.value(.clientType).stringValue ?? "person"
+        guard type == "person" else {
+            throw KasvuError.validationFailed(field: field, "\(what) applies to person clients; client \(id) is a \(type)")
         }
     }
 
@@ -85,6 +96,7 @@ extension Replica {
             }
             let clientID = values[.clientId]!.stringValue!
             let client = try Self.liveState(db, .client, clientID)
+            try Self.requirePerson(client, clientID, for: "a pilot referral", field: "clientId")
             guard let group = client.value(.riskGroup).intValue else {
                 throw KasvuError.validationFailed(field: "clientId", "client \(clientID) has no confirmed risk group; profile and confirm it first")
             }

@@ -203,6 +203,11 @@ extension Replica {
         try db.cachedStatement(sql: "INSERT INTO write_log (entity, id, counter, hlc, user_name, changes) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [kind.rawValue, id, Int64(note.counter), Int64(bitPattern: note.hlc.rawValue), note.user,
                                  WriteNote.changesText(note.changes)])
+        try db.cachedStatement(sql: """
+            INSERT INTO write_history (entity, id, actor, counter, hlc, user_name, fields) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            """).execute(arguments: [kind.rawValue, id, stamp.dot.actor.rawValue, Int64(stamp.dot.counter), Int64(bitPattern: stamp.hlc.rawValue),
+                                   note.user, changes.keys.sorted().joined(separator: ",")])
         return Record(kind: kind, id: id, state: state)
     }
 
@@ -316,6 +321,7 @@ extension Replica {
             INSERT INTO "\(kind.rawValue)" (id, sync_state, has_conflict) VALUES (?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET sync_state = excluded.sync_state, has_conflict = excluded.has_conflict
             """).execute(arguments: [id, encodeState(state), !state.conflicts.isEmpty])
+        if kind == .client { try ClientSearch.index(db, id, state) }
     }
 
     static func decodeState(_ text: String) throws -> RecordState {

@@ -70,6 +70,7 @@ public final class Replica: Sendable {
                     INSERT INTO replica (singleton, replica_id, actor, role, central_url, created_at)
                     VALUES (1, ?, ?, ?, ?, ?)
                     """, arguments: [replicaID, actor.rawValue, role.rawValue, centralURL, ISO8601DateFormatter().string(from: Date())])
+                try ClientSearch.rebuildIfNeeded(db)
             }
         }
         return Replica(path: path, pool: pool, actor: actor, role: role, nowMillis: nowMillis)
@@ -86,6 +87,7 @@ public final class Replica: Sendable {
         let actor = try storage {
             guard try pool.read({ try $0.tableExists("replica") }) else { return (String, String)?.none }
             try ReplicaSchema.migrator().migrate(pool)
+            if try pool.read({ db in try ClientSearch.needsRebuild(db) }) { try pool.write { db in try ClientSearch.rebuildIfNeeded(db) } }
             // An erasure committed just before a crash is scrubbed now (owed still if another
             // process holds the file: the next erasure or start retries).
             try pool.writeWithoutTransaction { db in _ = try Scrub.runIfPending(db) }

@@ -246,6 +246,60 @@ enum ReplicaSchema {
                 ALTER TABLE replica ADD COLUMN resync_horizon INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v9: client types") { db in
+            try db.execute(sql: """
+                -- Companies and communities are named and identified apart from persons (issue 14).
+                -- A record with no type is a person (the schema's default since version 1).
+                ALTER TABLE "client" ADD COLUMN client_type GENERATED ALWAYS AS (coalesce(json_extract(sync_state, '$.f.clientType[0][0]'), 'person')) VIRTUAL;
+                ALTER TABLE "client" ADD COLUMN name GENERATED ALWAYS AS (json_extract(sync_state, '$.f.name[0][0]')) VIRTUAL;
+                ALTER TABLE "client" ADD COLUMN association_number GENERATED ALWAYS AS (json_extract(sync_state, '$.f.associationNumber[0][0]')) VIRTUAL;
+                CREATE INDEX "client_by_client_type" ON "client"(client_type, id);
+                CREATE INDEX "client_by_name" ON "client"(name, id);
+                CREATE INDEX "client_by_association_number" ON "client"(association_number, id);
+                """)
+        }
+        migrator.registerMigration("v10: client search") { db in
+            try db.execute(sql: """
+                -- Normalised words of clients' names (KasvuReplica/ClientSearch.swift), built at
+                -- open when search_version differs from the code's.
+                CREATE TABLE client_search (
+                    token TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    PRIMARY KEY (token, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX client_search_by_id ON client_search(id);
+                -- A client's row goes (eviction, re-sync): its words go in the same transaction.
+                CREATE TRIGGER client_search_forget AFTER DELETE ON "client" BEGIN
+                    DELETE FROM client_search WHERE id = old.id;
+                END;
+                ALTER TABLE replica ADD COLUMN search_version INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
+        migrator.registerMigration("v11: write history") { db in
+            try db.execute(sql: """
+                -- This replica's own writes, kept after they are acknowledged (write_log is the
+                -- outbox's and goes then): who made each, for client/journey. Field names only,
+                -- never values. A record's rows go with the record (eviction, re-sync).
+                CREATE TABLE write_history (
+                    entity TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    user_name TEXT,
+                    fields TEXT NOT NULL,
+                    PRIMARY KEY (entity, id, actor, counter)
+                ) WITHOUT ROWID;
+                """)
+            // The entity tables of v1, spelled out: a migration never follows later code.
+            for table in ["client", "provider", "referral", "contact", "hours", "event"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_history_forget AFTER DELETE ON "\(table)" BEGIN
+                        DELETE FROM write_history WHERE entity = '\(table)' AND id = old.id;
+                    END
+                    """)
+            }
+        }
         return migrator
     }
 }

@@ -84,7 +84,7 @@ struct MaliciousReplica {
             return state
         }
         let newClient: [String: FieldValue] = ["clientType": .string("company"), "businessId": .string("2077474-0"),
-                                               "lastName": .string("Oy Väärä"), "municipality": .string("749")]
+                                               "name": .string("Oy Väärä"), "municipality": .string("749")]
         let target = clients.randomElement(using: &random)
         switch forgery {
         case .foreignCounter:
@@ -129,7 +129,7 @@ struct MaliciousReplica {
             let state = own(newClient)
             let second = FieldEntry(value: .string("Oy Toinen"), dot: Dot(actor, counter - 1), hlc: hlc)
             return RecordEnvelope(entity: .client, id: freshID,
-                                  state: RecordState(vv: state.vv, fields: state.fields.merging(["lastName": state.entries(.lastName) + [second]]) { $1 }))
+                                  state: RecordState(vv: state.vv, fields: state.fields.merging(["name": state.entries(.name) + [second]]) { $1 }))
         case .hugeVector:
             let state = own(newClient)
             var vv = state.vv

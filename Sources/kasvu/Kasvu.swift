@@ -9,6 +9,6 @@ struct Kasvu: AsyncParsableCommand {
             Every office and provider works on a local SQLite replica; `kasvu rpc` lets editors and \
             scripts drive one over JSON-RPC 2.0 on stdin/stdout.
             """,
-        subcommands: [Init.self, RPC.self, Sync.self, Recover.self, Central.self, InvoiceCommand.self, Report.self, OpenRPC.self]
+        subcommands: [Init.self, RPC.self, Sync.self, Recover.self, Central.self, ClientCommand.self, InvoiceCommand.self, Report.self, OpenRPC.self]
     )
 }

@@ -77,7 +77,7 @@ import Testing
 
     @Test func companyNeedsBusinessID() {
         #expect(throws: KasvuError.self) {
-            try EntityKind.client.schema.validateCreate(["clientType": .string("company"), "lastName": .string("Oy"), "municipality": .string("091")])
+            try EntityKind.client.schema.validateCreate(["clientType": .string("company"), "name": .string("Oy"), "municipality": .string("091")])
         }
     }
 

@@ -103,3 +103,12 @@ final class RPCProcess: @unchecked Sendable {
 struct RPCFailure: Error {
     let response: JSONValue
 }
+
+/// `kasvu init` of a central-office replica (`replica.sqlite`, id office-1) in `directory`, with
+/// no central server: what the tests that drive `kasvu rpc` start from.
+func initializedAdminReplica(in directory: TemporaryDirectory) throws -> String {
+    let db = directory.path("replica.sqlite")
+    let created = try KasvuBinary.run(["init", "--db", db, "--replica-id", "office-1", "--role", "admin"])
+    #expect(created.status == 0, "kasvu init failed: \(created.stderr)")
+    return db
+}

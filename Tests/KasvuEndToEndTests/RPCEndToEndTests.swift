@@ -22,9 +22,7 @@ struct RPCEndToEndTests {
 
     init() throws {
         directory = try TemporaryDirectory()
-        db = directory.path("replica.sqlite")
-        let created = try KasvuBinary.run(["init", "--db", db, "--replica-id", "office-1", "--role", "admin"])
-        #expect(created.status == 0, "kasvu init failed: \(created.stderr)")
+        db = try initializedAdminReplica(in: directory)
     }
 
     /// Everything the replica holds, for "nothing changed" checks.

@@ -99,10 +99,10 @@ let tyopolku: [String: FieldValue] = [
     @Test func listPagesAndFilters() async throws {
         for (index, municipality) in ["749", "402", "749", "749", "402"].enumerated() {
             var fields = aino
-            fields["hetu"] = nil
+            for key in ["hetu", "firstName", "lastName"] { fields[key] = nil }
             fields["clientType"] = .string("company")
             fields["businessId"] = .string("2077474-0")
-            fields["lastName"] = .string("Client \(index)")
+            fields["name"] = .string("Client \(index) Oy")
             fields["municipality"] = .string(municipality)
             _ = try await replica.create(.client, fields: fields)
         }
@@ -419,7 +419,7 @@ let tyopolku: [String: FieldValue] = [
         #expect(shown.conflicts.first?.kind == .deleteVsEdit)
         // The delete erased the name: the record cannot come back to life without one.
         await #expect { _ = try await replica.resolveConflict(.client, id: client.id, field: "deleted", value: .bool(false)) } throws: {
-            ($0 as? KasvuError)?.fieldErrors.map(\.field) == ["lastName"]
+            ($0 as? KasvuError)?.fieldErrors.map(\.field) == ["hetu", "lastName"]
         }
         let kept = try await replica.resolveConflict(.client, id: client.id, field: "deleted", value: .bool(true))
         #expect(kept.isDeleted && kept.conflicts.isEmpty && kept["phone"] == .null)

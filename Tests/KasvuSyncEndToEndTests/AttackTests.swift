@@ -100,20 +100,20 @@ struct AttackTests {
         // The central office's counter pushed to 2^62, with a write of the office's own.
         var inflated = stored.merged(with: forger.state(["phone": .string("040 666 6666")]))
         inflated = RecordState(vv: inflated.vv.merged(with: VersionVector([admin.replica.actor: 1 << 62])), fields: inflated.fields)
-        // The register emptied without a write: the central office's last name would vanish.
-        let emptied = RecordState(vv: stored.vv, fields: stored.fields.filter { $0.key != "lastName" })
+        // The register emptied without a write: the central office's name would vanish.
+        let emptied = RecordState(vv: stored.vv, fields: stored.fields.filter { $0.key != "name" })
         // Another actor's entry with other content.
         var altered = stored.fields
-        altered["lastName"] = altered["lastName"]!.map { FieldEntry(value: .string("Forged Oy"), dot: $0.dot, hlc: $0.hlc) }
+        altered["name"] = altered["name"]!.map { FieldEntry(value: .string("Forged Oy"), dot: $0.dot, hlc: $0.hlc) }
         for forged in [inflated, emptied, RecordState(vv: stored.vv, fields: altered)] {
             let answer = try await forger.post([RecordEnvelope(entity: .client, id: client.id, state: forged)])
             #expect(answer.response?.rejections.map(\.kind) == ["permission_denied"])
         }
         // The central office writes on, acknowledged, and every replica shows its write.
-        _ = try await admin.replica.update(.client, id: client.id, set: ["lastName": .string("Oy Oikea")])
+        _ = try await admin.replica.update(.client, id: client.id, set: ["name": .string("Oy Oikea")])
         #expect(try await admin.sync().rejections.isEmpty)
         try await office.sync()
-        #expect(try await office.replica.get(.client, id: client.id)["lastName"] == .string("Oy Oikea"))
+        #expect(try await office.replica.get(.client, id: client.id)["name"] == .string("Oy Oikea"))
         #expect(try await office.replica.get(.client, id: client.id)["phone"] == .null)
     }
 

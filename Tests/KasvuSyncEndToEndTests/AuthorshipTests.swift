@@ -149,7 +149,7 @@ enum ForgedNote: String, CaseIterable, CustomTestStringConvertible, Sendable {
             note.changes = note.changes.map { $0.field == "status" ? .init(field: "status", old: .null, new: .string("closed")) : $0 }
         case .fieldTheWriteSetLeftOut: note.changes.removeAll { $0.field == "status" }
         case .personalValue:
-            note.changes = note.changes.map { $0.field == "lastName" ? .init(field: "lastName", old: .null, new: .string("Erasmussen")) : $0 }
+            note.changes = note.changes.map { $0.field == "name" ? .init(field: "name", old: .null, new: .string("Erasmussen")) : $0 }
         case .unknownField: note.changes.append(.init(field: "salary"))
         case .futureCounter: note.counter += 1
         case .futureTime: note.hlc = HLC(millis: honest.hlc.millis + 3_600_000)

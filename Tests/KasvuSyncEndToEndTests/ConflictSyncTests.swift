@@ -81,7 +81,7 @@ struct ConflictSyncTests {
         #expect(trail.count == 2)
         #expect(trail.allSatisfy { $0.replicaID == "office" && $0.actor == office.replica.actor.rawValue })
         #expect(trail.map(\.userName) == ["Liisa", "Matti"])
-        #expect(trail.first?.fields.contains("lastName") == true && trail.last?.fields == ["phone"])
+        #expect(trail.first?.fields.contains("name") == true && trail.last?.fields == ["phone"])
         do {
             _ = try await CurlSyncTransport(centralURL: central.url, token: office.token).auditTrail(entity: .client, id: client.id)
             Issue.record("an office read the audit trail")
@@ -94,7 +94,7 @@ struct ConflictSyncTests {
     func syncRunOverJSONRPCReportsProgress() async throws {
         let office = try TestReplica("office", in: directory, central: central)
         for index in 0..<30 {
-            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })
+            _ = try await office.replica.create(.client, fields: companyClient.merging(["name": .string("Asiakas \(index)")]) { $1 })
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: KasvuBinary.path)

@@ -50,7 +50,7 @@ struct ConvergenceTests {
             case 0..<2:
                 let record = try await replica.create(.client, fields: [
                     "clientType": .string("company"), "businessId": .string("2077474-0"),
-                    "lastName": .string("Client"), "municipality": .string("749"),
+                    "name": .string("Client Oy"), "municipality": .string("749"),
                 ])
                 let state = try #require(try await replica.state(.client, id: record.id))
                 for (field, entries) in state.fields {

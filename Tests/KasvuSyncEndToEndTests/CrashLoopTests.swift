@@ -24,7 +24,7 @@ struct CrashLoopTests {
 
         for iteration in 0..<Self.iterations {
             for _ in 0..<Int.random(in: 5...25, using: &rng) {
-                written.insert(try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(iteration)")]) { $1 }).id)
+                written.insert(try await office.replica.create(.client, fields: companyClient.merging(["name": .string("Asiakas \(iteration)")]) { $1 }).id)
             }
             if let id = written.randomElement(using: &rng) {
                 _ = try? await office.replica.update(.client, id: id, set: ["phone": .string("040 \(iteration)")])

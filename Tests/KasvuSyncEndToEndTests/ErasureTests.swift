@@ -40,11 +40,14 @@ struct ErasureTests {
         try leaks(files: [path, path + "-wal", path + "-shm"].filter { FileManager.default.fileExists(atPath: $0) })
     }
 
+    /// The secrets as written and as the search index keeps them (lower case).
+    static let forms = Array(Set(secrets + secrets.map { $0.lowercased() })).sorted()
+
     static func leaks(files: [String]) throws -> [String] {
         var found: [String] = []
         for file in files {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-            found += secrets.filter { bytes.range(of: Data($0.utf8)) != nil }.map { "\($0) in \(file.split(separator: "/").suffix(2).joined(separator: "/"))" }
+            found += forms.filter { bytes.range(of: Data($0.utf8)) != nil }.map { "\($0) in \(file.split(separator: "/").suffix(2).joined(separator: "/"))" }
         }
         return found
     }
@@ -136,7 +139,7 @@ struct ErasureTests {
         #expect(conflicts.first?.conflict.editedFields == ["phone"])
         #expect(try Self.leaks(office.replica.path).contains { $0.hasPrefix("040 9876543") })
         // Only the concurrent edit remains: the name was erased by the delete.
-        #expect(try !Self.leaks(office.replica.path).contains { $0.hasPrefix("Erasmussen") })
+        #expect(try !Self.leaks(office.replica.path).contains { $0.lowercased().hasPrefix("erasmussen") })
 
         _ = try await office.replica.resolveConflict(.client, id: client.id, field: "deleted", value: .bool(true))
         for replica in [office, colleague] { try await replica.sync() }

@@ -63,7 +63,7 @@ struct FaultTests {
     func fill(_ replica: TestReplica, count: Int) async throws -> Set<String> {
         var ids: Set<String> = []
         for index in 0..<count {
-            ids.insert(try await replica.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 }).id)
+            ids.insert(try await replica.replica.create(.client, fields: companyClient.merging(["name": .string("Asiakas \(index)")]) { $1 }).id)
         }
         return ids
     }

@@ -7,7 +7,7 @@ import KasvuTestSupport
 import Testing
 
 let companyClient: [String: FieldValue] = [
-    "clientType": .string("company"), "businessId": .string("2077474-0"), "lastName": .string("Oy Asiakas"), "municipality": .string("749"),
+    "clientType": .string("company"), "businessId": .string("2077474-0"), "name": .string("Oy Asiakas"), "municipality": .string("749"),
 ]
 
 /// The central server's refusals, each over real HTTP: the refused request changes nothing.
@@ -137,7 +137,7 @@ struct SafetyTests {
         let office = try TestReplica("office", in: directory, central: central)
         let count = 600
         for index in 0..<count {
-            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index) " + String(repeating: "x", count: 20))]) { $1 })
+            _ = try await office.replica.create(.client, fields: companyClient.merging(["name": .string("Asiakas \(index) " + String(repeating: "x", count: 20))]) { $1 })
         }
         // The whole batch is over the server's 200,000 bytes; half of it is under.
         let header = try await office.replica.syncHeader(pullLimit: count, userName: nil)

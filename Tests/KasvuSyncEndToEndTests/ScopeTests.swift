@@ -109,6 +109,12 @@ struct ScopeTests {
                                                                   "date": .string("2026-11-20"), "kind": .string("meeting")])
         try await provider.sync()
         #expect(try databaseFilesContain(provider.replica.path, hetu))  // the check below can fail
+        // The name as stored and as the search index keeps it (lower case).
+        _ = try await office.replica.update(.client, id: referred.client, set: ["lastName": .string("Häätövaara")])
+        try await office.sync()
+        try await provider.sync()
+        #expect(try await provider.replica.search("häätö").items.map(\.id) == [referred.client])
+        for name in ["Häätövaara", "häätövaara"] { #expect(try databaseFilesContain(provider.replica.path, name)) }
 
         _ = try await office.replica.createReferral(["clientId": .string(referred.client), "providerId": .string(providers[1]),
                                                      "chosenBy": .string("client")], switchProvider: true)
@@ -119,6 +125,8 @@ struct ScopeTests {
             #expect(try await provider.replica.allStates(kind).isEmpty, "\(kind) left behind")
         }
         #expect(!(try databaseFilesContain(provider.replica.path, hetu)))
+        for name in ["Häätövaara", "häätövaara"] { #expect(!(try databaseFilesContain(provider.replica.path, name)), "\(name)") }
+        #expect(try await provider.replica.search("häätö").items.isEmpty)
     }
 
     /// The stated rule for a write that arrives after its record left the writer's scope: it

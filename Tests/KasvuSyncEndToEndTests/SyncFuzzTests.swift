@@ -20,7 +20,7 @@ struct SyncFuzzTests {
         let central = try CentralProcess(backend, in: directory, extraArguments: ["--max-body-bytes", "1000000"])
         let office = try TestReplica("office", in: directory, central: central)
         for index in 0..<3 {
-            _ = try await office.replica.create(.client, fields: companyClient.merging(["lastName": .string("Asiakas \(index)")]) { $1 })
+            _ = try await office.replica.create(.client, fields: companyClient.merging(["name": .string("Asiakas \(index)")]) { $1 })
         }
         let header = try await office.replica.syncHeader(pullLimit: 10, userName: nil)
         let valid = SyncRequest(header: header, push: try await office.replica.pendingPush(limit: 10).map(\.envelope)).jsonBytes
@@ -95,7 +95,7 @@ struct StructuredSyncFuzzTests {
             let own = Dot(me, min(counter, UInt64(Int64.max)))
             let hlc = HLC(millis: Replica.systemMillis())
             var base = Bool.random(using: &random) ? stored : RecordState()
-            base.write(["lastName": .string("Forged \(round)"), "municipality": .string("749"), "clientType": .string("company"),
+            base.write(["name": .string("Forged \(round)"), "municipality": .string("749"), "clientType": .string("company"),
                         "businessId": .string("2077474-0")], dot: own, hlc: hlc)
             var vv = base.vv.counters, fields = base.fields
             for _ in 0..<Int.random(in: 1...4, using: &random) {

@@ -14,6 +14,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public var description: String { rawValue }
     public static func < (a: FieldKey, b: FieldKey) -> Bool { a.rawValue < b.rawValue }
 
+    public static let associationNumber = FieldKey("associationNumber")
     public static let auditedAt = FieldKey("auditedAt")
     public static let auditedBy = FieldKey("auditedBy")
     public static let auditedHours = FieldKey("auditedHours")
@@ -23,6 +24,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let chosenBy = FieldKey("chosenBy")
     public static let clientId = FieldKey("clientId")
     public static let clientType = FieldKey("clientType")
+    public static let contactPerson = FieldKey("contactPerson")
     public static let date = FieldKey("date")
     public static let duplicateOf = FieldKey("duplicateOf")
     public static let educationLevel = FieldKey("educationLevel")
@@ -61,7 +63,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let verifiedHours = FieldKey("verifiedHours")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
+    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .contactPerson, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

@@ -141,6 +141,20 @@ enum Check {
         return value
     }
 
+    /// A registered association's number in the Finnish Register of Associations
+    /// (*yhdistysrekisterinumero*): 1–6 digits, written with a dot before the last three.
+    static let associationNumber = FieldRule(format: .init(
+        pattern: #"^\d{1,3}(\.?\d{3})?$"#, description: "yhdistysrekisterinumero, 1–6 digits such as 123.456 (canonical form with the dot)"
+    )) { value throws(FieldError) in
+        let text = try string("associationNumber", value)
+        let digits = text.replacingOccurrences(of: ".", with: "")
+        guard (1...6).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }), !digits.hasPrefix("0"),
+              text == digits || (digits.count > 3 && text == "\(digits.dropLast(3)).\(digits.suffix(3))") else {
+            throw FieldError(field: "associationNumber", message: "must be a register number of 1–6 digits such as 123.456")
+        }
+        return .string(digits.count > 3 ? "\(digits.dropLast(3)).\(digits.suffix(3))" : digits)
+    }
+
     static let language = FieldRule(format: .init(pattern: "^[a-z]{2}$", description: "ISO 639-1 code")) { value throws(FieldError) in
         let text = try string("language", value)
         guard text.count == 2, text.allSatisfy({ $0.isASCII && $0.isLowercase }) else {
@@ -160,11 +174,17 @@ enum Schemas {
     static let client = EntitySchema(
         kind: .client,
         fields: [
-            FieldSpec(.clientType, check: Check.oneOf("clientType", clientTypes)),
-            FieldSpec(.hetu, access: .createOnly, indexed: true, personal: true, check: Check.hetu),
-            FieldSpec(.businessId, access: .createOnly, indexed: true, check: Check.businessID("businessId")),
-            FieldSpec(.firstName, personal: true, check: Check.text("firstName", maxLength: 100)),
-            FieldSpec(.lastName, required: true, indexed: true, personal: true, check: Check.text("lastName", maxLength: 100)),
+            FieldSpec(.clientType, access: .createOnly, indexed: true,
+                      summary: "person (default), company, or community (association, foundation, platform); decides the required fields", check: Check.oneOf("clientType", clientTypes)),
+            FieldSpec(.hetu, access: .createOnly, indexed: true, personal: true, summary: "a person's henkilötunnus (required for a person, refused for others)", check: Check.hetu),
+            FieldSpec(.businessId, access: .createOnly, indexed: true, personal: true, summary: "Y-tunnus of a company (required) or a community (this or associationNumber); a sole trader's identifies a person, so it is erased too", check: Check.businessID("businessId")),
+            FieldSpec(.associationNumber, access: .createOnly, indexed: true, personal: true, summary: "a registered association's number, for a community without a Y-tunnus", check: Check.associationNumber),
+            FieldSpec(.firstName, personal: true, summary: "a person's first name", check: Check.text("firstName", maxLength: 100)),
+            FieldSpec(.lastName, indexed: true, personal: true, summary: "a person's last name (required for a person)", check: Check.text("lastName", maxLength: 100)),
+            // A company's or community's name identifies the people of a one-person business or a
+            // small association, so it is erased with the rest.
+            FieldSpec(.name, indexed: true, personal: true, summary: "a company's or community's name (required for them)", check: Check.text("name", maxLength: 200)),
+            FieldSpec(.contactPerson, personal: true, summary: "the person to contact at a company or community", check: Check.text("contactPerson", maxLength: 200)),
             FieldSpec(.municipality, required: true, indexed: true, check: Check.municipality),
             FieldSpec(.phone, personal: true, check: Check.phone),
             FieldSpec(.email, personal: true, check: Check.email),
@@ -190,18 +210,50 @@ enum Schemas {
             FieldSpec(.riskGroupReason, access: .system, confidential: true, personal: true, check: Check.text("riskGroupReason", maxLength: 2000)),
         ],
         defaults: ["clientType": .string("person"), "status": .string("registered")],
-        recordRule: { record in
-            // A person is identified by henkilötunnus, a company or community by Y-tunnus.
-            let type = record[.clientType]?.stringValue ?? "person"
-            if type == "person" {
-                if (record[.hetu] ?? .null).isNull { return [FieldError(field: "hetu", message: "is required for a person client")] }
-                if !(record[.businessId] ?? .null).isNull { return [FieldError(field: "businessId", message: "is for company and community clients")] }
-            } else if (record[.businessId] ?? .null).isNull {
-                return [FieldError(field: "businessId", message: "is required for a \(type) client")]
-            }
-            return []
-        }
+        recordRule: { record in clientTypeErrors(record) }
     )
+
+    /// Fields only a person has: identity, name, and everything profiling and pilot referral use.
+    static let personOnlyFields: [FieldKey] = [
+        .hetu, .firstName, .lastName, .monthsUnemployed, .educationLevel, .monthsEmployedLast24, .languageSkills,
+        .riskGroup, .riskGroupProposal, .riskGroupScore, .profilingModelVersion, .riskGroupConfirmedBy, .riskGroupConfirmedAt, .riskGroupReason,
+    ]
+    /// Fields only a company or community has.
+    static let organisationOnlyFields: [FieldKey] = [.businessId, .associationNumber, .name, .contactPerson]
+
+    /// Each client type's required and refused fields (issue 14, item 1). A record with no
+    /// `clientType` is a person: rows from before types were stored read as persons. Before
+    /// `name` existed, a company's or community's name could only be kept in `lastName`; such
+    /// records stay valid (the name is required in one of the two), so that they still sync.
+    static func clientTypeErrors(_ record: [String: FieldValue]) -> [FieldError] {
+        let type = record[.clientType]?.stringValue ?? "person"
+        let has = { (key: FieldKey) in !(record[key] ?? .null).isNull }
+        var errors: [FieldError] = []
+        func require(_ key: FieldKey, _ what: String) {
+            if !has(key) { errors.append(FieldError(field: key.rawValue, message: "is required for a \(what)")) }
+        }
+        func refuse(_ keys: [FieldKey], _ why: String) {
+            for key in keys where has(key) { errors.append(FieldError(field: key.rawValue, message: why)) }
+        }
+        switch type {
+        case "person":
+            require(.hetu, "person client")
+            require(.lastName, "person client")
+            refuse(organisationOnlyFields, "is for company and community clients, not a person")
+        case "company":
+            require(.businessId, "company client")
+            if !has(.lastName) { require(.name, "company client") }
+            refuse(personOnlyFields.filter { $0 != .lastName }, "is for person clients; profiling, risk groups and pilot referrals apply to persons only")
+            refuse([.associationNumber], "is for a registered association (a community client)")
+        default:
+            if !has(.lastName) { require(.name, "community client") }
+            if !has(.businessId) && !has(.associationNumber) {
+                errors.append(FieldError(field: "businessId", message: "a community client needs a Y-tunnus or an associationNumber"))
+            }
+            refuse(personOnlyFields.filter { $0 != .lastName }, "is for person clients; profiling, risk groups and pilot referrals apply to persons only")
+        }
+        return errors
+    }
 
     static let provider = EntitySchema(
         kind: .provider,

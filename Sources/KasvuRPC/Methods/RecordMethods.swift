@@ -15,7 +15,7 @@ enum RecordMethods {
             update(.provider, roles: .centralOffice),
             create("contact/record", .contact, roles: .everyone, summary: "Record a service contact with a client."),
             create("event/record", .event, roles: .everyone, summary: "Record an outcome event for a client."),
-            clientDelete, clientMerge, hoursReport,
+            clientDelete, clientMerge, clientSearch, clientJourney, hoursReport,
         ]
         for kind in EntityKind.allCases {
             methods += [get(kind), list(kind)]
@@ -73,6 +73,10 @@ enum RecordMethods {
             errors: [.notFound], roles: .everyone
         ) { call in
             var p = call.params
+            if kind == .client, let key = ["hetu", "businessId", "associationNumber", "lastName", "name"].first(where: { call.members[$0] != nil }) {
+                throw ResponseError.invalidParams("client/get takes the client's id", errors: [(field: key, message:
+                    "client/get finds a client by id only; to find one by \(key) call client/search {\"text\": …}")])
+            }
             let id = p.id()
             try p.check()
             let found = try await call.replica.get(kind, id: id).json
@@ -107,6 +111,66 @@ enum RecordMethods {
             let page = try await call.replica.list(kind, where: fields, limit: limit, after: after)
             return .object(["items": .array(page.items.map(\.json)), "next": page.next.map(JSONValue.string) ?? .null])
         }
+    }
+
+    private static let clientSearch = MethodDeclaration(
+        "client/search",
+        summary: """
+            Find this replica's clients (its scope) by the beginning of their first, last, company or community names \
+            (every word given must begin one; any case; composed or decomposed Unicode), or by a whole henkilötunnus, \
+            Y-tunnus or association number. Best matches first: more whole-word matches, then by name, then by id.
+            """,
+        params: [
+            .init("text", JSONSchema.string("words, or an identifier"), required: true),
+            .init("limit", JSONSchema.integer(minimum: 1, maximum: 100), description: "page size, 20 when absent"),
+            .init("after", JSONSchema.string("the `next` of the previous page")),
+        ],
+        result: ("page", JSONSchema.object([
+            "items": JSONSchema.array(JSONSchema.ref(OpenRPCDocument.schemaName(.client))),
+            "next": JSONSchema.nullable(JSONSchema.string()),
+        ], required: ["items", "next"])),
+        errors: [.validationFailed], roles: .everyone
+    ) { call in
+        var p = call.params
+        let text = p.string("text")
+        let limit = p.optionalInt("limit") ?? 20
+        let after = p.optionalString("after")
+        try p.check()
+        let page = try await call.replica.search(text, limit: limit, after: after)
+        return .object(["items": .array(page.items.map(\.json)), "next": page.next.map(JSONValue.string) ?? .null])
+    }
+
+    private static let clientJourney = MethodDeclaration(
+        "client/journey",
+        summary: """
+            One timeline of everything this replica knows about a client, oldest first (by the day each step is about or, \
+            where the record names none, was written; then by when it was written): registration, profiling proposal and confirmation (with the model version and \
+            who confirmed), referrals and the transitions their states show (dates, who), contacts, hours, events, this \
+            replica's own other writes with the user who made them, and the conflicts open on any of them. `by.user` is \
+            known for this replica's own writes; other replicas' users are in audit/trail (central office).
+            """,
+        params: [.init("id", JSONSchema.uuid, required: true)],
+        result: ("journey", JSONSchema.object([
+            "client": JSONSchema.ref(OpenRPCDocument.schemaName(.client)),
+            "steps": JSONSchema.array(JSONSchema.object([
+                "event": JSONSchema.string(allowed: ["registered", "profiled", "risk_group_confirmed", "referred", "referral_activated",
+                                                 "referral_waitlisted", "referral_ended", "referral_cancelled", "referral_rejected",
+                                                 "contact", "hours_reported", "event", "updated", "deleted"]),
+                "entity": JSONSchema.entity, "id": JSONSchema.uuid,
+                "at": JSONSchema.string("when the write was made, ISO 8601 UTC"),
+                "date": JSONSchema.string("the day the step is about (a contact's date, a referral's start or end, the first of an hours report's month), else the day it was written, in Finland (YYYY-MM-DD)"),
+                "by": JSONSchema.object(["actor": JSONSchema.string(), "thisReplica": JSONSchema.boolean,
+                                         "user": JSONSchema.nullable(JSONSchema.string())], required: ["actor", "thisReplica", "user"]),
+                "details": JSONSchema.object([:], description: "the step's field values (provider, kind, dates, group, fields changed…)"),
+            ], required: ["event", "entity", "id", "at", "date", "by", "details"])),
+            "conflicts": JSONSchema.array(JSONSchema.ref("Conflict")),
+        ], required: ["client", "steps", "conflicts"])),
+        errors: [.notFound], roles: .everyone
+    ) { call in
+        var p = call.params
+        let id = p.id()
+        try p.check()
+        return try await call.replica.journey(clientID: id).json
     }
 
     private static let clientDelete = MethodDeclaration(
