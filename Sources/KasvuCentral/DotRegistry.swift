@@ -118,8 +118,13 @@ struct DotRegistry {
     /// restamped entries first were (a write of one of its former actors, stamped again by
     /// `kasvu recover`): that write is then held, under the new dot.
     mutating func register(_ merged: RecordState) throws {
+        // The fields one write set share its dot: one statement per write, not per field (a
+        // round trip each on PostgreSQL).
+        var registered: Set<UInt64> = []
         for entry in merged.fields.values.joined() where entry.dot.actor == actor {
-            try insert.execute([actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
+            if registered.insert(entry.dot.counter).inserted {
+                try insert.execute([actor.rawValue, Int64(entry.dot.counter), Int64(bitPattern: entry.hlc.rawValue)])
+            }
             if let origin = entry.origin, try isOwn(origin.dot.actor) {
                 try insertOrigin.execute([origin.dot.actor.rawValue, Int64(origin.dot.counter), Int64(bitPattern: origin.hlc.rawValue),
                                                      actor.rawValue, Int64(entry.dot.counter)])
