@@ -15,11 +15,22 @@ Rows (issue 6; BENCHMARKS.md explains each baseline):
   vs the floor of one JSON-RPC round trip plus one HTTP round trip;
 - the replica file vs the same rows in a plain table with the same indexes, and without them;
 - R office replicas syncing at once against one central server vs the same syncs one by one;
-- with --postgres: the same push and initial sync against `kasvu central serve --store` on a
-  throw-away PostgreSQL cluster (Tools/pgcluster.py) vs against the SQLite central store.
+- client/search in the initially synced replica (p95 over names and henkilötunnus) vs a
+  replica/info round trip;
+- with --postgres, on a throw-away PostgreSQL cluster (Tools/pgcluster.py; fsync on, as the
+  SQLite rows' synchronous=FULL):
+  - the same push and initial sync against `kasvu central serve --store` vs `COPY` of the same
+    N rows into a plain PostgreSQL table (the plain SQLite table's columns, primary key only) in
+    the same cluster, one statement through psql;
+  - the same push and initial sync vs against the SQLite central store above;
+  - two admin replicas of N/2 new clients each pushing at once, one through each of two
+    `kasvu central serve --store` processes on one database, vs the same two pushes at once
+    through one process (each on a fresh database; records/s of both together).
 """
+import atexit
 import json
 import os
+import random
 import sqlite3
 import statistics
 import subprocess
@@ -111,7 +122,7 @@ def row(name, kasvu_value, baseline_name, baseline_value, unit, target, higher_i
     else:
         ratio = baseline_value / kasvu_value if kasvu_value else float("nan")
     rows.append((name, kasvu_value, baseline_name, baseline_value, unit, ratio, target))
-    log(f"{name}: {kasvu_value:,.1f} {unit} (baseline {baseline_value:,.1f}, ratio {ratio:.2f})")
+    log(f"{name}: {kasvu_value:,.1f} {unit} (baseline {baseline_value:,.1f}, ratio {ratio:{'.2f' if ratio >= 0.01 else '.4f'}})")
 
 
 def run(command):
@@ -195,29 +206,58 @@ raw_writes = writes / (time.perf_counter() - start)
 row("local write, one at a time (client/update via kasvu rpc)", serial, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.5")
 row("local write, pipelined (client/update via kasvu rpc)", pipelined, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.5")
 
+def serve(store):
+    """A `kasvu central serve` on a free loopback port; returns the process and its URL."""
+    process = subprocess.Popen([kasvu, "central", "serve", *store, "--listen", "127.0.0.1:0", "--log-level", "error"],
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"kasvu central serve {' '.join(store)} did not start")
+    return process, line.split(" ")[-1]
+
+
+def stop_servers(processes):
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 # 2. Push and initial sync over loopback HTTP.
 central_db = f"{work}/central.sqlite"
-central = subprocess.Popen([kasvu, "central", "serve", "--db", central_db, "--listen", "127.0.0.1:0", "--log-level", "error"],
-                           stdout=subprocess.PIPE, text=True)
-url = central.stdout.readline().strip().split(" ")[-1]
+central, url = serve(["--db", central_db])
+atexit.register(stop_servers, [central])  # on every path out, an exception included
 
 
 def token(name, *scope):
     return run([kasvu, "central", "add-replica", "--db", central_db, "--id", name, *scope]).strip().splitlines()[-1]
 
 
-log(f"creating {records} clients in the seed replica")
-seed_db = init("seed", central=url, token=token("seed", "--role", "admin"))
-rpc = RPC(seed_db)
-rpc.pipelined("client/create", [client(n) for n in range(records)])
-rpc.close()
-log(f"push of {records} clients")
-elapsed, _ = timed_process([kasvu, "sync", "--db", seed_db])
-push = records / elapsed
-log(f"initial sync of {records} clients")
-fresh_db = init("fresh", central=url, token=token("fresh", "--role", "admin"))
-elapsed, pull_rss = timed_process([kasvu, "sync", "--db", fresh_db])
-pull = records / elapsed
+def push_and_pull(prefix, central_url, token_of):
+    """Creates `records` clients in a new seed replica, pushes them (records/s), then syncs them
+    into an empty replica (records/s and that process's peak memory); returns the rates, the
+    memory and both replicas' paths."""
+    log(f"creating {records} clients in the {prefix}seed replica")
+    seed = init(f"{prefix}seed", central=central_url, token=token_of(f"{prefix}seed"))
+    creator = RPC(seed)
+    creator.pipelined("client/create", [client(n) for n in range(records)])
+    creator.close()
+    log(f"push of {records} clients ({prefix or 'sqlite-'}store)")
+    elapsed, _ = timed_process([kasvu, "sync", "--db", seed])
+    pushed = records / elapsed
+    log(f"initial sync of {records} clients ({prefix or 'sqlite-'}store)")
+    fresh = init(f"{prefix}fresh", central=central_url, token=token_of(f"{prefix}fresh"))
+    elapsed, rss = timed_process([kasvu, "sync", "--db", fresh])
+    return pushed, records / elapsed, rss, seed, fresh
+
+
+push, pull, pull_rss, seed_db, fresh_db = push_and_pull("", url, lambda name: token(name, "--role", "admin"))
 _, idle_rss = timed_process([kasvu, "sync", "--db", fresh_db])
 insert = plain_insert(plain_table(f"{work}/plain-for-insert.sqlite", indexes=False), records,
                       lambda n: f"00000000-0000-4000-8000-{n:012d}")
@@ -228,34 +268,112 @@ row(f"initial sync of {records:,} clients into an empty replica (kasvu sync)", p
 row(f"peak memory of the initial sync of {records:,} clients", pull_rss, "the same process syncing nothing", idle_rss, "MB",
     "< 200 MB at 1,000,000", higher_is_better=False)
 
-if "--postgres" in args:
-    # The same push and initial sync, the central store on PostgreSQL (one server).
+def copy_rows(count, id_of):
+    """The rows plain_insert writes, as the text COPY reads (tab-separated, \\N for NULL)."""
+    lines = []
+    for n in range(count):
+        c = client(n)
+        lines.append("\t".join([id_of(n), c["hetu"], "\\N", c["firstName"], c["lastName"], c["municipality"], c["phone"],
+                                c["language"], "person", "\\N", "registered"]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def postgres_rows():
+    """Push and initial sync with the central store on PostgreSQL, against COPY into a plain table
+    and against the SQLite store above; then two replicas pushing at once through two servers
+    against the same through one."""
     postgres_url, stop_postgres = pgcluster.start(work)
-    pg_central = subprocess.Popen([kasvu, "central", "serve", "--store", postgres_url, "--listen", "127.0.0.1:0", "--log-level", "error"],
-                                  stdout=subprocess.PIPE, text=True)
-    pg_url = pg_central.stdout.readline().strip().split(" ")[-1]
+    servers = []
+    try:
+        # The baseline: COPY of the same rows into a plain table (the columns of plain_table, its
+        # primary key, no secondary index) in the same cluster, one statement, durable commit.
+        pgcluster.create_database(work, "bench_plain")
+        pgcluster.psql(work, "bench_plain", "CREATE TABLE client (id text PRIMARY KEY, hetu text, business_id text, "
+                       "first_name text, last_name text, municipality text, phone text, language text, client_type text, "
+                       "risk_group integer, status text)")
+        data = copy_rows(records, lambda n: f"00000000-0000-4000-8000-{n:012d}")
+        log(f"COPY of {records} rows into a plain PostgreSQL table")
+        start = time.perf_counter()
+        pgcluster.psql(work, "bench_plain", "COPY client FROM STDIN", data)
+        copy = records / (time.perf_counter() - start)
+        copied = int(pgcluster.psql(work, "bench_plain", "SELECT count(*) FROM client"))
+        if copied != records:
+            raise RuntimeError(f"COPY stored {copied} rows, not {records}")
 
-    def pg_token(name):
-        return run([kasvu, "central", "add-replica", "--store", postgres_url, "--id", name, "--role", "admin"]).strip().splitlines()[-1]
+        # The same push and initial sync as above, one server on PostgreSQL.
+        process, pg_url = serve(["--store", postgres_url])
+        servers.append(process)
 
-    log(f"creating {records} clients in the PostgreSQL seed replica")
-    pg_seed_db = init("pg-seed", central=pg_url, token=pg_token("pg-seed"))
-    rpc = RPC(pg_seed_db)
-    rpc.pipelined("client/create", [client(n) for n in range(records)])
-    rpc.close()
-    log(f"push of {records} clients to PostgreSQL")
-    elapsed, _ = timed_process([kasvu, "sync", "--db", pg_seed_db])
-    pg_push = records / elapsed
-    log(f"initial sync of {records} clients from PostgreSQL")
-    elapsed, _ = timed_process([kasvu, "sync", "--db", init("pg-fresh", central=pg_url, token=pg_token("pg-fresh"))])
-    pg_pull = records / elapsed
-    row(f"push of {records:,} clients, central store on PostgreSQL", pg_push, "the same push, central store on SQLite", push,
-        "records/s", "report")
-    row(f"initial sync of {records:,} clients, central store on PostgreSQL", pg_pull, "the same sync, central store on SQLite", pull,
-        "records/s", "report")
-    pg_central.terminate()
-    pg_central.wait()
-    stop_postgres()
+        def pg_token(store_url, name):
+            return run([kasvu, "central", "add-replica", "--store", store_url, "--id", name, "--role", "admin"]).strip().splitlines()[-1]
+
+        pg_push, pg_pull, _, _, _ = push_and_pull("pg-", pg_url, lambda name: pg_token(postgres_url, name))
+        stop_servers(servers)
+        servers.clear()
+        row(f"push of {records:,} clients, central store on PostgreSQL (kasvu sync)", pg_push,
+            "COPY into a plain PostgreSQL table", copy, "records/s", "report")
+        row(f"initial sync of {records:,} clients, central store on PostgreSQL (kasvu sync)", pg_pull,
+            "COPY into a plain PostgreSQL table", copy, "records/s", "report")
+        row(f"push of {records:,} clients, central store on PostgreSQL", pg_push, "the same push, central store on SQLite", push,
+            "records/s", "report")
+        row(f"initial sync of {records:,} clients, central store on PostgreSQL", pg_pull, "the same sync, central store on SQLite",
+            pull, "records/s", "report")
+
+        # Two admin replicas of N/2 new clients each push at once, through one server and then
+        # through two (one each), each configuration on a fresh database of its own. Each sync
+        # also pulls what the other replica pushed (an admin replica sees everything).
+        half = records // 2
+        throughput = {}
+        for count in (1, 2):
+            store_url = pgcluster.create_database(work, f"kasvu_servers_{count}")
+            server_urls = []
+            for _ in range(count):  # one after the other: the first creates the schema
+                process, server_url = serve(["--store", store_url])
+                servers.append(process)
+                server_urls.append(server_url)
+            halves = []
+            for i in range(2):
+                name = f"pg-{count}-servers-{i}"
+                db = init(name, central=server_urls[i % count], token=pg_token(store_url, name))
+                rpc = RPC(db)
+                rpc.pipelined("client/create", [client(n) for n in range(i * half, (i + 1) * half)])
+                rpc.close()
+                halves.append(db)
+            log(f"two replicas pushing {half} clients each at once through {count} server(s)")
+            errors = []
+
+            def push_half(db):
+                try:  # a batch may wait for the other replica's batch (one writer at a time): a longer --timeout
+                    timed_process([kasvu, "sync", "--db", db, "--timeout", "900"])
+                except Exception as error:  # noqa: BLE001 (reported below)
+                    errors.append(error)
+
+            threads = [threading.Thread(target=push_half, args=(db,)) for db in halves]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - start
+            if errors:
+                raise errors[0]
+            throughput[count] = 2 * half / elapsed
+            stored = int(pgcluster.psql(work, f"kasvu_servers_{count}", "SELECT count(*) FROM record WHERE entity = 'client'"))
+            if stored != 2 * half:
+                raise RuntimeError(f"the store holds {stored} clients after the pushes, not {2 * half}")
+            pulled = [sqlite3.connect(db).execute("SELECT count(*) FROM client").fetchone()[0] - half for db in halves]
+            log(f"{2 * half / elapsed:,.1f} records/s; the replicas pulled {pulled[0]} and {pulled[1]} of each other's clients")
+            stop_servers(servers)
+            servers.clear()
+        row(f"two replicas pushing {half:,} clients each at once, two central servers on one PostgreSQL store", throughput[2],
+            "the same pushes through one server", throughput[1], "records/s", "report")
+    finally:
+        stop_servers(servers)
+        stop_postgres()
+
+
+if "--postgres" in args:
+    postgres_rows()
 
 # 3. Sync latency inside a long-lived process: nothing to do, and one changed record.
 log("sync latency")
@@ -295,8 +413,32 @@ for n, victim in enumerate(victims):
     update_syncs.append(millis(lambda: seed.call("sync/run")))
     deletes.append(millis(lambda: seed.call("client/delete", id=victim)))
     delete_syncs.append(millis(lambda: seed.call("sync/run")))
+# Client search (issue 14): whole last names, first and last name, henkilötunnus, each naming
+# one client of the top tenth (whose numbers begin no other's), against the same round trip with
+# nothing to search; and, for reference, a prefix that a ninth of the register begins with.
+picker = random.Random(14)
+targets = [picker.randrange(records * 9 // 10, records) for _ in range(100)]
+queries = [(f"Sukunimi{n}", n) for n in targets] + [(f"etunimi{n} sukunimi{n}", n) for n in targets] + [(hetu(n), n) for n in targets]
+searches = []
+for text, n in queries:
+    searches.append(millis(lambda: fresh.call("client/search", text=text)))
+    found = fresh.call("client/search", text=text)["items"]
+    if not found or found[0]["hetu"] != hetu(n):
+        raise RuntimeError(f"client/search did not put client {n} first for {text!r}")
+search_floor = [millis(lambda: fresh.call("replica/info")) for _ in queries]
+broad = [millis(lambda: fresh.call("client/search", text="Sukunimi9")) for _ in range(10)]
 seed.close()
 fresh.close()
+
+
+def p95(values):
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+row(f"client/search p95 (last name, first and last name, henkilötunnus), {records:,}-client replica", p95(searches),
+    "replica/info round trip p95", p95(search_floor), "ms", "p95 < 20 ms at 1,000,000", higher_is_better=False)
+row(f"client/search median, a prefix a ninth of {records:,} clients begin with (first page)", statistics.median(broad),
+    "replica/info round trip median", statistics.median(search_floor), "ms", "(for reference)", higher_is_better=False)
 row(f"client/delete (erasure and scrub), {records:,}-record replica (median of 5)", statistics.median(deletes),
     "client/update of the same clients", statistics.median(updates), "ms", "(cost of the scrub)", higher_is_better=False)
 row(f"sync/run pushing one delete (central scrub), {records:,}-record store (median of 5)", statistics.median(delete_syncs),
@@ -380,13 +522,12 @@ def many_replicas():
 if replica_count > 0:  # --replicas 0 skips this part (for a large --records run)
     many_replicas()
 
-central.terminate()
-central.wait()
+stop_servers([central])
 
 table = ["| row | Kasvu | baseline | baseline value | unit | ratio (higher is better) | target |",
          "|---|---|---|---|---|---|---|"]
 for name, value, base_name, base, unit, ratio, target in rows:
-    table.append(f"| {name} | {value:,.1f} | {base_name} | {base:,.1f} | {unit} | {ratio:.2f} | {target} |")
+    table.append(f"| {name} | {value:,.1f} | {base_name} | {base:,.1f} | {unit} | {ratio:{'.2f' if ratio >= 0.01 else '.4f'}} | {target} |")
 print("\n".join(table))
 if markdown:
     with open(markdown, "w") as f:
