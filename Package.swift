@@ -38,6 +38,7 @@ let package = Package(
             .copy("Resources/municipalities.csv"),
             .copy("Resources/profiling-model.json"),
             .copy("Resources/tariff.json"),
+            .copy("Resources/assessment-gate.json"),
         ]),
         // The one strict JSON reader and writer, for the sync wire format and JSON-RPC alike.
         .target(name: "JSONBytes"),

@@ -219,6 +219,41 @@ try:
     for s in journey["steps"]:
         who = s["by"]["user"] or ("this replica" if s["by"]["thisReplica"] else "replica " + s["by"]["actor"][:8])
         print(f"  {s['date']}  {s['event']:<22} {who}")
+
+    step("Pirkanmaa assesses its hardest-to-employ before referring them")
+    pirkanmaa = admin.call("provider/create", name="Polku Pirkanmaa Oy", businessId="1572860-0", pilotArea="Pirkanmaa",
+                           cap=700, capitationBase="200.00", hourlyRate="10.00")
+    admin.sync()
+    tampere = Replica("tampere-office", "office", url, register("tampere-office", "office", "--municipalities", "837"))
+    replicas.append(tampere)
+    tampere.sync()
+    eero = tampere.call("client/create", hetu="010190-123M", firstName="Eero", lastName="Mäkinen", municipality="837",
+                        monthsUnemployed=40, educationLevel="none", monthsEmployedLast24=0, languageSkills="basic")
+    tampere.call("client/profile", id=eero["id"])
+    tampere.call("client/confirmRiskGroup", id=eero["id"], group=3, reason="long unemployment, health limits")
+    print("referral/create before any assessment →")
+    show(tampere.call("referral/create", clientId=eero["id"], providerId=pirkanmaa["id"], chosenBy="client")["error"])
+    assessment = tampere.call("assessment/create", clientId=eero["id"], date=today.isoformat(),
+                              participants=[{"role": "te_office", "name": "Kaisa Koski"}, {"role": "health", "name": "Liisa Lehto"},
+                                            {"role": "kela", "name": "Pekka Aho"}],
+                              needs=["health", "employment"], outcome="direct_referral",
+                              recommendedServices=["work ability coordinator"], notes="Back pain limits physical work.")
+    done = tampere.call("assessment/complete", id=assessment["id"])
+    print(f"assessment {done['state']} by {done['completedBy']}: needs {done['needs']}, outcome {done['outcome']}")
+    referral = tampere.call("referral/create", clientId=eero["id"], providerId=pirkanmaa["id"], chosenBy="client")
+    print(f"referral/create after it → {referral['state']}")
+    tampere.sync()
+    print(f"after sync the referral is {tampere.call('referral/get', id=referral['id'])['state']}")
+    polku = Replica("polku-provider", "provider", url, register("polku-provider", "provider", "--provider", pirkanmaa["id"]))
+    replicas.append(polku)
+    polku.sync()
+    seen = polku.call("assessment/list")["items"][0]
+    print(f"the provider sees the assessment's outcome {seen['outcome']} and needs {seen['needs']}; "
+          f"notes={seen['notes']}, participants={seen['participants']}")
+    print("Eero Mäkinen's journey on the Tampere laptop:")
+    for s in tampere.call("client/journey", id=eero["id"])["steps"]:
+        details = ", ".join(f"{k}={v}" for k, v in s["details"].items() if k in ("outcome", "needs", "riskGroup", "providerName"))
+        print(f"  {s['date']}  {s['event']:<22} {details}")
     for r in replicas:
         r.close()
     replicas = []

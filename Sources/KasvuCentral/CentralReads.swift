@@ -15,6 +15,8 @@ protocol CentralReads {
     func referrals(ofProvider provider: String, in states: Set<ReferralState>) throws -> [(id: String, state: RecordState)]
     /// Whether the client has a referral in one of `states` (to `provider` when given), other than `except`.
     func clientHasReferral(_ client: String, to provider: String?, in states: Set<ReferralState>, except: String?) throws -> Bool
+    /// The assessments of a client, deleted ones included, with their ids.
+    func assessments(ofClient client: String) throws -> [(id: String, state: RecordState)]
 }
 
 /// ``CentralReads`` over the SQLite central store's `record` table (and its generated referral columns).
@@ -41,5 +43,10 @@ struct SQLCentralReads: CentralReads {
             SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND (CAST(?2 AS TEXT) IS NULL OR referral_provider = ?2)
             AND (CAST(?3 AS TEXT) IS NULL OR id != ?3) AND referral_state IN (\(StorageSQL.list(states))) LIMIT 1
             """, [client, provider, except]) ?? false
+    }
+
+    func assessments(ofClient client: String) throws -> [(id: String, state: RecordState)] {
+        try db.all("SELECT id, state FROM record WHERE client_ref = ? AND entity = 'assessment'", [client])
+            .map { (try $0["id"], try SQLCentralStore.decode($0["state"])) }
     }
 }

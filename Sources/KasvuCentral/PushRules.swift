@@ -40,15 +40,16 @@ struct PushRules {
         switch kind {
         case .hours: return try hoursRefusal(id, merged: merged, written: written)
         case .referral: return try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .assessment: return try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         default: return nil
         }
     }
 
-    /// A referral, contact or event of a client merged into another (`client/merge`) moves to
+    /// A referral, contact, event or assessment of a client merged into another (`client/merge`) moves to
     /// it: its `clientId` may change only to the client the old one names in `mergedInto`, once
     /// that client is deleted (the merge's own write, pushed before its records).
     private func movesToMergedClient(_ kind: EntityKind, field: String, from old: FieldValue?, to new: FieldValue) throws -> Bool {
-        guard field == FieldKey.clientId.rawValue, [.referral, .contact, .event].contains(kind),
+        guard field == FieldKey.clientId.rawValue, [.referral, .contact, .event, .assessment].contains(kind),
               let old = old?.stringValue, let merged = try reads.record(.client, old) else { return false }
         return merged.isDeleted && merged.value(.mergedInto) == new
     }
@@ -78,9 +79,11 @@ struct PushRules {
                     .compactMap { $0.value.stringValue.flatMap(ReferralState.init(rawValue:)) }
                 // A writer that had seen no state creates the referral, whether or not the store
                 // holds it already (the same creation under another dot, from a copied database).
-                if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: stored == nil || seen.isEmpty) {
+                let isNew = stored == nil || seen.isEmpty
+                if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: isNew) {
                     return KasvuError(.invalidTransition, refusal)
                 }
+                if isNew, next == .pending, let refusal = try assessmentGateRefusal(merged) { return refusal }
             case FieldKey.riskGroup.rawValue:
                 // The tariff weight comes from here: it must be a group a person confirmed.
                 let client = try merged.value(.clientId).stringValue.flatMap { try reads.record(.client, $0) }
@@ -90,6 +93,39 @@ struct PushRules {
             default:
                 continue
             }
+        }
+        return nil
+    }
+
+    /// The assessment gate of the provider's pilot area (``AssessmentGate``), on the store's own
+    /// view of the client and its assessments: a replica that skipped its check, or checked
+    /// an assessment the store does not have, is refused here.
+    private func assessmentGateRefusal(_ referral: RecordState) throws -> KasvuError? {
+        guard let clientID = referral.value(.clientId).stringValue, let client = try reads.record(.client, clientID),
+              let providerID = referral.value(.providerId).stringValue,
+              let area = try reads.record(.provider, providerID)?.value(.pilotArea).stringValue else { return nil }
+        let assessments = try reads.assessments(ofClient: clientID).filter { !$0.state.isDeleted }.map { (id: $0.id, values: $0.state.values) }
+        return AssessmentGate.shipped.refusal(area: area, on: today, clientID: clientID, client: client.values, assessments: assessments)
+    }
+
+    /// An assessment is of a person, starts as a draft (or completed at once), is completed
+    /// once, and does not change after (``WriteRules/completedAssessmentRefusal(field:value:)``)
+    /// for a writer that had seen it completed.
+    private func assessmentRefusal(pushed: RecordState, stored: RecordState?, merged: RecordState,
+                                   written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
+        let seen = (stored?.entries(.state) ?? []).filter { pushed.vv.covers($0.dot) }.compactMap(\.value.stringValue)
+        for (field, entry) in written {
+            if field == FieldKey.state.rawValue, let next = entry.value.stringValue,
+               let refusal = WriteRules.assessmentStateRefusal(next: next, seen: seen) {
+                return KasvuError(.invalidTransition, refusal)
+            }
+            if seen.contains("completed"), let refusal = WriteRules.completedAssessmentRefusal(field: field, value: entry.value) {
+                return KasvuError(.invalidTransition, refusal)
+            }
+        }
+        if stored == nil, let clientID = merged.value(.clientId).stringValue, let client = try reads.record(.client, clientID),
+           let type = client.value(.clientType).stringValue, type != "person" {
+            return .validationFailed(field: "clientId", "a multi-professional assessment applies to person clients; client \(clientID) is a \(type)")
         }
         return nil
     }

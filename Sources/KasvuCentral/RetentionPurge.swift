@@ -28,7 +28,7 @@ extension SQLCentralStore {
             for (client, expired) in candidates.sorted(by: { $0.key < $1.key }) where expired {
                 guard let state = try Self.load(db, .client, client), !state.isDeleted else { continue }
                 targets.append((.client, client, state, state.erasure(.client).merging([EntitySchema.deletedField: .bool(true)]) { $1 }))
-                for row in try db.all("SELECT entity, id, state FROM record WHERE client_ref = ? AND entity IN ('contact', 'event')",
+                for row in try db.all("SELECT entity, id, state FROM record WHERE client_ref = ? AND entity IN (\(EntityKind.erasedWithClient.map { "'\($0.rawValue)'" }.joined(separator: ", ")))",
                                             [client]) {
                     guard let kind = EntityKind(rawValue: try row["entity"]) else { continue }
                     let dependent = try Self.decode(row["state"])

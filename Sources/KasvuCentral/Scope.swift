@@ -9,7 +9,8 @@ public enum ReplicaScope: Sendable, Hashable {
     case municipalities(Set<String>)
     /// A provider: itself, the clients with a pending or active referral to it, or one that
     /// ended within the tariff's outcome window (it may still report hours for them), and
-    /// their records with it, without the profiling inputs and results.
+    /// their records with it, without the profiling inputs and results; of their assessments,
+    /// the latest completed one, without its confidential fields.
     case provider(String)
 }
 
@@ -57,6 +58,10 @@ struct ScopeResolver {
             case .contact, .hours, .event:
                 guard state.value(.providerId).stringValue == provider else { return false }
                 return try clientVisible(state.value(.clientId).stringValue)
+            case .assessment:
+                guard let client = state.value(.clientId).stringValue, try clientVisible(client) else { return false }
+                let all = try reads.assessments(ofClient: client).map { (id: $0.id, values: $0.state.values) }
+                return AssessmentGate.latestCompleted(all)?.id == id
             }
         }
     }
@@ -104,9 +109,15 @@ struct ScopeResolver {
         }
     }
 
-    /// The state a replica of this scope receives: providers never get profiling inputs or results.
+    /// The state a replica of this scope receives: providers never get confidential fields
+    /// (profiling inputs and results, assessment notes, participants and recommendations).
     func projected(_ kind: EntityKind, _ state: RecordState) -> RecordState {
-        guard case .provider = scope, kind == .client else { return state }
-        return state.removingFields(Set(EntityKind.client.schema.fields.filter(\.confidential).map(\.name)))
+        guard case .provider = scope, let hidden = Self.confidentialFields[kind] else { return state }
+        return state.removingFields(hidden)
+    }
+
+    private static let confidentialFields: [EntityKind: Set<String>] = EntityKind.allCases.reduce(into: [:]) { result, kind in
+        let names = Set(kind.schema.fields.filter(\.confidential).map(\.name))
+        if !names.isEmpty { result[kind] = names }
     }
 }

@@ -48,7 +48,15 @@ extension Record {
     /// `{id, <every schema field, null when unset>, deleted?, conflicts?}`.
     var json: JSONValue {
         var object: [String: JSONValue] = ["id": .string(id)]
-        for spec in kind.schema.fields { object[spec.name] = self[spec.name].json }
+        for spec in kind.schema.fields {
+            let value = self[spec.name]
+            // An array field is held as its canonical JSON text (``FieldSpec/ValueType/array``).
+            if spec.type == .array, let text = value.stringValue, let array = try? JSONValue.parse(text.utf8) {
+                object[spec.name] = array
+            } else {
+                object[spec.name] = value.json
+            }
+        }
         if isDeleted { object["deleted"] = true }
         if !conflicts.isEmpty { object["conflicts"] = .array(conflicts.map { .object($0.json) }) }
         return .object(object)

@@ -5,7 +5,7 @@ import KasvuSync
 
 /// One step of a client's journey: what happened, when, to which record, and who did it.
 public struct JourneyStep: Sendable, Hashable {
-    /// `registered`, `profiled`, `risk_group_confirmed`, `referred`, `referral_activated`,
+    /// `registered`, `profiled`, `risk_group_confirmed`, `assessment`, `assessment_completed`, `referred`, `referral_activated`,
     /// `referral_waitlisted`, `referral_ended`, `referral_cancelled`, `referral_rejected`,
     /// `contact`, `hours_reported`, `event`, `updated` or `deleted`.
     public let event: String
@@ -53,7 +53,7 @@ public struct Journey: Sendable {
 
 extension Replica {
     /// The journey of a client this replica holds (``Journey``): its registration, profiling
-    /// and confirmation, referrals with the transitions their states show, contacts, hours,
+    /// and confirmation, assessments, referrals with the transitions their states show, contacts, hours,
     /// events and this replica's own other writes to them, oldest first, and the conflicts open
     /// on any of them. A deleted client whose delete is in conflict is shown; another is not found.
     ///
@@ -69,7 +69,7 @@ extension Replica {
                 throw KasvuError.notFound(entity: "client", id: id)
             }
             var records: [(EntityKind, String, RecordState)] = [(.client, id, client)]
-            for kind in [EntityKind.referral, .contact, .hours, .event] {
+            for kind in [EntityKind.assessment, .referral, .contact, .hours, .event] {
                 for row in try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE client_id = ? ORDER BY id", arguments: [id]) {
                     let state = try Self.decodeState(row["sync_state"])
                     if !state.isDeleted || !state.conflicts.isEmpty { records.append((kind, row["id"], state)) }
@@ -127,6 +127,12 @@ extension Replica {
                 case .event:
                     step("event", state.entries(.clientId).first, date: state.value(.date).stringValue,
                          providerDetails.merging(["kind": state.value(.kind)]) { $1 })
+                case .assessment:
+                    // Providers hold only the outcome and needs; notes and participants stay out of the timeline.
+                    let needs = Self.listText(state.value(.needs))
+                    step("assessment", state.entries(.clientId).first, date: state.value(.date).stringValue, ["needs": needs])
+                    step("assessment_completed", state.entries(.completedAt).first, date: state.value(.date).stringValue,
+                         user: state.value(.completedBy).stringValue, ["outcome": state.value(.outcome), "needs": needs])
                 case .provider:
                     break
                 }
@@ -144,5 +150,11 @@ extension Replica {
             }
             return Journey(client: Record(kind: .client, id: id, state: client), steps: steps, conflicts: conflicts)
         }
+    }
+
+    /// An array field's items as one comma-separated text, for a timeline line.
+    static func listText(_ value: FieldValue) -> FieldValue {
+        guard let text = value.stringValue, let items = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String], !items.isEmpty else { return .null }
+        return .string(items.joined(separator: ", "))
     }
 }

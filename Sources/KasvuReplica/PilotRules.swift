@@ -76,7 +76,9 @@ extension Replica {
     /// rule picks the provider of the client's region with the most free places, ties broken
     /// by provider id. A client has at most one pending or active referral: with
     /// `switchProvider` the open one is closed in the same transaction; without it, refused.
-    /// A provider this replica already knows to be full answers `capacity_exceeded`.
+    /// A provider this replica already knows to be full answers `capacity_exceeded`; a person
+    /// the provider's pilot area assesses first (``AssessmentGate``) and who has no completed
+    /// assessment allowing it answers `assessment_required`.
     public func createReferral(_ fields: [String: FieldValue], id: String? = nil, switchProvider: Bool = false) async throws -> Record {
         let id = try id.map { try Self.canonicalID($0) } ?? RecordID.random()
         var input = fields
@@ -104,6 +106,11 @@ extension Replica {
             try Self.checkReferences(db, .referral, values)
             let providerID = values[.providerId]!.stringValue!
             let provider = try Self.liveState(db, .provider, providerID)
+            if let area = provider.value(.pilotArea).stringValue,
+               let refusal = AssessmentGate.shipped.refusal(area: area, on: today, clientID: clientID, client: client.values,
+                                                            assessments: try Self.assessments(db, client: clientID)) {
+                throw refusal
+            }
             let cap = provider.value(.cap).intValue ?? 0
             if try Self.count(db, provider: providerID, states: [.active]) >= cap {
                 throw KasvuError(.capacityExceeded, "provider \(providerID) has all \(cap) places taken; choose another provider")
@@ -121,6 +128,12 @@ extension Replica {
             }
             return try self.apply(db, .referral, id, state: RecordState(), changes: values, stamp: stamp)
         }
+    }
+
+    /// The client's live assessments, for the assessment gate.
+    static func assessments(_ db: Database, client: String) throws -> [(id: String, values: [String: FieldValue])] {
+        try Row.fetchAll(db, sql: "SELECT id, sync_state FROM assessment WHERE client_id = ? AND deleted IS NOT 1", arguments: [client])
+            .map { ($0["id"], try decodeState($0["sync_state"]).values) }
     }
 
     static func count(_ db: Database, provider: String, states: Set<ReferralState>) throws -> Int64 {

@@ -22,6 +22,9 @@ extension Replica {
                 throw KasvuError(.alreadyExists, "a \(kind.rawValue) with id \(id) already exists")
             }
             try Self.checkReferences(db, kind, values)
+            if kind == .assessment, let client = values[.clientId]?.stringValue {
+                try Self.requirePerson(try Self.liveState(db, .client, client), client, for: "a multi-professional assessment", field: "clientId")
+            }
             // One person, one client: the message names the client, never the henkilötunnus.
             if kind == .client, let hetu = values[.hetu]?.stringValue,
                let existing = try String.fetchOne(db, sql: "SELECT id FROM client WHERE hetu = ? AND deleted IS NOT 1 LIMIT 1", arguments: [hetu]) {
@@ -41,6 +44,10 @@ extension Replica {
             var current = state.values
             current[EntitySchema.deletedField] = nil
             let values = try kind.schema.validateUpdate(changes, current: current)
+            if kind == .assessment, current[.state]?.stringValue == "completed",
+               let refusal = values.sorted(by: { $0.key < $1.key }).lazy.compactMap({ WriteRules.completedAssessmentRefusal(field: $0.key, value: $0.value) }).first {
+                throw KasvuError(.invalidTransition, "assessment \(id): \(refusal)")
+            }
             return try self.commit(db, kind, id, state: state, changes: values)
         }
     }
@@ -48,7 +55,7 @@ extension Replica {
     /// Deletes a record: a write of `deleted = true` that remembers what it had seen, so that
     /// concurrent edits elsewhere surface as a delete-vs-edit conflict instead of vanishing.
     /// Deleting a client erases it: the same write clears every personal field
-    /// (``FieldSpec/personal``) of the client and of its contacts and events, so that the values
+    /// (``FieldSpec/personal``) of the client and of its contacts, events and assessments, so that the values
     /// are superseded everywhere the write reaches, and the write-ahead log is emptied so that
     /// no copy of them stays in this replica's files.
     public func delete(_ kind: EntityKind, id: String) async throws {
@@ -61,13 +68,13 @@ extension Replica {
     }
 
     /// Writes `deleted = true` and, for a client, null to every personal field that holds a value,
-    /// here and in its contacts and events: one write, one dot.
+    /// here and in its contacts, events and assessments: one write, one dot.
     func erase(_ db: Database, _ kind: EntityKind, _ id: String, state: RecordState) throws {
         let stamp = try stamp(db, writing: "erase \(kind.rawValue) \(id)")
         if !state.erasure(kind).isEmpty || kind == .client { try Scrub.markPending(db) }
         _ = try apply(db, kind, id, state: state, changes: state.erasure(kind).merging([EntitySchema.deletedField: .bool(true)]) { $1 }, stamp: stamp)
         guard kind == .client else { return }
-        for dependent in [EntityKind.contact, .event] {
+        for dependent in EntityKind.erasedWithClient {
             let ids = try String.fetchAll(db, sql: "SELECT id FROM \"\(dependent.rawValue)\" WHERE client_id = ?", arguments: [id])
             for dependentID in ids {
                 guard let dependentState = try Self.loadState(db, dependent, dependentID) else { continue }

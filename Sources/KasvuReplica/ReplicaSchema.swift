@@ -300,6 +300,29 @@ enum ReplicaSchema {
                     """)
             }
         }
+        migrator.registerMigration("v12: assessments") { db in
+            try db.execute(sql: """
+                -- Multi-professional service-need assessments (issue 14, item 2).
+                CREATE TABLE "assessment" (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    sync_state TEXT NOT NULL,
+                    has_conflict INTEGER NOT NULL DEFAULT 0,
+                    client_id GENERATED ALWAYS AS (json_extract(sync_state, '$.f.clientId[0][0]')) VIRTUAL,
+                    date GENERATED ALWAYS AS (json_extract(sync_state, '$.f.date[0][0]')) VIRTUAL,
+                    outcome GENERATED ALWAYS AS (json_extract(sync_state, '$.f.outcome[0][0]')) VIRTUAL,
+                    state GENERATED ALWAYS AS (json_extract(sync_state, '$.f.state[0][0]')) VIRTUAL,
+                    deleted GENERATED ALWAYS AS (json_extract(sync_state, '$.f.deleted[0][0]')) VIRTUAL
+                ) WITHOUT ROWID;
+                CREATE INDEX "assessment_by_client_id" ON "assessment"(client_id, id);
+                CREATE INDEX "assessment_by_date" ON "assessment"(date, id);
+                CREATE INDEX "assessment_by_outcome" ON "assessment"(outcome, id);
+                CREATE INDEX "assessment_by_state" ON "assessment"(state, id);
+                CREATE INDEX "assessment_conflicts" ON "assessment"(id) WHERE has_conflict = 1;
+                CREATE TRIGGER assessment_history_forget AFTER DELETE ON "assessment" BEGIN
+                    DELETE FROM write_history WHERE entity = 'assessment' AND id = old.id;
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -19,13 +19,14 @@ extension Replica {
         try await read { db in
             // Providers and clients before the records that point at them, so that a batch never
             // carries a referral, contact, hours report or event whose client the central store
-            // has not received yet (its scope checks look the client up).
+            // has not received yet (its scope checks look the client up); assessments before
+            // referrals, which the central store checks against the assessment gate.
             // Records held after a central restore (refused for writes of others the store still
             // lacks, or waiting for their creator) are not pushed in this sync.
             let rows = try Row.fetchAll(db, sql: """
                 SELECT entity, id, version FROM outbox
                 WHERE NOT EXISTS (SELECT 1 FROM resync_waiting w WHERE w.entity = outbox.entity AND w.id = outbox.id AND w.held = 1)
-                ORDER BY CASE entity WHEN 'provider' THEN 0 WHEN 'client' THEN 1 WHEN 'referral' THEN 2 ELSE 3 END, version
+                ORDER BY CASE entity WHEN 'provider' THEN 0 WHEN 'client' THEN 1 WHEN 'assessment' THEN 2 WHEN 'referral' THEN 3 ELSE 4 END, version
                 LIMIT ?
                 """, arguments: [limit + excluding.count])
             var items: [OutboxItem] = []

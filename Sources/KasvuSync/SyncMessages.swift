@@ -175,7 +175,8 @@ public struct SyncBatchTooLarge: Error, Sendable {
 /// central stores of different versions refuse each other with `schema_mismatch`.
 public enum SyncSchema {
     /// 2: record states in the compact form with a write table (`RecordState+JSON.swift`).
-    public static let version = 2
+    /// 3: assessments, a new record kind that replicas of version 2 cannot hold.
+    public static let version = 3
 }
 
 /// One write in the central store's audit trail: who made it, on which replica, when it was

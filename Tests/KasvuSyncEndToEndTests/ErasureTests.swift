@@ -33,7 +33,8 @@ struct ErasureTests {
 
     /// Distinctive values, so that a match in a file can only be this client's.
     static let hetu = testHetu(4242)
-    static let secrets = [hetu, "Erasmussen", "Unikkonimi", "040 9876543", "unikko@example.fi", "muistiinpano-salaisuus", "syy-salaisuus"]
+    static let secrets = [hetu, "Erasmussen", "Unikkonimi", "040 9876543", "unikko@example.fi", "muistiinpano-salaisuus", "syy-salaisuus",
+                          "arvio-salaisuus", "Osallistujanimi", "suositus-salaisuus"]
 
     /// Which of `secrets` any file of `path` (database, write-ahead log, shared memory) contains.
     static func leaks(_ path: String) throws -> [String] {
@@ -43,7 +44,8 @@ struct ErasureTests {
     /// The secrets as written and as the search index keeps them (lower case).
     static let forms = Array(Set(secrets + secrets.map { $0.lowercased() })).sorted()
 
-    static func leaks(files: [String]) throws -> [String] {
+    static func leaks(files: [String], secrets: [String]? = nil) throws -> [String] {
+        let forms = secrets.map { Array(Set($0 + $0.map { $0.lowercased() })).sorted() } ?? Self.forms
         var found: [String] = []
         for file in files {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -92,6 +94,12 @@ struct ErasureTests {
             "clientId": .string(client.id), "providerId": .string(providers[0]), "date": .string("2026-11-02"),
             "kind": .string("meeting"), "note": .string("muistiinpano-salaisuus"),
         ])
+        let assessment = try await office.replica.create(.assessment, fields: [
+            "clientId": .string(client.id), "date": .string("2026-11-03"), "notes": .string("arvio-salaisuus"),
+            "participants": .string(#"[{"role":"kela","name":"Osallistujanimi"}]"#), "needs": .string(#"["housing"]"#),
+            "recommendedServices": .string(#"["suositus-salaisuus"]"#), "outcome": .string("direct_referral"),
+        ])
+        _ = try await office.replica.completeAssessment(id: assessment.id, completedBy: "worker")
         for replica in [office, colleague, admin, office] { try await replica.sync() }
         // The check can see the data while it is there.
         #expect(try !Self.leaks(colleague.replica.path).isEmpty && !centralLeaks().isEmpty)
@@ -113,6 +121,9 @@ struct ErasureTests {
         #expect(tombstone.value(.municipality) == .string("749"))
         let contacts = try await colleague.replica.list(.contact, where: ["clientId": .string(client.id)]).items
         #expect(contacts.count == 1 && contacts.first?["note"] == .null)
+        // The assessment keeps its outcome for the statistics, and nothing about the person.
+        let erased = try await colleague.replica.get(.assessment, id: assessment.id)
+        #expect(erased["outcome"] == .string("direct_referral") && EntityKind.assessment.schema.personalFields.allSatisfy { erased[$0] == .null })
     }
 
     /// An edit made elsewhere, concurrently with the delete, survives as a delete-vs-edit
@@ -176,6 +187,10 @@ struct ErasureTests {
         _ = try await office.replica.create(.contact, fields: [
             "clientId": .string(clients[0]), "providerId": .string(providers[0]), "date": .string("2026-11-02"),
             "kind": .string("meeting"), "note": .string("muistiinpano-salaisuus"),
+        ])
+        _ = try await office.replica.create(.assessment, fields: [
+            "clientId": .string(clients[0]), "date": .string("2026-11-03"), "notes": .string("arvio-salaisuus"),
+            "participants": .string(#"[{"role":"kela","name":"Osallistujanimi"}]"#),
         ])
         try await office.sync()
         try await office.sync()  // the central store's activations

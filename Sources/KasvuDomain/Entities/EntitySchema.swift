@@ -1,6 +1,6 @@
-/// The six kinds of record a replica holds and syncs.
+/// The kinds of record a replica holds and syncs.
 public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-    case client, provider, referral, contact, hours, event
+    case client, provider, referral, contact, hours, event, assessment
 
     public var schema: EntitySchema {
         switch self {
@@ -10,10 +10,15 @@ public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Compa
         case .contact: Schemas.contact
         case .hours: Schemas.hours
         case .event: Schemas.event
+        case .assessment: Schemas.assessment
         }
     }
 
     public static func < (a: EntityKind, b: EntityKind) -> Bool { a.rawValue < b.rawValue }
+
+    /// The records of a client whose personal fields its erasure nulls in the same write
+    /// (hours and referrals hold none).
+    public static let erasedWithClient: [EntityKind] = [.contact, .event, .assessment]
 }
 
 /// One field of an entity: its public name, how a value is checked and who may set it.
@@ -27,9 +32,11 @@ public struct FieldSpec: Sendable {
         case system
     }
 
-    /// The JSON type a value must have (money, hours and dates are strings).
+    /// The JSON type a value must have (money, hours and dates are strings). An `array` travels
+    /// in the sync state as its canonical JSON text (a string value), so that merge, storage
+    /// and the wire stay scalar; the JSON-RPC boundary turns it back into an array.
     public enum ValueType: String, Sendable {
-        case string, integer, boolean
+        case string, integer, boolean, array
     }
 
     /// camelCase name used on the wire and in the sync state.

@@ -61,9 +61,17 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let state = FieldKey("state")
     public static let status = FieldKey("status")
     public static let verifiedHours = FieldKey("verifiedHours")
+    public static let completedAt = FieldKey("completedAt")
+    public static let completedBy = FieldKey("completedBy")
+    public static let needs = FieldKey("needs")
+    public static let needsAssessment = FieldKey("needsAssessment")
+    public static let notes = FieldKey("notes")
+    public static let outcome = FieldKey("outcome")
+    public static let participants = FieldKey("participants")
+    public static let recommendedServices = FieldKey("recommendedServices")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .contactPerson, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .note, .phone, .pilotArea, .profilingModelVersion, .providerId, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
+    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .needs, .needsAssessment, .note, .notes, .outcome, .participants, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

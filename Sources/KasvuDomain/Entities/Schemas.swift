@@ -12,15 +12,30 @@ public struct FieldRule: Sendable {
         /// A JSON-Schema `format` (`uuid`, `date`, `email`).
         public var format: String?
         public var description: String?
+        /// For an array field: what each item is, and how many there may be.
+        public var items: Items?
+        public var maxItems: Int?
+
+        /// The items of an array field.
+        public enum Items: Sendable {
+            /// Distinct codes from a fixed list.
+            case codes([String])
+            /// Free texts of at most this many characters.
+            case texts(maxLength: Int)
+            /// Objects `{role, name}`: a role from the list and a name.
+            case participants(roles: [String], nameMaxLength: Int)
+        }
 
         init(allowed: [String]? = nil, pattern: String? = nil, range: ClosedRange<Int64>? = nil, maxLength: Int? = nil,
-             format: String? = nil, description: String? = nil) {
+             format: String? = nil, description: String? = nil, items: Items? = nil, maxItems: Int? = nil) {
             self.allowed = allowed
             self.pattern = pattern
             self.range = range
             self.maxLength = maxLength
             self.format = format
             self.description = description
+            self.items = items
+            self.maxItems = maxItems
         }
     }
 
@@ -132,6 +147,13 @@ enum Check {
         return value
     }
 
+    static func bool(_ name: String) -> FieldRule {
+        FieldRule(format: .init()) { value throws(FieldError) in
+            guard case .bool = value else { throw FieldError(field: name, message: "must be true or false") }
+            return value
+        }
+    }
+
     static let phone = FieldRule(format: .init(pattern: #"^[0-9 +()-]+$"#, description: "5–20 digits; +, spaces, hyphens and parentheses allowed")) { value throws(FieldError) in
         let text = try string("phone", value)
         let digits = text.filter(\.isNumber).count
@@ -155,6 +177,86 @@ enum Check {
         return .string(digits.count > 3 ? "\(digits.dropLast(3)).\(digits.suffix(3))" : digits)
     }
 
+    // MARK: Arrays (stored as canonical JSON text; see ``FieldSpec/ValueType/array``)
+
+    /// The items of an array field's JSON text; the text must be a JSON array.
+    static func items(_ name: String, _ value: FieldValue, maxItems: Int) throws(FieldError) -> [Any] {
+        let text = try string(name, value)
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]), let items = parsed as? [Any] else {
+            throw FieldError(field: name, message: "must be an array")
+        }
+        guard items.count <= maxItems else { throw FieldError(field: name, message: "at most \(maxItems) items") }
+        return items
+    }
+
+    /// A JSON string literal. Texts here hold no control characters but line breaks (``text(_:maxLength:)``).
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Distinct codes from `allowed`, kept in the list's order (so equal sets are equal texts).
+    static func codes(_ name: String, _ allowed: [String], description: String) -> FieldRule {
+        FieldRule(format: .init(description: description, items: .codes(allowed), maxItems: allowed.count)) { value throws(FieldError) in
+            var chosen: Set<String> = []
+            for (index, item) in try items(name, value, maxItems: allowed.count).enumerated() {
+                guard let code = item as? String, allowed.contains(code) else {
+                    throw FieldError(field: "\(name)[\(index)]", message: "must be one of \(allowed.joined(separator: ", ")), got \(item is String ? "'\(item)'" : "a non-string")")
+                }
+                guard chosen.insert(code).inserted else { throw FieldError(field: "\(name)[\(index)]", message: "'\(code)' is given twice") }
+            }
+            return .string("[" + allowed.filter(chosen.contains).map(quoted).joined(separator: ",") + "]")
+        }
+    }
+
+    /// Free texts, in the order given.
+    static func texts(_ name: String, maxItems: Int, maxLength: Int) -> FieldRule {
+        let rule = text(name, maxLength: maxLength)
+        return FieldRule(format: .init(description: "each item not blank, no control characters", items: .texts(maxLength: maxLength), maxItems: maxItems)) { value throws(FieldError) in
+            var out: [String] = []
+            for (index, item) in try items(name, value, maxItems: maxItems).enumerated() {
+                guard let text = item as? String else { throw FieldError(field: "\(name)[\(index)]", message: "must be a string") }
+                do throws(FieldError) { out.append(try rule.check(.string(text)).stringValue ?? text) } catch {
+                    throw FieldError(field: "\(name)[\(index)]", message: error.message)
+                }
+            }
+            return .string("[" + out.map(quoted).joined(separator: ",") + "]")
+        }
+    }
+
+    /// Who took part in an assessment: `[{role, name}]`, in the order given.
+    static func participants(_ name: String, roles: [String], maxItems: Int) -> FieldRule {
+        let nameRule = text("name", maxLength: 100)
+        return FieldRule(format: .init(description: "each {role, name}", items: .participants(roles: roles, nameMaxLength: 100), maxItems: maxItems)) { value throws(FieldError) in
+            var out: [String] = []
+            for (index, item) in try items(name, value, maxItems: maxItems).enumerated() {
+                let path = "\(name)[\(index)]"
+                guard let object = item as? [String: Any] else { throw FieldError(field: path, message: "must be an object {role, name}") }
+                if let extra = object.keys.sorted().first(where: { !["role", "name"].contains($0) }) {
+                    throw FieldError(field: "\(path).\(extra)", message: "unknown member; a participant has role and name")
+                }
+                guard let role = object["role"] as? String, roles.contains(role) else {
+                    throw FieldError(field: "\(path).role", message: "must be one of \(roles.joined(separator: ", "))")
+                }
+                guard let person = object["name"] as? String else { throw FieldError(field: "\(path).name", message: "is required (a string)") }
+                let canonical: String
+                do throws(FieldError) { canonical = try nameRule.check(.string(person)).stringValue ?? person } catch {
+                    throw FieldError(field: "\(path).name", message: error.message)
+                }
+                out.append("{\"name\":\(quoted(canonical)),\"role\":\(quoted(role))}")
+            }
+            return .string("[" + out.joined(separator: ",") + "]")
+        }
+    }
+
     static let language = FieldRule(format: .init(pattern: "^[a-z]{2}$", description: "ISO 639-1 code")) { value throws(FieldError) in
         let text = try string("language", value)
         guard text.count == 2, text.allSatisfy({ $0.isASCII && $0.isLowercase }) else {
@@ -169,6 +271,10 @@ enum Schemas {
     static let clientTypes = ["person", "company", "community"]
     static let clientStatuses = ["registered", "assessment", "referred", "closed"]
     static let contactKinds = ["meeting", "phone", "online", "service"]
+    static let assessmentNeeds = ["employment", "education", "health", "social", "housing", "finance", "language", "rehabilitation", "life_management"]
+    static let participantRoles = ["te_office", "municipal_social", "health", "kela", "provider", "education", "other"]
+    static let assessmentOutcomes = ["direct_referral", "service_manager", "other_services", "no_service"]
+    static let assessmentStates = ["draft", "completed"]
     static let eventKinds = ["education_started", "business_started", "employed", "employment_ended", "education_completed"]
 
     static let client = EntitySchema(
@@ -191,6 +297,9 @@ enum Schemas {
             FieldSpec(.language, personal: true, check: Check.language),
             FieldSpec(.riskGroup, type: .integer, access: .system, indexed: true, summary: "confirmed risk group (1 easily employed, 2 average, 3 hard to employ); set by client/confirmRiskGroup only", check: Check.int("riskGroup", 1...3)),
             FieldSpec(.status, indexed: true, check: Check.oneOf("status", clientStatuses)),
+            FieldSpec(.needsAssessment, type: .boolean, confidential: true,
+                      summary: "the case worker marks a person for a multi-professional assessment; where the pilot area's assessment gate applies, no pilot referral until one is complete",
+                      check: Check.bool("needsAssessment")),
             FieldSpec(.duplicateOf, access: .system,
                       summary: "another live client with the same henkilötunnus, flagged by the central store (conflict/list kind duplicate_identity)",
                       check: Check.id("duplicateOf")),
@@ -215,7 +324,7 @@ enum Schemas {
 
     /// Fields only a person has: identity, name, and everything profiling and pilot referral use.
     static let personOnlyFields: [FieldKey] = [
-        .hetu, .firstName, .lastName, .monthsUnemployed, .educationLevel, .monthsEmployedLast24, .languageSkills,
+        .hetu, .firstName, .lastName, .needsAssessment, .monthsUnemployed, .educationLevel, .monthsEmployedLast24, .languageSkills,
         .riskGroup, .riskGroupProposal, .riskGroupScore, .profilingModelVersion, .riskGroupConfirmedBy, .riskGroupConfirmedAt, .riskGroupReason,
     ]
     /// Fields only a company or community has.
@@ -332,5 +441,37 @@ enum Schemas {
             FieldSpec(.kind, required: true, indexed: true, check: Check.oneOf("kind", eventKinds)),
             FieldSpec(.note, personal: true, check: Check.text("note", maxLength: 4000)),
         ]
+    )
+
+    /// A multi-professional service-need assessment (*monialainen palvelutarvearviointi*) of a
+    /// person client. Offices and the central office write it; a provider receives only the
+    /// client's latest completed one, without the confidential fields (participants' names,
+    /// recommendations, notes).
+    static let assessment = EntitySchema(
+        kind: .assessment,
+        fields: [
+            FieldSpec(.clientId, required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec(.date, required: true, indexed: true, summary: "the day of the assessment meeting", check: Check.date("date")),
+            FieldSpec(.participants, type: .array, confidential: true, personal: true,
+                      summary: "who took part: [{role, name}], role one of \(participantRoles.joined(separator: ", "))",
+                      check: Check.participants("participants", roles: participantRoles, maxItems: 20)),
+            FieldSpec(.needs, type: .array, personal: true,
+                      summary: "the service needs found: \(assessmentNeeds.joined(separator: ", "))",
+                      check: Check.codes("needs", assessmentNeeds, description: "distinct codes, returned in the list's order")),
+            FieldSpec(.outcome, indexed: true, summary: "required to complete: direct_referral (to a pilot provider), service_manager, other_services, no_service",
+                      check: Check.oneOf("outcome", assessmentOutcomes)),
+            FieldSpec(.recommendedServices, type: .array, confidential: true, personal: true, summary: "services recommended, as free texts",
+                      check: Check.texts("recommendedServices", maxItems: 20, maxLength: 200)),
+            FieldSpec(.notes, confidential: true, personal: true, check: Check.text("notes", maxLength: 8000)),
+            FieldSpec(.state, access: .system, indexed: true, summary: "draft until assessment/complete; a completed assessment no longer changes",
+                      check: Check.oneOf("state", assessmentStates)),
+            FieldSpec(.completedAt, access: .system, summary: "when assessment/complete was called, ISO 8601", check: Check.text("completedAt")),
+            FieldSpec(.completedBy, access: .system, confidential: true, summary: "the case worker who completed it", check: Check.text("completedBy")),
+        ],
+        defaults: ["state": .string("draft")],
+        recordRule: { record in
+            guard record[.state]?.stringValue == "completed", (record[.outcome] ?? .null).isNull else { return [] }
+            return [FieldError(field: "outcome", message: "is required to complete an assessment")]
+        }
     )
 }

@@ -45,6 +45,8 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
         case storageFault = "storage_fault"
         /// A person with that henkilötunnus is already registered.
         case duplicateIdentity = "duplicate_identity"
+        /// The pilot area requires a completed multi-professional assessment before this referral.
+        case assessmentRequired = "assessment_required"
         case syncUnreachable = "sync_unreachable"
         case syncUnauthorized = "sync_unauthorized"
         case replicaRewound = "replica_rewound"
@@ -69,6 +71,7 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .replicaNotInitialized: 1008
             case .storageFault: 1009
             case .duplicateIdentity: 1010
+            case .assessmentRequired: 1011
             case .syncUnreachable: 2001
             case .syncUnauthorized: 2002
             case .replicaRewound: 2003
@@ -93,6 +96,7 @@ public struct KasvuError: Error, Sendable, Hashable, CustomStringConvertible {
             case .replicaNotInitialized: "The database is not a Kasvu replica."
             case .storageFault: "SQLite reported an error retrying will not fix (a broken constraint, corruption, a full disk); nothing was written."
             case .duplicateIdentity: "A person with that henkilötunnus is already registered; data.errors names the existing client."
+            case .assessmentRequired: "The pilot area's assessment gate applies to the client (risk group or marked for assessment): complete a multi-professional assessment with outcome direct_referral or service_manager first."
             case .syncUnreachable: "The central server could not be reached."
             case .syncUnauthorized: "The central server refused the replica's token."
             case .replicaRewound: "The replica's actor counter went backwards (restored backup or copied file)."

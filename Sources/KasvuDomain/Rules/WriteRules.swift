@@ -81,6 +81,23 @@ public enum WriteRules {
         return nil
     }
 
+    /// Why a write may not change `field` of an assessment whose writer had seen it completed,
+    /// or nil. A completed assessment is a decision on record, which a new assessment
+    /// supersedes; only erasure (null to a personal field, when its client is deleted) and a
+    /// move to the client a duplicate was merged into (checked as a create-only field) touch it.
+    public static func completedAssessmentRefusal(field: String, value: FieldValue) -> String? {
+        if field == EntitySchema.deletedField || field == FieldKey.clientId.rawValue { return nil }
+        if value.isNull, EntityKind.assessment.schema.field(field)?.personal == true { return nil }
+        return "a completed assessment does not change; record a new assessment (assessment/create) instead"
+    }
+
+    /// Why a replica may write `next` to an assessment's state, given the states its writer had
+    /// seen, or nil: an assessment starts as a draft (or completed at once) and is completed once.
+    public static func assessmentStateRefusal(next: String, seen: [String]) -> String? {
+        if seen.contains("completed") && next != "completed" { return "a completed assessment does not go back to \(next)" }
+        return nil
+    }
+
     /// Hours are reported for a past or the current month, never a future one.
     public static func hoursMonthRefusal(_ month: YearMonth, today: CalendarDate) -> String? {
         month.hasBegun(by: today) ? nil : "hours for \(month) cannot be reported before the month begins"

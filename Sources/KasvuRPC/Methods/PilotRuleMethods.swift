@@ -66,7 +66,10 @@ enum PilotRuleMethods {
             confirms it (active or waitlisted) against the provider's cap on sync. Without providerId (chosenBy: assigned) \
             the provider of the client's region with the most free places is assigned, ties broken by provider id. A client \
             has at most one pending or active referral; switch: true closes the open one (ended or cancelled, reason \
-            provider_switched) in the same transaction. A provider known to be full answers capacity_exceeded.
+            provider_switched) in the same transaction. A provider known to be full answers capacity_exceeded. Where the \
+            provider's pilot area has an assessment gate (Pirkanmaa, MK06: risk group 3 and persons marked needsAssessment), \
+            a person without a completed assessment whose outcome is direct_referral or service_manager answers \
+            assessment_required; the central store checks the same when the referral arrives.
             """,
         params: [
             .init("id", JSONSchema.uuid, description: "optional caller-chosen id (idempotent imports)"),
@@ -75,7 +78,7 @@ enum PilotRuleMethods {
             .init("switch", JSONSchema.boolean, description: "close the client's open referral first; false when absent"),
         ],
         result: ("referral", JSONSchema.ref("Referral")),
-        errors: [.validationFailed, .notFound, .capacityExceeded, .permissionDenied], roles: .publicSide
+        errors: [.validationFailed, .notFound, .capacityExceeded, .assessmentRequired, .permissionDenied], roles: .publicSide
     ) { call in
         var p = call.params
         var members = call.members

@@ -15,6 +15,12 @@ enum RecordMethods {
             update(.provider, roles: .centralOffice),
             create("contact/record", .contact, roles: .everyone, summary: "Record a service contact with a client."),
             create("event/record", .event, roles: .everyone, summary: "Record an outcome event for a client."),
+            create("assessment/create", .assessment, roles: .publicSide, summary: """
+                Record a multi-professional service-need assessment of a person client, as a draft: date, participants \
+                [{role, name}], needs, outcome, recommendedServices, notes. Complete it with assessment/complete.
+                """),
+            update(.assessment, roles: .publicSide),
+            assessmentComplete,
             clientDelete, clientMerge, clientSearch, clientJourney, hoursReport,
         ]
         for kind in EntityKind.allCases {
@@ -145,7 +151,7 @@ enum RecordMethods {
         summary: """
             One timeline of everything this replica knows about a client, oldest first (by the day each step is about or, \
             where the record names none, was written; then by when it was written): registration, profiling proposal and confirmation (with the model version and \
-            who confirmed), referrals and the transitions their states show (dates, who), contacts, hours, events, this \
+            who confirmed), assessments (needs, and the outcome with who completed it), referrals and the transitions their states show (dates, who), contacts, hours, events, this \
             replica's own other writes with the user who made them, and the conflicts open on any of them. `by.user` is \
             known for this replica's own writes; other replicas' users are in audit/trail (central office).
             """,
@@ -153,7 +159,7 @@ enum RecordMethods {
         result: ("journey", JSONSchema.object([
             "client": JSONSchema.ref(OpenRPCDocument.schemaName(.client)),
             "steps": JSONSchema.array(JSONSchema.object([
-                "event": JSONSchema.string(allowed: ["registered", "profiled", "risk_group_confirmed", "referred", "referral_activated",
+                "event": JSONSchema.string(allowed: ["registered", "profiled", "risk_group_confirmed", "assessment", "assessment_completed", "referred", "referral_activated",
                                                  "referral_waitlisted", "referral_ended", "referral_cancelled", "referral_rejected",
                                                  "contact", "hours_reported", "event", "updated", "deleted"]),
                 "entity": JSONSchema.entity, "id": JSONSchema.uuid,
@@ -173,9 +179,26 @@ enum RecordMethods {
         return try await call.replica.journey(clientID: id).json
     }
 
+    private static let assessmentComplete = MethodDeclaration(
+        "assessment/complete",
+        summary: """
+            Complete an assessment: its outcome must be set; who completed it and when are recorded. A completed assessment \
+            does not change (record a new one); the client's latest completed one is what the assessment gate of \
+            referral/create reads and what the provider the client is referred to receives (outcome and needs only).
+            """,
+        params: [.init("id", JSONSchema.uuid, required: true)],
+        result: ("assessment", JSONSchema.ref(OpenRPCDocument.schemaName(.assessment))),
+        errors: [.validationFailed, .notFound, .invalidTransition, .permissionDenied], roles: .publicSide
+    ) { call in
+        var p = call.params
+        let id = p.id()
+        try p.check()
+        return try await call.replica.completeAssessment(id: id, completedBy: call.user).json
+    }
+
     private static let clientDelete = MethodDeclaration(
         "client/delete",
-        summary: "Delete and erase a client: the same write nulls its personal fields and the notes of its contacts and events; concurrent edits elsewhere surface as a delete_vs_edit conflict, and keeping the delete erases them too.",
+        summary: "Delete and erase a client: the same write nulls its personal fields, the notes of its contacts and events and the personal fields of its assessments; concurrent edits elsewhere surface as a delete_vs_edit conflict, and keeping the delete erases them too.",
         params: [.init("id", JSONSchema.uuid, required: true)],
         result: ("result", JSONSchema.object(["id": JSONSchema.uuid, "deleted": JSONSchema.boolean], required: ["id", "deleted"])),
         errors: [.notFound, .permissionDenied], roles: .publicSide

@@ -56,6 +56,22 @@ enum JSONSchema {
     static func field(_ spec: FieldSpec) -> JSONValue {
         let format = spec.rule.format
         var schema: [String: JSONValue] = ["type": .string(spec.type.rawValue)]
+        switch format.items {
+        case .codes(let codes)?:
+            schema["items"] = .object(["type": "string", "enum": .array(codes.map(JSONValue.string))])
+            schema["uniqueItems"] = true
+        case .texts(let maxLength)?:
+            schema["items"] = .object(["type": "string", "maxLength": .int(Int64(maxLength))])
+        case .participants(let roles, let nameMaxLength)?:
+            schema["items"] = .object([
+                "type": "object", "additionalProperties": false, "required": ["role", "name"],
+                "properties": .object(["role": .object(["type": "string", "enum": .array(roles.map(JSONValue.string))]),
+                                       "name": .object(["type": "string", "maxLength": .int(Int64(nameMaxLength))])]),
+            ])
+        case nil:
+            break
+        }
+        if let maxItems = format.maxItems { schema["maxItems"] = .int(Int64(maxItems)) }
         if let allowed = format.allowed { schema["enum"] = .array(allowed.map(JSONValue.string)) }
         if let pattern = format.pattern { schema["pattern"] = .string(pattern) }
         if let maxLength = format.maxLength { schema["maxLength"] = .int(Int64(maxLength)) }

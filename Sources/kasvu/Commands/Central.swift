@@ -197,7 +197,7 @@ struct Central: AsyncParsableCommand {
             abstract: "Erase the clients whose referrals all ended before a date (the retention rule).",
             discussion: """
                 Each such client is erased as `client/delete` erases on a replica: deleted, its personal fields and the \
-                notes of its contacts and events written null, as the central store's own write, which reaches every \
+                notes of its contacts and events and the personal fields of its assessments written null, as the central store's own write, which reaches every \
                 replica that holds them at its next sync. Clients never referred are not touched. Safe while the server runs.
                 """
         )
