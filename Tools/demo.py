@@ -254,6 +254,41 @@ try:
     for s in tampere.call("client/journey", id=eero["id"])["steps"]:
         details = ", ".join(f"{k}={v}" for k, v in s["details"].items() if k in ("outcome", "needs", "riskGroup", "providerName"))
         print(f"  {s['date']}  {s['event']:<22} {details}")
+
+    step("A service manager finds a client services the municipality and Kela already offer")
+    manager = admin.call("provider/create", name="Ohjaamo Palvelumanagerit Oy", businessId="0737546-2", pilotArea="Pohjois-Savo",
+                         cap=50, capitationBase="250.00", hourlyRate="10.00", contractKind="service_manager")
+    activity = admin.call("service/create", name="Kuntouttava työtoiminta", organiserKind="municipality", organiserName="Siilinjärven kunta",
+                          category="rehabilitative_work_activity", target={"clientTypes": ["person"], "riskGroups": [3]},
+                          municipalities=["749"], validFrom="2026-01-01", unitCostPerMonth="400.00")
+    admin.call("service/create", name="Nuorten kuntoutuskurssi", organiserKind="kela", organiserName="Kela", category="rehabilitation",
+               target={"minAge": 18, "maxAge": 29}, municipalities=["749", "402"], validFrom="2026-01-01", unitCostPerMonth="850.00")
+    admin.sync()
+    office.sync()
+    print("the catalogue on the office laptop:",
+          [(s["name"], s["category"]) for s in office.call("service/list")["items"]])
+    mikko = office.call("client/create", hetu="150385-456R", firstName="Mikko", lastName="Laitinen", municipality="749",
+                        monthsUnemployed=60, educationLevel="none", monthsEmployedLast24=0, languageSkills="native")
+    office.call("client/profile", id=mikko["id"])
+    office.call("client/confirmRiskGroup", id=mikko["id"], group=3, reason="long unemployment")
+    office.call("referral/create", clientId=mikko["id"], providerId=manager["id"], chosenBy="client")
+    office.sync()
+    ohjaamo = Replica("ohjaamo-manager", "provider", url, register("ohjaamo-manager", "provider", "--provider", manager["id"]))
+    replicas.append(ohjaamo)
+    ohjaamo.sync()
+    print("the Kela course does not fit him →",
+          ohjaamo.call("enrolment/create", clientId=mikko["id"], serviceId=[s for s in ohjaamo.call("service/list")["items"]
+                                                                           if s["category"] == "rehabilitation"][0]["id"],
+                       startDate=today.isoformat(), providerId=manager["id"])["error"]["message"])
+    enrolment = ohjaamo.call("enrolment/create", clientId=mikko["id"], serviceId=activity["id"], startDate=today.isoformat(),
+                             providerId=manager["id"])
+    ohjaamo.call("enrolment/transition", id=enrolment["id"], to="started")
+    ohjaamo.sync()
+    office.sync()
+    print(f"the office sees the enrolment: {office.call('enrolment/get', id=enrolment['id'])['state']}")
+    print("Työpolku Oy (a pilot provider) may not enrol →",
+          provider.call("enrolment/create", clientId=aino["id"], serviceId=activity["id"], startDate=today.isoformat(),
+                        providerId=p1["id"])["error"]["data"]["kind"])
     for r in replicas:
         r.close()
     replicas = []

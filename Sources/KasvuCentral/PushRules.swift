@@ -41,15 +41,16 @@ struct PushRules {
         case .hours: return try hoursRefusal(id, merged: merged, written: written)
         case .referral: return try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .assessment: return try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .enrolment: return try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         default: return nil
         }
     }
 
-    /// A referral, contact, event or assessment of a client merged into another (`client/merge`) moves to
+    /// A referral, contact, event, assessment or enrolment of a client merged into another (`client/merge`) moves to
     /// it: its `clientId` may change only to the client the old one names in `mergedInto`, once
     /// that client is deleted (the merge's own write, pushed before its records).
     private func movesToMergedClient(_ kind: EntityKind, field: String, from old: FieldValue?, to new: FieldValue) throws -> Bool {
-        guard field == FieldKey.clientId.rawValue, [.referral, .contact, .event, .assessment].contains(kind),
+        guard field == FieldKey.clientId.rawValue, [.referral, .contact, .event, .assessment, .enrolment].contains(kind),
               let old = old?.stringValue, let merged = try reads.record(.client, old) else { return false }
         return merged.isDeleted && merged.value(.mergedInto) == new
     }
@@ -128,5 +129,25 @@ struct PushRules {
             return .validationFailed(field: "clientId", "a multi-professional assessment applies to person clients; client \(clientID) is a \(type)")
         }
         return nil
+    }
+
+    /// An enrolment follows its state machine; a new one must fit its service (valid on its
+    /// dates, serving the client's municipality, type, risk group and age), on the store's own
+    /// copy of both.
+    private func enrolmentRefusal(pushed: RecordState, stored: RecordState?, merged: RecordState,
+                                  written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
+        let seen = (stored?.entries(.state) ?? []).filter { pushed.vv.covers($0.dot) }
+            .compactMap { $0.value.stringValue.flatMap(EnrolmentState.init(rawValue:)) }
+        for (field, entry) in written where field == FieldKey.state.rawValue {
+            guard let next = entry.value.stringValue.flatMap(EnrolmentState.init(rawValue:)) else { continue }
+            if let refusal = WriteRules.enrolmentStateRefusal(next: next, seen: seen) { return KasvuError(.invalidTransition, refusal) }
+        }
+        guard stored == nil, let clientID = merged.value(.clientId).stringValue, let serviceID = merged.value(.serviceId).stringValue,
+              let start = merged.value(.startDate).stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { return nil }
+        let client = try reads.record(.client, clientID)?.values ?? [:]
+        let service = try reads.record(.service, serviceID)?.values
+        let end = merged.value(.endDate).stringValue.flatMap { try? CalendarDate(iso: $0) }
+        let errors = ServiceRules.enrolmentErrors(serviceID: serviceID, service: service, client: client, start: start, end: end)
+        return errors.isEmpty ? nil : .validationFailed(errors)
     }
 }

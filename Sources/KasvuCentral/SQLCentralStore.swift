@@ -242,7 +242,7 @@ public final class SQLCentralStore: CentralStore {
         case .client: current?.value(.municipality) != merged.value(.municipality)
         // A referral's state, or any record moving to another client (client/merge).
         case .referral: current?.value(.state) != merged.value(.state) || current.map { $0.value(.clientId) != merged.value(.clientId) } == true
-        case .contact, .hours, .event: current.map { $0.value(.clientId) != merged.value(.clientId) } == true
+        case .contact, .hours, .event, .enrolment: current.map { $0.value(.clientId) != merged.value(.clientId) } == true
         // Which assessment is a client's latest completed one (all a provider sees) may change.
         case .assessment: [FieldKey.clientId, .state, .date, .completedAt].contains { current?.value($0) != merged.value($0) } || current?.isDeleted != merged.isDeleted
         default: false

@@ -5,12 +5,14 @@ import KasvuSync
 public enum ReplicaScope: Sendable, Hashable {
     /// The central office: everything.
     case all
-    /// A TE office: clients of these municipalities and their records; every provider (read).
+    /// A TE office: clients of these municipalities and their records; every provider and the
+    /// service catalogue (read).
     case municipalities(Set<String>)
     /// A provider: itself, the clients with a pending or active referral to it, or one that
     /// ended within the tariff's outcome window (it may still report hours for them), and
     /// their records with it, without the profiling inputs and results; of their assessments,
-    /// the latest completed one, without its confidential fields.
+    /// the latest completed one, without its confidential fields; their enrolments; the
+    /// service catalogue.
     case provider(String)
 }
 
@@ -45,14 +47,16 @@ struct ScopeResolver {
             return true
         case .municipalities(let codes):
             switch kind {
-            case .provider: return true
+            case .provider, .service: return true
             case .client: return codes.contains(state.value(.municipality).stringValue ?? "")
             default: return try clientVisible(state.value(.clientId).stringValue)
             }
         case .provider(let provider):
             switch kind {
             case .provider: return id == provider
+            case .service: return true
             case .client: return try clientVisible(id)
+            case .enrolment: return try clientVisible(state.value(.clientId).stringValue)
             case .referral:
                 return providerHolds(state, provider: provider)
             case .contact, .hours, .event:
@@ -98,13 +102,16 @@ struct ScopeResolver {
             return nil
         case .municipalities(let codes):
             switch kind {
-            case .provider: return "only the central office writes providers"
+            case .provider, .service: return "only the central office writes providers and the service catalogue"
             case .client: return codes.contains(state.value(.municipality).stringValue ?? "") ? nil : outside
             default: return try clientVisible(state.value(.clientId).stringValue) ? nil : outside
             }
         case .provider(let provider):
-            guard WriteRules.providerKinds.contains(kind) else { return "a provider writes contacts, hours and events only" }
+            guard WriteRules.providerKinds.contains(kind) else { return WriteRules.providerKindsRefusal }
             guard state.value(.providerId).stringValue == provider else { return outside }
+            if kind == .enrolment, try reads.record(.provider, provider)?.value(.contractKind).stringValue != "service_manager" {
+                return "only a service-manager provider (contractKind service_manager) writes enrolments"
+            }
             return try clientVisible(state.value(.clientId).stringValue) ? nil : outside
         }
     }

@@ -50,9 +50,9 @@ extension Record {
         var object: [String: JSONValue] = ["id": .string(id)]
         for spec in kind.schema.fields {
             let value = self[spec.name]
-            // An array field is held as its canonical JSON text (``FieldSpec/ValueType/array``).
-            if spec.type == .array, let text = value.stringValue, let array = try? JSONValue.parse(text.utf8) {
-                object[spec.name] = array
+            // An array or object field is held as its canonical JSON text (``FieldSpec/ValueType/array``).
+            if spec.type == .array || spec.type == .object, let text = value.stringValue, let parsed = try? JSONValue.parse(text.utf8) {
+                object[spec.name] = parsed
             } else {
                 object[spec.name] = value.json
             }

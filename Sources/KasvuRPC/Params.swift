@@ -83,9 +83,9 @@ struct Params {
             case (.string, .string(let text)): result[name] = .string(text)
             case (.integer, .int(let number)): result[name] = .int(number)
             case (.boolean, .bool(let flag)): result[name] = .bool(flag)
-            // An array field's value is its JSON text; the domain's rule checks the items.
-            case (.array, .array): result[name] = .string(String(decoding: json.serialized(), as: UTF8.self))
-            default: report(field, "must be \(spec.type == .integer ? "an integer" : spec.type == .array ? "an array" : "a \(spec.type.rawValue)")")
+            // An array or object field's value is its JSON text; the domain's rule checks it.
+            case (.array, .array), (.object, .object): result[name] = .string(String(decoding: json.serialized(), as: UTF8.self))
+            default: report(field, "must be \(spec.type == .integer ? "an integer" : spec.type == .array ? "an array" : spec.type == .object ? "an object" : "a \(spec.type.rawValue)")")
             }
         }
         return result

@@ -38,7 +38,7 @@ extension Replica {
                 throw KasvuError.validationFailed(field: "remove", "both clients have an open referral (\(open[0].id), \(otherOpen[0].id)); cancel or end one first")
             }
             var moves: [(EntityKind, String, RecordState)] = []
-            for kind in [EntityKind.referral, .contact, .event, .assessment, .hours] {
+            for kind in [EntityKind.referral, .contact, .event, .assessment, .enrolment, .hours] {
                 for row in try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE client_id = ? AND deleted IS NOT 1 ORDER BY id",
                                             arguments: [remove]) {
                     moves.append((kind, row["id"], try Self.decodeState(row["sync_state"])))

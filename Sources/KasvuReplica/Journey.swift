@@ -7,7 +7,8 @@ import KasvuSync
 public struct JourneyStep: Sendable, Hashable {
     /// `registered`, `profiled`, `risk_group_confirmed`, `assessment`, `assessment_completed`, `referred`, `referral_activated`,
     /// `referral_waitlisted`, `referral_ended`, `referral_cancelled`, `referral_rejected`,
-    /// `contact`, `hours_reported`, `event`, `updated` or `deleted`.
+    /// `contact`, `hours_reported`, `event`, `enrolment_planned`, `enrolment_started`,
+    /// `enrolment_completed`, `enrolment_interrupted`, `enrolment_not_started`, `updated` or `deleted`.
     public let event: String
     public let entity: EntityKind
     public let id: String
@@ -54,7 +55,7 @@ public struct Journey: Sendable {
 extension Replica {
     /// The journey of a client this replica holds (``Journey``): its registration, profiling
     /// and confirmation, assessments, referrals with the transitions their states show, contacts, hours,
-    /// events and this replica's own other writes to them, oldest first, and the conflicts open
+    /// events, enrolments in catalogue services and this replica's own other writes to them, oldest first, and the conflicts open
     /// on any of them. A deleted client whose delete is in conflict is shown; another is not found.
     ///
     /// Built from the records' states (each value knows the write that made it) and this
@@ -69,7 +70,7 @@ extension Replica {
                 throw KasvuError.notFound(entity: "client", id: id)
             }
             var records: [(EntityKind, String, RecordState)] = [(.client, id, client)]
-            for kind in [EntityKind.assessment, .referral, .contact, .hours, .event] {
+            for kind in [EntityKind.assessment, .referral, .contact, .hours, .event, .enrolment] {
                 for row in try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE client_id = ? ORDER BY id", arguments: [id]) {
                     let state = try Self.decodeState(row["sync_state"])
                     if !state.isDeleted || !state.conflicts.isEmpty { records.append((kind, row["id"], state)) }
@@ -78,6 +79,11 @@ extension Replica {
             var providerNames: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider") {
                 providerNames[row["id"]] = try Self.decodeState(row["sync_state"]).value(.name).stringValue
+            }
+            var serviceNames: [String: (name: String?, category: String?)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, sync_state FROM service") {
+                let service = try Self.decodeState(row["sync_state"])
+                serviceNames[row["id"]] = (service.value(.name).stringValue, service.value(.category).stringValue)
             }
             var history: [String: [(actor: String, counter: Int64, user: String?, fields: String, hlc: Int64)]] = [:]
             for (kind, recordID, _) in records {
@@ -133,7 +139,18 @@ extension Replica {
                     step("assessment", state.entries(.clientId).first, date: state.value(.date).stringValue, ["needs": needs])
                     step("assessment_completed", state.entries(.completedAt).first, date: state.value(.date).stringValue,
                          user: state.value(.completedBy).stringValue, ["outcome": state.value(.outcome), "needs": needs])
-                case .provider:
+                case .enrolment:
+                    let service = state.value(.serviceId).stringValue.flatMap { serviceNames[$0] }
+                    let serviceDetails: [String: FieldValue] = ["serviceId": state.value(.serviceId), "serviceName": service?.name.map(FieldValue.string) ?? .null,
+                                                                "category": service?.category.map(FieldValue.string) ?? .null]
+                    step("enrolment_planned", state.entries(.clientId).first, date: state.value(.startDate).stringValue, serviceDetails)
+                    step("enrolment_started", state.entries(.startedOn).first, date: state.value(.startedOn).stringValue, serviceDetails)
+                    let current = state.value(.state).stringValue ?? "planned"
+                    if !["planned", "started"].contains(current) {
+                        step("enrolment_\(current)", state.entries(.state).first, date: state.value(.endedOn).stringValue,
+                             serviceDetails.merging(["endReason": state.value(.endReason)]) { $1 })
+                    }
+                case .provider, .service:
                     break
                 }
                 if state.isDeleted { step("deleted", state.fields[EntitySchema.deletedField]?.first) }

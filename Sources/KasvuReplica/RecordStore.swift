@@ -13,6 +13,7 @@ extension Replica {
     /// - Parameter id: a caller-chosen UUID (for idempotent imports); random when nil.
     public func create(_ kind: EntityKind, fields: [String: FieldValue], id: String? = nil) async throws -> Record {
         if kind == .referral { return try await createReferral(fields, id: id) }  // the pilot rules apply
+        if kind == .enrolment { return try await createEnrolment(fields, id: id) }  // the service must fit
         let id = try id.map { id throws(KasvuError) in
             do throws(FieldError) { return try RecordID.validate(id) } catch { throw .validationFailed([error]) }
         } ?? RecordID.random()
@@ -344,7 +345,7 @@ extension Replica {
     /// A referral, contact, hours report or event must point at a live client and provider.
     static func checkReferences(_ db: Database, _ kind: EntityKind, _ values: [String: FieldValue]) throws {
         var errors: [FieldError] = []
-        for (field, target) in [("clientId", EntityKind.client), ("providerId", .provider)] {
+        for (field, target) in [("clientId", EntityKind.client), ("providerId", .provider), ("serviceId", .service)] {
             guard kind.schema.field(field) != nil, let id = values[field]?.stringValue else { continue }
             if try loadState(db, target, id).map({ !$0.isDeleted }) != true {
                 errors.append(FieldError(field: field, message: "no \(target.rawValue) with id \(id)"))

@@ -323,6 +323,45 @@ enum ReplicaSchema {
                 END;
                 """)
         }
+        migrator.registerMigration("v13: service catalogue and enrolments") { db in
+            try db.execute(sql: """
+                -- The service catalogue and clients' enrolments in its services (issue 15).
+                CREATE TABLE "service" (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    sync_state TEXT NOT NULL,
+                    has_conflict INTEGER NOT NULL DEFAULT 0,
+                    name GENERATED ALWAYS AS (json_extract(sync_state, '$.f.name[0][0]')) VIRTUAL,
+                    organiser_kind GENERATED ALWAYS AS (json_extract(sync_state, '$.f.organiserKind[0][0]')) VIRTUAL,
+                    category GENERATED ALWAYS AS (json_extract(sync_state, '$.f.category[0][0]')) VIRTUAL,
+                    deleted GENERATED ALWAYS AS (json_extract(sync_state, '$.f.deleted[0][0]')) VIRTUAL
+                ) WITHOUT ROWID;
+                CREATE INDEX "service_by_name" ON "service"(name, id);
+                CREATE INDEX "service_by_organiser_kind" ON "service"(organiser_kind, id);
+                CREATE INDEX "service_by_category" ON "service"(category, id);
+                CREATE INDEX "service_conflicts" ON "service"(id) WHERE has_conflict = 1;
+                CREATE TABLE "enrolment" (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    sync_state TEXT NOT NULL,
+                    has_conflict INTEGER NOT NULL DEFAULT 0,
+                    client_id GENERATED ALWAYS AS (json_extract(sync_state, '$.f.clientId[0][0]')) VIRTUAL,
+                    service_id GENERATED ALWAYS AS (json_extract(sync_state, '$.f.serviceId[0][0]')) VIRTUAL,
+                    provider_id GENERATED ALWAYS AS (json_extract(sync_state, '$.f.providerId[0][0]')) VIRTUAL,
+                    state GENERATED ALWAYS AS (json_extract(sync_state, '$.f.state[0][0]')) VIRTUAL,
+                    deleted GENERATED ALWAYS AS (json_extract(sync_state, '$.f.deleted[0][0]')) VIRTUAL
+                ) WITHOUT ROWID;
+                CREATE INDEX "enrolment_by_client_id" ON "enrolment"(client_id, id);
+                CREATE INDEX "enrolment_by_service_id" ON "enrolment"(service_id, id);
+                CREATE INDEX "enrolment_by_provider_id" ON "enrolment"(provider_id, id);
+                CREATE INDEX "enrolment_by_state" ON "enrolment"(state, id);
+                CREATE INDEX "enrolment_conflicts" ON "enrolment"(id) WHERE has_conflict = 1;
+                CREATE TRIGGER service_history_forget AFTER DELETE ON "service" BEGIN
+                    DELETE FROM write_history WHERE entity = 'service' AND id = old.id;
+                END;
+                CREATE TRIGGER enrolment_history_forget AFTER DELETE ON "enrolment" BEGIN
+                    DELETE FROM write_history WHERE entity = 'enrolment' AND id = old.id;
+                END;
+                """)
+        }
         return migrator
     }
 }

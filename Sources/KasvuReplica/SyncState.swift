@@ -17,7 +17,7 @@ extension Replica {
     /// - Parameter excluding: records already in flight (sent, not yet acknowledged).
     public func pendingPush(limit: Int, excluding: Set<RecordKey> = []) async throws -> [OutboxItem] {
         try await read { db in
-            // Providers and clients before the records that point at them, so that a batch never
+            // Providers, services and clients before the records that point at them, so that a batch never
             // carries a referral, contact, hours report or event whose client the central store
             // has not received yet (its scope checks look the client up); assessments before
             // referrals, which the central store checks against the assessment gate.
@@ -26,7 +26,7 @@ extension Replica {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT entity, id, version FROM outbox
                 WHERE NOT EXISTS (SELECT 1 FROM resync_waiting w WHERE w.entity = outbox.entity AND w.id = outbox.id AND w.held = 1)
-                ORDER BY CASE entity WHEN 'provider' THEN 0 WHEN 'client' THEN 1 WHEN 'assessment' THEN 2 WHEN 'referral' THEN 3 ELSE 4 END, version
+                ORDER BY CASE entity WHEN 'provider' THEN 0 WHEN 'service' THEN 0 WHEN 'client' THEN 1 WHEN 'assessment' THEN 2 WHEN 'referral' THEN 3 ELSE 4 END, version
                 LIMIT ?
                 """, arguments: [limit + excluding.count])
             var items: [OutboxItem] = []

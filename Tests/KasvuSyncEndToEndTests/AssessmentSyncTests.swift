@@ -55,6 +55,17 @@ struct AssessmentSyncTests {
         #expect(record["outcome"] == .string("direct_referral") && record["needs"] == .string(#"["employment","health"]"#) && record["state"] == .string("completed"))
         for field in ["notes", "participants", "recommendedServices", "completedBy"] { #expect(record[field] == .null, "\(field)") }
         await #expect(throws: KasvuError.self) { try await provider.replica.get(.assessment, id: draft.id) }
+        // Asked through kasvu rpc, as the provider's tools would: no notes, no names, no draft.
+        let asked = try KasvuBinary.run(["rpc", "--db", provider.replica.path], input: """
+            {"jsonrpc":"2.0","id":1,"method":"assessment/get","params":{"id":"\(first)"}}
+            {"jsonrpc":"2.0","id":2,"method":"assessment/get","params":{"id":"\(draft.id)"}}
+            {"jsonrpc":"2.0","id":3,"method":"client/journey","params":{"id":"\(client)"}}
+
+            """)
+        let answers = asked.stdout.split(separator: "\n")
+        #expect(answers.count == 3 && answers[0].contains(#""notes":null"#) && answers[0].contains(#""participants":null"#), "\(asked)")
+        #expect(answers.count == 3 && answers[1].contains(#""kind":"not_found""#) && answers[2].contains("assessment_completed"), "\(asked)")
+        #expect(!asked.stdout.contains("salaisuus") && !asked.stdout.contains("Osallistujanimi"))
         #expect(try ErasureTests.leaks(files: Self.files(provider.replica.path), secrets: Self.confidential) == [])
 
         // A later completed assessment replaces the earlier one on the provider's laptop.

@@ -1,6 +1,6 @@
 /// The kinds of record a replica holds and syncs.
 public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-    case client, provider, referral, contact, hours, event, assessment
+    case client, provider, referral, contact, hours, event, assessment, service, enrolment
 
     public var schema: EntitySchema {
         switch self {
@@ -11,6 +11,8 @@ public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Compa
         case .hours: Schemas.hours
         case .event: Schemas.event
         case .assessment: Schemas.assessment
+        case .service: Schemas.service
+        case .enrolment: Schemas.enrolment
         }
     }
 
@@ -18,7 +20,7 @@ public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Compa
 
     /// The records of a client whose personal fields its erasure nulls in the same write
     /// (hours and referrals hold none).
-    public static let erasedWithClient: [EntityKind] = [.contact, .event, .assessment]
+    public static let erasedWithClient: [EntityKind] = [.contact, .event, .assessment, .enrolment]
 }
 
 /// One field of an entity: its public name, how a value is checked and who may set it.
@@ -32,11 +34,11 @@ public struct FieldSpec: Sendable {
         case system
     }
 
-    /// The JSON type a value must have (money, hours and dates are strings). An `array` travels
-    /// in the sync state as its canonical JSON text (a string value), so that merge, storage
-    /// and the wire stay scalar; the JSON-RPC boundary turns it back into an array.
+    /// The JSON type a value must have (money, hours and dates are strings). An `array` or
+    /// `object` travels in the sync state as its canonical JSON text (a string value), so that
+    /// merge, storage and the wire stay scalar; the JSON-RPC boundary turns it back.
     public enum ValueType: String, Sendable {
-        case string, integer, boolean, array
+        case string, integer, boolean, array, object
     }
 
     /// camelCase name used on the wire and in the sync state.
@@ -122,7 +124,9 @@ public struct EntitySchema: Sendable {
             }
             do throws(FieldError) { output[name] = try checked(spec, value) } catch { errors.append(error) }
         }
-        for spec in fields where spec.required && (output[spec.name] ?? .null).isNull && !errors.contains(where: { $0.field == spec.name }) {
+        // A field already refused (or an item or member of it, `needs[1]`, `target.minAge`) is not also missing.
+        for spec in fields where spec.required && (output[spec.name] ?? .null).isNull
+            && !errors.contains(where: { $0.field == spec.name || $0.field.hasPrefix(spec.name + "[") || $0.field.hasPrefix(spec.name + ".") }) {
             errors.append(FieldError(field: spec.name, message: "is required"))
         }
         if errors.isEmpty { errors = recordRule(output) }

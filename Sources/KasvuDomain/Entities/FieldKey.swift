@@ -69,9 +69,23 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let outcome = FieldKey("outcome")
     public static let participants = FieldKey("participants")
     public static let recommendedServices = FieldKey("recommendedServices")
+    public static let capacity = FieldKey("capacity")
+    public static let category = FieldKey("category")
+    public static let contractKind = FieldKey("contractKind")
+    public static let endedOn = FieldKey("endedOn")
+    public static let municipalities = FieldKey("municipalities")
+    public static let organiserBusinessId = FieldKey("organiserBusinessId")
+    public static let organiserKind = FieldKey("organiserKind")
+    public static let organiserName = FieldKey("organiserName")
+    public static let serviceId = FieldKey("serviceId")
+    public static let startedOn = FieldKey("startedOn")
+    public static let target = FieldKey("target")
+    public static let unitCostPerMonth = FieldKey("unitCostPerMonth")
+    public static let validFrom = FieldKey("validFrom")
+    public static let validTo = FieldKey("validTo")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capitationBase, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipality, .name, .needs, .needsAssessment, .note, .notes, .outcome, .participants, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .startDate, .state, .status, .verifiedHours]
+    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .target, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

@@ -12,29 +12,33 @@ public struct FieldRule: Sendable {
         /// A JSON-Schema `format` (`uuid`, `date`, `email`).
         public var format: String?
         public var description: String?
-        /// For an array field: what each item is, and how many there may be.
-        public var items: Items?
+        /// For an array or object field: what it holds, and how many items there may be.
+        public var structure: Structure?
         public var maxItems: Int?
 
-        /// The items of an array field.
-        public enum Items: Sendable {
+        /// What an array or object field holds.
+        public enum Structure: Sendable {
             /// Distinct codes from a fixed list.
             case codes([String])
             /// Free texts of at most this many characters.
             case texts(maxLength: Int)
             /// Objects `{role, name}`: a role from the list and a name.
             case participants(roles: [String], nameMaxLength: Int)
+            /// Municipality codes.
+            case municipalities
+            /// A service's target group: an object `{clientTypes, riskGroups, minAge, maxAge}`.
+            case serviceTarget(clientTypes: [String])
         }
 
         init(allowed: [String]? = nil, pattern: String? = nil, range: ClosedRange<Int64>? = nil, maxLength: Int? = nil,
-             format: String? = nil, description: String? = nil, items: Items? = nil, maxItems: Int? = nil) {
+             format: String? = nil, description: String? = nil, structure: Structure? = nil, maxItems: Int? = nil) {
             self.allowed = allowed
             self.pattern = pattern
             self.range = range
             self.maxLength = maxLength
             self.format = format
             self.description = description
-            self.items = items
+            self.structure = structure
             self.maxItems = maxItems
         }
     }
@@ -205,7 +209,7 @@ enum Check {
 
     /// Distinct codes from `allowed`, kept in the list's order (so equal sets are equal texts).
     static func codes(_ name: String, _ allowed: [String], description: String) -> FieldRule {
-        FieldRule(format: .init(description: description, items: .codes(allowed), maxItems: allowed.count)) { value throws(FieldError) in
+        FieldRule(format: .init(description: description, structure: .codes(allowed), maxItems: allowed.count)) { value throws(FieldError) in
             var chosen: Set<String> = []
             for (index, item) in try items(name, value, maxItems: allowed.count).enumerated() {
                 guard let code = item as? String, allowed.contains(code) else {
@@ -220,7 +224,7 @@ enum Check {
     /// Free texts, in the order given.
     static func texts(_ name: String, maxItems: Int, maxLength: Int) -> FieldRule {
         let rule = text(name, maxLength: maxLength)
-        return FieldRule(format: .init(description: "each item not blank, no control characters", items: .texts(maxLength: maxLength), maxItems: maxItems)) { value throws(FieldError) in
+        return FieldRule(format: .init(description: "each item not blank, no control characters", structure: .texts(maxLength: maxLength), maxItems: maxItems)) { value throws(FieldError) in
             var out: [String] = []
             for (index, item) in try items(name, value, maxItems: maxItems).enumerated() {
                 guard let text = item as? String else { throw FieldError(field: "\(name)[\(index)]", message: "must be a string") }
@@ -235,7 +239,7 @@ enum Check {
     /// Who took part in an assessment: `[{role, name}]`, in the order given.
     static func participants(_ name: String, roles: [String], maxItems: Int) -> FieldRule {
         let nameRule = text("name", maxLength: 100)
-        return FieldRule(format: .init(description: "each {role, name}", items: .participants(roles: roles, nameMaxLength: 100), maxItems: maxItems)) { value throws(FieldError) in
+        return FieldRule(format: .init(description: "each {role, name}", structure: .participants(roles: roles, nameMaxLength: 100), maxItems: maxItems)) { value throws(FieldError) in
             var out: [String] = []
             for (index, item) in try items(name, value, maxItems: maxItems).enumerated() {
                 let path = "\(name)[\(index)]"
@@ -257,6 +261,65 @@ enum Check {
         }
     }
 
+    /// Distinct municipality codes, at least one, in ascending order.
+    static func municipalities(_ name: String) -> FieldRule {
+        FieldRule(format: .init(description: "kuntanumerot of the shipped list, at least one", structure: .municipalities, maxItems: 400)) { value throws(FieldError) in
+            var codes: Set<String> = []
+            for (index, item) in try items(name, value, maxItems: 400).enumerated() {
+                guard let text = item as? String else { throw FieldError(field: "\(name)[\(index)]", message: "must be a municipality code string") }
+                do throws(FieldError) { codes.insert(try Municipalities.shipped.validate(text).code) } catch {
+                    throw FieldError(field: "\(name)[\(index)]", message: error.message)
+                }
+            }
+            guard !codes.isEmpty else { throw FieldError(field: name, message: "must name at least one municipality") }
+            return .string("[" + codes.sorted().map(quoted).joined(separator: ",") + "]")
+        }
+    }
+
+    /// A service's target group `{clientTypes, riskGroups, minAge, maxAge}`, every member
+    /// optional (absent: anyone); canonical with sorted keys and sets in order.
+    static func serviceTarget(_ name: String, clientTypes allowedTypes: [String]) -> FieldRule {
+        FieldRule(format: .init(description: "who the service is for; an absent member does not restrict", structure: .serviceTarget(clientTypes: allowedTypes))) { value throws(FieldError) in
+            let text = try string(name, value)
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]), let object = parsed as? [String: Any] else {
+                throw FieldError(field: name, message: "must be an object {clientTypes, riskGroups, minAge, maxAge}")
+            }
+            if let extra = object.keys.sorted().first(where: { !["clientTypes", "riskGroups", "minAge", "maxAge"].contains($0) }) {
+                throw FieldError(field: "\(name).\(extra)", message: "unknown member; a target has clientTypes, riskGroups, minAge and maxAge")
+            }
+            var members: [String] = []
+            if let types = object["clientTypes"] {
+                guard let data = try? JSONSerialization.data(withJSONObject: types, options: [.fragmentsAllowed]) else {
+                    throw FieldError(field: "\(name).clientTypes", message: "must be an array of client types")
+                }
+                let chosen = try codes("\(name).clientTypes", allowedTypes, description: "").check(.string(String(decoding: data, as: UTF8.self)))
+                members.append("\"clientTypes\":\(chosen.stringValue ?? "[]")")
+            }
+            func age(_ key: String) throws(FieldError) -> Int? {
+                guard let raw = object[key] else { return nil }
+                guard !(raw is Bool), let number = raw as? Int, (0...120).contains(number) else {
+                    throw FieldError(field: "\(name).\(key)", message: "must be an integer age 0–120")
+                }
+                return number
+            }
+            let minAge = try age("minAge"), maxAge = try age("maxAge")
+            if let minAge, let maxAge, minAge > maxAge { throw FieldError(field: "\(name).maxAge", message: "must not be below minAge") }
+            if let maxAge { members.append("\"maxAge\":\(maxAge)") }
+            if let minAge { members.append("\"minAge\":\(minAge)") }
+            if let groups = object["riskGroups"] {
+                guard let list = groups as? [Any], !list.isEmpty else { throw FieldError(field: "\(name).riskGroups", message: "must be a non-empty array of risk groups 1–3") }
+                var chosen: Set<Int> = []
+                for (index, item) in list.enumerated() {
+                    guard !(item is Bool), let group = item as? Int, (1...3).contains(group), chosen.insert(group).inserted else {
+                        throw FieldError(field: "\(name).riskGroups[\(index)]", message: "must be a distinct risk group 1, 2 or 3")
+                    }
+                }
+                members.append("\"riskGroups\":[\(chosen.sorted().map(String.init).joined(separator: ","))]")
+            }
+            return .string("{" + members.joined(separator: ",") + "}")
+        }
+    }
+
     static let language = FieldRule(format: .init(pattern: "^[a-z]{2}$", description: "ISO 639-1 code")) { value throws(FieldError) in
         let text = try string("language", value)
         guard text.count == 2, text.allSatisfy({ $0.isASCII && $0.isLowercase }) else {
@@ -275,6 +338,12 @@ enum Schemas {
     static let participantRoles = ["te_office", "municipal_social", "health", "kela", "provider", "education", "other"]
     static let assessmentOutcomes = ["direct_referral", "service_manager", "other_services", "no_service"]
     static let assessmentStates = ["draft", "completed"]
+    static let contractKinds = ["pilot_provider", "service_manager"]
+    static let organiserKinds = ["te_office", "municipality", "kela", "wellbeing_services_county", "education", "ngo", "provider"]
+    static let serviceCategories = ["job_search", "coaching", "work_try_out", "rehabilitative_work_activity", "wage_subsidy", "training",
+                                    "education", "health", "social_work", "mental_health_substance", "rehabilitation", "housing",
+                                    "debt_counselling", "business_services", "recruitment"]
+    static let enrolmentStates = EnrolmentState.allCases.map(\.rawValue)
     static let eventKinds = ["education_started", "business_started", "employed", "employment_ended", "education_completed"]
 
     static let client = EntitySchema(
@@ -373,7 +442,10 @@ enum Schemas {
             FieldSpec(.cap, type: .integer, required: true, check: Check.int("cap", 0...1_000_000)),
             FieldSpec(.capitationBase, required: true, summary: "monthly capitation base, euros", check: Check.decimal("capitationBase", maxFractionDigits: 2)),
             FieldSpec(.hourlyRate, required: true, summary: "outcome fee per hour worked, euros", check: Check.decimal("hourlyRate", maxFractionDigits: 2)),
+            FieldSpec(.contractKind, summary: "pilot_provider (default) runs the service process; service_manager finds clients services in the catalogue and writes their enrolments",
+                      check: Check.oneOf("contractKind", contractKinds)),
         ],
+        defaults: ["contractKind": .string("pilot_provider")],
         recordRule: { record in
             // Contract terms must lie within the purchaser's ranges of the tariff in force.
             guard let base = record[.capitationBase]?.stringValue, let rate = record[.hourlyRate]?.stringValue else { return [] }
@@ -472,6 +544,51 @@ enum Schemas {
         recordRule: { record in
             guard record[.state]?.stringValue == "completed", (record[.outcome] ?? .null).isNull else { return [] }
             return [FieldError(field: "outcome", message: "is required to complete an assessment")]
+        }
+    )
+
+    /// A service of the catalogue: what the TE office, municipalities, Kela and others already
+    /// offer. The central office writes it; every replica receives it (no personal data).
+    static let service = EntitySchema(
+        kind: .service,
+        fields: [
+            FieldSpec(.name, required: true, indexed: true, check: Check.text("name")),
+            FieldSpec(.organiserKind, required: true, indexed: true, summary: "who organises it", check: Check.oneOf("organiserKind", organiserKinds)),
+            FieldSpec(.organiserName, required: true, check: Check.text("organiserName")),
+            FieldSpec(.organiserBusinessId, summary: "the organiser's Y-tunnus", check: Check.businessID("organiserBusinessId")),
+            FieldSpec(.category, required: true, indexed: true, check: Check.oneOf("category", serviceCategories)),
+            FieldSpec(.target, type: .object, summary: "who it is for: {clientTypes, riskGroups, minAge, maxAge}, each optional",
+                      check: Check.serviceTarget("target", clientTypes: clientTypes)),
+            FieldSpec(.municipalities, type: .array, required: true, summary: "the municipalities it serves", check: Check.municipalities("municipalities")),
+            FieldSpec(.validFrom, required: true, check: Check.date("validFrom")),
+            FieldSpec(.validTo, summary: "the last day it is offered; open when null", check: Check.date("validTo")),
+            FieldSpec(.capacity, type: .integer, summary: "places at a time", check: Check.int("capacity", 0...1_000_000)),
+            FieldSpec(.unitCostPerMonth, summary: "euros per client and month, exact", check: Check.decimal("unitCostPerMonth", maxFractionDigits: 2)),
+        ],
+        recordRule: { record in
+            guard let from = record[.validFrom]?.stringValue, let to = record[.validTo]?.stringValue, to < from else { return [] }
+            return [FieldError(field: "validTo", message: "must not be before validFrom \(from)")]
+        }
+    )
+
+    /// A client's place in a catalogue service, planned, started and ended (``EnrolmentState``).
+    static let enrolment = EntitySchema(
+        kind: .enrolment,
+        fields: [
+            FieldSpec(.clientId, required: true, access: .createOnly, indexed: true, check: Check.id("clientId")),
+            FieldSpec(.serviceId, required: true, access: .createOnly, indexed: true, check: Check.id("serviceId")),
+            FieldSpec(.providerId, access: .createOnly, indexed: true, summary: "the service manager that arranged it (required when a provider writes it)", check: Check.id("providerId")),
+            FieldSpec(.startDate, required: true, summary: "planned start", check: Check.date("startDate")),
+            FieldSpec(.endDate, summary: "planned end", check: Check.date("endDate")),
+            FieldSpec(.state, access: .system, indexed: true, summary: "change with enrolment/transition", check: Check.oneOf("state", enrolmentStates)),
+            FieldSpec(.startedOn, access: .system, summary: "the day it started", check: Check.date("startedOn")),
+            FieldSpec(.endedOn, access: .system, summary: "the day it completed, was interrupted, or was found not to start", check: Check.date("endedOn")),
+            FieldSpec(.endReason, access: .system, personal: true, summary: "why it was interrupted or did not start", check: Check.text("endReason", maxLength: 500)),
+        ],
+        defaults: ["state": .string(EnrolmentState.planned.rawValue)],
+        recordRule: { record in
+            guard let start = record[.startDate]?.stringValue, let end = record[.endDate]?.stringValue, end < start else { return [] }
+            return [FieldError(field: "endDate", message: "must not be before startDate \(start)")]
         }
     )
 }

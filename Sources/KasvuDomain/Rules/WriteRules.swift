@@ -17,8 +17,10 @@ public enum ReplicaRole: String, Sendable, Hashable, CaseIterable, Codable {
 /// // "verifiedHours of hours is recorded by the central office"
 /// ```
 public enum WriteRules {
-    /// The record kinds a provider writes: its own service and outcome reports.
-    public static let providerKinds: Set<EntityKind> = [.contact, .hours, .event]
+    /// The record kinds a provider writes: its own service and outcome reports, and (a
+    /// service manager only, which the central store checks against the provider's contract)
+    /// enrolments in catalogue services.
+    public static let providerKinds: Set<EntityKind> = [.contact, .hours, .event, .enrolment]
     /// The findings of an audit, written by the central office only.
     public static let auditFields: Set<String> = [FieldKey.verifiedHours.rawValue, FieldKey.auditedHours.rawValue, FieldKey.auditedBy.rawValue, FieldKey.auditedAt.rawValue]
     /// The referral states a replica may write: a new referral is pending; it may be
@@ -48,9 +50,9 @@ public enum WriteRules {
         case .admin:
             return nil
         case .office:
-            if kind == .provider { return "only the central office writes providers" }
+            if kind == .provider || kind == .service { return "only the central office writes providers and the service catalogue" }
         case .provider:
-            guard providerKinds.contains(kind) else { return "a provider writes contacts, hours and events only" }
+            guard providerKinds.contains(kind) else { return providerKindsRefusal }
         }
         if kind == .hours && auditFields.contains(field) { return "\(field) of hours is recorded by the central office" }
         return nil
@@ -89,6 +91,16 @@ public enum WriteRules {
         if field == EntitySchema.deletedField || field == FieldKey.clientId.rawValue { return nil }
         if value.isNull, EntityKind.assessment.schema.field(field)?.personal == true { return nil }
         return "a completed assessment does not change; record a new assessment (assessment/create) instead"
+    }
+
+    public static let providerKindsRefusal = "a provider writes contacts, hours, events and (a service manager) enrolments only"
+
+    /// Why a replica may write `next` to an enrolment's state, given the states its writer had
+    /// seen (none: a new enrolment, which may arrive already started or ended), or nil.
+    public static func enrolmentStateRefusal(next: EnrolmentState, seen: [EnrolmentState]) -> String? {
+        if seen.isEmpty || seen.contains(next) { return nil }
+        for state in seen where !state.reaches(next) { return "an enrolment cannot go from \(state.rawValue) to \(next.rawValue)" }
+        return nil
     }
 
     /// Why a replica may write `next` to an assessment's state, given the states its writer had

@@ -21,6 +21,17 @@ enum RecordMethods {
                 """),
             update(.assessment, roles: .publicSide),
             assessmentComplete,
+            create("service/create", .service, roles: .centralOffice, summary: """
+                Add a service to the catalogue: what the TE office, municipalities, Kela and others already offer (category, \
+                organiser, target group, municipalities served, validity, capacity, monthly cost). Every replica receives it.
+                """),
+            update(.service, roles: .centralOffice),
+            create("enrolment/create", .enrolment, roles: .everyone, summary: """
+                Enrol a client in a catalogue service, planned. The service must be offered on the dates and serve the client's \
+                municipality, type, risk group and age (validation_failed names each problem). Offices and the central office \
+                enrol; a provider's replica only if it is a service manager (contractKind service_manager), naming itself in providerId.
+                """),
+            enrolmentTransition,
             clientDelete, clientMerge, clientSearch, clientJourney, hoursReport,
         ]
         for kind in EntityKind.allCases {
@@ -151,7 +162,8 @@ enum RecordMethods {
         summary: """
             One timeline of everything this replica knows about a client, oldest first (by the day each step is about or, \
             where the record names none, was written; then by when it was written): registration, profiling proposal and confirmation (with the model version and \
-            who confirmed), assessments (needs, and the outcome with who completed it), referrals and the transitions their states show (dates, who), contacts, hours, events, this \
+            who confirmed), assessments (needs, and the outcome with who completed it), referrals and the transitions their states show (dates, who), contacts, hours, events, \
+            enrolments in catalogue services (planned, started, ended, with the service), this \
             replica's own other writes with the user who made them, and the conflicts open on any of them. `by.user` is \
             known for this replica's own writes; other replicas' users are in audit/trail (central office).
             """,
@@ -161,7 +173,8 @@ enum RecordMethods {
             "steps": JSONSchema.array(JSONSchema.object([
                 "event": JSONSchema.string(allowed: ["registered", "profiled", "risk_group_confirmed", "assessment", "assessment_completed", "referred", "referral_activated",
                                                  "referral_waitlisted", "referral_ended", "referral_cancelled", "referral_rejected",
-                                                 "contact", "hours_reported", "event", "updated", "deleted"]),
+                                                 "contact", "hours_reported", "event", "enrolment_planned", "enrolment_started", "enrolment_completed",
+                                                 "enrolment_interrupted", "enrolment_not_started", "updated", "deleted"]),
                 "entity": JSONSchema.entity, "id": JSONSchema.uuid,
                 "at": JSONSchema.string("when the write was made, ISO 8601 UTC"),
                 "date": JSONSchema.string("the day the step is about (a contact's date, a referral's start or end, the first of an hours report's month), else the day it was written, in Finland (YYYY-MM-DD)"),
@@ -194,6 +207,31 @@ enum RecordMethods {
         let id = p.id()
         try p.check()
         return try await call.replica.completeAssessment(id: id, completedBy: call.user).json
+    }
+
+    private static let enrolmentTransition = MethodDeclaration(
+        "enrolment/transition",
+        summary: "Move an enrolment: planned → started → completed | interrupted (reason), or planned → not_started (reason). The date is the day it happened.",
+        params: [
+            .init("id", JSONSchema.uuid, required: true),
+            .init("to", JSONSchema.string(allowed: EnrolmentState.allCases.map(\.rawValue)), required: true),
+            .init("date", JSONSchema.date, description: "the day; today (Europe/Helsinki) when absent"),
+            .init("reason", JSONSchema.string(), description: "required for interrupted and not_started"),
+        ],
+        result: ("enrolment", JSONSchema.ref(OpenRPCDocument.schemaName(.enrolment))),
+        errors: [.validationFailed, .notFound, .invalidTransition, .permissionDenied], roles: .everyone
+    ) { call in
+        var p = call.params
+        let id = p.id()
+        let to = p.string("to")
+        let date = p.optionalString("date")
+        let reason = p.optionalString("reason")
+        try p.check()
+        guard let next = EnrolmentState(rawValue: to) else {
+            throw ResponseError.invalidParams("invalid params: to", errors: [(field: "to", message: "must be one of \(EnrolmentState.allCases.map(\.rawValue).joined(separator: ", "))")])
+        }
+        let day = try date.map(ParamParsing.date)
+        return try await call.replica.transitionEnrolment(id: id, to: next, date: day, reason: reason).json
     }
 
     private static let clientDelete = MethodDeclaration(

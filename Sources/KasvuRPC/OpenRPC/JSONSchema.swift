@@ -56,7 +56,7 @@ enum JSONSchema {
     static func field(_ spec: FieldSpec) -> JSONValue {
         let format = spec.rule.format
         var schema: [String: JSONValue] = ["type": .string(spec.type.rawValue)]
-        switch format.items {
+        switch format.structure {
         case .codes(let codes)?:
             schema["items"] = .object(["type": "string", "enum": .array(codes.map(JSONValue.string))])
             schema["uniqueItems"] = true
@@ -67,6 +67,18 @@ enum JSONSchema {
                 "type": "object", "additionalProperties": false, "required": ["role", "name"],
                 "properties": .object(["role": .object(["type": "string", "enum": .array(roles.map(JSONValue.string))]),
                                        "name": .object(["type": "string", "maxLength": .int(Int64(nameMaxLength))])]),
+            ])
+        case .municipalities?:
+            schema["items"] = .object(["type": "string", "pattern": #"^\d{3}$"#])
+            schema["uniqueItems"] = true
+            schema["minItems"] = 1
+        case .serviceTarget(let clientTypes)?:
+            let age: JSONValue = ["type": "integer", "minimum": 0, "maximum": 120]
+            schema["additionalProperties"] = false
+            schema["properties"] = .object([
+                "clientTypes": .object(["type": "array", "uniqueItems": true, "items": .object(["type": "string", "enum": .array(clientTypes.map(JSONValue.string))])]),
+                "riskGroups": .object(["type": "array", "uniqueItems": true, "minItems": 1, "items": ["type": "integer", "minimum": 1, "maximum": 3]]),
+                "minAge": age, "maxAge": age,
             ])
         case nil:
             break
