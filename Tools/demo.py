@@ -289,6 +289,25 @@ try:
     print("Työpolku Oy (a pilot provider) may not enrol →",
           provider.call("enrolment/create", clientId=aino["id"], serviceId=activity["id"], startDate=today.isoformat(),
                         providerId=p1["id"])["error"]["data"]["kind"])
+    kela = admin.call("service/create", name="Työkykykurssi", organiserKind="kela", organiserName="Kela",
+                      category="rehabilitative_work_activity", municipalities=["749"], validFrom="2026-01-01", unitCostPerMonth="600.00")
+    admin.sync()
+    office.sync()
+    second = office.call("enrolment/create", clientId=mikko["id"], serviceId=kela["id"], startDate=today.isoformat())
+    office.call("enrolment/transition", id=second["id"], to="started")
+    overlaps = office.call("report/overlaps")
+    for row in overlaps["clients"]:
+        print(f"overlap: client {row['clientId'][:8]}… in two {row['category']} services from {row['from']}")
+    for row in overlaps["catalogue"]:
+        print(f"catalogue overlap in {row['category']}: {' and '.join(row['organisers'])} in {row['municipalities']}, "
+              f"together {row['combinedMonthlyCost']} € a month: the savings potential")
+    office.sync()
+    admin.sync()
+    term = f"{today.year}-T{(today.month - 1) // 4 + 1}"
+    admin.call("baseline/set", area="Pohjois-Savo", period=term, costPerClient="2500.00")
+    for row in admin.call("report/costs", period=term)["areas"]:
+        print(f"costs {term} in {row['area']}: {row['costPerClient']} € a client against a baseline of {row['baseline']} €, "
+              f"savings {row['savingsPercent']} %, 10 % goal met: {row['goalMet']}")
     for r in replicas:
         r.close()
     replicas = []

@@ -42,6 +42,9 @@ struct PushRules {
         case .referral: return try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .assessment: return try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .enrolment: return try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .baseline:
+            let expected = WriteRules.baselineID(area: merged.value(.pilotArea).stringValue ?? "", period: merged.value(.period).stringValue ?? "")
+            return id == expected ? nil : .validationFailed(field: "id", "the id of a baseline is derived from its area and period")
         default: return nil
         }
     }

@@ -5,8 +5,8 @@ import KasvuSync
 public enum ReplicaScope: Sendable, Hashable {
     /// The central office: everything.
     case all
-    /// A TE office: clients of these municipalities and their records; every provider and the
-    /// service catalogue (read).
+    /// A TE office: clients of these municipalities and their records; every provider, the
+    /// service catalogue and the baselines (read).
     case municipalities(Set<String>)
     /// A provider: itself, the clients with a pending or active referral to it, or one that
     /// ended within the tariff's outcome window (it may still report hours for them), and
@@ -47,7 +47,7 @@ struct ScopeResolver {
             return true
         case .municipalities(let codes):
             switch kind {
-            case .provider, .service: return true
+            case .provider, .service, .baseline: return true
             case .client: return codes.contains(state.value(.municipality).stringValue ?? "")
             default: return try clientVisible(state.value(.clientId).stringValue)
             }
@@ -55,6 +55,7 @@ struct ScopeResolver {
             switch kind {
             case .provider: return id == provider
             case .service: return true
+            case .baseline: return false
             case .client: return try clientVisible(id)
             case .enrolment: return try clientVisible(state.value(.clientId).stringValue)
             case .referral:
@@ -102,7 +103,7 @@ struct ScopeResolver {
             return nil
         case .municipalities(let codes):
             switch kind {
-            case .provider, .service: return "only the central office writes providers and the service catalogue"
+            case .provider, .service, .baseline: return "only the central office writes providers, the service catalogue and baselines"
             case .client: return codes.contains(state.value(.municipality).stringValue ?? "") ? nil : outside
             default: return try clientVisible(state.value(.clientId).stringValue) ? nil : outside
             }

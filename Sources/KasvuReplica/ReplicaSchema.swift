@@ -323,9 +323,10 @@ enum ReplicaSchema {
                 END;
                 """)
         }
-        migrator.registerMigration("v13: service catalogue and enrolments") { db in
+        migrator.registerMigration("v13: service catalogue, enrolments, baselines") { db in
             try db.execute(sql: """
-                -- The service catalogue and clients' enrolments in its services (issue 15).
+                -- The service catalogue, clients' enrolments in its services, and the areas'
+                -- baseline costs (issue 15).
                 CREATE TABLE "service" (
                     id TEXT PRIMARY KEY NOT NULL,
                     sync_state TEXT NOT NULL,
@@ -359,6 +360,20 @@ enum ReplicaSchema {
                 END;
                 CREATE TRIGGER enrolment_history_forget AFTER DELETE ON "enrolment" BEGIN
                     DELETE FROM write_history WHERE entity = 'enrolment' AND id = old.id;
+                END;
+                CREATE TABLE "baseline" (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    sync_state TEXT NOT NULL,
+                    has_conflict INTEGER NOT NULL DEFAULT 0,
+                    pilot_area GENERATED ALWAYS AS (json_extract(sync_state, '$.f.pilotArea[0][0]')) VIRTUAL,
+                    period GENERATED ALWAYS AS (json_extract(sync_state, '$.f.period[0][0]')) VIRTUAL,
+                    deleted GENERATED ALWAYS AS (json_extract(sync_state, '$.f.deleted[0][0]')) VIRTUAL
+                ) WITHOUT ROWID;
+                CREATE INDEX "baseline_by_pilot_area" ON "baseline"(pilot_area, id);
+                CREATE INDEX "baseline_by_period" ON "baseline"(period, id);
+                CREATE INDEX "baseline_conflicts" ON "baseline"(id) WHERE has_conflict = 1;
+                CREATE TRIGGER baseline_history_forget AFTER DELETE ON "baseline" BEGIN
+                    DELETE FROM write_history WHERE entity = 'baseline' AND id = old.id;
                 END;
                 """)
         }

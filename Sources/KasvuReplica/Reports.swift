@@ -119,6 +119,21 @@ extension Replica {
 }
 
 extension Replica {
+    /// Overlaps among the catalogue services and the enrolments this replica holds, and each
+    /// service's retention (``ServiceOverlaps``).
+    public func overlapsReport() async throws -> ServiceOverlaps {
+        let today = self.today()
+        return try await read { db in
+            func live(_ kind: EntityKind) throws -> [(id: String, values: [String: FieldValue])] {
+                try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE deleted IS NOT 1 ORDER BY id")
+                    .map { ($0["id"], try Self.decodeState($0["sync_state"]).values) }
+            }
+            return ServiceOverlaps(services: try live(.service), enrolments: try live(.enrolment), today: today)
+        }
+    }
+}
+
+extension Replica {
     /// A provider's pilot area as its region code, whether stored as the code or (before codes)
     /// as the region's name, so that one area is one row.
     static func pilotArea(_ provider: RecordState) -> String {

@@ -117,4 +117,57 @@ struct ServiceCatalogueTests {
         #expect(steps.first { $0["event"] == "enrolment_started" }?["details"]?["serviceName"] == "Nuorten kuntoutuskurssi")
         #expect(await rpc.finish() == 0)
     }
+
+    /// The same case as the domain test, smaller, through kasvu rpc: two organisers' rehabilitation
+    /// for one client at once, and their combined monthly cost.
+    @Test func overlapsAreReportedThroughRPC() async throws {
+        let rpc = try RPCProcess(db: db)
+        let kela = try await rpc.result("service/create", Self.course)["id"]!
+        let municipal = try await rpc.result("service/create", Self.merged(Self.course, [
+            "name": "Kuntoutus", "organiserKind": "municipality", "organiserName": "Siilinjärven kunta", "target": [:],
+            "municipalities": ["749"], "unitCostPerMonth": "400.00",
+        ]))["id"]!
+        let young = try await Self.youngPerson(rpc)
+        for (service, day) in [(kela, "2026-03-01"), (municipal, "2026-06-15")] {
+            let enrolment = try await rpc.result("enrolment/create", ["clientId": young, "serviceId": service, "startDate": .string(day)])["id"]!
+            _ = try await rpc.result("enrolment/transition", ["id": enrolment, "to": "started", "date": .string(day)])
+        }
+        let report = try await rpc.result("report/overlaps")
+        let overlap = try #require(report["clients"]?.arrayValue?.first)
+        #expect(report["clients"]?.arrayValue?.count == 1)
+        #expect(overlap["clientId"] == young && overlap["from"] == "2026-06-15" && overlap["to"] == .null)
+        #expect(report["catalogue"]?.arrayValue?.map { $0["combinedMonthlyCost"] } == ["1250.00"])
+        #expect(report["catalogue"]?.arrayValue?.first?["municipalities"] == ["749"])
+        #expect(report["retention"]?.arrayValue?.map { $0["started"] } == [1, 1])
+        #expect(report["retention"]?.arrayValue?.allSatisfy { $0["interruptedShare"] == .null } == true)
+        #expect(await rpc.finish() == 0)
+    }
+
+    /// Savings against the baseline through kasvu rpc: a client in a 400.00 a month service for May
+    /// and June of 2026-T2, and nothing else, costs 800.00 against a baseline of 1000.00.
+    @Test func costsAreMeasuredAgainstTheBaseline() async throws {
+        let rpc = try RPCProcess(db: db)
+        let service = try await rpc.result("service/create", Self.merged(Self.course, ["target": [:], "unitCostPerMonth": "400.00"]))["id"]!
+        let young = try await Self.youngPerson(rpc)
+        let enrolment = try await rpc.result("enrolment/create", ["clientId": young, "serviceId": service, "startDate": "2026-05-01"])["id"]!
+        _ = try await rpc.result("enrolment/transition", ["id": enrolment, "to": "started", "date": "2026-05-01"])
+        _ = try await rpc.result("enrolment/transition", ["id": enrolment, "to": "completed", "date": "2026-06-30"])
+
+        let baseline = try await rpc.result("baseline/set", ["area": "Pohjois-Savo", "period": "2026-T2", "costPerClient": "900.00"])
+        #expect(baseline["pilotArea"] == "MK11" && baseline["costPerClient"] == "900.00")
+        let corrected = try await rpc.result("baseline/set", ["area": "MK11", "period": "2026-T2", "costPerClient": "1000.00"])
+        #expect(corrected["id"] == baseline["id"] && corrected["costPerClient"] == "1000.00")
+        #expect(ClientTypeAndSearchTests.failedFields(try await rpc.call("baseline/set", ["area": "MK11", "period": "2026-T4", "costPerClient": "1.00"])) == ["period"])
+        #expect(ClientTypeAndSearchTests.failedFields(try await rpc.call("baseline/set", ["area": "Lappi-X", "period": "2026-T2", "costPerClient": "1.00"])) == ["pilotArea"])
+        #expect(ClientTypeAndSearchTests.failedFields(try await rpc.call("baseline/set", ["area": "MK11", "period": "2026-T2", "costPerClient": "1,00"])) == ["costPerClient"])
+
+        let report = try await rpc.result("report/costs", ["period": "2026-T2"])
+        #expect(report["rows"] == [["area": "MK11", "riskGroup": 3, "capitation": "0.00", "outcome": "0.00", "services": "800.00", "total": "800.00",
+                                    "clients": 1, "employed": 0, "costPerClient": "800.00", "costPerEmployed": .null]])
+        #expect(report["areas"] == [["area": "MK11", "total": "800.00", "clients": 1, "costPerClient": "800.00", "baseline": "1000.00",
+                                     "savingsPercent": "20.00", "goalMet": true]])
+        #expect(try await rpc.result("report/costs", ["period": "2026-T2", "area": "MK06"])["rows"] == [])
+        #expect(ClientTypeAndSearchTests.failedFields(try await rpc.call("report/costs", ["period": "2026-T2", "area": "Atlantis"])) == ["area"])
+        #expect(await rpc.finish() == 0)
+    }
 }

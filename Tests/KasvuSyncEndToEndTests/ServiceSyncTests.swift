@@ -75,6 +75,13 @@ struct ServiceSyncTests {
         #expect(try await managerReplica.sync().rejections.isEmpty)
         try await office.sync()
         #expect(try await office.replica.get(.enrolment, id: enrolment)["state"] == .string("started"))
+        // Baselines are the public side's: the office has the central office's, the providers none.
+        _ = try await admin.replica.setBaseline(area: "MK11", period: "2026-T3", costPerClient: "1200.00")
+        try await admin.sync()
+        try await office.sync()
+        try await pilotReplica.sync()
+        #expect(try await office.replica.allStates(.baseline).count == 1)
+        #expect(try await pilotReplica.replica.allStates(.baseline).isEmpty)
 
         // A pilot provider enrols no one: its replica refuses, and so does the central store by hand.
         let refused = try KasvuBinary.run(["rpc", "--db", pilotReplica.replica.path], input: """
@@ -127,7 +134,17 @@ struct ServiceSyncTests {
         var restarted = completed[0].state
         restarted.write(["state": .string("started")], dot: Dot(forger.actor, 1_005), hlc: forger.hlc)
         #expect(try await forger.post([RecordEnvelope(entity: .enrolment, id: completed[0].id, state: restarted)], counter: 1_005).response?.rejections.map(\.kind) == ["invalid_transition"])
+        // Nor a baseline; the central office's reaches the offices, under the id its area and period make.
+        var forgedBaseline = RecordState()
+        forgedBaseline.write(["pilotArea": .string("MK11"), "period": .string("2026-T3"), "costPerClient": .string("1.00")], dot: Dot(forger.actor, 1_006), hlc: forger.hlc)
+        #expect(try await forger.post([RecordEnvelope(entity: .baseline, id: WriteRules.baselineID(area: "MK11", period: "2026-T3"), state: forgedBaseline)],
+                                      counter: 1_006).response?.rejections.map(\.kind) == ["permission_denied"])
+        _ = try await admin.replica.setBaseline(area: "MK11", period: "2026-T3", costPerClient: "1200.00")
         try await admin.sync()
         #expect(try await admin.replica.allStates(.enrolment).map(\.id) == [completed[0].id])
+        let adminForger = Forger(admin)
+        var misplaced = RecordState()
+        misplaced.write(["pilotArea": .string("MK06"), "period": .string("2026-T3"), "costPerClient": .string("1.00")], dot: Dot(adminForger.actor, 1_000), hlc: adminForger.hlc)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .baseline, id: RecordID.random(), state: misplaced)]).response?.rejections.map(\.kind) == ["validation_failed"])
     }
 }

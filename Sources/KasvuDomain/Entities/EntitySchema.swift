@@ -1,6 +1,6 @@
 /// The kinds of record a replica holds and syncs.
 public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-    case client, provider, referral, contact, hours, event, assessment, service, enrolment
+    case client, provider, referral, contact, hours, event, assessment, service, enrolment, baseline
 
     public var schema: EntitySchema {
         switch self {
@@ -13,6 +13,7 @@ public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Compa
         case .assessment: Schemas.assessment
         case .service: Schemas.service
         case .enrolment: Schemas.enrolment
+        case .baseline: Schemas.baseline
         }
     }
 

@@ -83,9 +83,11 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let unitCostPerMonth = FieldKey("unitCostPerMonth")
     public static let validFrom = FieldKey("validFrom")
     public static let validTo = FieldKey("validTo")
+    public static let costPerClient = FieldKey("costPerClient")
+    public static let period = FieldKey("period")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .target, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours]
+    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .costPerClient, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .period, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .target, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

@@ -122,6 +122,10 @@ enum Check {
         return .string(region.code)
     }
 
+    static let period = FieldRule(format: .init(pattern: #"^\d{4}-T[1-3]$"#, description: "four-month period YYYY-T1, -T2 or -T3")) { value throws(FieldError) in
+        .string(try BillingPeriod(iso: try string("period", value), field: "period").description)
+    }
+
     static let month = FieldRule(format: .init(pattern: #"^\d{4}-\d{2}$"#, description: "YYYY-MM")) { value throws(FieldError) in
         .string(try YearMonth(iso: try string("month", value), field: "month").description)
     }
@@ -590,5 +594,16 @@ enum Schemas {
             guard let start = record[.startDate]?.stringValue, let end = record[.endDate]?.stringValue, end < start else { return [] }
             return [FieldError(field: "endDate", message: "must not be before startDate \(start)")]
         }
+    )
+
+    /// What an area's clients cost per client in a period before the pilot, for the savings
+    /// goal (`report/costs`); one per area and period (its id is derived from them).
+    static let baseline = EntitySchema(
+        kind: .baseline,
+        fields: [
+            FieldSpec(.pilotArea, required: true, access: .createOnly, indexed: true, check: Check.pilotArea),
+            FieldSpec(.period, required: true, access: .createOnly, indexed: true, check: Check.period),
+            FieldSpec(.costPerClient, required: true, summary: "euros per client in the period, exact", check: Check.decimal("costPerClient", maxFractionDigits: 2)),
+        ]
     )
 }

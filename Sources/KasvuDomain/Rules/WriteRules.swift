@@ -50,7 +50,7 @@ public enum WriteRules {
         case .admin:
             return nil
         case .office:
-            if kind == .provider || kind == .service { return "only the central office writes providers and the service catalogue" }
+            if [.provider, .service, .baseline].contains(kind) { return "only the central office writes providers, the service catalogue and baselines" }
         case .provider:
             guard providerKinds.contains(kind) else { return providerKindsRefusal }
         }
@@ -158,6 +158,11 @@ public enum WriteRules {
     public static func keepsClientAfterEnd(endedOn end: CalendarDate, reason: String?, today: CalendarDate,
                                            windowMonths: Int = Tariff.current.outcome.windowMonths) -> Bool {
         reason != providerSwitched && today.yearMonth <= lastOutcomeMonth(endedOn: end, reason: reason, windowMonths: windowMonths).adding(months: 1)
+    }
+
+    /// The one id of an area's baseline for a period: setting it again corrects it.
+    public static func baselineID(area: String, period: String) -> String {
+        RecordID.derived(["baseline", area, period])
     }
 
     /// The one id of the hours of a client with a provider in a month: a second report corrects

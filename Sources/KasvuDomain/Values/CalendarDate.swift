@@ -50,6 +50,17 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
     }
 
+    /// The number of days from `earlier` to this date (negative when it is later).
+    public func days(since earlier: CalendarDate) -> Int { dayNumber - earlier.dayNumber }
+
+    /// Days since 0000-03-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
+    private var dayNumber: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = y / 400, yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        return era * 146_097 + yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    }
+
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         self = try CalendarDate(iso: text)

@@ -1,10 +1,11 @@
+import Foundation
 import JSONRPC
 import KasvuDomain
 import KasvuReplica
 
 /// The central office's reports and the audit trail of a record.
 enum ReportMethods {
-    static var declarations: [MethodDeclaration] { [caseload, outcomes, auditTrail] }
+    static var declarations: [MethodDeclaration] { [caseload, outcomes, overlaps, costs, baselineSet, auditTrail] }
 
     private static let caseload = MethodDeclaration(
         "report/caseload",
@@ -62,6 +63,127 @@ enum ReportMethods {
                 "totalHours": .string(Money.format(row.totalHours, scale: 2)), "fees": .string(Money.format(row.fees)),
             ])
         })])
+    }
+
+    private static let overlaps = MethodDeclaration(
+        "report/overlaps",
+        summary: """
+            Overlaps, from the catalogue and enrolments this replica holds: `clients`, a client in two started enrolments \
+            of one category from different organisers at the same time; `catalogue`, services of different organisers in \
+            one category offered at a common time to a common municipality and target group, with their combined monthly \
+            cost (what buying only one could save each month); `retention`, per service, the enrolments started, the share \
+            of ended ones interrupted, and the median months in service (to the end, or to today).
+            """,
+        result: ("report", JSONSchema.object([
+            "clients": JSONSchema.array(JSONSchema.object([
+                "clientId": JSONSchema.uuid, "category": JSONSchema.string(), "enrolmentIds": JSONSchema.array(JSONSchema.uuid),
+                "serviceIds": JSONSchema.array(JSONSchema.uuid), "from": JSONSchema.date, "to": JSONSchema.nullable(JSONSchema.date),
+            ])),
+            "catalogue": JSONSchema.array(JSONSchema.object([
+                "category": JSONSchema.string(), "serviceIds": JSONSchema.array(JSONSchema.uuid), "organisers": JSONSchema.array(JSONSchema.string()),
+                "municipalities": JSONSchema.array(JSONSchema.string()), "combinedMonthlyCost": JSONSchema.nullable(JSONSchema.money),
+            ])),
+            "retention": JSONSchema.array(JSONSchema.object([
+                "serviceId": JSONSchema.uuid, "name": JSONSchema.string(), "started": JSONSchema.integer(), "interrupted": JSONSchema.integer(),
+                "interruptedShare": JSONSchema.nullable(JSONSchema.string("exact decimal, 4 places")),
+                "medianMonths": JSONSchema.nullable(JSONSchema.string("exact decimal, 1 place")),
+            ])),
+        ], required: ["clients", "catalogue", "retention"])),
+        errors: [.permissionDenied], roles: .publicSide
+    ) { call in
+        try call.params.check()
+        let report = try await call.replica.overlapsReport()
+        return .object([
+            "clients": .array(report.clients.map { row in
+                .object(["clientId": .string(row.clientID), "category": .string(row.category), "enrolmentIds": .array(row.enrolmentIDs.map(JSONValue.string)),
+                         "serviceIds": .array(row.serviceIDs.map(JSONValue.string)), "from": .string(row.from.description),
+                         "to": row.to.map { .string($0.description) } ?? .null])
+            }),
+            "catalogue": .array(report.catalogue.map { row in
+                .object(["category": .string(row.category), "serviceIds": .array(row.serviceIDs.map(JSONValue.string)),
+                         "organisers": .array(row.organisers.map(JSONValue.string)), "municipalities": .array(row.municipalities.map(JSONValue.string)),
+                         "combinedMonthlyCost": row.combinedMonthlyCost.map { .string(Money.format($0)) } ?? .null])
+            }),
+            "retention": .array(report.retention.map { row in
+                .object(["serviceId": .string(row.serviceID), "name": .string(row.name), "started": .int(Int64(row.started)),
+                         "interrupted": .int(Int64(row.interrupted)),
+                         "interruptedShare": row.interruptedShare.map { .string(Money.format($0, scale: 4)) } ?? .null,
+                         "medianMonths": row.medianMonths.map { .string(Money.format($0, scale: 1)) } ?? .null])
+            }),
+        ])
+    }
+
+    private static let costs = MethodDeclaration(
+        "report/costs",
+        summary: """
+            What the pilot cost in a four-month period, per pilot area and risk group: capitation and outcome fees as the \
+            tariff invoices them (computed, with the minimum-service sanction and education bonus), the catalogue cost of \
+            clients' enrolments (days in service x monthly cost / days in the month, to cents), clients, clients employed \
+            (hours reported or an employed event), cost per client and per client employed; per area, the cost per client \
+            against the baseline (baseline/set), the savings percentage and whether the 10 % goal is met.
+            """,
+        params: [.init("period", JSONSchema.period, required: true), .init("area", JSONSchema.string("one pilot area (region code or name); all when absent"))],
+        result: ("report", JSONSchema.object([
+            "period": JSONSchema.period,
+            "rows": JSONSchema.array(JSONSchema.object([
+                "area": JSONSchema.string("region code"), "riskGroup": JSONSchema.integer(), "capitation": JSONSchema.money, "outcome": JSONSchema.money,
+                "services": JSONSchema.money, "total": JSONSchema.money, "clients": JSONSchema.integer(), "employed": JSONSchema.integer(),
+                "costPerClient": JSONSchema.nullable(JSONSchema.money), "costPerEmployed": JSONSchema.nullable(JSONSchema.money),
+            ])),
+            "areas": JSONSchema.array(JSONSchema.object([
+                "area": JSONSchema.string("region code"), "total": JSONSchema.money, "clients": JSONSchema.integer(),
+                "costPerClient": JSONSchema.nullable(JSONSchema.money), "baseline": JSONSchema.nullable(JSONSchema.money),
+                "savingsPercent": JSONSchema.nullable(JSONSchema.string("exact decimal, 2 places")), "goalMet": JSONSchema.nullable(JSONSchema.boolean),
+            ])),
+        ], required: ["period", "rows", "areas"])),
+        errors: [.validationFailed, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let period = p.string("period")
+        let area = p.optionalString("area")
+        try p.check()
+        let term = try ParamParsing.period(period)
+        var code: String?
+        if let area {
+            guard let region = Municipalities.shipped.region(area) else {
+                throw KasvuError.validationFailed(field: "area", "unknown pilot area '\(area)': give a region code such as MK11 or a name such as Pohjois-Savo")
+            }
+            code = region.code
+        }
+        let report = try await call.replica.costReport(period: term, area: code)
+        func money(_ value: Decimal?) -> JSONValue { value.map { .string(Money.format($0)) } ?? .null }
+        return .object([
+            "period": .string(report.period.description),
+            "rows": .array(report.rows.map { row in
+                .object(["area": .string(row.area), "riskGroup": .int(Int64(row.riskGroup)), "capitation": money(row.capitation),
+                         "outcome": money(row.outcome), "services": money(row.services), "total": money(row.total),
+                         "clients": .int(Int64(row.clients)), "employed": .int(Int64(row.employed)),
+                         "costPerClient": money(row.costPerClient), "costPerEmployed": money(row.costPerEmployed)])
+            }),
+            "areas": .array(report.areas.map { row in
+                .object(["area": .string(row.area), "total": money(row.total), "clients": .int(Int64(row.clients)),
+                         "costPerClient": money(row.costPerClient), "baseline": money(row.baseline),
+                         "savingsPercent": row.savingsPercent.map { .string(Money.format($0)) } ?? .null,
+                         "goalMet": row.goalMet.map(JSONValue.bool) ?? .null])
+            }),
+        ])
+    }
+
+    private static let baselineSet = MethodDeclaration(
+        "baseline/set",
+        summary: "Set an area's baseline cost per client for a four-month period (what report/costs measures savings against); setting it again corrects it.",
+        params: [
+            .init("area", JSONSchema.field(EntityKind.baseline.schema.field(.pilotArea)!), required: true),
+            .init("period", JSONSchema.period, required: true),
+            .init("costPerClient", JSONSchema.field(EntityKind.baseline.schema.field(.costPerClient)!), required: true),
+        ],
+        result: ("baseline", JSONSchema.ref(OpenRPCDocument.schemaName(.baseline))),
+        errors: [.validationFailed, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let area = p.string("area"), period = p.string("period"), cost = p.string("costPerClient")
+        try p.check()
+        return try await call.replica.setBaseline(area: area, period: period, costPerClient: cost).json
     }
 
     private static let auditTrail = MethodDeclaration(
