@@ -169,5 +169,15 @@ struct ServiceCatalogueTests {
         #expect(try await rpc.result("report/costs", ["period": "2026-T2", "area": "MK06"])["rows"] == [])
         #expect(ClientTypeAndSearchTests.failedFields(try await rpc.call("report/costs", ["period": "2026-T2", "area": "Atlantis"])) == ["area"])
         #expect(await rpc.finish() == 0)
+
+        // From the command line: the central office's own figures, and the open data, where one client is a small cell.
+        let own = try KasvuBinary.run(["report", "costs", "--db", db, "--period", "2026-T2"])
+        #expect(own.status == 0 && own.stdout.contains("2026-T2,MK11,3,1,0,0.00,0.00,800.00,800.00,800.00,,,,"), "\(own)")
+        let published = try KasvuBinary.run(["report", "costs", "--db", db, "--period", "2026-T2", "--open-data"])
+        #expect(published.stdout.split(separator: "\n").dropFirst().map(String.init) == [
+            "2026-T2,MK11,3,<5,<5,<5,<5,<5,<5,<5,<5,,,", "2026-T2,MK11,all,<5,,,,,<5,<5,,1000.00,<5,<5",
+        ], "\(published)")
+        let overlaps = try KasvuBinary.run(["report", "overlaps", "--db", db, "--open-data", "--format", "json"])
+        #expect(overlaps.status == 0 && overlaps.stdout.contains(#""kind" : "retention""#) && overlaps.stdout.contains(#""started" : "<5""#), "\(overlaps)")
     }
 }

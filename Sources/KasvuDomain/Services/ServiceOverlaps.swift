@@ -27,6 +27,7 @@ public struct ServiceOverlaps: Sendable, Hashable {
     public struct CatalogueOverlap: Sendable, Hashable {
         public let category: String
         public let serviceIDs: [String]
+        public let names: [String]
         public let organisers: [String]
         public let municipalities: [String]
         /// The sum of both services' `unitCostPerMonth` known; nil when neither states one.
@@ -39,6 +40,8 @@ public struct ServiceOverlaps: Sendable, Hashable {
         public let name: String
         /// Enrolments that started (started, completed or interrupted).
         public let started: Int
+        /// Enrolments that ended (completed or interrupted).
+        public let ended: Int
         public let interrupted: Int
         /// Interrupted among those that ended (completed or interrupted), 4 decimals; nil while none ended.
         public let interruptedShare: Decimal?
@@ -99,7 +102,9 @@ public struct ServiceOverlaps: Sendable, Hashable {
                 let common = Set(ServiceRules.strings(a.values[.municipalities]) ?? []).intersection(ServiceRules.strings(b.values[.municipalities]) ?? [])
                 guard !common.isEmpty else { continue }
                 let costs = [a.values, b.values].compactMap { $0[.unitCostPerMonth]?.stringValue.flatMap { try? Money.parse($0, field: "unitCostPerMonth") } }
-                catalogue.append(CatalogueOverlap(category: category, serviceIDs: [a.id, b.id], organisers: [organiser(a.values), organiser(b.values)],
+                catalogue.append(CatalogueOverlap(category: category, serviceIDs: [a.id, b.id],
+                                                  names: [a.values[.name]?.stringValue ?? "", b.values[.name]?.stringValue ?? ""],
+                                                  organisers: [organiser(a.values), organiser(b.values)],
                                                   municipalities: common.sorted(), combinedMonthlyCost: costs.isEmpty ? nil : costs.reduce(0, +)))
             }
         }
@@ -115,7 +120,7 @@ public struct ServiceOverlaps: Sendable, Hashable {
             let months = mine.map { Decimal(max(0, ($0.to ?? today).days(since: $0.from))) / Self.daysPerMonth }.sorted()
             let median: Decimal? = months.isEmpty ? nil
                 : months.count % 2 == 1 ? months[months.count / 2] : (months[months.count / 2 - 1] + months[months.count / 2]) / 2
-            return Retention(serviceID: id, name: values[.name]?.stringValue ?? "", started: mine.count, interrupted: interrupted,
+            return Retention(serviceID: id, name: values[.name]?.stringValue ?? "", started: mine.count, ended: ended.count, interrupted: interrupted,
                              interruptedShare: ended.isEmpty ? nil : Money.round(Decimal(interrupted) / Decimal(ended.count), scale: 4),
                              medianMonths: median.map { Money.round($0, scale: 1) })
         }

@@ -8,7 +8,11 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json, csv 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reports for the central office, from a replica's data.",
-        subcommands: [Caseload.self, Outcomes.self]
+        discussion: """
+            `--open-data` publishes aggregates ready to hand to bidders: no client identifiers, and every count from 1 to 4 \
+            shown as <5, together with every figure from which such a count could be derived (README, "Open data").
+            """,
+        subcommands: [Caseload.self, Outcomes.self, Costs.self, Overlaps.self]
     )
 
     struct Caseload: AsyncParsableCommand {
@@ -54,6 +58,9 @@ extension Report {
         @Option(help: "Only hours of this four-month period, YYYY-Tn.")
         var period: String?
 
+        @Flag(help: "Publishable aggregates with small-cell suppression.")
+        var openData = false
+
         @Option(help: "json or csv.")
         var format: OutputFormat = .csv
 
@@ -67,26 +74,81 @@ extension Report {
             } catch let error as KasvuError {
                 throw CLIError(error)
             }
-            let table = rows.map { row in
-                [row.pilotArea, row.pilotAreaName, "\(row.riskGroup)", "\(row.clients)", "\(row.clientsWithHours)", Money.format(row.shareWithHours, scale: 4),
-                 Money.format(row.totalHours), Money.format(row.fees)]
+            try OpenData.outcomes(rows, suppress: openData).print(format)
+        }
+    }
+
+    struct Costs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Per pilot area and risk group: what the pilot cost in a period, against the baseline and the 10 % goal.")
+
+        @OptionGroup var replica: ReplicaOptions
+
+        @Option(help: "The four-month period, YYYY-Tn.")
+        var period: String
+
+        @Option(help: "Only this pilot area (region code or name).")
+        var area: String?
+
+        @Flag(help: "Publishable aggregates with small-cell suppression.")
+        var openData = false
+
+        @Option(help: "json or csv.")
+        var format: OutputFormat = .csv
+
+        func run() async throws {
+            let report: CostReport
+            do {
+                let term: BillingPeriod
+                do throws(FieldError) { term = try BillingPeriod(iso: period) } catch { throw KasvuError.validationFailed([error]) }
+                let code = try area.map { text throws(KasvuError) in
+                    guard let region = Municipalities.shipped.region(text) else { throw .validationFailed(field: "area", "unknown pilot area '\(text)'") }
+                    return region.code
+                }
+                report = try await replica.openAuthorized(for: "report/costs").costReport(period: term, area: code)
+            } catch let error as KasvuError {
+                throw CLIError(error)
             }
-            let header = ["pilotArea", "pilotAreaName", "riskGroup", "clients", "clientsWithHours", "shareWithHours", "totalHours", "fees"]
-            switch format {
-            case .csv:
-                print(([header] + table).map { $0.map(CSV.field).joined(separator: ",") }.joined(separator: "\n"))
-            case .json:
-                let objects = table.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: ["items": objects], options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            try OpenData.costs(report, suppress: openData).print(format)
+        }
+    }
+
+    struct Overlaps: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Catalogue overlaps with their monthly cost, clients in overlapping services, retention per service.")
+
+        @OptionGroup var replica: ReplicaOptions
+
+        @Flag(help: "Publishable aggregates with small-cell suppression.")
+        var openData = false
+
+        @Option(help: "json or csv.")
+        var format: OutputFormat = .csv
+
+        func run() async throws {
+            let table: OpenData.Table
+            do {
+                table = OpenData.overlaps(try await replica.openAuthorized(for: "report/overlaps").overlapsReport(), suppress: openData)
+            } catch let error as KasvuError {
+                throw CLIError(error)
             }
+            try table.print(format)
+        }
+    }
+}
+
+extension OpenData.Table {
+    /// CSV, or JSON `{items: [{column: cell}]}`.
+    func print(_ format: OutputFormat) throws {
+        switch format {
+        case .csv:
+            Swift.print(csv)
+        case .json:
+            let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+            Swift.print(String(decoding: try JSONSerialization.data(withJSONObject: ["items": objects], options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
         }
     }
 }
 
 /// RFC 4180 fields: quoted when they hold a comma, quote or line break.
 enum CSV {
-    static func field(_ text: String) -> String {
-        guard text.contains(where: { ",\"\n\r".contains($0) }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    static func field(_ text: String) -> String { OpenData.Table.field(text) }
 }
