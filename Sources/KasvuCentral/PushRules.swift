@@ -32,6 +32,15 @@ struct PushRules {
                 return .validationFailed(field: field, "cannot be changed after create")
             }
         }
+        // The state machines and the gate hold for deleted records too: a change made under a
+        // delete must not come alive with a later undelete.
+        let machine: KasvuError? = switch kind {
+        case .referral: try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .assessment: try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .enrolment: try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        default: nil
+        }
+        if let machine { return machine }
         if merged.isDeleted { return nil }
         var values = merged.values
         values[EntitySchema.deletedField] = nil
@@ -39,9 +48,10 @@ struct PushRules {
         if !errors.isEmpty { return .validationFailed(errors) }
         switch kind {
         case .hours: return try hoursRefusal(id, merged: merged, written: written)
-        case .referral: return try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
-        case .assessment: return try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
-        case .enrolment: return try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .referral:
+            // A pending referral that comes alive again meets the gate as a new one does.
+            let revived = stored?.isDeleted == true && merged.value(.state) == .string(ReferralState.pending.rawValue)
+            return revived ? try assessmentGateRefusal(merged) : nil
         case .baseline:
             let expected = WriteRules.baselineID(area: merged.value(.pilotArea).stringValue ?? "", period: merged.value(.period).stringValue ?? "")
             return id == expected ? nil : .validationFailed(field: "id", "the id of a baseline is derived from its area and period")
@@ -108,7 +118,7 @@ struct PushRules {
         guard let clientID = referral.value(.clientId).stringValue, let client = try reads.record(.client, clientID),
               let providerID = referral.value(.providerId).stringValue,
               let area = try reads.record(.provider, providerID)?.value(.pilotArea).stringValue else { return nil }
-        let assessments = try reads.assessments(ofClient: clientID).filter { !$0.state.isDeleted }.map { (id: $0.id, values: $0.state.values) }
+        let assessments = try reads.assessments(ofClient: clientID).filter { !$0.state.isDeleted }.map { (id: $0.id, values: $0.state.gateValues) }
         return AssessmentGate.shipped.refusal(area: area, on: today, clientID: clientID, client: client.values, assessments: assessments)
     }
 
@@ -123,7 +133,9 @@ struct PushRules {
                let refusal = WriteRules.assessmentStateRefusal(next: next, seen: seen) {
                 return KasvuError(.invalidTransition, refusal)
             }
-            if seen.contains("completed"), let refusal = WriteRules.completedAssessmentRefusal(field: field, value: entry.value) {
+            // Choosing one of the values a conflict holds resolves it; anything else changes the decision.
+            if seen.contains("completed"), stored?.fields[field]?.contains(where: { $0.value == entry.value }) != true,
+               let refusal = WriteRules.completedAssessmentRefusal(field: field, value: entry.value) {
                 return KasvuError(.invalidTransition, refusal)
             }
         }
@@ -134,9 +146,9 @@ struct PushRules {
         return nil
     }
 
-    /// An enrolment follows its state machine; a new one must fit its service (valid on its
-    /// dates, serving the client's municipality, type, risk group and age), on the store's own
-    /// copy of both.
+    /// An enrolment follows its state machine; it must fit its service (valid on its dates,
+    /// serving the client's municipality, type, risk group and age) when made and when its dates
+    /// move, on the store's own copy of both.
     private func enrolmentRefusal(pushed: RecordState, stored: RecordState?, merged: RecordState,
                                   written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
         let seen = (stored?.entries(.state) ?? []).filter { pushed.vv.covers($0.dot) }
@@ -145,9 +157,14 @@ struct PushRules {
             guard let next = entry.value.stringValue.flatMap(EnrolmentState.init(rawValue:)) else { continue }
             if let refusal = WriteRules.enrolmentStateRefusal(next: next, seen: seen) { return KasvuError(.invalidTransition, refusal) }
         }
-        guard stored == nil, let clientID = merged.value(.clientId).stringValue, let serviceID = merged.value(.serviceId).stringValue,
+        // The fit with the service, when made and whenever its dates move.
+        guard stored == nil || written.contains(where: { [FieldKey.startDate.rawValue, FieldKey.endDate.rawValue].contains($0.field) }),
+              let clientID = merged.value(.clientId).stringValue, let serviceID = merged.value(.serviceId).stringValue,
               let start = merged.value(.startDate).stringValue.flatMap({ try? CalendarDate(iso: $0) }) else { return nil }
-        let client = try reads.record(.client, clientID)?.values ?? [:]
+        guard let clientState = try reads.record(.client, clientID), !clientState.isDeleted || merged.isDeleted else {
+            return .validationFailed(field: "clientId", "no client with id \(clientID)")
+        }
+        let client = clientState.values
         let service = try reads.record(.service, serviceID)?.values
         let end = merged.value(.endDate).stringValue.flatMap { try? CalendarDate(iso: $0) }
         let errors = ServiceRules.enrolmentErrors(serviceID: serviceID, service: service, client: client, start: start, end: end)

@@ -88,7 +88,12 @@ extension JourneyStep {
 
 extension Journey {
     var json: JSONValue {
-        .object(["client": client.json, "steps": .array(steps.map(\.json)), "conflicts": .array(conflicts.map(\.json))])
+        .object(["client": client.json, "steps": .array(steps.map(\.json)), "conflicts": .array(conflicts.map(\.json)),
+                 "serviceOverlaps": .array(serviceOverlaps.map { overlap in
+                     .object(["category": .string(overlap.category), "enrolmentIds": .array(overlap.enrolmentIDs.map(JSONValue.string)),
+                              "serviceIds": .array(overlap.serviceIDs.map(JSONValue.string)), "from": .string(overlap.from.description),
+                              "to": overlap.to.map { .string($0.description) } ?? .null])
+                 })])
     }
 }
 

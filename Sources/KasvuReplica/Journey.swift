@@ -50,6 +50,9 @@ public struct Journey: Sendable {
     public let steps: [JourneyStep]
     /// Conflicts open on the client or any record of its journey.
     public let conflicts: [ConflictReport]
+    /// The client's overlapping services (``ServiceOverlaps/ClientOverlap``): the flag a service
+    /// manager acts on.
+    public let serviceOverlaps: [ServiceOverlaps.ClientOverlap]
 }
 
 extension Replica {
@@ -64,7 +67,7 @@ extension Replica {
     /// only where this replica made it; the central store's `audit/trail` has every write.
     public func journey(clientID: String) async throws -> Journey {
         let id = try Self.canonicalID(clientID)
-        let actor = self.actor
+        let actor = self.actor, today = self.today()
         return try await read { db in
             guard let client = try Self.loadState(db, .client, id), !client.isDeleted || !client.conflicts.isEmpty else {
                 throw KasvuError.notFound(entity: "client", id: id)
@@ -165,7 +168,12 @@ extension Replica {
             let conflicts = records.flatMap { kind, recordID, state in
                 state.conflicts.map { ConflictReport(kind: kind, id: recordID, conflict: $0) }
             }
-            return Journey(client: Record(kind: .client, id: id, state: client), steps: steps, conflicts: conflicts)
+            let enrolments = records.filter { $0.0 == .enrolment && !$0.2.isDeleted }.map { (id: $0.1, values: $0.2.values) }
+            let services = try enrolments.compactMap { $0.values[.serviceId]?.stringValue }.compactMap { serviceID in
+                try Self.loadState(db, .service, serviceID).map { (id: serviceID, values: $0.values) }
+            }
+            let overlaps = ServiceOverlaps(services: services, enrolments: enrolments, today: today).clients
+            return Journey(client: Record(kind: .client, id: id, state: client), steps: steps, conflicts: conflicts, serviceOverlaps: overlaps)
         }
     }
 

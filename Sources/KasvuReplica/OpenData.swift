@@ -58,6 +58,11 @@ public enum OpenData {
     public static func costs(_ report: CostReport, suppress: Bool = true) -> Table {
         var rows: [[String]] = []
         var areaHidden: Set<String> = []
+        // A client in two groups of an area in the period counts in each group but once in the
+        // area: the difference would count such clients.
+        for area in report.areas where isSmall(report.rows.filter { $0.area == area.area }.reduce(0) { $0 + $1.clients } - area.clients) {
+            areaHidden.insert(area.area)
+        }
         for row in report.rows {
             let few = suppress && isSmall(row.clients)
             let fewEmployed = suppress && (few || isSmall(row.employed) || isSmall(row.clients - row.employed))
@@ -92,8 +97,10 @@ public enum OpenData {
             rows.append(["client_overlaps", category, "", "", "", suppress ? count(clients) : "\(clients)", "", "", "", ""])
         }
         for service in report.retention {
-            let few = suppress && isSmall(service.started)
-            let fewEnded = suppress && (few || isSmall(service.ended) || isSmall(service.interrupted) || isSmall(service.ended - service.interrupted))
+            // People, not enrolments: one client enrolled twice is one person.
+            let few = suppress && (isSmall(service.started) || isSmall(service.clientsStarted))
+            let fewEnded = suppress && (few || isSmall(service.ended) || isSmall(service.interrupted) || isSmall(service.ended - service.interrupted)
+                                        || isSmall(service.clientsInterrupted) || isSmall(service.clientsCompleted))
             rows.append(["retention", "", service.name, "", "", "", few ? suppressed : "\(service.started)",
                          fewEnded ? suppressed : service.interruptedShare.map { Money.format($0, scale: 4) } ?? "",
                          few ? suppressed : service.medianMonths.map { Money.format($0, scale: 1) } ?? "", ""])

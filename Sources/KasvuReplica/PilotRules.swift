@@ -133,7 +133,7 @@ extension Replica {
     /// The client's live assessments, for the assessment gate.
     static func assessments(_ db: Database, client: String) throws -> [(id: String, values: [String: FieldValue])] {
         try Row.fetchAll(db, sql: "SELECT id, sync_state FROM assessment WHERE client_id = ? AND deleted IS NOT 1", arguments: [client])
-            .map { ($0["id"], try decodeState($0["sync_state"]).values) }
+            .map { ($0["id"], try decodeState($0["sync_state"]).gateValues) }
     }
 
     static func count(_ db: Database, provider: String, states: Set<ReferralState>) throws -> Int64 {

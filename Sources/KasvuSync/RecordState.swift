@@ -199,3 +199,14 @@ public struct RecordState: Sendable, Hashable {
 
 /// The tombstone field's name, shared with ``EntitySchema/deletedField``.
 let EntitySchemaDeletedField = EntitySchema.deletedField
+
+extension RecordState {
+    /// An assessment's winning values for the assessment gate (``KasvuDomain/AssessmentGate``),
+    /// with no outcome while its outcome or state is in conflict: concurrent decisions open no
+    /// gate until a person chooses one.
+    public var gateValues: [String: FieldValue] {
+        var values = self.values
+        if entries(.outcome).count > 1 || entries(.state).count > 1 { values[FieldKey.outcome.rawValue] = .null }
+        return values
+    }
+}

@@ -58,6 +58,10 @@ struct ServiceCatalogueTests {
         #expect(try await failed(Self.merged(Self.course, ["unitCostPerMonth": "850.001"])) == ["unitCostPerMonth"])
         #expect(try await failed(Self.merged(Self.course, ["organiserBusinessId": "1234567-2"])) == ["organiserBusinessId"])
         #expect(try await rpc.call("service/create", Self.merged(Self.course, ["target": "everyone"]))["error"]?["code"] == -32602)
+        #expect(try await failed(Self.merged(Self.course, ["target": ["minAge": true]])) == ["target.minAge"])
+        // Risk group 1 and age 0 are numbers like any other.
+        let everyone = try await rpc.result("service/create", Self.merged(Self.course, ["category": "coaching", "target": ["riskGroups": [1], "minAge": 0, "maxAge": 1]]))
+        #expect(everyone["target"] == ["maxAge": 1, "minAge": 0, "riskGroups": [1]])
         let listed = try await rpc.result("service/list", ["where": ["category": "rehabilitation"]])
         #expect(listed["items"]?.arrayValue?.map { $0["id"] } == [service["id"]])
         #expect(await rpc.finish() == 0)
@@ -139,6 +143,9 @@ struct ServiceCatalogueTests {
         #expect(report["catalogue"]?.arrayValue?.map { $0["combinedMonthlyCost"] } == ["1250.00"])
         #expect(report["catalogue"]?.arrayValue?.first?["municipalities"] == ["749"])
         #expect(report["retention"]?.arrayValue?.map { $0["started"] } == [1, 1])
+        // The client's journey carries the flag.
+        let flagged = try await rpc.result("client/journey", ["id": young])["serviceOverlaps"]?.arrayValue ?? []
+        #expect(flagged.count == 1 && flagged.first?["category"] == "rehabilitation" && flagged.first?["from"] == "2026-06-15")
         #expect(report["retention"]?.arrayValue?.allSatisfy { $0["interruptedShare"] == .null } == true)
         #expect(await rpc.finish() == 0)
     }

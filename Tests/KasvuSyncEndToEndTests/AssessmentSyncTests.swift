@@ -132,17 +132,26 @@ struct AssessmentSyncTests {
         #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: assessmentID, state: rewritten)], counter: 1_003).response?.rejections.map(\.kind) == ["invalid_transition"])
         let reopened = forged(["state": .string("draft")], counter: 1_004, after: otherServices)
         #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: assessmentID, state: reopened)], counter: 1_004).response?.rejections.map(\.kind) == ["invalid_transition"])
+        // Nor under a delete, to come alive with an undelete.
+        var hidden = forged(["outcome": .string("direct_referral"), "deleted": .bool(true)], counter: 1_005, after: otherServices)
+        #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: assessmentID, state: hidden)], counter: 1_005).response?.rejections.map(\.kind) == ["invalid_transition"])
+        hidden = forged(["deleted": .bool(true)], counter: 1_006, after: otherServices)
+        #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: assessmentID, state: hidden)], counter: 1_006).response?.rejections.isEmpty == true)
+        // A referral made deleted meets the gate, and so does one undeleted.
+        var buried = referral(1_007)
+        buried[0] = RecordEnvelope(entity: .referral, id: buried[0].id, state: forged(["deleted": .bool(true)], counter: 1_008, after: buried[0].state))
+        #expect(try await forger.post(buried, counter: 1_008).response?.rejections.map(\.kind) == ["assessment_required"])
         // Nor is an assessment completed without an outcome, or made of a company.
-        let noOutcome = forged(["clientId": .string(client), "date": .string("2026-11-11"), "state": .string("completed")], counter: 1_005)
-        #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: RecordID.random(), state: noOutcome)], counter: 1_005).response?.rejections.map(\.kind) == ["validation_failed"])
-        let ofCompany = forged(["clientId": .string(company.id), "date": .string("2026-11-11")], counter: 1_006)
-        #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: RecordID.random(), state: ofCompany)], counter: 1_006).response?.rejections.map(\.kind) == ["validation_failed"])
+        let noOutcome = forged(["clientId": .string(client), "date": .string("2026-11-11"), "state": .string("completed")], counter: 1_009)
+        #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: RecordID.random(), state: noOutcome)], counter: 1_009).response?.rejections.map(\.kind) == ["validation_failed"])
+        let ofCompany = forged(["clientId": .string(company.id), "date": .string("2026-11-11")], counter: 1_010)
+        #expect(try await forger.post([RecordEnvelope(entity: .assessment, id: RecordID.random(), state: ofCompany)], counter: 1_010).response?.rejections.map(\.kind) == ["validation_failed"])
 
         // A later assessment with outcome direct_referral opens it, in the same push as the referral.
         let allowing = forged(["clientId": .string(client), "date": .string("2026-11-20"), "state": .string("completed"),
-                               "outcome": .string("direct_referral"), "completedAt": .string("2026-11-20T10:00:00Z")], counter: 1_007)
-        let push = [RecordEnvelope(entity: .assessment, id: RecordID.random(), state: allowing)] + referral(1_008)
-        #expect(try await forger.post(push, counter: 1_008).response?.rejections.isEmpty == true)
+                               "outcome": .string("direct_referral"), "completedAt": .string("2026-11-20T10:00:00Z")], counter: 1_011)
+        let push = [RecordEnvelope(entity: .assessment, id: RecordID.random(), state: allowing)] + referral(1_012)
+        #expect(try await forger.post(push, counter: 1_012).response?.rejections.isEmpty == true)
         try await admin.sync()
         #expect(try await admin.replica.list(.referral, where: ["providerId": .string(pirkanmaa)]).items.map { $0["state"] } == [.string("active")])
     }

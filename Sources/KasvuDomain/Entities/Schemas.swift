@@ -281,9 +281,11 @@ enum Check {
     }
 
     /// A service's target group `{clientTypes, riskGroups, minAge, maxAge}`, every member
-    /// optional (absent: anyone); canonical with sorted keys and sets in order.
+    /// optional (absent: anyone); canonical with sorted keys and sets in order. Decoded with
+    /// `JSONDecoder`, which keeps `true` from passing for 1 (as `JSONSerialization`'s NSNumber would).
     static func serviceTarget(_ name: String, clientTypes allowedTypes: [String]) -> FieldRule {
-        FieldRule(format: .init(description: "who the service is for; an absent member does not restrict", structure: .serviceTarget(clientTypes: allowedTypes))) { value throws(FieldError) in
+        struct Target: Decodable { var clientTypes: [String]?; var riskGroups: [Int]?; var minAge: Int?; var maxAge: Int? }
+        return FieldRule(format: .init(description: "who the service is for; an absent member does not restrict", structure: .serviceTarget(clientTypes: allowedTypes))) { value throws(FieldError) in
             let text = try string(name, value)
             guard let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]), let object = parsed as? [String: Any] else {
                 throw FieldError(field: name, message: "must be an object {clientTypes, riskGroups, minAge, maxAge}")
@@ -291,32 +293,28 @@ enum Check {
             if let extra = object.keys.sorted().first(where: { !["clientTypes", "riskGroups", "minAge", "maxAge"].contains($0) }) {
                 throw FieldError(field: "\(name).\(extra)", message: "unknown member; a target has clientTypes, riskGroups, minAge and maxAge")
             }
+            let target: Target
+            do { target = try JSONDecoder().decode(Target.self, from: Data(text.utf8)) } catch {
+                let member = ["clientTypes", "riskGroups", "minAge", "maxAge"].first { "\(error)".contains($0) } ?? ""
+                throw FieldError(field: member.isEmpty ? name : "\(name).\(member)",
+                                 message: "clientTypes: client types; riskGroups: risk groups 1–3; minAge, maxAge: integer ages 0–120")
+            }
             var members: [String] = []
-            if let types = object["clientTypes"] {
-                guard let data = try? JSONSerialization.data(withJSONObject: types, options: [.fragmentsAllowed]) else {
-                    throw FieldError(field: "\(name).clientTypes", message: "must be an array of client types")
-                }
-                let chosen = try codes("\(name).clientTypes", allowedTypes, description: "").check(.string(String(decoding: data, as: UTF8.self)))
+            if let types = target.clientTypes {
+                let chosen = try codes("\(name).clientTypes", allowedTypes, description: "").check(.string("[" + types.map(quoted).joined(separator: ",") + "]"))
                 members.append("\"clientTypes\":\(chosen.stringValue ?? "[]")")
             }
-            func age(_ key: String) throws(FieldError) -> Int? {
-                guard let raw = object[key] else { return nil }
-                guard !(raw is Bool), let number = raw as? Int, (0...120).contains(number) else {
-                    throw FieldError(field: "\(name).\(key)", message: "must be an integer age 0–120")
-                }
-                return number
+            for (key, age) in [("minAge", target.minAge), ("maxAge", target.maxAge)] where age.map({ !(0...120).contains($0) }) ?? false {
+                throw FieldError(field: "\(name).\(key)", message: "must be an integer age 0–120")
             }
-            let minAge = try age("minAge"), maxAge = try age("maxAge")
-            if let minAge, let maxAge, minAge > maxAge { throw FieldError(field: "\(name).maxAge", message: "must not be below minAge") }
-            if let maxAge { members.append("\"maxAge\":\(maxAge)") }
-            if let minAge { members.append("\"minAge\":\(minAge)") }
-            if let groups = object["riskGroups"] {
-                guard let list = groups as? [Any], !list.isEmpty else { throw FieldError(field: "\(name).riskGroups", message: "must be a non-empty array of risk groups 1–3") }
+            if let minAge = target.minAge, let maxAge = target.maxAge, minAge > maxAge { throw FieldError(field: "\(name).maxAge", message: "must not be below minAge") }
+            if let maxAge = target.maxAge { members.append("\"maxAge\":\(maxAge)") }
+            if let minAge = target.minAge { members.append("\"minAge\":\(minAge)") }
+            if let groups = target.riskGroups {
+                guard !groups.isEmpty else { throw FieldError(field: "\(name).riskGroups", message: "must be a non-empty array of risk groups 1–3") }
                 var chosen: Set<Int> = []
-                for (index, item) in list.enumerated() {
-                    guard !(item is Bool), let group = item as? Int, (1...3).contains(group), chosen.insert(group).inserted else {
-                        throw FieldError(field: "\(name).riskGroups[\(index)]", message: "must be a distinct risk group 1, 2 or 3")
-                    }
+                for (index, group) in groups.enumerated() where !(1...3).contains(group) || !chosen.insert(group).inserted {
+                    throw FieldError(field: "\(name).riskGroups[\(index)]", message: "must be a distinct risk group 1, 2 or 3")
                 }
                 members.append("\"riskGroups\":[\(chosen.sorted().map(String.init).joined(separator: ","))]")
             }
@@ -370,7 +368,7 @@ enum Schemas {
             FieldSpec(.language, personal: true, check: Check.language),
             FieldSpec(.riskGroup, type: .integer, access: .system, indexed: true, summary: "confirmed risk group (1 easily employed, 2 average, 3 hard to employ); set by client/confirmRiskGroup only", check: Check.int("riskGroup", 1...3)),
             FieldSpec(.status, indexed: true, check: Check.oneOf("status", clientStatuses)),
-            FieldSpec(.needsAssessment, type: .boolean, confidential: true,
+            FieldSpec(.needsAssessment, type: .boolean, confidential: true, personal: true,
                       summary: "the case worker marks a person for a multi-professional assessment; where the pilot area's assessment gate applies, no pilot referral until one is complete",
                       check: Check.bool("needsAssessment")),
             FieldSpec(.duplicateOf, access: .system,
@@ -591,8 +589,17 @@ enum Schemas {
         ],
         defaults: ["state": .string(EnrolmentState.planned.rawValue)],
         recordRule: { record in
-            guard let start = record[.startDate]?.stringValue, let end = record[.endDate]?.stringValue, end < start else { return [] }
-            return [FieldError(field: "endDate", message: "must not be before startDate \(start)")]
+            var errors: [FieldError] = []
+            if let start = record[.startDate]?.stringValue, let end = record[.endDate]?.stringValue, end < start {
+                errors.append(FieldError(field: "endDate", message: "must not be before startDate \(start)"))
+            }
+            if let started = record[.startedOn]?.stringValue, let ended = record[.endedOn]?.stringValue, ended < started {
+                errors.append(FieldError(field: "endedOn", message: "must not be before startedOn \(started)"))
+            }
+            if ["interrupted", "not_started"].contains(record[.state]?.stringValue ?? ""), (record[.endReason] ?? .null).isNull {
+                errors.append(FieldError(field: "endReason", message: "is required when an enrolment is interrupted or does not start"))
+            }
+            return errors
         }
     )
 

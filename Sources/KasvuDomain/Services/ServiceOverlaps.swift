@@ -47,6 +47,10 @@ public struct ServiceOverlaps: Sendable, Hashable {
         public let interruptedShare: Decimal?
         /// The median months in service of the started ones (to their end, or to today), 1 decimal.
         public let medianMonths: Decimal?
+        /// Distinct clients behind the counts (a client may enrol twice), for open data.
+        public let clientsStarted: Int
+        public let clientsInterrupted: Int
+        public let clientsCompleted: Int
     }
 
     public let clients: [ClientOverlap]
@@ -113,16 +117,21 @@ public struct ServiceOverlaps: Sendable, Hashable {
         // (c) Retention per service.
         retention = live.map { id, values in
             let mine = running.filter { $0.service == id }
-            let ended = enrolments.filter { $0.values[.serviceId]?.stringValue == id && $0.values[EntitySchema.deletedField]?.boolValue != true }
-                .compactMap { $0.values[.state]?.stringValue.flatMap(EnrolmentState.init(rawValue:)) }
-                .filter { $0 == .completed || $0 == .interrupted }
+            let endings = enrolments.filter { $0.values[.serviceId]?.stringValue == id && $0.values[EntitySchema.deletedField]?.boolValue != true }
+                .compactMap { enrolment in
+                    enrolment.values[.state]?.stringValue.flatMap(EnrolmentState.init(rawValue:)).map { (state: $0, client: enrolment.values[.clientId]?.stringValue ?? "") }
+                }
+                .filter { $0.state == .completed || $0.state == .interrupted }
+            let ended = endings.map(\.state)
             let interrupted = ended.filter { $0 == .interrupted }.count
             let months = mine.map { Decimal(max(0, ($0.to ?? today).days(since: $0.from))) / Self.daysPerMonth }.sorted()
             let median: Decimal? = months.isEmpty ? nil
                 : months.count % 2 == 1 ? months[months.count / 2] : (months[months.count / 2 - 1] + months[months.count / 2]) / 2
             return Retention(serviceID: id, name: values[.name]?.stringValue ?? "", started: mine.count, ended: ended.count, interrupted: interrupted,
                              interruptedShare: ended.isEmpty ? nil : Money.round(Decimal(interrupted) / Decimal(ended.count), scale: 4),
-                             medianMonths: median.map { Money.round($0, scale: 1) })
+                             medianMonths: median.map { Money.round($0, scale: 1) }, clientsStarted: Set(mine.map(\.client)).count,
+                             clientsInterrupted: Set(endings.filter { $0.state == .interrupted }.map(\.client)).count,
+                             clientsCompleted: Set(endings.filter { $0.state == .completed }.map(\.client)).count)
         }
     }
 

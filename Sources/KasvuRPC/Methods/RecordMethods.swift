@@ -183,7 +183,12 @@ enum RecordMethods {
                 "details": JSONSchema.object([:], description: "the step's field values (provider, kind, dates, group, fields changed…)"),
             ], required: ["event", "entity", "id", "at", "date", "by", "details"])),
             "conflicts": JSONSchema.array(JSONSchema.ref("Conflict")),
-        ], required: ["client", "steps", "conflicts"])),
+            "serviceOverlaps": JSONSchema.array(JSONSchema.object([
+                "category": JSONSchema.string(), "enrolmentIds": JSONSchema.array(JSONSchema.uuid), "serviceIds": JSONSchema.array(JSONSchema.uuid),
+                "from": JSONSchema.date, "to": JSONSchema.nullable(JSONSchema.date),
+            ], required: ["category", "enrolmentIds", "serviceIds", "from", "to"],
+               description: "the client in two started enrolments of one category from different organisers at the same time (report/overlaps)")),
+        ], required: ["client", "steps", "conflicts", "serviceOverlaps"])),
         errors: [.notFound], roles: .everyone
     ) { call in
         var p = call.params
