@@ -134,6 +134,53 @@ extension Replica {
 }
 
 extension Replica {
+    /// Sets an area's baseline cost per client for a four-month period (the central office's):
+    /// one record per area and period, so setting it again corrects it.
+    public func setBaseline(area: String, period: String, costPerClient: String) async throws -> Record {
+        let values = try EntityKind.baseline.schema.validateCreate([
+            "pilotArea": .string(area), "period": .string(period), "costPerClient": .string(costPerClient),
+        ])
+        let id = WriteRules.baselineID(area: values[.pilotArea]!.stringValue!, period: values[.period]!.stringValue!)
+        return try await write { db in
+            let state = try Self.loadState(db, .baseline, id) ?? RecordState()
+            var changes = state.fields.isEmpty ? values : ["costPerClient": values[.costPerClient]!]
+            if state.isDeleted { changes[EntitySchema.deletedField] = .bool(false) }
+            return try self.commit(db, .baseline, id, state: state, changes: changes)
+        }
+    }
+
+    /// What the pilot cost per area and risk group in a period against the areas' baselines
+    /// (``CostReport``), from the records this replica holds (the central office's holds all).
+    public func costReport(period: BillingPeriod, area: String? = nil, tariff: Tariff = .current) async throws -> CostReport {
+        let today = self.today()
+        let providerIDs = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE deleted IS NOT 1 ORDER BY id")
+                .map { (id: $0["id"] as String, area: Self.pilotArea(try Self.decodeState($0["sync_state"]))) }
+        }
+        var providers: [CostReport.ProviderFacts] = []
+        for provider in providerIDs {
+            providers.append(CostReport.ProviderFacts(area: provider.area, facts: try await invoiceFacts(providerID: provider.id)))
+        }
+        let (services, enrolments, clients, baselines) = try await read { db in
+            func live(_ kind: EntityKind) throws -> [(id: String, values: [String: FieldValue])] {
+                try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE deleted IS NOT 1 ORDER BY id")
+                    .map { ($0["id"], try Self.decodeState($0["sync_state"]).values) }
+            }
+            let baselines = try live(.baseline).filter { $0.values[.period]?.stringValue == period.description }
+                .reduce(into: [String: Decimal]()) { result, row in
+                    if let area = row.values[.pilotArea]?.stringValue, let cost = row.values[.costPerClient]?.stringValue {
+                        result[area] = try? Money.parse(cost, field: "costPerClient")
+                    }
+                }
+            return (Dictionary(uniqueKeysWithValues: try live(.service).map { ($0.id, $0.values) }), try live(.enrolment).map(\.values),
+                    Dictionary(uniqueKeysWithValues: try live(.client).map { ($0.id, $0.values) }), baselines)
+        }
+        return try CostReport(period: period, providers: providers, services: services, enrolments: enrolments, clients: clients,
+                              baselines: baselines, area: area, tariff: tariff, today: today)
+    }
+}
+
+extension Replica {
     /// A provider's pilot area as its region code, whether stored as the code or (before codes)
     /// as the region's name, so that one area is one row.
     static func pilotArea(_ provider: RecordState) -> String {

@@ -93,6 +93,7 @@ public enum WriteRules {
         return "a completed assessment does not change; record a new assessment (assessment/create) instead"
     }
 
+    /// What a provider's replica is told when it writes any other kind of record.
     public static let providerKindsRefusal = "a provider writes contacts, hours, events and (a service manager) enrolments only"
 
     /// Why a replica may write `next` to an enrolment's state, given the states its writer had
