@@ -151,7 +151,14 @@ extension Replica {
 
     /// What the pilot cost per area and risk group in a period against the areas' baselines
     /// (``CostReport``), from the records this replica holds (the central office's holds all).
+    /// - Parameter area: one pilot area, as a region code or name (`MK11`, `Pohjois-Savo`).
     public func costReport(period: BillingPeriod, area: String? = nil, tariff: Tariff = .current) async throws -> CostReport {
+        let area = try area.map { text throws(KasvuError) in
+            guard let region = Municipalities.shipped.region(text) else {
+                throw .validationFailed(field: "area", "unknown pilot area '\(text)': give a region code such as MK11 or a name such as Pohjois-Savo")
+            }
+            return region.code
+        }
         let today = self.today()
         let providerIDs = try await read { db in
             try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE deleted IS NOT 1 ORDER BY id")

@@ -142,15 +142,7 @@ enum ReportMethods {
         let period = p.string("period")
         let area = p.optionalString("area")
         try p.check()
-        let term = try ParamParsing.period(period)
-        var code: String?
-        if let area {
-            guard let region = Municipalities.shipped.region(area) else {
-                throw KasvuError.validationFailed(field: "area", "unknown pilot area '\(area)': give a region code such as MK11 or a name such as Pohjois-Savo")
-            }
-            code = region.code
-        }
-        let report = try await call.replica.costReport(period: term, area: code)
+        let report = try await call.replica.costReport(period: try ParamParsing.period(period), area: area)
         func money(_ value: Decimal?) -> JSONValue { value.map { .string(Money.format($0)) } ?? .null }
         return .object([
             "period": .string(report.period.description),

@@ -100,11 +100,7 @@ extension Report {
             do {
                 let term: BillingPeriod
                 do throws(FieldError) { term = try BillingPeriod(iso: period) } catch { throw KasvuError.validationFailed([error]) }
-                let code = try area.map { text throws(KasvuError) in
-                    guard let region = Municipalities.shipped.region(text) else { throw .validationFailed(field: "area", "unknown pilot area '\(text)'") }
-                    return region.code
-                }
-                report = try await replica.openAuthorized(for: "report/costs").costReport(period: term, area: code)
+                report = try await replica.openAuthorized(for: "report/costs").costReport(period: term, area: area)
             } catch let error as KasvuError {
                 throw CLIError(error)
             }
