@@ -208,9 +208,10 @@ extension SQLCentralStore {
                 continue
             }
             let text = state != current ? Self.encode(state) : nil
-            if let text, text.utf8.count > SyncLimits.maxRecordStateBytes {
+            let limit = SyncLimits.maxRecordStateBytes(envelope.entity)
+            if let text, text.utf8.count > limit {
                 result.rejections.append(SyncRejection(entity: envelope.entity.rawValue, id: envelope.id,
-                                                       error: .validationFailed(field: "state", "the record would grow past \(SyncLimits.maxRecordStateBytes) bytes")))
+                                                       error: .validationFailed(field: "state", "the record would grow past \(limit) bytes")))
                 continue
             }
             if replica.scope != .all {

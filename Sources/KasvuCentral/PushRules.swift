@@ -34,6 +34,11 @@ struct PushRules {
         }
         // The state machines and the gate hold for deleted records too: a change made under a
         // delete must not come alive with a later undelete.
+        // An issued invoice never changes and is never deleted; a second laptop issuing the
+        // same invoice (the same derived id) is refused: the first one stands.
+        if kind == .invoice, stored != nil || merged.isDeleted {
+            return KasvuError(.invalidTransition, "invoice \(merged.value(.number).stringValue ?? id) is issued and never changes; changes to its data appear as corrections on the provider's next invoice")
+        }
         let machine: KasvuError? = switch kind {
         case .referral: try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .assessment: try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
@@ -52,6 +57,11 @@ struct PushRules {
             // A pending referral that comes alive again meets the gate as a new one does.
             let revived = stored?.isDeleted == true && merged.value(.state) == .string(ReferralState.pending.rawValue)
             return revived ? try assessmentGateRefusal(merged) : nil
+        case .invoice:
+            let kind = merged.value(.kind).stringValue.flatMap(Invoice.Kind.init(rawValue:)) ?? .capitation
+            let expected = IssuedInvoice.id(providerID: merged.value(.providerId).stringValue ?? "", kind: kind,
+                                            billed: merged.value(.month).stringValue ?? merged.value(.period).stringValue ?? "")
+            return id == expected ? nil : .validationFailed(field: "id", "the id of an invoice is derived from its provider, kind and month or period")
         case .baseline:
             let expected = WriteRules.baselineID(area: merged.value(.pilotArea).stringValue ?? "", period: merged.value(.period).stringValue ?? "")
             return id == expected ? nil : .validationFailed(field: "id", "the id of a baseline is derived from its area and period")

@@ -48,6 +48,7 @@ struct ScopeResolver {
         case .municipalities(let codes):
             switch kind {
             case .provider, .service, .baseline: return true
+            case .invoice: return false
             case .client: return codes.contains(state.value(.municipality).stringValue ?? "")
             default: return try clientVisible(state.value(.clientId).stringValue)
             }
@@ -55,7 +56,7 @@ struct ScopeResolver {
             switch kind {
             case .provider: return id == provider
             case .service: return true
-            case .baseline: return false
+            case .baseline, .invoice: return false
             case .client: return try clientVisible(id)
             case .enrolment: return try clientVisible(state.value(.clientId).stringValue)
             case .referral:

@@ -67,6 +67,14 @@ struct Params {
         }
     }
 
+    mutating func optionalID(_ key: String) -> String? {
+        guard let text = optionalString(key) else { return nil }
+        do throws(FieldError) { return try RecordID.validate(text, field: key) } catch {
+            report(key, error.message)
+            return text
+        }
+    }
+
     /// Record fields given as JSON values, checked against the schema's value types. Values of
     /// the right type but an invalid content (a bad henkilötunnus) are left for the domain's
     /// validation, which answers `validation_failed`.

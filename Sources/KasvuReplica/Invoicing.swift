@@ -22,39 +22,41 @@ extension Replica {
     /// group recorded at referral, its contacts, hours reports and events.
     public func invoiceFacts(providerID: String) async throws -> InvoiceFacts {
         let providerID = try Self.canonicalID(providerID)
-        return try await read { db in
-            let provider = try Self.liveState(db, .provider, providerID)
-            func live(_ kind: EntityKind) throws -> [(id: String, state: RecordState)] {
-                try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE provider_id = ? AND deleted IS NOT 1 ORDER BY id",
-                                 arguments: [providerID]).map { ($0["id"], try Self.decodeState($0["sync_state"])) }
-            }
-            func date(_ state: RecordState, _ field: String) -> CalendarDate? {
-                state.value(field).stringValue.flatMap { try? CalendarDate(iso: $0) }
-            }
-            let referrals = try live(.referral).compactMap { id, state -> InvoiceFacts.Referral? in
-                guard let start = date(state, "startDate"), let group = state.value(.riskGroup).intValue else { return nil }
-                return InvoiceFacts.Referral(id: id, clientId: state.value(.clientId).stringValue ?? "", riskGroup: Int(group),
-                                             state: state.value(.state).stringValue ?? "", start: start, end: date(state, "endDate"),
-                                             endReason: state.value(.endReason).stringValue)
-            }
-            let contacts = try live(.contact).compactMap { _, state in
-                date(state, "date").map { InvoiceFacts.Contact(clientId: state.value(.clientId).stringValue ?? "", date: $0) }
-            }
-            let hours = try live(.hours).compactMap { id, state -> InvoiceFacts.Hours? in
-                guard let month = state.value(.month).stringValue.flatMap({ try? YearMonth(iso: $0) }),
-                      let amount = state.value(.hours).stringValue else { return nil }
-                return InvoiceFacts.Hours(id: id, clientId: state.value(.clientId).stringValue ?? "", month: month, hours: amount)
-            }
-            let events = try live(.event).compactMap { _, state in
-                date(state, "date").map {
-                    InvoiceFacts.Event(clientId: state.value(.clientId).stringValue ?? "", date: $0, kind: state.value(.kind).stringValue ?? "")
-                }
-            }
-            return InvoiceFacts(
-                provider: InvoiceFacts.Provider(id: providerID, capitationBase: provider.value(.capitationBase).stringValue ?? "0",
-                                                hourlyRate: provider.value(.hourlyRate).stringValue ?? "0"),
-                referrals: referrals, contacts: contacts, hours: hours, events: events)
+        return try await read { db in try Self.invoiceFacts(db, providerID: providerID) }
+    }
+
+    static func invoiceFacts(_ db: Database, providerID: String) throws -> InvoiceFacts {
+        let provider = try Self.liveState(db, .provider, providerID)
+        func live(_ kind: EntityKind) throws -> [(id: String, state: RecordState)] {
+            try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE provider_id = ? AND deleted IS NOT 1 ORDER BY id",
+                             arguments: [providerID]).map { ($0["id"], try Self.decodeState($0["sync_state"])) }
         }
+        func date(_ state: RecordState, _ field: String) -> CalendarDate? {
+            state.value(field).stringValue.flatMap { try? CalendarDate(iso: $0) }
+        }
+        let referrals = try live(.referral).compactMap { id, state -> InvoiceFacts.Referral? in
+            guard let start = date(state, "startDate"), let group = state.value(.riskGroup).intValue else { return nil }
+            return InvoiceFacts.Referral(id: id, clientId: state.value(.clientId).stringValue ?? "", riskGroup: Int(group),
+                                         state: state.value(.state).stringValue ?? "", start: start, end: date(state, "endDate"),
+                                         endReason: state.value(.endReason).stringValue)
+        }
+        let contacts = try live(.contact).compactMap { _, state in
+            date(state, "date").map { InvoiceFacts.Contact(clientId: state.value(.clientId).stringValue ?? "", date: $0) }
+        }
+        let hours = try live(.hours).compactMap { id, state -> InvoiceFacts.Hours? in
+            guard let month = state.value(.month).stringValue.flatMap({ try? YearMonth(iso: $0) }),
+                  let amount = state.value(.hours).stringValue else { return nil }
+            return InvoiceFacts.Hours(id: id, clientId: state.value(.clientId).stringValue ?? "", month: month, hours: amount)
+        }
+        let events = try live(.event).compactMap { _, state in
+            date(state, "date").map {
+                InvoiceFacts.Event(clientId: state.value(.clientId).stringValue ?? "", date: $0, kind: state.value(.kind).stringValue ?? "")
+            }
+        }
+        return InvoiceFacts(
+            provider: InvoiceFacts.Provider(id: providerID, capitationBase: provider.value(.capitationBase).stringValue ?? "0",
+                                            hourlyRate: provider.value(.hourlyRate).stringValue ?? "0"),
+            referrals: referrals, contacts: contacts, hours: hours, events: events)
     }
 
     /// The capitation invoice of a month that has begun (a future month is refused).
@@ -72,20 +74,22 @@ extension Replica {
         if !period.months[0].hasBegun(by: self.today()) {
             throw KasvuError.validationFailed(field: "period", "\(period) has not begun: invoices are for periods that have")
         }
-        let facts = try await invoiceFacts(providerID: providerID)
-        var findings: AuditFindings?
-        if let audit {
-            let rows = try await read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT id, json_extract(sync_state, '\(StorageSQL.winningValue("verifiedHours"))') AS verified,
-                           json_extract(sync_state, '\(StorageSQL.winningValue("auditedHours"))') AS audited FROM hours
-                    WHERE provider_id = ? AND deleted IS NOT 1 AND verified IS NOT NULL
-                    """, arguments: [facts.provider.id]).map { ($0["id"] as String, $0["verified"] as String, $0["audited"] as String?) }
-            }
-            findings = AuditFindings(seed: audit.seed, rate: audit.rate, verifiedHours: Dictionary(rows.map { ($0.0, $0.1) }) { a, _ in a },
-                                     auditedHours: Dictionary(rows.compactMap { row in row.2.map { (row.0, $0) } }) { a, _ in a })
+        let providerID = try Self.canonicalID(providerID)
+        let (facts, findings) = try await read { db in
+            (try Self.invoiceFacts(db, providerID: providerID), try audit.map { try Self.auditFindings(db, providerID: providerID, $0) })
         }
         return try InvoiceCalculator.outcome(facts, period: period, audit: findings, tariff: tariff)
+    }
+
+    /// The recorded register findings of a provider's hours reports, for an audit.
+    static func auditFindings(_ db: Database, providerID: String, _ audit: AuditRequest) throws -> AuditFindings {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT id, json_extract(sync_state, '\(StorageSQL.winningValue("verifiedHours"))') AS verified,
+                   json_extract(sync_state, '\(StorageSQL.winningValue("auditedHours"))') AS audited FROM hours
+            WHERE provider_id = ? AND deleted IS NOT 1 AND verified IS NOT NULL
+            """, arguments: [providerID]).map { ($0["id"] as String, $0["verified"] as String, $0["audited"] as String?) }
+        return AuditFindings(seed: audit.seed, rate: audit.rate, verifiedHours: Dictionary(rows.map { ($0.0, $0.1) }) { a, _ in a },
+                             auditedHours: Dictionary(rows.compactMap { row in row.2.map { (row.0, $0) } }) { a, _ in a })
     }
 
     /// The hours reports of a provider's period to check against the registers, in the

@@ -377,6 +377,31 @@ enum ReplicaSchema {
                 END;
                 """)
         }
+        migrator.registerMigration("v14: issued invoices") { db in
+            try db.execute(sql: """
+                -- Issued invoices (issue 16): written once, never changed.
+                CREATE TABLE "invoice" (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    sync_state TEXT NOT NULL,
+                    has_conflict INTEGER NOT NULL DEFAULT 0,
+                    provider_id GENERATED ALWAYS AS (json_extract(sync_state, '$.f.providerId[0][0]')) VIRTUAL,
+                    kind GENERATED ALWAYS AS (json_extract(sync_state, '$.f.kind[0][0]')) VIRTUAL,
+                    month GENERATED ALWAYS AS (json_extract(sync_state, '$.f.month[0][0]')) VIRTUAL,
+                    period GENERATED ALWAYS AS (json_extract(sync_state, '$.f.period[0][0]')) VIRTUAL,
+                    number GENERATED ALWAYS AS (json_extract(sync_state, '$.f.number[0][0]')) VIRTUAL,
+                    deleted GENERATED ALWAYS AS (json_extract(sync_state, '$.f.deleted[0][0]')) VIRTUAL
+                ) WITHOUT ROWID;
+                CREATE INDEX "invoice_by_provider_id" ON "invoice"(provider_id, id);
+                CREATE INDEX "invoice_by_kind" ON "invoice"(kind, id);
+                CREATE INDEX "invoice_by_month" ON "invoice"(month, id);
+                CREATE INDEX "invoice_by_period" ON "invoice"(period, id);
+                CREATE INDEX "invoice_by_number" ON "invoice"(number, id);
+                CREATE INDEX "invoice_conflicts" ON "invoice"(id) WHERE has_conflict = 1;
+                CREATE TRIGGER invoice_history_forget AFTER DELETE ON "invoice" BEGIN
+                    DELETE FROM write_history WHERE entity = 'invoice' AND id = old.id;
+                END;
+                """)
+        }
         return migrator
     }
 }

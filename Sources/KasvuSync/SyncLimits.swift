@@ -1,3 +1,5 @@
+import KasvuDomain
+
 /// The bounds the central store puts on what a replica sends, each with the reason for its
 /// value. Honest replicas stay far below every one of them; a request or record beyond one is
 /// refused before it costs the central store memory or time.
@@ -11,6 +13,14 @@ public enum SyncLimits {
     /// The stored text of one merged record state. The largest honest record (a client with
     /// every field at its maximum length and a few conflicts) is about 20 KB.
     public static let maxRecordStateBytes = 256 << 10
+    /// An issued invoice, which only the central office writes: its document lists every line
+    /// and input of a provider's month or period (``IssuedInvoice/maxDocumentLength`` characters).
+    public static let maxInvoiceStateBytes = 8 << 20
+
+    /// The bound on one merged record state of `kind`.
+    public static func maxRecordStateBytes(_ kind: EntityKind) -> Int {
+        kind == .invoice ? maxInvoiceStateBytes : maxRecordStateBytes
+    }
     /// Records in one push: the replica's batch size (``SyncBatch/maxRecords``).
     public static let maxPushRecords = SyncBatch.maxRecords
     /// Waiting records named in one request (``SyncRequest/waiting``): a replica names more

@@ -176,7 +176,8 @@ public struct SyncBatchTooLarge: Error, Sendable {
 public enum SyncSchema {
     /// 2: record states in the compact form with a write table (`RecordState+JSON.swift`).
     /// 3: assessments, a new record kind that replicas of version 2 cannot hold.
-    public static let version = 3
+    /// 4: issued invoices, a record kind that central-office replicas of version 3 cannot hold.
+    public static let version = 4
 }
 
 /// One write in the central store's audit trail: who made it, on which replica, when it was

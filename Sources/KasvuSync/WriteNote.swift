@@ -50,7 +50,7 @@ public struct WriteNote: Sendable, Hashable {
     public static func of(_ kind: EntityKind, before: RecordState, changes: [String: FieldValue], counter: UInt64, hlc: HLC,
                           user: String?) -> WriteNote {
         WriteNote(counter: counter, hlc: hlc, user: user, changes: changes.keys.sorted().map { field in
-            if Self.isPersonal(kind, field) { return Change(field: field) }
+            if Self.namesOnly(kind, field) { return Change(field: field) }
             return Change(field: field, old: before.fields[field] == nil ? .null : before.value(field), new: changes[field])
         })
     }
@@ -75,7 +75,7 @@ public struct WriteNote: Sendable, Hashable {
             guard change.field == EntitySchema.deletedField || kind.schema.field(change.field) != nil else {
                 return "write note \(counter) names an unknown field \(change.field)"
             }
-            if Self.isPersonal(kind, change.field) && change.hasValues { return "write note \(counter) carries values of the personal field \(change.field)" }
+            if Self.namesOnly(kind, change.field) && change.hasValues { return "write note \(counter) carries values of \(change.field), which notes only name" }
             for value in [change.old, change.new].compactMap({ $0 }) where value != .null {
                 if (try? kind.schema.validateValue(change.field, value)) == nil {
                     return "write note \(counter) carries an invalid value of \(change.field)"
@@ -85,9 +85,11 @@ public struct WriteNote: Sendable, Hashable {
         return nil
     }
 
-    /// Whether the values of `field` are personal data, kept out of notes (`deleted` is not).
-    static func isPersonal(_ kind: EntityKind, _ field: String) -> Bool {
-        field != EntitySchema.deletedField && kind.schema.field(field)?.personal ?? true
+    /// Whether notes name `field` without its values: personal data (`deleted` is not), and an
+    /// issued invoice's document, megabytes kept once, in the record.
+    static func namesOnly(_ kind: EntityKind, _ field: String) -> Bool {
+        if kind == .invoice && field == FieldKey.document.rawValue { return true }
+        return field != EntitySchema.deletedField && kind.schema.field(field)?.personal ?? true
     }
 
     /// Why `notes` disagree with the entries of `actor` that `state` still holds, or nil: every

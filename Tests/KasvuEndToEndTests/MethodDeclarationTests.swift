@@ -81,7 +81,8 @@ struct MethodDeclarationTests {
         (.provider, "contact/record", true), (.provider, "hours/report", true), (.provider, "event/record", true),
         (.provider, "client/get", true), (.provider, "referral/list", true), (.provider, "sync/status", true), (.provider, "conflict/resolve", true),
         (.office, "client/create", true), (.office, "referral/create", true), (.office, "client/confirmRiskGroup", true),
-        (.office, "provider/create", false), (.office, "provider/update", false), (.office, "invoice/compute", false),
+        (.office, "provider/create", false), (.office, "provider/update", false), (.office, "invoice/compute", false), (.office, "invoice/issue", false), (.office, "invoice/get", false),
+        (.provider, "invoice/issue", false), (.provider, "invoice/list", false), (.admin, "invoice/issue", true), (.admin, "invoice/list", true),
         (.office, "audit/sample", false), (.office, "audit/record", false), (.office, "report/outcomes", false), (.office, "audit/trail", false),
         (.admin, "provider/create", true), (.admin, "audit/trail", true), (.admin, "report/caseload", true),
     ])

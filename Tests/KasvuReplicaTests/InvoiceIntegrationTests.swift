@@ -176,3 +176,107 @@ struct InvoiceIntegrationTests {
         ((example["input"] as! [String: Any])["hours"] as! [[String: Any]]).first { $0["id"] as? String == name }!["hours"] as! String
     }
 }
+
+/// Issued invoices: frozen with a number and their inputs; what changes later in their data
+/// appears as correction lines on the provider's next issued invoice of the same kind.
+extension InvoiceIntegrationTests {
+    @Test func anIssuedInvoiceNeverChangesAndTheNextOneCarriesTheCorrection() async throws {
+        let p1 = ids["p1"]!
+        let march = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-03", issuedBy: "ely")
+        #expect(march.number == "CAP-2019-03-\(p1.prefix(8).uppercased())")
+        #expect(march.id == IssuedInvoice.id(providerID: p1, kind: .capitation, billed: "2019-03"))
+        #expect(march.amount == "368.39" && march.total == "368.39")  // the worked example's capitation of p1
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(march.document.utf8)) as? [String: Any])
+        let wanted = try #require(((example["expected"] as! [String: Any])["capitation"] as! [[String: Any]]).first { $0["providerId"] as? String == "p1" })
+        var computed = march.document
+        for (uuid, name) in names { computed = computed.replacingOccurrences(of: uuid, with: name) }
+        let invoice = try #require((try JSONSerialization.jsonObject(with: Data(computed.utf8)) as? [String: Any])?["invoice"] as? [String: Any])
+        #expect(canonical(invoice) == canonical(wanted))
+        #expect((document["corrections"] as? [Any])?.isEmpty == true)
+        #expect(document["tariffVersion"] as? String == Tariff.current.version && document["issuedBy"] as? String == "ely")
+        let inputs = try #require(document["inputs"] as? [String: Any])
+        #expect((inputs["referrals"] as? [[String: Any]])?.count == 4)  // r1–r4 overlap March; r5 is pending
+        #expect(inputs["capitationBase"] as? String == "200.00")
+
+        // A client of March lost part of its capitation for missing contacts; a contact
+        // recorded late changes March's amount, never March's invoice.
+        let sanctioned = try #require(try await replica.capitationInvoice(providerID: p1, month: try YearMonth(iso: "2019-03")).adjustments.first {
+            $0.reason == "minimum_service_not_delivered"
+        })
+        guard case .minimumServiceNotDelivered(let client, let sanction) = sanctioned else { Issue.record("no sanction"); return }
+        for day in ["2019-03-05", "2019-03-12"] {
+            _ = try await replica.create(.contact, fields: ["clientId": .string(client), "providerId": .string(p1), "date": .string(day), "kind": .string("meeting")])
+        }
+        let recomputed = try await replica.capitationInvoice(providerID: p1, month: try YearMonth(iso: "2019-03"))
+        #expect(recomputed.total == Decimal(string: "368.39")! - sanction)
+        #expect(try await replica.issuedInvoice(march.number).document == march.document)  // byte for byte
+        #expect(try await replica.issuedInvoice(march.id) == march)
+
+        let april = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-04", issuedBy: "ely")
+        let aprilComputed = try await replica.capitationInvoice(providerID: p1, month: try YearMonth(iso: "2019-04"))
+        #expect(april.amount == Money.format(aprilComputed.total))
+        #expect(april.total == Money.format(aprilComputed.total - sanction))
+        struct Lines: Decodable {
+            struct Correction: Decodable, Equatable { let invoiceId, invoiceNumber, billed, settled, recomputed, amount: String }
+            let corrections: [Correction]
+            let total: String
+        }
+        let aprilLines = try JSONDecoder().decode(Lines.self, from: Data(april.document.utf8))
+        #expect(aprilLines.corrections == [Lines.Correction(invoiceId: march.id, invoiceNumber: march.number, billed: "2019-03", settled: "368.39",
+                                                            recomputed: Money.format(recomputed.total), amount: Money.format(-sanction))])
+        #expect(aprilLines.total == april.total)
+
+        // Settled once: May carries no second correction for March.
+        let may = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-05", issuedBy: "ely")
+        #expect(try JSONDecoder().decode(Lines.self, from: Data(may.document.utf8)).corrections.isEmpty)
+        #expect(may.total == may.amount)
+        #expect(try await replica.issuedInvoices(providerID: p1).map(\.number) == [march.number, april.number, may.number])
+        #expect(try await replica.issuedInvoices(providerID: p1, kind: .outcome).isEmpty)
+        #expect(try await replica.issuedInvoice(march.number).document == march.document)
+        #expect(try await replica.issuedInvoice(april.number).document == april.document)
+    }
+
+    @Test func anOutcomeInvoiceCorrectsTheHoursReportedAfterItWasIssued() async throws {
+        let p2 = ids["p2"]!
+        let t1 = try await replica.issueInvoice(providerID: p2, kind: .outcome, billed: "2019-T1", issuedBy: "ely")
+        #expect(t1.number == "OUT-2019-T1-\(p2.prefix(8).uppercased())" && t1.total == "1080.00")  // the worked example's p2
+        let report = try #require(try await replica.invoiceFacts(providerID: p2).hours.first { $0.month.description.hasPrefix("2019-0") })
+        _ = try await replica.reportHours(["clientId": .string(report.clientId), "providerId": .string(p2), "month": .string(report.month.description),
+                                           "hours": .string(Money.format(Decimal(string: report.hours)! + 10))])
+        let now = try await replica.outcomeInvoice(providerID: p2, period: try BillingPeriod(iso: "2019-T1"))
+        #expect(now.total > Decimal(string: "1080.00")!)
+        let t2 = try await replica.issueInvoice(providerID: p2, kind: .outcome, billed: "2019-T2", issuedBy: "ely")
+        let t2Computed = try await replica.outcomeInvoice(providerID: p2, period: try BillingPeriod(iso: "2019-T2"))
+        #expect(t2.amount == Money.format(t2Computed.total))
+        #expect(t2.total == Money.format(t2Computed.total + now.total - Decimal(string: "1080.00")!))
+        #expect(try await replica.issuedInvoice(t1.number).document == t1.document)
+        #expect(t2.document.contains("\"invoiceNumber\":\"\(t1.number)\""))
+    }
+
+    @Test func anInvoiceIsIssuedOnceAndOnlyForAMonthThatIsOver() async throws {
+        let p1 = ids["p1"]!
+        _ = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-03", issuedBy: "ely")
+        do {
+            _ = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-03", issuedBy: "other")
+            Issue.record("issued twice")
+        } catch let error as KasvuError {
+            #expect(error.kind == .alreadyExists)
+        }
+        let thisMonth = CalendarDate.today(now: Date()).yearMonth.description
+        for (kind, billed) in [(Invoice.Kind.capitation, thisMonth), (.capitation, "2999-01"), (.outcome, "2999-T1"), (.capitation, "2019-13")] {
+            do {
+                _ = try await replica.issueInvoice(providerID: p1, kind: kind, billed: billed, issuedBy: "ely")
+                Issue.record("\(billed) was issued")
+            } catch let error as KasvuError {
+                #expect(error.kind == .validationFailed)
+            }
+        }
+        do {
+            _ = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-04", audit: AuditRequest(seed: "s", rate: "0.5"), issuedBy: "ely")
+            Issue.record("a capitation invoice took an audit")
+        } catch let error as KasvuError {
+            #expect(error.kind == .validationFailed)
+        }
+        #expect(try await replica.issuedInvoices().count == 1)
+    }
+}

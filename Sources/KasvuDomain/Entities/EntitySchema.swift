@@ -1,6 +1,6 @@
 /// The kinds of record a replica holds and syncs.
 public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-    case client, provider, referral, contact, hours, event, assessment, service, enrolment, baseline
+    case client, provider, referral, contact, hours, event, assessment, service, enrolment, baseline, invoice
 
     public var schema: EntitySchema {
         switch self {
@@ -14,6 +14,7 @@ public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Compa
         case .service: Schemas.service
         case .enrolment: Schemas.enrolment
         case .baseline: Schemas.baseline
+        case .invoice: Schemas.invoice
         }
     }
 

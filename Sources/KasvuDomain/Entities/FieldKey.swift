@@ -73,6 +73,13 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let category = FieldKey("category")
     public static let contractKind = FieldKey("contractKind")
     public static let endedOn = FieldKey("endedOn")
+    public static let amount = FieldKey("amount")
+    public static let document = FieldKey("document")
+    public static let issuedAt = FieldKey("issuedAt")
+    public static let issuedBy = FieldKey("issuedBy")
+    public static let number = FieldKey("number")
+    public static let tariffVersion = FieldKey("tariffVersion")
+    public static let total = FieldKey("total")
     public static let municipalities = FieldKey("municipalities")
     public static let organiserBusinessId = FieldKey("organiserBusinessId")
     public static let organiserKind = FieldKey("organiserKind")
@@ -87,7 +94,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let period = FieldKey("period")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .costPerClient, .date, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .period, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .target, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours]
+    public static let all: [FieldKey] = [.amount, .associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .costPerClient, .date, .document, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .issuedAt, .issuedBy, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .number, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .period, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .tariffVersion, .target, .total, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

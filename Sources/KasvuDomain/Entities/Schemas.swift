@@ -613,4 +613,28 @@ enum Schemas {
             FieldSpec(.costPerClient, required: true, summary: "euros per client in the period, exact", check: Check.decimal("costPerClient", maxFractionDigits: 2)),
         ]
     )
+
+    /// An issued invoice (`invoice/issue`): written once by the central office, never changed
+    /// or deleted; its id and number are derived from its provider, kind and month or period
+    /// (``IssuedInvoice``). Only central-office replicas hold invoices.
+    static let invoice = EntitySchema(
+        kind: .invoice,
+        fields: [
+            FieldSpec(.providerId, required: true, access: .system, indexed: true, check: Check.id("providerId")),
+            FieldSpec(.kind, required: true, access: .system, indexed: true, check: Check.oneOf("kind", ["capitation", "outcome"])),
+            FieldSpec(.month, access: .system, indexed: true, summary: "a capitation invoice's month", check: Check.month),
+            FieldSpec(.period, access: .system, indexed: true, summary: "an outcome invoice's four-month period", check: Check.period),
+            FieldSpec(.number, required: true, access: .system, indexed: true, summary: "CAP-YYYY-MM-… or OUT-YYYY-Tn-…, derived", check: Check.text("number", maxLength: 40)),
+            FieldSpec(.issuedAt, required: true, access: .system, summary: "when it was issued, ISO 8601", check: Check.text("issuedAt")),
+            FieldSpec(.issuedBy, required: true, access: .system, check: Check.text("issuedBy")),
+            FieldSpec(.tariffVersion, required: true, access: .system, check: Check.text("tariffVersion")),
+            FieldSpec(.amount, required: true, access: .system, summary: "the invoice's own total, exact",
+                      check: Check.decimal("amount", maxFractionDigits: 2, allowNegative: true)),
+            FieldSpec(.total, required: true, access: .system, summary: "what is payable: amount and correction lines, exact",
+                      check: Check.decimal("total", maxFractionDigits: 2, allowNegative: true)),
+            FieldSpec(.document, required: true, access: .system, summary: "the issued invoice as compact JSON, served byte for byte",
+                      check: Check.text("document", maxLength: IssuedInvoice.maxDocumentLength)),
+        ],
+        recordRule: { record in IssuedInvoice.recordErrors(record) }
+    )
 }

@@ -68,7 +68,7 @@ extension YearMonth {
 
     public var firstDay: CalendarDate { CalendarDate(year: year, month: month, day: 1)! }
 
-    var lastDay: CalendarDate { CalendarDate(year: year, month: month, day: dayCount)! }
+    public var lastDay: CalendarDate { CalendarDate(year: year, month: month, day: dayCount)! }
 
     func contains(_ date: CalendarDate) -> Bool { date.year == year && date.month == month }
 }

@@ -5,7 +5,7 @@ import KasvuReplica
 
 /// The central office's billing: invoices and the random audit of reported hours.
 enum BillingMethods {
-    static var declarations: [MethodDeclaration] { [computeInvoice, auditSample, auditRecord] }
+    static var declarations: [MethodDeclaration] { [computeInvoice, issueInvoice, getInvoice, listInvoices, auditSample, auditRecord] }
 
     private static let invoiceSchema = JSONSchema.object([
         "providerId": JSONSchema.uuid, "kind": JSONSchema.string(allowed: ["capitation", "outcome"]),
@@ -65,6 +65,132 @@ enum BillingMethods {
         default:
             throw ResponseError.invalidParams("invalid params: kind", errors: [("kind", "must be capitation or outcome")])
         }
+    }
+
+    private static let issuedSchema = JSONSchema.object([
+        "id": JSONSchema.uuid, "number": JSONSchema.string(), "providerId": JSONSchema.uuid,
+        "kind": JSONSchema.string(allowed: ["capitation", "outcome"]), "month": JSONSchema.string(), "period": JSONSchema.string(),
+        "issuedAt": JSONSchema.string(), "issuedBy": JSONSchema.string(), "tariffVersion": JSONSchema.string(),
+        "invoice": invoiceSchema,
+        "corrections": JSONSchema.array(JSONSchema.object([
+            "invoiceId": JSONSchema.uuid, "invoiceNumber": JSONSchema.string(), "billed": JSONSchema.string(),
+            "settled": JSONSchema.money, "recomputed": JSONSchema.money, "amount": JSONSchema.money,
+        ])),
+        "total": JSONSchema.money,
+        "inputs": JSONSchema.object(["capitationBase": JSONSchema.string(), "hourlyRate": JSONSchema.string(),
+                                     "referrals": JSONSchema.array(["type": "object"]), "contacts": JSONSchema.array(["type": "object"]),
+                                     "hours": JSONSchema.array(["type": "object"]), "events": JSONSchema.array(["type": "object"]),
+                                     "audit": ["type": "object"]]),
+    ], required: ["id", "number", "providerId", "kind", "issuedAt", "issuedBy", "tariffVersion", "invoice", "corrections", "total", "inputs"],
+       description: """
+           An issued invoice, frozen: the computed invoice, correction lines for the provider's earlier issued invoices of \
+           the same kind whose amount changed since (each names the invoice it corrects: settled = what was invoiced for it \
+           so far, recomputed = its amount from today's data, amount = the difference), total = invoice.total + corrections, \
+           and the inputs of its month or period.
+           """)
+
+    private static let issueInvoice = MethodDeclaration(
+        "invoice/issue",
+        summary: """
+            Issue a provider's invoice for a month (capitation) or four-month period (outcome) that is over: computed as \
+            invoice/compute does, numbered (CAP-YYYY-MM-xxxxxxxx, OUT-YYYY-Tn-xxxxxxxx after the provider's id) and frozen \
+            with its inputs. It never changes; later changes to the data of earlier issued invoices of the provider and kind \
+            appear on this one as correction lines. Issuing the same invoice again answers already_exists.
+            """,
+        params: [
+            .init("providerId", JSONSchema.uuid, required: true),
+            .init("kind", JSONSchema.string(allowed: ["capitation", "outcome"]), required: true),
+            .init("month", JSONSchema.month, description: "required for a capitation invoice"),
+            .init("period", JSONSchema.period, description: "required for an outcome invoice"),
+            .init("audit", JSONSchema.object(["seed": JSONSchema.string(), "rate": JSONSchema.string("decimal in (0, 1]")], closed: true),
+                  description: "outcome invoices: the audit to apply, applied again when the invoice is recomputed for a correction"),
+        ],
+        result: ("invoice", issuedSchema),
+        errors: [.validationFailed, .notFound, .alreadyExists, .permissionDenied], roles: .centralOffice
+    ) { call in try await issue(call) }
+
+    @_optimize(none)  // as `invoice` above
+    private static func issue(_ call: MethodCall) async throws -> JSONValue {
+        var p = call.params
+        let provider = p.id("providerId")
+        let kind = p.string("kind")
+        let month = p.optionalString("month"), period = p.optionalString("period")
+        let audit = p.optionalObject("audit")
+        try p.check()
+        var auditParams = try Params(audit.map(JSONValue.object), allowed: ["seed", "rate"])
+        let seed = auditParams.optionalString("seed"), rate = auditParams.optionalString("rate")
+        try auditParams.check()
+        let request = audit == nil ? nil : AuditRequest(seed: seed ?? "", rate: rate ?? "0")
+        let issued: IssuedInvoiceRecord
+        switch (kind, month, period) {
+        case ("capitation", let month?, nil):
+            issued = try await call.replica.issueInvoice(providerID: provider, kind: .capitation, billed: try ParamParsing.month(month).description,
+                                                         audit: request, issuedBy: call.user)
+        case ("outcome", nil, let period?):
+            issued = try await call.replica.issueInvoice(providerID: provider, kind: .outcome, billed: try ParamParsing.period(period).description,
+                                                         audit: request, issuedBy: call.user)
+        case ("capitation", _, _):
+            throw ResponseError.invalidParams("invalid params: month", errors: [("month", "a capitation invoice has a month and no period")])
+        case ("outcome", _, _):
+            throw ResponseError.invalidParams("invalid params: period", errors: [("period", "an outcome invoice has a period and no month")])
+        default:
+            throw ResponseError.invalidParams("invalid params: kind", errors: [("kind", "must be capitation or outcome")])
+        }
+        return try document(issued)
+    }
+
+    private static let getInvoice = MethodDeclaration(
+        "invoice/get",
+        summary: "An issued invoice by id or number, exactly as it was issued.",
+        params: [.init("id", JSONSchema.string(), required: true, description: "the invoice's id or its number")],
+        result: ("invoice", issuedSchema),
+        errors: [.notFound, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let id = p.string("id")
+        try p.check()
+        return try document(try await call.replica.issuedInvoice(id))
+    }
+
+    private static let listInvoices = MethodDeclaration(
+        "invoice/list",
+        summary: "Issued invoices, by month or period then number; optionally of one provider and kind.",
+        params: [
+            .init("providerId", JSONSchema.uuid),
+            .init("kind", JSONSchema.string(allowed: ["capitation", "outcome"])),
+        ],
+        result: ("invoices", JSONSchema.object(["invoices": JSONSchema.array(JSONSchema.object([
+            "id": JSONSchema.uuid, "number": JSONSchema.string(), "providerId": JSONSchema.uuid,
+            "kind": JSONSchema.string(allowed: ["capitation", "outcome"]), "month": JSONSchema.string(), "period": JSONSchema.string(),
+            "issuedAt": JSONSchema.string(), "issuedBy": JSONSchema.string(), "amount": JSONSchema.money, "total": JSONSchema.money,
+        ], required: ["id", "number", "providerId", "kind", "issuedAt", "issuedBy", "amount", "total"]))], required: ["invoices"])),
+        errors: [.validationFailed, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let provider = p.optionalID("providerId")
+        let kind = p.optionalString("kind")
+        try p.check()
+        var parsedKind: Invoice.Kind?
+        if let kind {
+            guard let known = Invoice.Kind(rawValue: kind) else {
+                throw ResponseError.invalidParams("invalid params: kind", errors: [("kind", "must be capitation or outcome")])
+            }
+            parsedKind = known
+        }
+        let invoices = try await call.replica.issuedInvoices(providerID: provider, kind: parsedKind)
+        return .object(["invoices": .array(invoices.map { invoice in
+            .object([
+                "id": .string(invoice.id), "number": .string(invoice.number), "providerId": .string(invoice.providerId),
+                "kind": .string(invoice.kind.rawValue), invoice.kind == .capitation ? "month" : "period": .string(invoice.billed),
+                "issuedAt": .string(invoice.issuedAt), "issuedBy": .string(invoice.issuedBy),
+                "amount": .string(invoice.amount), "total": .string(invoice.total),
+            ])
+        })])
+    }
+
+    /// The stored document, parsed (its bytes are compact JSON with sorted keys).
+    private static func document(_ issued: IssuedInvoiceRecord) throws -> JSONValue {
+        do { return try JSONValue.parse(Data(issued.document.utf8)) } catch { throw ResponseError.internalError("invoice document: \(error.message)") }
     }
 
     /// The invoice's canonical JSON (its own encoder decides the exact keys and money strings).

@@ -34,7 +34,8 @@ enum RecordMethods {
             enrolmentTransition,
             clientDelete, clientMerge, clientSearch, clientJourney, hoursReport,
         ]
-        for kind in EntityKind.allCases {
+        // Issued invoices have their own get and list (BillingMethods), which serve the document.
+        for kind in EntityKind.allCases where kind != .invoice {
             methods += [get(kind), list(kind)]
         }
         return methods
