@@ -1,0 +1,113 @@
+import Foundation
+import KasvuDomain
+import KasvuReplica
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// Issued invoices across replicas (issue 16, item 3): they reach the central office's other
+/// replicas byte for byte and no one else, and the central store keeps them unchanged against
+/// every hand-made push.
+@Suite("Issued invoices across replicas", .serialized)
+struct InvoiceSyncTests {
+    let directory: TemporaryDirectory
+    let central: CentralProcess
+    let admin: TestReplica
+    let secondAdmin: TestReplica
+    let office: TestReplica
+    let provider: String
+
+    init(_ backend: CentralBackend) async throws {
+        directory = try TemporaryDirectory()
+        central = try CentralProcess(backend, in: directory)
+        admin = try TestReplica("admin", in: directory, central: central, role: "admin")
+        secondAdmin = try TestReplica("admin-2", in: directory, central: central, role: "admin")
+        office = try TestReplica("office-749", in: directory, central: central, scope: ["--municipalities", "749"])
+        provider = try await admin.createTwoProviders()[0]
+        try await admin.sync()
+        try await secondAdmin.sync()
+        try await office.sync()
+    }
+
+    /// A month that is over, whatever day the tests run.
+    static let lastMonth = CalendarDate.today(now: Date()).yearMonth.adding(months: -1).description
+
+    @Test(arguments: CentralBackend.allCases) static func anIssuedInvoiceReachesTheCentralOfficeOnlyAndStaysAsIssued(_ backend: CentralBackend) async throws {
+        try await Self(backend).anIssuedInvoiceReachesTheCentralOfficeOnlyAndStaysAsIssued()
+    }
+
+    func anIssuedInvoiceReachesTheCentralOfficeOnlyAndStaysAsIssued() async throws {
+        // Issued through kasvu rpc, as the central office's scripts do.
+        let answer = try KasvuBinary.run(["rpc", "--db", admin.replica.path], input: """
+            {"jsonrpc":"2.0","id":1,"method":"invoice/issue","params":{"providerId":"\(provider)","kind":"capitation","month":"\(Self.lastMonth)"}}
+
+            """)
+        let number = "CAP-\(Self.lastMonth)-\(provider.prefix(8).uppercased())"
+        #expect(answer.stdout.contains(#""number":"\#(number)""#), "\(answer)")
+        let issued = try await admin.replica.issuedInvoice(number)
+        // A laptop that had not seen it issues the same invoice offline: the first one stands.
+        let duplicate = try await secondAdmin.replica.issueInvoice(providerID: provider, kind: .capitation, billed: Self.lastMonth, issuedBy: "other")
+        #expect(duplicate.id == issued.id && duplicate.document != issued.document)
+        #expect(try await admin.sync().rejections.isEmpty)
+        let refused = try await secondAdmin.sync()
+        #expect(refused.rejections.map(\.kind) == ["invalid_transition"], "\(refused)")
+
+        let third = try TestReplica("admin-3", in: directory, central: central, role: "admin")
+        try await third.sync()
+        #expect(try await third.replica.issuedInvoice(number).document == issued.document)  // byte for byte
+        try await office.sync()
+        #expect(try await office.replica.allStates(.invoice).isEmpty)
+        let listed = try KasvuBinary.run(["invoice", "list", "--db", third.replica.path, "--format", "csv"])
+        #expect(listed.stdout.contains("\(number),\(provider),capitation,\(Self.lastMonth),"), "\(listed)")
+        let shown = try KasvuBinary.run(["invoice", "show", number, "--db", third.replica.path])
+        #expect(shown.stdout == issued.document + "\n")
+    }
+
+    @Test(arguments: CentralBackend.allCases) static func theCentralStoreKeepsAnIssuedInvoiceAsItWas(_ backend: CentralBackend) async throws {
+        try await Self(backend).theCentralStoreKeepsAnIssuedInvoiceAsItWas()
+    }
+
+    func theCentralStoreKeepsAnIssuedInvoiceAsItWas() async throws {
+        let issued = try await admin.replica.issueInvoice(providerID: provider, kind: .capitation, billed: Self.lastMonth, issuedBy: "ely")
+        #expect(try await admin.sync().rejections.isEmpty)
+        let stored = try #require(try await admin.replica.state(.invoice, id: issued.id))
+        let adminForger = Forger(admin)
+        // Changed, or deleted, by the central office itself: refused.
+        var changed = stored
+        changed.write(["issuedBy": .string("someone else")], dot: Dot(adminForger.actor, 1_000), hlc: adminForger.hlc)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .invoice, id: issued.id, state: changed)], counter: 1_000)
+            .response?.rejections.map(\.kind) == ["invalid_transition"])
+        var deleted = stored
+        deleted.write([EntitySchema.deletedField: .bool(true)], dot: Dot(adminForger.actor, 1_001), hlc: adminForger.hlc)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .invoice, id: issued.id, state: deleted)], counter: 1_001)
+            .response?.rejections.map(\.kind) == ["invalid_transition"])
+        // A new invoice whose document or id does not say what its fields say.
+        let period = "2026-T1"
+        func forged(_ changes: [String: FieldValue], counter: UInt64) -> RecordState {
+            var values: [String: FieldValue] = stored.values.filter { $0.key != EntitySchema.deletedField }
+            values["month"] = nil
+            values["period"] = .string(period)
+            values["kind"] = .string("outcome")
+            values["number"] = .string(IssuedInvoice.number(providerID: provider, kind: .outcome, billed: period))
+            var state = RecordState()
+            state.write(values.merging(changes) { $1 }, dot: Dot(adminForger.actor, counter), hlc: adminForger.hlc)
+            return state
+        }
+        let outcomeID = IssuedInvoice.id(providerID: provider, kind: .outcome, billed: period)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .invoice, id: outcomeID, state: forged([:], counter: 1_002))], counter: 1_002)
+            .response?.rejections.map(\.kind) == ["validation_failed"])  // the document is the capitation invoice's
+        #expect(try await adminForger.post([RecordEnvelope(entity: .invoice, id: RecordID.random(), state: stored)], counter: 1_003)
+            .response?.rejections.map(\.kind) == ["validation_failed"])  // an id its provider, kind and month do not make
+        // An office issues none.
+        let forger = Forger(office)
+        var byOffice = RecordState()
+        byOffice.write(stored.values.filter { $0.key != EntitySchema.deletedField }, dot: Dot(forger.actor, 1_000), hlc: forger.hlc)
+        let otherMonth = IssuedInvoice.id(providerID: provider, kind: .capitation, billed: "2026-01")
+        #expect(try await forger.post([RecordEnvelope(entity: .invoice, id: otherMonth, state: byOffice)], counter: 1_000)
+            .response?.rejections.map(\.kind) == ["permission_denied"])
+        // (The admin's own laptop is behind its forged counters now: a fresh one reads the store.)
+        try await secondAdmin.sync()
+        #expect(try await secondAdmin.replica.issuedInvoice(issued.id).document == issued.document)
+        #expect(try await secondAdmin.replica.issuedInvoices().map(\.id) == [issued.id])
+    }
+}
