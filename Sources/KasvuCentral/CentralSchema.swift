@@ -189,6 +189,7 @@ extension SQLCentralStore {
             // tombstone its first edits were concurrent with (simulation seed 2316).
             try db.execute(sql: "UPDATE replica SET settled_ms = CAST(strftime('%s', created_at) AS INTEGER) * 1000 WHERE settled_ms IS NULL")
         }
+        migrator.registerMigration("v13: replica health") { db in try db.execute(sql: CentralSchema.replicaHealthColumns) }
         return migrator
     }
 
@@ -327,7 +328,20 @@ public enum CentralSchema {
                 ALTER TABLE record ALTER COLUMN client_hetu SET STATISTICS 0;
                 """)
         },
+        Migration(version: 3, name: "replica health") { connection in try connection.execute(replicaHealthColumns) },
     ]
+
+    /// What `kasvu central replicas` lists about each replica: its last successful sync, its
+    /// last failed one and why, the release and schema it last synced with, and the local
+    /// changes it said it still held (the same statements on both databases).
+    static let replicaHealthColumns = """
+        ALTER TABLE replica ADD COLUMN last_sync_at TEXT;
+        ALTER TABLE replica ADD COLUMN last_failure_at TEXT;
+        ALTER TABLE replica ADD COLUMN last_error_kind TEXT;
+        ALTER TABLE replica ADD COLUMN app_version TEXT;
+        ALTER TABLE replica ADD COLUMN schema_version INTEGER;
+        ALTER TABLE replica ADD COLUMN pending_changes INTEGER;
+        """
 
     /// The newest schema version this build knows.
     public static var version: Int { postgres.last?.version ?? 0 }

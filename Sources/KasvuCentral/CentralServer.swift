@@ -95,9 +95,11 @@ public enum CentralServer {
                 throw ServerError(.forbidden, KasvuError(.permissionDenied, "only the central office reads the metrics"))
             }
             let statistics = try? await store.statistics()
+            let health = (try? await store.replicaHealth()) ?? []
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(statistics, syncsInProgress: admission.running))))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(
+                statistics, replicas: health, syncsInProgress: admission.running))))
         }
         let nanoseconds = limits.idleTimeout.components.seconds * 1_000_000_000
         let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds)))
@@ -115,6 +117,18 @@ public enum CentralServer {
                            throttle: AuthenticationThrottle, admission: Admission, logger: Logger) async throws -> Response {
         // The token is never logged; failures are counted per address by the throttle.
         let replica = try await authenticate(request, address: address, store: store, throttle: throttle)
+        do {
+            return try await sync(request, replica: replica, store: store, limits: limits, metrics: metrics, admission: admission, logger: logger)
+        } catch let error as ServerError {
+            // Noted for the central office's list of replicas; a note that fails must not
+            // change the answer (the store may be what failed).
+            try? await store.recordSyncFailure(replicaID: replica.id, kind: error.error.kind)
+            throw error
+        }
+    }
+
+    static func sync(_ request: Request, replica: RegisteredReplica, store: any CentralStore, limits: Limits, metrics: ServerMetrics,
+                     admission: Admission, logger: Logger) async throws -> Response {
         guard admission.enter() else {
             throw ServerError(.serviceUnavailable, KasvuError(.syncBusy, "the central store is serving \(limits.maxConcurrentSyncs) syncs; retry shortly"),
                               retryAfter: 1)

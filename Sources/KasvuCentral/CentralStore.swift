@@ -31,6 +31,10 @@ public protocol CentralStore: Sendable {
     func auditTrail(entity: EntityKind, id: String) async throws -> [AuditEntry]
     /// Counts for `/metrics`.
     func statistics() async throws -> CentralStatistics
+    /// Each replica's syncing, the stalest first (``ReplicaHealth``).
+    func replicaHealth() async throws -> [ReplicaHealth]
+    /// Notes a failed sync of a replica whose token was accepted.
+    func recordSyncFailure(replicaID: String, kind: KasvuError.Kind) async throws
     /// Makes time-driven scope changes reach replicas (``SQLCentralStore/expireOutcomeWindows(today:)``);
     /// returns how many clients it renumbered.
     func expireOutcomeWindows(today: CalendarDate) async throws -> Int

@@ -79,6 +79,9 @@ extension SQLCentralStore {
         if let incarnation = header.incarnation, incarnation.utf8.count > 64 {
             errors.append(FieldError(field: "header.incarnation", message: "at most 64 characters"))
         }
+        if let version = header.appVersion, !SyncLimits.isAcceptableAppVersion(version) {
+            errors.append(FieldError(field: "header.appVersion", message: "at most \(SyncLimits.maxAppVersionLength) printable ASCII characters"))
+        }
         if let name = header.userName, !SyncLimits.isAcceptableUserName(name) {
             errors.append(FieldError(field: "header.userName", message: "at most \(SyncLimits.maxUserNameLength) characters, no control characters"))
         }
@@ -260,6 +263,9 @@ extension SQLCentralStore {
         } else {
             try db.statement("UPDATE replica SET settled_cursor = CASE WHEN ?1 < settled_cursor THEN ?1 ELSE settled_cursor END WHERE id = ?2").execute([header.cursor, replica.id])
         }
+        // Its health, for `kasvu central replicas`: as the replica says, within the header's bounds.
+        try db.statement("UPDATE replica SET last_sync_at = ?, app_version = ?, schema_version = ?, pending_changes = ? WHERE id = ?")
+            .execute([at, header.appVersion, header.schemaVersion, header.unpushed, replica.id])
         return result
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Counters for `GET /metrics`, in the Prometheus text exposition format.
@@ -24,7 +25,7 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    func prometheusText(_ statistics: CentralStatistics?, syncsInProgress: Int) -> String {
+    func prometheusText(_ statistics: CentralStatistics?, replicas: [ReplicaHealth] = [], syncsInProgress: Int, now: Date = Date()) -> String {
         let snapshot = counters.withLock { $0 }
         var lines = ["# HELP kasvu_http_requests_total HTTP requests by path and status.", "# TYPE kasvu_http_requests_total counter"]
         for (labels, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
@@ -50,6 +51,20 @@ final class ServerMetrics: Sendable {
                 "kasvu_central_sequence \(statistics.sequence)",
             ]
         }
+        // Per replica: its id and role only (ids are the central office's names for laptops).
+        if !replicas.isEmpty {
+            lines += ["# HELP kasvu_replica_seconds_since_sync Seconds since the replica's last successful sync (since its registration if it never synced).",
+                      "# TYPE kasvu_replica_seconds_since_sync gauge"]
+            lines += replicas.map { "kasvu_replica_seconds_since_sync{replica=\"\(Self.label($0.id))\",role=\"\($0.role.rawValue)\"} \($0.secondsSinceSync(now: now))" }
+            lines += ["# HELP kasvu_replica_pending_changes Records with local writes the replica said it still held after its last sync.",
+                      "# TYPE kasvu_replica_pending_changes gauge"]
+            lines += replicas.map { "kasvu_replica_pending_changes{replica=\"\(Self.label($0.id))\",role=\"\($0.role.rawValue)\"} \($0.pendingChanges ?? 0)" }
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A label value in the exposition format: backslash, quote and line feed escaped.
+    static func label(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 }

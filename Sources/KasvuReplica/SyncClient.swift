@@ -230,7 +230,8 @@ extension Replica {
             let last = HLC(rawValue: UInt64(bitPattern: row["hlc"] as Int64))
             return SyncHeader(schemaVersion: SyncSchema.version, replicaID: row["replica_id"], actor: ActorID(rawValue: row["actor"]),
                               actorCounter: UInt64(row["counter"] as Int64), clock: max(last, HLC(millis: now)),
-                              cursor: row["pull_cursor"], pullLimit: pullLimit, userName: userName, incarnation: row["central_incarnation"])
+                              cursor: row["pull_cursor"], pullLimit: pullLimit, userName: userName, incarnation: row["central_incarnation"],
+                              appVersion: KasvuRelease.version)
         }
     }
 

@@ -33,6 +33,14 @@ public enum SyncLimits {
     /// them over several round trips; one record's notes beyond it keep the newest.
     public static let maxWriteNotesPerPush = 50_000
 
+    /// A replica's `appVersion`, as `kasvu central replicas` lists it.
+    public static let maxAppVersionLength = 64
+
+    /// An app version the list of replicas keeps: at most ``maxAppVersionLength`` printable ASCII characters.
+    public static func isAcceptableAppVersion(_ version: String) -> Bool {
+        version.utf8.count <= maxAppVersionLength && version.utf8.allSatisfy { (0x20...0x7E).contains($0) }
+    }
+
     /// A user name the audit trail keeps: at most ``maxUserNameLength`` characters, none of
     /// them control characters (a name is printed in logs and tables).
     public static func isAcceptableUserName(_ name: String) -> Bool {

@@ -47,9 +47,12 @@ public struct SyncHeader: Sendable, Hashable {
     /// was built on a history the store lost, so the answer only names the new incarnation, and
     /// the replica re-syncs before it pushes again (`KasvuReplica/Resync.swift`).
     public var incarnation: String?
+    /// The replica's release (``KasvuRelease/version``), for the central office's list of
+    /// replicas (`kasvu central replicas`); nil: not said.
+    public var appVersion: String?
 
     public init(schemaVersion: Int, replicaID: String, actor: ActorID, actorCounter: UInt64, clock: HLC, cursor: Int64,
-                pullLimit: Int, userName: String? = nil, unpushed: Int? = nil, incarnation: String? = nil) {
+                pullLimit: Int, userName: String? = nil, unpushed: Int? = nil, incarnation: String? = nil, appVersion: String? = nil) {
         self.schemaVersion = schemaVersion
         self.replicaID = replicaID
         self.actor = actor
@@ -60,6 +63,7 @@ public struct SyncHeader: Sendable, Hashable {
         self.userName = userName
         self.unpushed = unpushed
         self.incarnation = incarnation
+        self.appVersion = appVersion
     }
 }
 
@@ -173,6 +177,12 @@ public struct SyncBatchTooLarge: Error, Sendable {
 
 /// The version of the record format and sync protocol, exchanged on every sync. Replicas and
 /// central stores of different versions refuse each other with `schema_mismatch`.
+/// This build of kasvu.
+public enum KasvuRelease {
+    /// Printed by `kasvu --version` and sent in every sync header.
+    public static let version = "0.16.0"
+}
+
 public enum SyncSchema {
     /// 2: record states in the compact form with a write table (`RecordState+JSON.swift`).
     /// 3: assessments, a new record kind that replicas of version 2 cannot hold.

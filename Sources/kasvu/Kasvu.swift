@@ -1,4 +1,5 @@
 import ArgumentParser
+import KasvuSync
 
 @main
 struct Kasvu: AsyncParsableCommand {
@@ -9,6 +10,7 @@ struct Kasvu: AsyncParsableCommand {
             Every office and provider works on a local SQLite replica; `kasvu rpc` lets editors and \
             scripts drive one over JSON-RPC 2.0 on stdin/stdout.
             """,
+        version: KasvuRelease.version,
         subcommands: [Init.self, RPC.self, Sync.self, Recover.self, Central.self, ClientCommand.self, InvoiceCommand.self, Report.self, OpenRPC.self]
     )
 }

@@ -113,12 +113,13 @@ extension SyncHeader {
             if let userName { object.member("userName") { $0.string(userName) } }
             if let unpushed { object.member("unpushed") { $0.int(unpushed) } }
             if let incarnation { object.member("incarnation") { $0.string(incarnation) } }
+            if let appVersion { object.member("appVersion") { $0.string(appVersion) } }
         }
     }
 
     public init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, replicaID: String?, actor: String?, actorCounter: UInt64?, clock: UInt64?
-        var cursor: Int64?, pullLimit: Int?, userName: String?, unpushed: Int?, incarnation: String?
+        var cursor: Int64?, pullLimit: Int?, userName: String?, unpushed: Int?, incarnation: String?, appVersion: String?
         try reader.members { reader, name in
             switch name {
             case "schemaVersion": schemaVersion = try reader.int()
@@ -131,6 +132,7 @@ extension SyncHeader {
             case "userName": userName = try reader.null() ? nil : try reader.string()
             case "unpushed": unpushed = try reader.int()
             case "incarnation": incarnation = try reader.null() ? nil : try reader.string()
+            case "appVersion": appVersion = try reader.null() ? nil : try reader.string()
             default: try reader.skipValue()
             }
         }
@@ -139,7 +141,7 @@ extension SyncHeader {
         }
         self.init(schemaVersion: schemaVersion, replicaID: replicaID, actor: ActorID(rawValue: actor), actorCounter: actorCounter,
                   clock: HLC(rawValue: clock), cursor: cursor, pullLimit: pullLimit, userName: userName, unpushed: unpushed,
-                  incarnation: incarnation)
+                  incarnation: incarnation, appVersion: appVersion)
     }
 }
 

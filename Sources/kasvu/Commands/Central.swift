@@ -9,7 +9,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Purge.self, Scrub.self, CollectTombstones.self, Backup.self, Restore.self, BeginIncarnation.self, Migrate.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Replicas.self, Purge.self, Scrub.self, CollectTombstones.self, Backup.self, Restore.self, BeginIncarnation.self, Migrate.self]
     )
 
     /// Where the central store is: an SQLite file (`--db`) or a PostgreSQL database (`--store`).
@@ -409,6 +409,50 @@ struct Central: AsyncParsableCommand {
                 try await store.withStore { try await $0.revokeReplica(id: id) }
                 print("Revoked replica \(id).")
             } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct Replicas: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the replicas not revoked, the stalest first: last sync, last failure and its kind, version, pending changes, records held.",
+            discussion: "A replica whose last sync (or registration, if it never synced) is --stale-after-days or more days ago is marked stale; the command exits 0 either way."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "table (for people) or json (one object per replica, every key present).")
+        var format: ListFormat = .table
+
+        @Option(help: "Days without a sync after which a replica is marked stale.")
+        var staleAfterDays: Int = 7
+
+        enum ListFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+        func validate() throws {
+            guard staleAfterDays > 0 else { throw ValidationError("--stale-after-days must be positive") }
+        }
+
+        func run() async throws {
+            let replicas: [ReplicaHealth]
+            do { replicas = try await store.withStore { try await $0.replicaHealth() } } catch let error as KasvuError { throw CLIError(error) }
+            switch format {
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(replicas), as: UTF8.self))
+            case .table:
+                let now = Date()
+                let rows = [["replica", "role", "last sync", "days", "last failure", "error", "version", "pending", "records", ""]] + replicas.map {
+                    let days = $0.daysSinceSync(now: now), schema = $0.schemaVersion.map { " (schema \($0))" } ?? ""
+                    return [$0.id, $0.role.rawValue, $0.lastSyncAt ?? "never", String(days), $0.lastFailureAt ?? "-", $0.lastErrorKind ?? "-",
+                            ($0.version ?? "-") + schema, $0.pendingChanges.map(String.init) ?? "-", String($0.recordsInScope),
+                            days >= staleAfterDays ? "STALE" : ""]
+                }
+                let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+                for row in rows {
+                    print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+                }
+            }
         }
     }
 }
