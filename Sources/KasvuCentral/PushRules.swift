@@ -62,6 +62,9 @@ struct PushRules {
             let expected = IssuedInvoice.id(providerID: merged.value(.providerId).stringValue ?? "", kind: kind,
                                             billed: merged.value(.month).stringValue ?? merged.value(.period).stringValue ?? "")
             return id == expected ? nil : .validationFailed(field: "id", "the id of an invoice is derived from its provider, kind and month or period")
+        case .tariff:
+            let expected = Tariff.recordID(area: merged.value(.pilotArea).stringValue ?? "", validFrom: merged.value(.validFrom).stringValue ?? "")
+            return id == expected ? nil : .validationFailed(field: "id", "the id of a tariff version is derived from its area and first day")
         case .baseline:
             let expected = WriteRules.baselineID(area: merged.value(.pilotArea).stringValue ?? "", period: merged.value(.period).stringValue ?? "")
             return id == expected ? nil : .validationFailed(field: "id", "the id of a baseline is derived from its area and period")

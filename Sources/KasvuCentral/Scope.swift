@@ -47,7 +47,7 @@ struct ScopeResolver {
             return true
         case .municipalities(let codes):
             switch kind {
-            case .provider, .service, .baseline: return true
+            case .provider, .service, .baseline, .tariff: return true
             case .invoice: return false
             case .client: return codes.contains(state.value(.municipality).stringValue ?? "")
             default: return try clientVisible(state.value(.clientId).stringValue)
@@ -55,7 +55,7 @@ struct ScopeResolver {
         case .provider(let provider):
             switch kind {
             case .provider: return id == provider
-            case .service: return true
+            case .service, .tariff: return true
             case .baseline, .invoice: return false
             case .client: return try clientVisible(id)
             case .enrolment: return try clientVisible(state.value(.clientId).stringValue)

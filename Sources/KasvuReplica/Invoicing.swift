@@ -48,37 +48,51 @@ extension Replica {
                   let amount = state.value(.hours).stringValue else { return nil }
             return InvoiceFacts.Hours(id: id, clientId: state.value(.clientId).stringValue ?? "", month: month, hours: amount)
         }
-        let events = try live(.event).compactMap { _, state in
-            date(state, "date").map {
-                InvoiceFacts.Event(clientId: state.value(.clientId).stringValue ?? "", date: $0, kind: state.value(.kind).stringValue ?? "")
-            }
+        // Regional bonuses go by the client's home municipality.
+        var municipalities: [String: String?] = [:]
+        func municipality(_ client: String) throws -> String? {
+            if let known = municipalities[client] { return known }
+            let found = try Self.loadState(db, .client, client)?.value(.municipality).stringValue
+            municipalities[client] = found
+            return found
+        }
+        let events = try live(.event).compactMap { _, state -> InvoiceFacts.Event? in
+            guard let day = date(state, "date") else { return nil }
+            let client = state.value(.clientId).stringValue ?? ""
+            return InvoiceFacts.Event(clientId: client, date: day, kind: state.value(.kind).stringValue ?? "", municipality: try municipality(client))
         }
         return InvoiceFacts(
             provider: InvoiceFacts.Provider(id: providerID, capitationBase: provider.value(.capitationBase).stringValue ?? "0",
-                                            hourlyRate: provider.value(.hourlyRate).stringValue ?? "0"),
+                                            hourlyRate: provider.value(.hourlyRate).stringValue ?? "0", pilotArea: Self.pilotArea(provider)),
             referrals: referrals, contacts: contacts, hours: hours, events: events)
     }
 
-    /// The capitation invoice of a month that has begun (a future month is refused).
-    public func capitationInvoice(providerID: String, month: YearMonth, tariff: Tariff = .current) async throws -> Invoice {
+    /// The capitation invoice of a month that has begun (a future month is refused), priced
+    /// by `tariff`, or else by the tariff valid in the provider's area on the month's first day.
+    public func capitationInvoice(providerID: String, month: YearMonth, tariff: Tariff? = nil) async throws -> Invoice {
         if !month.hasBegun(by: self.today()) {
             throw KasvuError.validationFailed(field: "month", "\(month) has not begun: invoices are for months that have")
         }
-        return try InvoiceCalculator.capitation(try await invoiceFacts(providerID: providerID), month: month, tariff: tariff)
+        let providerID = try Self.canonicalID(providerID)
+        let (facts, schedule) = try await read { db in (try Self.invoiceFacts(db, providerID: providerID), try Self.tariffSchedule(db)) }
+        return try InvoiceCalculator.capitation(facts, month: month, tariff: tariff ?? schedule.tariff(area: facts.provider.pilotArea, on: month.firstDay))
     }
 
-    /// The outcome invoice of a four-month period. With an audit (`seed`, `rate`), the sampled
+    /// The outcome invoice of a four-month period, priced as ``capitationInvoice(providerID:month:tariff:)``
+    /// (the tariff valid on the period's first day). With an audit (`seed`, `rate`), the sampled
     /// reports' recorded findings (``recordAudit``) give the extrapolated recovery.
     public func outcomeInvoice(providerID: String, period: BillingPeriod, audit: AuditRequest? = nil,
-                               tariff: Tariff = .current) async throws -> Invoice {
+                               tariff: Tariff? = nil) async throws -> Invoice {
         if !period.months[0].hasBegun(by: self.today()) {
             throw KasvuError.validationFailed(field: "period", "\(period) has not begun: invoices are for periods that have")
         }
         let providerID = try Self.canonicalID(providerID)
-        let (facts, findings) = try await read { db in
-            (try Self.invoiceFacts(db, providerID: providerID), try audit.map { try Self.auditFindings(db, providerID: providerID, $0) })
+        let (facts, findings, schedule) = try await read { db in
+            (try Self.invoiceFacts(db, providerID: providerID), try audit.map { try Self.auditFindings(db, providerID: providerID, $0) },
+             try Self.tariffSchedule(db))
         }
-        return try InvoiceCalculator.outcome(facts, period: period, audit: findings, tariff: tariff)
+        return try InvoiceCalculator.outcome(facts, period: period, audit: findings,
+                                             tariff: tariff ?? schedule.tariff(area: facts.provider.pilotArea, on: period.months[0].firstDay))
     }
 
     /// The recorded register findings of a provider's hours reports, for an audit.

@@ -49,7 +49,7 @@ extension Replica {
     /// - Throws: `already_exists` when it was issued before, `validation_failed` for a month
     ///   or period not yet over or data the tariff cannot price, `not_found` for an unknown provider.
     public func issueInvoice(providerID: String, kind: Invoice.Kind, billed: String, audit: AuditRequest? = nil,
-                             issuedBy: String, tariff: Tariff = .current) async throws -> IssuedInvoiceRecord {
+                             issuedBy: String) async throws -> IssuedInvoiceRecord {
         let providerID = try Self.canonicalID(providerID)
         if kind == .capitation && audit != nil {
             throw KasvuError.validationFailed(field: "audit", "an audit applies to outcome invoices only")
@@ -67,16 +67,19 @@ extension Replica {
                 throw KasvuError(.alreadyExists, "invoice \(existing.value(.number).stringValue ?? id) is already issued; changes to its data go on the provider's next invoice")
             }
             let facts = try Self.invoiceFacts(db, providerID: providerID)
-            func compute(_ billed: String, _ audit: AuditRequest?) throws -> (Invoice, AuditFindings?) {
+            let schedule = try Self.tariffSchedule(db)
+            // Each month or period is priced by the tariff valid in the provider's area on its first day.
+            func compute(_ billed: String, _ audit: AuditRequest?) throws -> (invoice: Invoice, findings: AuditFindings?, tariff: Tariff) {
+                let tariff = schedule.tariff(area: facts.provider.pilotArea, on: try Self.firstDay(kind: kind, billed: billed))
                 switch kind {
                 case .capitation:
-                    return (try InvoiceCalculator.capitation(facts, month: try Self.month(billed), tariff: tariff), nil)
+                    return (try InvoiceCalculator.capitation(facts, month: try Self.month(billed), tariff: tariff), nil, tariff)
                 case .outcome:
                     let findings = try audit.map { try Self.auditFindings(db, providerID: providerID, $0) }
-                    return (try InvoiceCalculator.outcome(facts, period: try Self.period(billed), audit: findings, tariff: tariff), findings)
+                    return (try InvoiceCalculator.outcome(facts, period: try Self.period(billed), audit: findings, tariff: tariff), findings, tariff)
                 }
             }
-            let (invoice, findings) = try compute(billed, audit)
+            let (invoice, findings, tariff) = try compute(billed, audit)
 
             let issued = try Self.issuedInvoices(db, providerID: providerID, kind: kind)
             var settled: [String: Decimal] = [:]
@@ -90,7 +93,7 @@ extension Replica {
             }
             let corrections = try IssuedInvoice.corrections(earlier: earlier, settledCorrections: settled) { earlier throws(KasvuError) in
                 do {
-                    return try compute(earlier.billed, earlier.audit.map { AuditRequest(seed: $0.seed, rate: $0.rate) }).0.total
+                    return try compute(earlier.billed, earlier.audit.map { AuditRequest(seed: $0.seed, rate: $0.rate) }).invoice.total
                 } catch let error as KasvuError {
                     throw KasvuError(error.kind, "invoice \(earlier.number) cannot be recomputed for its correction: \(error.message)", fieldErrors: error.fieldErrors)
                 } catch {
@@ -159,6 +162,14 @@ extension Replica {
 
     static func period(_ text: String) throws(KasvuError) -> BillingPeriod {
         do throws(FieldError) { return try BillingPeriod(iso: text) } catch { throw .validationFailed([error]) }
+    }
+
+    /// The first day of an invoice's month or period: the day its tariff is chosen by.
+    static func firstDay(kind: Invoice.Kind, billed: String) throws(KasvuError) -> CalendarDate {
+        switch kind {
+        case .capitation: (try month(billed)).firstDay
+        case .outcome: (try period(billed)).months[0].firstDay
+        }
     }
 
     /// The last day of an invoice's month or period.

@@ -153,7 +153,7 @@ extension Replica {
                         step("enrolment_\(current)", state.entries(.state).first, date: state.value(.endedOn).stringValue,
                              serviceDetails.merging(["endReason": state.value(.endReason)]) { $1 })
                     }
-                case .provider, .service, .baseline, .invoice:
+                case .provider, .service, .baseline, .invoice, .tariff:
                     break
                 }
                 if state.isDeleted { step("deleted", state.fields[EntitySchema.deletedField]?.first) }

@@ -377,9 +377,10 @@ enum ReplicaSchema {
                 END;
                 """)
         }
-        migrator.registerMigration("v14: issued invoices") { db in
+        migrator.registerMigration("v14: issued invoices, tariff versions") { db in
             try db.execute(sql: """
-                -- Issued invoices (issue 16): written once, never changed.
+                -- Issued invoices (issue 16): written once, never changed; and the tariff's
+                -- versions per pilot area.
                 CREATE TABLE "invoice" (
                     id TEXT PRIMARY KEY NOT NULL,
                     sync_state TEXT NOT NULL,
@@ -399,6 +400,20 @@ enum ReplicaSchema {
                 CREATE INDEX "invoice_conflicts" ON "invoice"(id) WHERE has_conflict = 1;
                 CREATE TRIGGER invoice_history_forget AFTER DELETE ON "invoice" BEGIN
                     DELETE FROM write_history WHERE entity = 'invoice' AND id = old.id;
+                END;
+                CREATE TABLE "tariff" (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    sync_state TEXT NOT NULL,
+                    has_conflict INTEGER NOT NULL DEFAULT 0,
+                    pilot_area GENERATED ALWAYS AS (json_extract(sync_state, '$.f.pilotArea[0][0]')) VIRTUAL,
+                    valid_from GENERATED ALWAYS AS (json_extract(sync_state, '$.f.validFrom[0][0]')) VIRTUAL,
+                    deleted GENERATED ALWAYS AS (json_extract(sync_state, '$.f.deleted[0][0]')) VIRTUAL
+                ) WITHOUT ROWID;
+                CREATE INDEX "tariff_by_pilot_area" ON "tariff"(pilot_area, id);
+                CREATE INDEX "tariff_by_valid_from" ON "tariff"(valid_from, id);
+                CREATE INDEX "tariff_conflicts" ON "tariff"(id) WHERE has_conflict = 1;
+                CREATE TRIGGER tariff_history_forget AFTER DELETE ON "tariff" BEGIN
+                    DELETE FROM write_history WHERE entity = 'tariff' AND id = old.id;
                 END;
                 """)
         }

@@ -77,8 +77,9 @@ public struct OutcomeRow: Sendable, Hashable {
 extension Replica {
     /// Per pilot area and risk group: clients, share with any hours, total hours and outcome
     /// fees, optionally for one four-month period.
-    public func outcomesReport(period: BillingPeriod? = nil, tariff: Tariff = .current) async throws -> [OutcomeRow] {
+    public func outcomesReport(period: BillingPeriod? = nil) async throws -> [OutcomeRow] {
         try await read { db in
+            let tariffs = try Self.tariffSchedule(db)
             func states(_ kind: EntityKind) throws -> [(id: String, state: RecordState)] {
                 try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE deleted IS NOT 1 ORDER BY id")
                     .map { ($0["id"], try Self.decodeState($0["sync_state"])) }
@@ -104,10 +105,13 @@ extension Replica {
                 guard let client = state.value(.clientId).stringValue, let provider = state.value(.providerId).stringValue,
                       let terms = providers[provider], let group = groupOf["\(client)/\(provider)"],
                       let text = state.value(.hours).stringValue, let hours = try? Money.parse(text, field: "hours") else { continue }
-                if let period, let month = state.value(.month).stringValue.flatMap({ try? YearMonth(iso: $0) }), !period.contains(month) { continue }
+                guard let month = state.value(.month).stringValue.flatMap({ try? YearMonth(iso: $0) }) else { continue }
+                if let period, !period.contains(month) { continue }
                 let key = Key(area: terms.area, group: group)
                 withHours[key, default: []].insert(client)
                 hoursTotal[key, default: 0] += hours
+                // Priced as the outcome invoice of the month's period prices it.
+                let tariff = tariffs.tariff(area: terms.area, on: BillingPeriod(containing: month).months[0].firstDay)
                 fees[key, default: 0] += Money.round(hours * terms.rate * (tariff.outcomeWeight(riskGroup: group) ?? 0))
             }
             return members.keys.sorted { ($0.area, $0.group) < ($1.area, $1.group) }.map { key in
@@ -152,13 +156,8 @@ extension Replica {
     /// What the pilot cost per area and risk group in a period against the areas' baselines
     /// (``CostReport``), from the records this replica holds (the central office's holds all).
     /// - Parameter area: one pilot area, as a region code or name (`MK11`, `Pohjois-Savo`).
-    public func costReport(period: BillingPeriod, area: String? = nil, tariff: Tariff = .current) async throws -> CostReport {
-        let area = try area.map { text throws(KasvuError) in
-            guard let region = Municipalities.shipped.region(text) else {
-                throw .validationFailed(field: "area", "unknown pilot area '\(text)': give a region code such as MK11 or a name such as Pohjois-Savo")
-            }
-            return region.code
-        }
+    public func costReport(period: BillingPeriod, area: String? = nil) async throws -> CostReport {
+        let area = try area.map(Self.areaCode)
         let today = self.today()
         let providerIDs = try await read { db in
             try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE deleted IS NOT 1 ORDER BY id")
@@ -168,7 +167,7 @@ extension Replica {
         for provider in providerIDs {
             providers.append(CostReport.ProviderFacts(area: provider.area, facts: try await invoiceFacts(providerID: provider.id)))
         }
-        let (services, enrolments, clients, baselines) = try await read { db in
+        let (services, enrolments, clients, baselines, tariffs) = try await read { db in
             func live(_ kind: EntityKind) throws -> [(id: String, values: [String: FieldValue])] {
                 try Row.fetchAll(db, sql: "SELECT id, sync_state FROM \"\(kind.rawValue)\" WHERE deleted IS NOT 1 ORDER BY id")
                     .map { ($0["id"], try Self.decodeState($0["sync_state"]).values) }
@@ -180,10 +179,10 @@ extension Replica {
                     }
                 }
             return (Dictionary(uniqueKeysWithValues: try live(.service).map { ($0.id, $0.values) }), try live(.enrolment).map(\.values),
-                    Dictionary(uniqueKeysWithValues: try live(.client).map { ($0.id, $0.values) }), baselines)
+                    Dictionary(uniqueKeysWithValues: try live(.client).map { ($0.id, $0.values) }), baselines, try Self.tariffSchedule(db))
         }
         return try CostReport(period: period, providers: providers, services: services, enrolments: enrolments, clients: clients,
-                              baselines: baselines, area: area, tariff: tariff, today: today)
+                              baselines: baselines, area: area, tariffs: tariffs, today: today)
     }
 }
 

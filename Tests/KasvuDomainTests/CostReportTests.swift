@@ -26,7 +26,7 @@ struct CostReportTests {
         // c3 has no referral: Siilinjärvi (MK11), confirmed group 3.
         let clients: [String: [String: FieldValue]] = ["c3": ["municipality": .string("749"), "riskGroup": .int(3)]]
         let report = try CostReport(period: try BillingPeriod(iso: "2026-T1"), providers: [.init(area: "MK11", facts: facts)], services: services,
-                                    enrolments: enrolments, clients: clients, baselines: ["MK11": 1000, "MK06": 500], tariff: .current,
+                                    enrolments: enrolments, clients: clients, baselines: ["MK11": 1000, "MK06": 500],
                                     today: Self.day("2026-12-07"))
         #expect(report.rows.count == 2)
         // Group 2: c1's 4 months × 200.00 × 1.0; 100 h × 10.00 × 0.8; January in the service, 31/31 × 400.00.

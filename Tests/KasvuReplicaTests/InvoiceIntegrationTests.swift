@@ -280,3 +280,63 @@ extension InvoiceIntegrationTests {
         #expect(try await replica.issuedInvoices().count == 1)
     }
 }
+
+/// Tariff versions (issue 16, item 4): each invoice is priced by the version valid in its
+/// provider's area on its first day; correcting a version shows on the next issued invoice.
+extension InvoiceIntegrationTests {
+    /// The built-in tariff as JSON with another version name and capitation weights.
+    func tariffDocument(version: String, weights: [String: String]) throws -> Data {
+        var document = try JSONSerialization.jsonObject(with: Data(Tariff.current.jsonText().utf8)) as! [String: Any]
+        document["version"] = version
+        var capitation = document["capitation"] as! [String: Any]
+        capitation["weights"] = weights
+        document["capitation"] = capitation
+        return try JSONSerialization.data(withJSONObject: document)
+    }
+
+    @Test func eachInvoiceUsesTheTariffVersionValidOnItsFirstDay() async throws {
+        let p1 = ids["p1"]!
+        let march = try YearMonth(iso: "2019-03"), february = try YearMonth(iso: "2019-02")
+        let builtInMarch = try await replica.capitationInvoice(providerID: p1, month: march)
+        let builtInFebruary = try await replica.capitationInvoice(providerID: p1, month: february)
+        #expect(Money.format(builtInMarch.total) == "368.39")
+        let set = try await replica.setTariff(area: "Pohjois-Savo", validFrom: "2019-03-01",
+                                              document: try tariffDocument(version: "savo-2019-2", weights: ["1": "0.9", "2": "2.0", "3": "1.2"]))
+        #expect(set.area == "MK11" && set.tariff.version == "savo-2019-2")
+        let versioned = try await replica.capitationInvoice(providerID: p1, month: march)
+        #expect(versioned.total > builtInMarch.total)
+        #expect(versioned == (try InvoiceCalculator.capitation(try await replica.invoiceFacts(providerID: p1), month: march, tariff: set.tariff)))
+        #expect(try await replica.capitationInvoice(providerID: p1, month: february) == builtInFebruary)
+        #expect(try await replica.tariff(area: "MK11", on: try CalendarDate(iso: "2019-02-28")).validFrom == nil)
+        #expect(try await replica.tariff(area: "Pohjois-Savo", on: try CalendarDate(iso: "2019-03-01")).tariff.version == "savo-2019-2")
+
+        let issued = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-03", issuedBy: "ely")
+        #expect(issued.document.contains(#""tariffVersion":"savo-2019-2""#) && issued.amount == Money.format(versioned.total))
+        // Corrected: the same area and day again. March's issued invoice stays; April corrects it.
+        let corrected = try await replica.setTariff(area: "MK11", validFrom: "2019-03-01",
+                                                    document: try tariffDocument(version: "savo-2019-3", weights: ["1": "0.9", "2": "1.5", "3": "1.2"]))
+        #expect(try await replica.tariffSchedule().versions.map(\.tariff.version) == ["savo-2019-3"])
+        let recomputed = try await replica.capitationInvoice(providerID: p1, month: march)
+        #expect(recomputed == (try InvoiceCalculator.capitation(try await replica.invoiceFacts(providerID: p1), month: march, tariff: corrected.tariff)))
+        let april = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-04", issuedBy: "ely")
+        #expect(april.document.contains(#""recomputed":"\#(Money.format(recomputed.total))""#))
+        #expect(april.document.contains(#""settled":"\#(issued.amount)""#))
+        #expect(try await replica.issuedInvoice(issued.number).document == issued.document)
+    }
+
+    @Test func aTariffThatIsNotWholeIsRefusedNamingItsField() async throws {
+        do {
+            _ = try await replica.setTariff(area: "MK11", validFrom: "2019-03-01", document: try tariffDocument(version: "x", weights: ["1": "0.9", "2": "1.0"]))
+            Issue.record("a tariff without group 3 was set")
+        } catch let error as KasvuError {
+            #expect(error.kind == .validationFailed && error.fieldErrors.map(\.field) == ["tariff.capitation.weights"])
+        }
+        do {
+            _ = try await replica.setTariff(area: "Atlantis", validFrom: "2019-13-01", document: Data("{".utf8))
+            Issue.record("set")
+        } catch let error as KasvuError {
+            #expect(Set(error.fieldErrors.map(\.field)) == ["pilotArea", "validFrom", "tariff"])
+        }
+        #expect(try await replica.tariffSchedule().versions.isEmpty)
+    }
+}

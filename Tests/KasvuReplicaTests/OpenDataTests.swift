@@ -57,7 +57,7 @@ struct OpenDataTests {
         let pirkanmaa = (1...6).map { (client: "p\($0)", group: 1, hours: $0 <= 6) }
         let report = try CostReport(period: try BillingPeriod(iso: "2026-T1"),
                                     providers: [.init(area: "MK11", facts: facts("a", savo)), .init(area: "MK06", facts: facts("b", pirkanmaa))],
-                                    services: [:], enrolments: [], clients: [:], baselines: ["MK11": 1000, "MK06": 1000], tariff: .current,
+                                    services: [:], enrolments: [], clients: [:], baselines: ["MK11": 1000, "MK06": 1000],
                                     today: Self.day("2026-12-07"))
         let table = OpenData.costs(report)
         Self.expectNothingSinglesOut(table, counts: ["clients", "employed"], complements: [("clients", "employed")])

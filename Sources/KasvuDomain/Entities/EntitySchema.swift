@@ -1,6 +1,6 @@
 /// The kinds of record a replica holds and syncs.
 public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-    case client, provider, referral, contact, hours, event, assessment, service, enrolment, baseline, invoice
+    case client, provider, referral, contact, hours, event, assessment, service, enrolment, baseline, invoice, tariff
 
     public var schema: EntitySchema {
         switch self {
@@ -15,6 +15,7 @@ public enum EntityKind: String, Sendable, Hashable, CaseIterable, Codable, Compa
         case .enrolment: Schemas.enrolment
         case .baseline: Schemas.baseline
         case .invoice: Schemas.invoice
+        case .tariff: Schemas.tariff
         }
     }
 

@@ -80,6 +80,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let number = FieldKey("number")
     public static let tariffVersion = FieldKey("tariffVersion")
     public static let total = FieldKey("total")
+    public static let version = FieldKey("version")
     public static let municipalities = FieldKey("municipalities")
     public static let organiserBusinessId = FieldKey("organiserBusinessId")
     public static let organiserKind = FieldKey("organiserKind")
@@ -94,7 +95,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let period = FieldKey("period")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.amount, .associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .costPerClient, .date, .document, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .issuedAt, .issuedBy, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .number, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .period, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .tariffVersion, .target, .total, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours]
+    public static let all: [FieldKey] = [.amount, .associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .costPerClient, .date, .document, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .issuedAt, .issuedBy, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .number, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .period, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .tariffVersion, .target, .total, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours, .version]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

@@ -637,4 +637,31 @@ enum Schemas {
         ],
         recordRule: { record in IssuedInvoice.recordErrors(record) }
     )
+
+    /// A version of a pilot area's tariff (`tariff/set`), valid from a date until the area's
+    /// next version (``TariffSchedule``); one per area and date (its id is derived from them,
+    /// so setting it again corrects it). The central office writes it; every replica receives it.
+    static let tariff = EntitySchema(
+        kind: .tariff,
+        fields: [
+            FieldSpec(.pilotArea, required: true, access: .system, indexed: true, check: Check.pilotArea),
+            FieldSpec(.validFrom, required: true, access: .system, indexed: true, summary: "the first day it applies to", check: Check.date("validFrom")),
+            FieldSpec(.version, required: true, access: .system, summary: "the tariff document's version", check: Check.text("version", maxLength: 100)),
+            FieldSpec(.document, required: true, access: .system, summary: "the tariff as JSON, in the form of Resources/tariff.json",
+                      check: Check.text("document", maxLength: Tariff.maxDocumentLength)),
+        ],
+        recordRule: { record in
+            guard let text = record[.document]?.stringValue else { return [] }
+            do throws(KasvuError) {
+                let tariff = try Tariff(json: Data(text.utf8))
+                if record[.version]?.stringValue != tariff.version {
+                    return [FieldError(field: "version", message: "must be the document's version '\(tariff.version)'")]
+                }
+                return []
+            } catch {
+                return error.fieldErrors.isEmpty ? [FieldError(field: "document", message: error.message)]
+                    : error.fieldErrors.map { FieldError(field: "document.\($0.field)", message: $0.message) }
+            }
+        }
+    )
 }

@@ -50,7 +50,7 @@ public enum WriteRules {
         case .admin:
             return nil
         case .office:
-            if [.provider, .service, .baseline, .invoice].contains(kind) { return "only the central office writes providers, the service catalogue, baselines and invoices" }
+            if [.provider, .service, .baseline, .invoice, .tariff].contains(kind) { return "only the central office writes providers, the service catalogue, baselines, tariffs and invoices" }
         case .provider:
             guard providerKinds.contains(kind) else { return providerKindsRefusal }
         }

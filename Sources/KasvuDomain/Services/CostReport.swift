@@ -72,7 +72,7 @@ public struct CostReport: Sendable, Hashable {
     ///   - area: only this area when given.
     public init(period: BillingPeriod, providers: [ProviderFacts], services: [String: [String: FieldValue]],
                 enrolments: [[String: FieldValue]], clients: [String: [String: FieldValue]], baselines: [String: Decimal],
-                area only: String? = nil, tariff: Tariff, today: CalendarDate) throws(KasvuError) {
+                area only: String? = nil, tariffs: TariffSchedule = .builtIn, today: CalendarDate) throws(KasvuError) {
         struct Key: Hashable, Comparable {
             let area: String, group: Int
             static func < (a: Key, b: Key) -> Bool { (a.area, a.group) < (b.area, b.group) }
@@ -86,7 +86,7 @@ public struct CostReport: Sendable, Hashable {
                 placeOfClient[referral.clientId] = Key(area: provider.area, group: referral.riskGroup)
             }
             for month in months {
-                let invoice = try InvoiceCalculator.capitation(provider.facts, month: month, tariff: tariff)
+                let invoice = try InvoiceCalculator.capitation(provider.facts, month: month, tariff: tariffs.tariff(area: provider.area, on: month.firstDay))
                 var groupOf: [String: Int] = [:]
                 for case .capitation(let line) in invoice.lines {
                     let key = Key(area: provider.area, group: line.riskGroup)
@@ -100,7 +100,8 @@ public struct CostReport: Sendable, Hashable {
                 }
             }
             guard !months.isEmpty else { continue }
-            let invoice = try InvoiceCalculator.outcome(provider.facts, period: period, audit: nil, tariff: tariff)
+            let invoice = try InvoiceCalculator.outcome(provider.facts, period: period, audit: nil,
+                                                        tariff: tariffs.tariff(area: provider.area, on: period.months[0].firstDay))
             var groupOf: [String: Int] = [:]
             for case .outcome(let line) in invoice.lines {
                 let key = Key(area: provider.area, group: line.riskGroup)
@@ -109,9 +110,9 @@ public struct CostReport: Sendable, Hashable {
                 employed[key, default: []].insert(line.clientId)
                 groupOf[line.clientId] = line.riskGroup
             }
-            for adjustment in invoice.adjustments {
-                if case .educationStartedBonus(let client, let amount) = adjustment, let group = groupOf[client] ?? placeOfClient[client]?.group {
-                    outcome[Key(area: provider.area, group: group), default: 0] += amount
+            for adjustment in invoice.adjustments where adjustment.reason.hasPrefix("bonus_") {
+                if let client = adjustment.clientId, let group = groupOf[client] ?? placeOfClient[client]?.group {
+                    outcome[Key(area: provider.area, group: group), default: 0] += adjustment.amount
                 }
             }
             for event in provider.facts.events where event.kind == "employed" && period.contains(event.date) {

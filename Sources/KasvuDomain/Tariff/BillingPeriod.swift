@@ -22,6 +22,12 @@ public struct BillingPeriod: Sendable, Hashable, Comparable, Codable, CustomStri
         self.term = term
     }
 
+    /// The period a month belongs to.
+    public init(containing month: YearMonth) {
+        year = month.year
+        term = (month.month - 1) / 4 + 1
+    }
+
     /// The first calendar month of the term (1, 5 or 9).
     public var firstMonth: Int { (term - 1) * 4 + 1 }
 

@@ -96,19 +96,30 @@ public struct Invoice: Sendable, Hashable, Encodable {
         case auditRecovery(sampled: [String], errorRate: Decimal, amount: Decimal)
         /// Reason `bonus_education_started`.
         case educationStartedBonus(clientId: String, amount: Decimal)
+        /// A tariff's bonus item (``Tariff/BonusItem``), under the item's reason.
+        case bonus(reason: String, clientId: String, amount: Decimal)
 
         public var reason: String {
             switch self {
             case .minimumServiceNotDelivered: "minimum_service_not_delivered"
             case .auditRecovery: "audit_recovery"
             case .educationStartedBonus: "bonus_education_started"
+            case .bonus(let reason, _, _): reason
             }
         }
 
         public var amount: Decimal {
             switch self {
             case .minimumServiceNotDelivered(_, let amount), .auditRecovery(_, _, let amount),
-                 .educationStartedBonus(_, let amount): amount
+                 .educationStartedBonus(_, let amount), .bonus(_, _, let amount): amount
+            }
+        }
+
+        /// The client a bonus or sanction is about (none for the audit recovery).
+        public var clientId: String? {
+            switch self {
+            case .minimumServiceNotDelivered(let clientId, _), .educationStartedBonus(let clientId, _), .bonus(_, let clientId, _): clientId
+            case .auditRecovery: nil
             }
         }
 
@@ -118,7 +129,7 @@ public struct Invoice: Sendable, Hashable, Encodable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(reason, forKey: .reason)
             switch self {
-            case .minimumServiceNotDelivered(let clientId, _), .educationStartedBonus(let clientId, _):
+            case .minimumServiceNotDelivered(let clientId, _), .educationStartedBonus(let clientId, _), .bonus(_, let clientId, _):
                 try container.encode(clientId, forKey: .clientId)
             case .auditRecovery(let sampled, let errorRate, _):
                 try container.encode(sampled, forKey: .sampled)

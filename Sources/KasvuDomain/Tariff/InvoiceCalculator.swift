@@ -18,6 +18,9 @@ import Foundation
 ///   over-claimed value `(hours − verified) × rate × weight` when fewer hours were verified.
 /// - **Education bonus**: each `education_started` event dated within the period, ordered by date
 ///   then client id, after the audit recovery.
+/// - **Bonus items** of the tariff (business start-up, regional): each event of the item's kind
+///   dated within the period (of a client living in one of the item's municipalities, when it
+///   names some), per item in the tariff's order, by date then client id.
 ///
 /// Every line and every adjustment is rounded half away from zero to cents on its own;
 /// `subtotal` = Σ lines, `total` = subtotal + Σ adjustments.
@@ -196,6 +199,21 @@ public enum InvoiceCalculator {
             .sorted { ($0.date, $0.clientId) < ($1.date, $1.clientId) }
         for event in bonusEvents {
             adjustments.append(.educationStartedBonus(clientId: event.clientId, amount: bonus))
+        }
+        // The tariff's bonus items, in its order; each by date, then client id.
+        for item in tariff.bonusItems {
+            let amount = Money.round(Tariff.number(item.amount) ?? 0)
+            let regional = item.municipalities.map(Set.init)
+            let earned = facts.events
+                .filter { event in
+                    guard event.kind == item.event, period.contains(event.date) else { return false }
+                    guard let regional else { return true }
+                    return event.municipality.map(regional.contains) ?? false
+                }
+                .sorted { ($0.date, $0.clientId) < ($1.date, $1.clientId) }
+            for event in earned {
+                adjustments.append(.bonus(reason: item.reason, clientId: event.clientId, amount: amount))
+            }
         }
 
         return Invoice(providerId: facts.provider.id, kind: .outcome, month: nil, period: period,

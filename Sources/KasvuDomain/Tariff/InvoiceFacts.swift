@@ -15,11 +15,14 @@ public struct InvoiceFacts: Sendable, Hashable {
         public var capitationBase: String
         /// Hourly rate bid by the provider, decimal text (`"10.00"`).
         public var hourlyRate: String
+        /// The pilot area's region code, whose tariff prices its invoices (``TariffSchedule``).
+        public var pilotArea: String
 
-        public init(id: String, capitationBase: String, hourlyRate: String) {
+        public init(id: String, capitationBase: String, hourlyRate: String, pilotArea: String = "") {
             self.id = id
             self.capitationBase = capitationBase
             self.hourlyRate = hourlyRate
+            self.pilotArea = pilotArea
         }
     }
 
@@ -81,11 +84,14 @@ public struct InvoiceFacts: Sendable, Hashable {
         public var clientId: String
         public var date: CalendarDate
         public var kind: String
+        /// The client's home municipality, for regional bonuses (``Tariff/BonusItem``).
+        public var municipality: String?
 
-        public init(clientId: String, date: CalendarDate, kind: String) {
+        public init(clientId: String, date: CalendarDate, kind: String, municipality: String? = nil) {
             self.clientId = clientId
             self.date = date
             self.kind = kind
+            self.municipality = municipality
         }
     }
 

@@ -62,9 +62,28 @@ public struct Tariff: Sendable, Codable, Hashable {
         public let amount: String
     }
 
+    /// A bonus the outcome invoice pays per event of a kind dated within its period: the
+    /// business start-up and regional bonuses of a pilot area's model are items, not code.
+    ///
+    /// ```json
+    /// {"reason": "bonus_business_started", "event": "business_started", "amount": "500.00"}
+    /// {"reason": "bonus_regional_employment", "event": "employed", "amount": "200.00", "municipalities": ["402"]}
+    /// ```
+    public struct BonusItem: Sendable, Codable, Hashable {
+        /// The adjustment's reason on the invoice: `bonus_` and lowercase words, one per item.
+        public let reason: String
+        /// The event kind that earns it (`business_started`, `employed`, …).
+        public let event: String
+        public let amount: String
+        /// Regional: only for clients whose home municipality is one of these (absent: all).
+        public let municipalities: [String]?
+    }
+
     public struct Bonus: Sendable, Codable, Hashable {
         /// Paid for each `education_started` event of the provider dated within the period.
         public let educationStarted: Amount
+        /// Further bonuses (absent in the first version).
+        public let items: [BonusItem]?
     }
 
     public let version: String
@@ -110,6 +129,21 @@ public struct Tariff: Sendable, Codable, Hashable {
         guard errors.isEmpty else { throw KasvuError.validationFailed(errors) }
     }
 
+    /// The longest tariff document a record holds.
+    public static let maxDocumentLength = 65_536
+
+    /// The tariff as compact JSON with sorted keys, as a record keeps it.
+    public func jsonText() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// The one id of an area's tariff version valid from a date: setting it again corrects it.
+    public static func recordID(area: String, validFrom: String) -> String {
+        RecordID.derived(["tariff", area, validFrom])
+    }
+
     // MARK: Values
 
     /// The risk groups this tariff prices.
@@ -130,6 +164,9 @@ public struct Tariff: Sendable, Codable, Hashable {
 
     /// The bonus paid per `education_started` event.
     public var educationStartedBonus: Decimal { Self.number(bonus.educationStarted.amount) ?? 0 }
+
+    /// The bonus items, in the tariff's order.
+    public var bonusItems: [BonusItem] { bonus.items ?? [] }
 
     /// Reports a provider's capitation base and hourly rate that are not money amounts or lie
     /// outside the purchaser's ranges (fields `capitationBase`, `hourlyRate`). Empty when both fit.
@@ -210,6 +247,28 @@ public struct Tariff: Sendable, Codable, Hashable {
             errors.append(FieldError(field: "sanctions.minimumService.shareOfCapitation", message: "must be between 0 and 1"))
         }
         _ = decimal(bonus.educationStarted.amount, "bonus.educationStarted.amount", maxFractionDigits: 2)
+        var reasons: Set<String> = ["bonus_education_started"]
+        for (index, item) in bonusItems.enumerated() {
+            let field = "bonus.items.\(index)"
+            let word = item.reason.dropFirst("bonus_".count)
+            if !item.reason.hasPrefix("bonus_") || word.isEmpty || !word.allSatisfy({ $0 == "_" || ($0.isASCII && $0.isLowercase) }) {
+                errors.append(FieldError(field: "\(field).reason", message: "must be bonus_ followed by lowercase words joined by _, got '\(item.reason)'"))
+            } else if !reasons.insert(item.reason).inserted {
+                errors.append(FieldError(field: "\(field).reason", message: "\(item.reason) is used twice"))
+            }
+            if item.event.isEmpty || !item.event.allSatisfy({ $0 == "_" || ($0.isASCII && $0.isLowercase) }) {
+                errors.append(FieldError(field: "\(field).event", message: "must be an event kind such as business_started"))
+            }
+            if let amount = decimal(item.amount, "\(field).amount", maxFractionDigits: 2), amount < 0 {
+                errors.append(FieldError(field: "\(field).amount", message: "must not be negative"))
+            }
+            for code in item.municipalities ?? [] where Municipalities.shipped[code] == nil {
+                errors.append(FieldError(field: "\(field).municipalities", message: "unknown municipality '\(code)'"))
+            }
+        }
+        if outcome.windowMonths < 0 || outcome.windowMonths > 120 {
+            errors.append(FieldError(field: "outcome.windowMonthsAfterEnd", message: "must be between 0 and 120"))
+        }
         return errors
     }
 }

@@ -5,14 +5,16 @@ import KasvuReplica
 
 /// The central office's billing: invoices and the random audit of reported hours.
 enum BillingMethods {
-    static var declarations: [MethodDeclaration] { [computeInvoice, issueInvoice, getInvoice, listInvoices, auditSample, auditRecord] }
+    static var declarations: [MethodDeclaration] {
+        [computeInvoice, issueInvoice, getInvoice, listInvoices, auditSample, auditRecord, setTariff, getTariff, listTariffs]
+    }
 
     private static let invoiceSchema = JSONSchema.object([
         "providerId": JSONSchema.uuid, "kind": JSONSchema.string(allowed: ["capitation", "outcome"]),
         "month": JSONSchema.string(), "period": JSONSchema.string(),
         "lines": JSONSchema.array(["type": "object"]),
         "adjustments": JSONSchema.array(JSONSchema.object([
-            "reason": JSONSchema.string(allowed: ["minimum_service_not_delivered", "audit_recovery", "bonus_education_started"]),
+            "reason": JSONSchema.string("minimum_service_not_delivered, audit_recovery, bonus_education_started, or a bonus item's reason of the tariff (bonus_…)"),
             "amount": JSONSchema.money,
         ])),
         "subtotal": JSONSchema.money, "total": JSONSchema.money,
@@ -191,6 +193,94 @@ enum BillingMethods {
     /// The stored document, parsed (its bytes are compact JSON with sorted keys).
     private static func document(_ issued: IssuedInvoiceRecord) throws -> JSONValue {
         do { return try JSONValue.parse(Data(issued.document.utf8)) } catch { throw ResponseError.internalError("invoice document: \(error.message)") }
+    }
+
+    private static let tariffSchema = JSONSchema.object([
+        "version": JSONSchema.string(),
+        "capitation": JSONSchema.object(["weights": ["type": "object"], "baseRange": ["type": "object"], "proration": JSONSchema.string(allowed: ["daily"]),
+                                         "billing": JSONSchema.string(allowed: ["monthly"])]),
+        "outcome": JSONSchema.object(["weights": ["type": "object"], "hourlyRange": ["type": "object"], "billing": JSONSchema.string(allowed: ["four-monthly"]),
+                                      "windowMonthsAfterEnd": JSONSchema.integer()]),
+        "sanctions": ["type": "object"],
+        "bonus": JSONSchema.object(["educationStarted": ["type": "object"], "items": JSONSchema.array(JSONSchema.object([
+            "reason": JSONSchema.string(pattern: "^bonus_[a-z_]+$"), "event": JSONSchema.string(), "amount": JSONSchema.money,
+            "municipalities": JSONSchema.array(JSONSchema.string()),
+        ], required: ["reason", "event", "amount"]))]),
+    ], required: ["version", "capitation", "outcome", "sanctions", "bonus"],
+       description: "A tariff document in the form of the built-in one (KasvuDomain/Resources/tariff.json); every number is decimal text.")
+
+    private static func versionJSON(area: String, validFrom: CalendarDate?, tariff: Tariff) throws -> JSONValue {
+        let document: JSONValue
+        do { document = try JSONValue.parse(Data(tariff.jsonText().utf8)) } catch { throw ResponseError.internalError("tariff document: \(error.message)") }
+        return .object(["area": .string(area), "validFrom": validFrom.map { .string($0.description) } ?? .null,
+                        "version": .string(tariff.version), "builtIn": .bool(validFrom == nil), "tariff": document])
+    }
+
+    private static let versionSchema = JSONSchema.object([
+        "area": JSONSchema.string(), "validFrom": JSONSchema.nullable(JSONSchema.date), "version": JSONSchema.string(),
+        "builtIn": JSONSchema.boolean, "tariff": tariffSchema,
+    ], required: ["area", "validFrom", "version", "builtIn", "tariff"])
+
+    private static let setTariff = MethodDeclaration(
+        "tariff/set",
+        summary: """
+            Set the version of a pilot area's tariff valid from a date (until the area's next version): weights, price \
+            ranges, sanctions, bonuses (items such as business start-up and regional bonuses), the outcome window. Each \
+            invoice uses the version valid in its provider's area on the first day of its month or period; the built-in \
+            tariff holds before the first. Setting the same area and date again corrects that version; invoices issued \
+            already keep theirs and the next ones carry the difference as corrections.
+            """,
+        params: [
+            .init("area", JSONSchema.field(EntityKind.tariff.schema.field(.pilotArea)!), required: true),
+            .init("validFrom", JSONSchema.date, required: true),
+            .init("tariff", tariffSchema, required: true),
+        ],
+        result: ("version", versionSchema),
+        errors: [.validationFailed, .permissionDenied], roles: .centralOffice
+    ) { call in
+        var p = call.params
+        let area = p.string("area"), validFrom = p.string("validFrom")
+        let tariff = p.optionalObject("tariff")
+        if tariff == nil { _ = p.string("tariff") }
+        try p.check()
+        let set = try await call.replica.setTariff(area: area, validFrom: validFrom, document: Data(JSONValue.object(tariff ?? [:]).serialized()))
+        return try versionJSON(area: set.area, validFrom: set.validFrom, tariff: set.tariff)
+    }
+
+    private static let getTariff = MethodDeclaration(
+        "tariff/get",
+        summary: "The tariff valid in a pilot area on a date (today by default): the version set for it, or the built-in one (builtIn: true, validFrom: null).",
+        params: [
+            .init("area", JSONSchema.field(EntityKind.tariff.schema.field(.pilotArea)!), required: true),
+            .init("date", JSONSchema.date, description: "default: today"),
+        ],
+        result: ("version", versionSchema),
+        errors: [.validationFailed], roles: .everyone
+    ) { call in
+        var p = call.params
+        let area = p.string("area"), date = p.optionalString("date")
+        try p.check()
+        let (code, version, tariff) = try await call.replica.tariff(area: area, on: try date.map(ParamParsing.date))
+        return try versionJSON(area: code, validFrom: version, tariff: tariff)
+    }
+
+    private static let listTariffs = MethodDeclaration(
+        "tariff/list",
+        summary: "The tariff versions set, by area then first day; optionally of one area.",
+        params: [.init("area", JSONSchema.field(EntityKind.tariff.schema.field(.pilotArea)!))],
+        result: ("versions", JSONSchema.object(["versions": JSONSchema.array(JSONSchema.object([
+            "area": JSONSchema.string(), "validFrom": JSONSchema.date, "version": JSONSchema.string(),
+        ], required: ["area", "validFrom", "version"]))], required: ["versions"])),
+        errors: [.validationFailed], roles: .everyone
+    ) { call in
+        var p = call.params
+        let area = p.optionalString("area")
+        try p.check()
+        let code = try area.map { text throws(KasvuError) in try Replica.areaCode(text) }
+        let versions = try await call.replica.tariffSchedule().versions.filter { code == nil || $0.area == code }
+        return .object(["versions": .array(versions.map {
+            .object(["area": .string($0.area), "validFrom": .string($0.validFrom.description), "version": .string($0.tariff.version)])
+        })])
     }
 
     /// The invoice's canonical JSON (its own encoder decides the exact keys and money strings).

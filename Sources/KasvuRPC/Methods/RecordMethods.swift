@@ -34,8 +34,9 @@ enum RecordMethods {
             enrolmentTransition,
             clientDelete, clientMerge, clientSearch, clientJourney, hoursReport,
         ]
-        // Issued invoices have their own get and list (BillingMethods), which serve the document.
-        for kind in EntityKind.allCases where kind != .invoice {
+        // Issued invoices and tariff versions have their own get and list (BillingMethods),
+        // which serve the documents.
+        for kind in EntityKind.allCases where kind != .invoice && kind != .tariff {
             methods += [get(kind), list(kind)]
         }
         return methods
