@@ -7,8 +7,9 @@ import Testing
 
 /// Issued invoices across replicas (issue 16, item 3): they reach the central office's other
 /// replicas byte for byte and no one else, and the central store keeps them unchanged against
-/// every hand-made push.
-@Suite("Issued invoices across replicas", .serialized)
+/// every hand-made push. Tariff versions (item 4) reach every replica; only the central office
+/// sets them.
+@Suite("Issued invoices and tariff versions across replicas", .serialized)
 struct InvoiceSyncTests {
     let directory: TemporaryDirectory
     let central: CentralProcess
@@ -109,5 +110,54 @@ struct InvoiceSyncTests {
         try await secondAdmin.sync()
         #expect(try await secondAdmin.replica.issuedInvoice(issued.id).document == issued.document)
         #expect(try await secondAdmin.replica.issuedInvoices().map(\.id) == [issued.id])
+    }
+
+    @Test(arguments: CentralBackend.allCases) static func aTariffVersionSetThroughRPCReachesEveryReplica(_ backend: CentralBackend) async throws {
+        try await Self(backend).aTariffVersionSetThroughRPCReachesEveryReplica()
+    }
+
+    func aTariffVersionSetThroughRPCReachesEveryReplica() async throws {
+        var document = try JSONSerialization.jsonObject(with: Data(Tariff.current.jsonText().utf8)) as! [String: Any]
+        document["version"] = "savo-2027-1"
+        document["bonus"] = ["educationStarted": ["amount": "300.00"],
+                             "items": [["reason": "bonus_business_started", "event": "business_started", "amount": "500.00"]]]
+        let tariff = String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self)
+        let answer = try KasvuBinary.run(["rpc", "--db", admin.replica.path], input: """
+            {"jsonrpc":"2.0","id":1,"method":"tariff/set","params":{"area":"Pohjois-Savo","validFrom":"2027-01-01","tariff":\(tariff)}}
+            {"jsonrpc":"2.0","id":2,"method":"tariff/set","params":{"area":"MK11","validFrom":"2027-01-01","tariff":{"version":"broken"}}}
+
+            """)
+        #expect(answer.stdout.contains(#""version":"savo-2027-1""#) && answer.stdout.contains(#""area":"MK11""#), "\(answer)")
+        #expect(answer.stdout.contains(#""kind":"validation_failed""#) && answer.stdout.contains(#""field":"tariff""#), "\(answer)")
+        #expect(try await admin.sync().rejections.isEmpty)
+        try await office.sync()
+        let read = try KasvuBinary.run(["rpc", "--db", office.replica.path], input: """
+            {"jsonrpc":"2.0","id":1,"method":"tariff/get","params":{"area":"MK11","date":"2027-02-01"}}
+            {"jsonrpc":"2.0","id":2,"method":"tariff/get","params":{"area":"MK11","date":"2026-12-31"}}
+            {"jsonrpc":"2.0","id":3,"method":"tariff/set","params":{"area":"MK11","validFrom":"2027-06-01","tariff":\(tariff)}}
+
+            """)
+        let lines = read.stdout.split(separator: "\n")
+        #expect(lines.count == 3, "\(read)")
+        #expect(lines.first { $0.contains(#""id":1"#) }?.contains(#""bonus_business_started""#) == true, "\(read)")
+        #expect(lines.first { $0.contains(#""id":2"#) }?.contains(#""builtIn":true"#) == true)
+        #expect(lines.first { $0.contains(#""id":3"#) }?.contains(#""kind":"permission_denied""#) == true)
+
+        // The central store refuses a version from an office, and one under an id its area and day do not make.
+        let stored = try #require(try await admin.replica.allStates(.tariff).first)
+        let forger = Forger(office)
+        var byOffice = RecordState()
+        byOffice.write(stored.state.values, dot: Dot(forger.actor, 1_000), hlc: forger.hlc)
+        #expect(try await forger.post([RecordEnvelope(entity: .tariff, id: Tariff.recordID(area: "MK11", validFrom: "2027-06-01"), state: byOffice)],
+                                      counter: 1_000).response?.rejections.map(\.kind) == ["permission_denied"])
+        let adminForger = Forger(admin)
+        var misplaced = RecordState()
+        misplaced.write(stored.state.values, dot: Dot(adminForger.actor, 1_000), hlc: adminForger.hlc)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .tariff, id: RecordID.random(), state: misplaced)], counter: 1_000)
+            .response?.rejections.map(\.kind) == ["validation_failed"])
+        var broken = stored.state
+        broken.write(["document": .string(#"{"version":"savo-2027-1"}"#)], dot: Dot(adminForger.actor, 1_001), hlc: adminForger.hlc)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .tariff, id: stored.id, state: broken)], counter: 1_001)
+            .response?.rejections.map(\.kind) == ["validation_failed"])
     }
 }
