@@ -20,9 +20,11 @@ struct PushRules {
         let written = PushCheck.newEntries(stored: stored, merged: merged)
         guard !written.isEmpty else { return nil }
         let schema = kind.schema
+        // A referral the central office imports with its history arrives with its states and dates.
+        let importing = kind == .referral && role == .admin && stored == nil && merged.value(.importedBy).stringValue != nil
         for (field, entry) in written {
             guard entry.dot.actor == ownership.actor else { return KasvuError(.permissionDenied, "a write of another actor the central store has not seen") }
-            if let refusal = WriteRules.fieldRefusal(kind, field: field, value: entry.value, role: role) {
+            if let refusal = WriteRules.fieldRefusal(kind, field: field, value: entry.value, role: role, importing: importing) {
                 return KasvuError(.permissionDenied, refusal)
             }
             // Identity never changes; a deletion erases it (null), as every personal field.
@@ -40,7 +42,7 @@ struct PushRules {
             return KasvuError(.invalidTransition, "invoice \(merged.value(.number).stringValue ?? id) is issued and never changes; changes to its data appear as corrections on the provider's next invoice")
         }
         let machine: KasvuError? = switch kind {
-        case .referral: try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .referral: importing ? nil : try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .assessment: try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .enrolment: try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         default: nil

@@ -5,7 +5,7 @@ import KasvuReplica
 import KasvuSync
 
 extension FieldValue {
-    var json: JSONValue {
+    public var json: JSONValue {
         switch self {
         case .null: .null
         case .bool(let flag): .bool(flag)
@@ -15,7 +15,7 @@ extension FieldValue {
     }
 
     /// A scalar JSON value as a field value; nil for arrays, objects and non-integral numbers.
-    init?(json: JSONValue) {
+    public init?(json: JSONValue) {
         switch json {
         case .null: self = .null
         case .bool(let flag): self = .bool(flag)

@@ -11,6 +11,6 @@ struct Kasvu: AsyncParsableCommand {
             scripts drive one over JSON-RPC 2.0 on stdin/stdout.
             """,
         version: KasvuRelease.version,
-        subcommands: [Init.self, RPC.self, Sync.self, Recover.self, Central.self, ClientCommand.self, InvoiceCommand.self, Report.self, OpenRPC.self]
+        subcommands: [Init.self, RPC.self, Sync.self, Recover.self, Central.self, ClientCommand.self, InvoiceCommand.self, Report.self, Import.self, Export.self, OpenRPC.self]
     )
 }

@@ -467,6 +467,8 @@ enum Schemas {
             FieldSpec(.startDate, access: .system, summary: "the day the referral became active, decided by the central office", check: Check.date("startDate")),
             FieldSpec(.endDate, access: .system, check: Check.date("endDate")),
             FieldSpec(.endReason, access: .system, check: Check.text("endReason")),
+            FieldSpec(.importedBy, access: .system, summary: "who imported it with its history (kasvu import), which the central store accepts from the central office only",
+                      check: Check.text("importedBy")),
         ],
         defaults: ["state": .string(ReferralState.pending.rawValue)]
     )

@@ -41,7 +41,15 @@ public enum WriteRules {
     }
 
     /// Why a replica of `role` may not write `value` to `field` of a `kind` record, or nil.
-    public static func fieldRefusal(_ kind: EntityKind, field: String, value: FieldValue, role: ReplicaRole) -> String? {
+    ///
+    /// `importing`: the write creates a referral the central office imports with its history
+    /// (`kasvu import`, marked by `importedBy`): its states and dates are the past's, not a
+    /// decision against today's caps.
+    public static func fieldRefusal(_ kind: EntityKind, field: String, value: FieldValue, role: ReplicaRole, importing: Bool = false) -> String? {
+        if kind == .referral && field == FieldKey.importedBy.rawValue && role != .admin {
+            return "only the central office imports referrals with their history"
+        }
+        if importing && role == .admin && kind == .referral { return nil }
         if isCentralOwned(kind, field, value) {
             if kind == .client { return "duplicateOf of a client is set by the central store, which sees every replica's clients" }
             return "\(field) \(value.stringValue.map { "'\($0)' " } ?? "")of a referral is decided by the central office when it confirms referrals"
@@ -59,9 +67,9 @@ public enum WriteRules {
     }
 
     /// Checks every field of one write; throws `permission_denied` naming the first refusal.
-    public static func check(_ kind: EntityKind, _ changes: [String: FieldValue], role: ReplicaRole) throws(KasvuError) {
+    public static func check(_ kind: EntityKind, _ changes: [String: FieldValue], role: ReplicaRole, importing: Bool = false) throws(KasvuError) {
         for (field, value) in changes.sorted(by: { $0.key < $1.key }) {
-            if let refusal = fieldRefusal(kind, field: field, value: value, role: role) {
+            if let refusal = fieldRefusal(kind, field: field, value: value, role: role, importing: importing) {
                 throw KasvuError(.permissionDenied, refusal)
             }
         }
