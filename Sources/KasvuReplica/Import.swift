@@ -170,7 +170,8 @@ private struct ImportChecker {
             if let hetu = values[.hetu]?.stringValue {
                 if let earlier = hetus[hetu] {
                     errors.append(FieldError(field: "hetu", message: "row \(earlier) has the same henkilötunnus"))
-                } else if let existing = try String.fetchOne(db, sql: "SELECT id FROM client WHERE hetu = ? AND deleted IS NOT 1 LIMIT 1", arguments: [hetu]) {
+                } else if let existing = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM client WHERE hetu = ? AND deleted IS NOT 1 LIMIT 1"),
+                                                             arguments: [hetu]) {
                     errors.append(FieldError(field: "hetu", message: "already registered as client \(existing)"))
                 }
             }
@@ -223,7 +224,7 @@ private struct ImportChecker {
 
     mutating func referrals(of client: String) throws -> [[String: FieldValue]] {
         if let known = referralsOfClient[client] { return known }
-        let found = try Row.fetchAll(db, sql: "SELECT sync_state FROM referral WHERE client_id = ? AND deleted IS NOT 1", arguments: [client])
+        let found = try Row.fetchAll(db.cachedStatement(sql: "SELECT sync_state FROM referral WHERE client_id = ? AND deleted IS NOT 1"), arguments: [client])
             .map { try Replica.decodeState($0["sync_state"]).values }
         referralsOfClient[client] = found
         return found

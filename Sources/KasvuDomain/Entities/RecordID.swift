@@ -7,8 +7,10 @@ public enum RecordID {
     /// at the end of every B-tree keyed by id instead of on a random page: a sync batch of
     /// new records dirties a few pages, not one page per record.
     public static func random(nowMillis: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> String {
+        // Two 64-bit draws, not sixteen one-byte ones: each draw is a getrandom(2) call.
         var generator = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let high = generator.next(), low = generator.next()
+        var bytes = (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (8 * UInt64($0 % 8))) }
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: nowMillis >> (40 - 8 * UInt64(index))) }
         bytes[6] = (bytes[6] & 0x0F) | 0x70  // version 7: time-ordered
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
@@ -36,13 +38,14 @@ extension RecordID {
 
     /// The canonical lowercase text of 16 bytes.
     static func text(_ bytes: [UInt8]) -> String {
-        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        let cuts = [8, 12, 16, 20]
-        var text = ""
-        for (index, character) in hex.enumerated() {
-            if cuts.contains(index) { text.append("-") }
-            text.append(character)
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -59,6 +59,11 @@ enum Check {
     static func text(_ name: String, maxLength: Int = 200) -> FieldRule {
         FieldRule(format: .init(maxLength: maxLength, description: "not blank, no control characters but line breaks")) { value throws(FieldError) in
             let text = try string(name, value)
+            // Most texts are ASCII: one pass over the bytes says all the checks below would.
+            if text.utf8.count <= maxLength, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F || $0 == 0x0A }),
+               text.utf8.contains(where: { $0 != 0x20 && $0 != 0x0A }) {
+                return .string(text)
+            }
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw FieldError(field: name, message: "must not be blank")
             }
