@@ -121,8 +121,9 @@ public enum CentralServer {
             return try await sync(request, replica: replica, store: store, limits: limits, metrics: metrics, admission: admission, logger: logger)
         } catch let error as ServerError {
             // Noted for the central office's list of replicas; a note that fails must not
-            // change the answer (the store may be what failed).
-            try? await store.recordSyncFailure(replicaID: replica.id, kind: error.error.kind)
+            // change the answer (the store may be what failed). A busy server is not the
+            // replica's failure, and noting it would add writes just when there are too many.
+            if error.error.kind != .syncBusy { try? await store.recordSyncFailure(replicaID: replica.id, kind: error.error.kind) }
             throw error
         }
     }

@@ -75,7 +75,9 @@ extension SQLCentralStore {
         if !header.actor.isWellFormed { errors.append(FieldError(field: "header.actor", message: "must be 16 lowercase hexadecimal digits")) }
         if header.actorCounter > UInt64(Int64.max) { errors.append(FieldError(field: "header.actorCounter", message: "must be at most \(Int64.max)")) }
         if header.cursor < 0 { errors.append(FieldError(field: "header.cursor", message: "must not be negative")) }
-        if let unpushed = header.unpushed, unpushed < 0 { errors.append(FieldError(field: "header.unpushed", message: "must not be negative")) }
+        if let unpushed = header.unpushed, unpushed < 0 || unpushed > SyncLimits.maxUnpushed {
+            errors.append(FieldError(field: "header.unpushed", message: "must be between 0 and \(SyncLimits.maxUnpushed)"))
+        }
         if let incarnation = header.incarnation, incarnation.utf8.count > 64 {
             errors.append(FieldError(field: "header.incarnation", message: "at most 64 characters"))
         }

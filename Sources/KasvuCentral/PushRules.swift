@@ -20,10 +20,14 @@ struct PushRules {
         let written = PushCheck.newEntries(stored: stored, merged: merged)
         guard !written.isEmpty else { return nil }
         let schema = kind.schema
-        // A referral the central office imports with its history arrives with its states and dates.
-        let importing = kind == .referral && role == .admin && stored == nil && merged.value(.importedBy).stringValue != nil
+        // A referral the central office imports with its history arrives with its states and
+        // dates; `importedBy` is written when a referral is created, never after.
+        let importing = kind == .referral && stored == nil && WriteRules.isImportedHistory(merged.values, role: role)
         for (field, entry) in written {
             guard entry.dot.actor == ownership.actor else { return KasvuError(.permissionDenied, "a write of another actor the central store has not seen") }
+            if field == FieldKey.importedBy.rawValue && stored != nil {
+                return KasvuError(.invalidTransition, "importedBy is set when a referral is imported, never on one the store holds")
+            }
             if let refusal = WriteRules.fieldRefusal(kind, field: field, value: entry.value, role: role, importing: importing) {
                 return KasvuError(.permissionDenied, refusal)
             }
@@ -42,7 +46,7 @@ struct PushRules {
             return KasvuError(.invalidTransition, "invoice \(merged.value(.number).stringValue ?? id) is issued and never changes; changes to its data appear as corrections on the provider's next invoice")
         }
         let machine: KasvuError? = switch kind {
-        case .referral: importing ? nil : try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .referral: importing ? try importRefusal(merged) : try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .assessment: try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .enrolment: try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         default: nil
@@ -122,6 +126,19 @@ struct PushRules {
             default:
                 continue
             }
+        }
+        return nil
+    }
+
+    /// An imported referral's history must hang together, and an active one must fit its
+    /// provider's cap as the store holds it.
+    private func importRefusal(_ merged: RecordState) throws -> KasvuError? {
+        let errors = WriteRules.importedReferralErrors(merged.values, today: today)
+        if !errors.isEmpty { return .validationFailed(errors) }
+        guard merged.value(.state) == .string(ReferralState.active.rawValue), let provider = merged.value(.providerId).stringValue else { return nil }
+        let cap = try reads.record(.provider, provider)?.value(.cap).intValue ?? 0
+        if try reads.referrals(ofProvider: provider, in: [.active]).count >= cap {
+            return KasvuError(.capacityExceeded, "provider \(provider) has all \(cap) places taken: an imported active referral must fit its cap")
         }
         return nil
     }

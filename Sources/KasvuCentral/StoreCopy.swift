@@ -33,7 +33,8 @@ public enum StoreCopy {
     /// The tables of a central store with the columns that are data (generated columns are
     /// computed again by the target) and their key, in an order that satisfies foreign keys.
     static let tables: [(name: String, columns: [String])] = [
-        ("replica", ["id", "role", "token_hash", "created_at", "revoked_at", "municipalities", "provider_id", "rescan", "settled_cursor", "settled_ms"]),
+        ("replica", ["id", "role", "token_hash", "created_at", "revoked_at", "municipalities", "provider_id", "rescan", "settled_cursor", "settled_ms",
+                     "last_sync_at", "last_failure_at", "last_error_kind", "app_version", "schema_version", "pending_changes"]),
         ("actor", ["actor", "replica_id", "max_counter"]),
         ("record", ["entity", "id", "state", "seq"]),
         ("sequence", ["singleton", "value"]),

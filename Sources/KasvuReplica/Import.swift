@@ -41,10 +41,18 @@ extension Replica {
     /// The kinds `kasvu import` and `kasvu export` handle.
     public static let importKinds: [EntityKind] = [.client, .provider, .referral, .contact, .hours, .event]
 
-    /// The fields of a kind in import and export files, after `id`: every field but the
-    /// duplicate flag, which only the central store sets.
+    /// The fields of a kind in import and export files, after `id`: those a create may set,
+    /// and the history a pilot brings along: a client's confirmed risk group (who confirmed
+    /// it, when and why), a referral's risk group, states and dates. What the system derives
+    /// (profiling proposals, audit findings, merges, the duplicate flag) is not imported.
     public static func importFields(_ kind: EntityKind) -> [FieldSpec] {
-        kind.schema.fields.filter { !(kind == .client && $0.name == FieldKey.duplicateOf.rawValue) }
+        let history: [FieldKey] = switch kind {
+        case .client: [.riskGroup, .riskGroupConfirmedBy, .riskGroupConfirmedAt, .riskGroupReason]
+        case .referral: [.riskGroup, .state, .startDate, .endDate, .endReason, .importedBy]
+        default: []
+        }
+        let names = Set(history.map(\.rawValue))
+        return kind.schema.fields.filter { $0.access != .system || names.contains($0.name) }
     }
 
     /// Checks every row, then writes the good ones in one transaction: all of them, or none
@@ -73,7 +81,8 @@ extension Replica {
             if !good.isEmpty {
                 let stamp = try self.stamp(db, writing: "import \(kind.rawValue) \(good.count) \(good.first?.id ?? "")")
                 for (index, record) in good.enumerated() {
-                    _ = try self.apply(db, kind, record.id, state: RecordState(), changes: record.values, stamp: stamp, importing: kind == .referral)
+                    _ = try self.apply(db, kind, record.id, state: RecordState(), changes: record.values, stamp: stamp,
+                                       importing: kind == .referral && WriteRules.isImportedHistory(record.values, role: .admin))
                     if index % 1000 == 999 { progress?(rows.count + index + 1, rows.count * 2) }
                 }
             }
@@ -104,6 +113,8 @@ private struct ImportChecker {
     var ids: [String: Int] = [:]
     var hetus: [String: Int] = [:]
     var referralsOfClient: [String: [[String: FieldValue]]] = [:]
+    var openReferral: [String: Int] = [:]
+    var activeInFile: [String: Int] = [:]
     var live: [String: Bool] = [:]
 
     init(db: Database, kind: EntityKind, importedBy: String, today: CalendarDate) {
@@ -139,7 +150,8 @@ private struct ImportChecker {
         }
         guard errors.isEmpty else { return .failure(ImportErrors(errors)) }
         errors += schema.recordErrors(values)
-        do throws(KasvuError) { try WriteRules.check(kind, values, role: .admin, importing: kind == .referral) } catch {
+        let history = kind == .referral && WriteRules.isImportedHistory(values, role: .admin)
+        do throws(KasvuError) { try WriteRules.check(kind, values, role: .admin, importing: history) } catch {
             errors.append(FieldError(field: error.fieldErrors.first?.field ?? "", message: error.message))
         }
 
@@ -176,7 +188,7 @@ private struct ImportChecker {
                 }
             }
         case .referral:
-            errors += Self.referralHistoryErrors(values, today: today)
+            errors += try referralErrors(values, history: history)
         case .hours:
             if let month = values[.month]?.stringValue.flatMap({ try? YearMonth(iso: $0) }), let client = values[.clientId]?.stringValue,
                let provider = values[.providerId]?.stringValue {
@@ -192,24 +204,58 @@ private struct ImportChecker {
         guard errors.isEmpty else { return .failure(ImportErrors(errors)) }
         ids[id] = row.row
         if let hetu = values[.hetu]?.stringValue { hetus[hetu] = row.row }
+        if kind == .referral, let client = values[.clientId]?.stringValue, let provider = values[.providerId]?.stringValue,
+           let state = values[.state]?.stringValue.flatMap(ReferralState.init(rawValue:)) {
+            if [.pending, .active, .waitlisted].contains(state) { openReferral[client] = row.row }
+            if state == .active { activeInFile[provider, default: 0] += 1 }
+        }
         return .success((id, values))
     }
 
-    /// A referral's history must hang together: a start for every state that had one, an end
-    /// (and why) for an ended one, no end before its start, nothing in the future.
-    static func referralHistoryErrors(_ values: [String: FieldValue], today: CalendarDate) -> [FieldError] {
-        guard let state = values[.state]?.stringValue.flatMap(ReferralState.init(rawValue:)) else { return [] }
-        var errors: [FieldError] = []
-        let start = values[.startDate]?.stringValue, end = values[.endDate]?.stringValue
-        if [.active, .ended].contains(state) && start == nil {
-            errors.append(FieldError(field: "startDate", message: "an \(state.rawValue) referral has the day it became active"))
+    /// A referral of a person with a confirmed risk group, the client's only open one. An
+    /// imported history (``WriteRules/isImportedHistory(_:role:)``) must hang together and an
+    /// active one fit the provider's cap; a pending one meets what a new referral meets: the
+    /// client's confirmed risk group and the assessment gate.
+    mutating func referralErrors(_ values: [String: FieldValue], history: Bool) throws -> [FieldError] {
+        var errors = history ? WriteRules.importedReferralErrors(values, today: today) : []
+        guard let clientID = values[.clientId]?.stringValue, let providerID = values[.providerId]?.stringValue,
+              let client = try Replica.loadState(db, .client, clientID), !client.isDeleted,
+              let provider = try Replica.loadState(db, .provider, providerID), !provider.isDeleted else { return errors }
+        if (client.value(.clientType).stringValue ?? "person") != "person" {
+            errors.append(FieldError(field: "clientId", message: "a pilot referral is for a person client"))
         }
-        if state == .ended && (end == nil || values[.endReason] == nil) {
-            errors.append(FieldError(field: end == nil ? "endDate" : "endReason", message: "an ended referral has its end day and reason"))
+        if values[.riskGroup] == nil {
+            errors.append(FieldError(field: "riskGroup", message: "is required: the client has no confirmed risk group"))
         }
-        if let start, let end, end < start { errors.append(FieldError(field: "endDate", message: "is before startDate \(start)")) }
-        for (field, day) in [("startDate", start), ("endDate", end)] {
-            if let day, day > today.description { errors.append(FieldError(field: field, message: "is in the future: an import records history")) }
+        let state = values[.state]?.stringValue.flatMap(ReferralState.init(rawValue:))
+        if let state, [.pending, .active, .waitlisted].contains(state) {
+            let held = try String.fetchOne(db.cachedStatement(sql: """
+                SELECT id FROM referral WHERE client_id = ? AND deleted IS NOT 1 AND state IN ('pending', 'active', 'waitlisted') LIMIT 1
+                """), arguments: [clientID])
+            if let earlier = openReferral[clientID] {
+                errors.append(FieldError(field: "clientId", message: "row \(earlier) is an open referral of the same client"))
+            } else if let held {
+                errors.append(FieldError(field: "clientId", message: "the client already has an open referral \(held)"))
+            }
+        }
+        if history {
+            if state == .active {
+                let cap = provider.value(.cap).intValue ?? 0
+                let active = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM referral WHERE provider_id = ? AND deleted IS NOT 1 AND state = 'active'"),
+                                              arguments: [providerID]) ?? 0
+                if active + activeInFile[providerID, default: 0] >= Int(cap) {
+                    errors.append(FieldError(field: "state", message: "provider \(providerID) has all \(cap) places taken"))
+                }
+            }
+        } else {
+            if values[.riskGroup] != nil && values[.riskGroup] != client.value(.riskGroup) {
+                errors.append(FieldError(field: "riskGroup", message: "a pending referral carries the client's confirmed risk group"))
+            }
+            if let area = provider.value(.pilotArea).stringValue,
+               let refusal = AssessmentGate.shipped.refusal(area: area, on: today, clientID: clientID, client: client.values,
+                                                            assessments: try Replica.assessments(db, client: clientID)) {
+                errors.append(FieldError(field: "clientId", message: refusal.message))
+            }
         }
         return errors
     }

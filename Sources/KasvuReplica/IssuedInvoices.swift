@@ -69,8 +69,12 @@ extension Replica {
             let facts = try Self.invoiceFacts(db, providerID: providerID)
             let schedule = try Self.tariffSchedule(db)
             // Each month or period is priced by the tariff valid in the provider's area on its first day.
-            func compute(_ billed: String, _ audit: AuditRequest?) throws -> (invoice: Invoice, findings: AuditFindings?, tariff: Tariff) {
+            // An earlier invoice is recomputed with the provider's terms it was issued with.
+            func compute(_ billed: String, _ audit: AuditRequest?, terms: (base: String, rate: String)? = nil)
+                throws -> (invoice: Invoice, findings: AuditFindings?, tariff: Tariff) {
                 let tariff = schedule.tariff(area: facts.provider.pilotArea, on: try Self.firstDay(kind: kind, billed: billed))
+                var facts = facts
+                if let terms { (facts.provider.capitationBase, facts.provider.hourlyRate) = terms }
                 switch kind {
                 case .capitation:
                     return (try InvoiceCalculator.capitation(facts, month: try Self.month(billed), tariff: tariff), nil, tariff)
@@ -89,11 +93,13 @@ extension Replica {
                 settled.merge(summary.corrections, uniquingKeysWith: +)
                 guard record.billed < billed, let amount = Decimal(string: record.amount, locale: Locale(identifier: "en_US_POSIX")) else { continue }
                 earlier.append(IssuedInvoice.Earlier(id: record.id, number: record.number, billed: record.billed, amount: amount,
-                                                     audit: summary.auditSeed.map { ($0, summary.auditRate ?? "0") }))
+                                                     audit: summary.auditSeed.map { ($0, summary.auditRate ?? "0") },
+                                                     capitationBase: summary.capitationBase, hourlyRate: summary.hourlyRate))
             }
             let corrections = try IssuedInvoice.corrections(earlier: earlier, settledCorrections: settled) { earlier throws(KasvuError) in
                 do {
-                    return try compute(earlier.billed, earlier.audit.map { AuditRequest(seed: $0.seed, rate: $0.rate) }).invoice.total
+                    return try compute(earlier.billed, earlier.audit.map { AuditRequest(seed: $0.seed, rate: $0.rate) },
+                                       terms: (earlier.capitationBase, earlier.hourlyRate)).invoice.total
                 } catch let error as KasvuError {
                     throw KasvuError(error.kind, "invoice \(earlier.number) cannot be recomputed for its correction: \(error.message)", fieldErrors: error.fieldErrors)
                 } catch {

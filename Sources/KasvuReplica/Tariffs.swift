@@ -35,9 +35,13 @@ extension Replica {
         values["document"] = .string(tariff.jsonText())
         let id = Tariff.recordID(area: areaCode, validFrom: from), written = values
         try await write { db in
+            // The version and its document always together: two laptops correcting one version
+            // must not leave one's version beside the other's document.
             let state = try Self.loadState(db, .tariff, id) ?? RecordState()
-            let changes = written.filter { state.fields[$0.key] == nil || state.value($0.key) != $0.value }
-            if !changes.isEmpty { _ = try self.commit(db, .tariff, id, state: state, changes: changes) }
+            let changes = state.fields.isEmpty ? written : written.filter { $0.key == "version" || $0.key == "document" }
+            if state.fields.isEmpty || changes.contains(where: { state.value($0.key) != $0.value }) {
+                _ = try self.commit(db, .tariff, id, state: state, changes: changes)
+            }
         }
         return TariffSchedule.Version(area: areaCode, validFrom: try CalendarDate(iso: from), tariff: tariff)
     }

@@ -33,6 +33,10 @@ public enum SyncLimits {
     /// them over several round trips; one record's notes beyond it keep the newest.
     public static let maxWriteNotesPerPush = 50_000
 
+    /// The `unpushed` count a header may say: a laptop's records number far fewer, and the
+    /// count is kept as a 32-bit integer (`kasvu central replicas`).
+    public static let maxUnpushed = 1_000_000_000
+
     /// A replica's `appVersion`, as `kasvu central replicas` lists it.
     public static let maxAppVersionLength = 64
 

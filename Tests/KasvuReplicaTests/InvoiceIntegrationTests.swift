@@ -183,7 +183,7 @@ extension InvoiceIntegrationTests {
     @Test func anIssuedInvoiceNeverChangesAndTheNextOneCarriesTheCorrection() async throws {
         let p1 = ids["p1"]!
         let march = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-03", issuedBy: "ely")
-        #expect(march.number == "CAP-2019-03-\(p1.prefix(8).uppercased())")
+        #expect(march.number == "CAP-2019-03-\(p1.suffix(8).uppercased())")
         #expect(march.id == IssuedInvoice.id(providerID: p1, kind: .capitation, billed: "2019-03"))
         #expect(march.amount == "368.39" && march.total == "368.39")  // the worked example's capitation of p1
         let document = try #require(try JSONSerialization.jsonObject(with: Data(march.document.utf8)) as? [String: Any])
@@ -239,7 +239,7 @@ extension InvoiceIntegrationTests {
     @Test func anOutcomeInvoiceCorrectsTheHoursReportedAfterItWasIssued() async throws {
         let p2 = ids["p2"]!
         let t1 = try await replica.issueInvoice(providerID: p2, kind: .outcome, billed: "2019-T1", issuedBy: "ely")
-        #expect(t1.number == "OUT-2019-T1-\(p2.prefix(8).uppercased())" && t1.total == "1080.00")  // the worked example's p2
+        #expect(t1.number == "OUT-2019-T1-\(p2.suffix(8).uppercased())" && t1.total == "1080.00")  // the worked example's p2
         let report = try #require(try await replica.invoiceFacts(providerID: p2).hours.first { $0.month.description.hasPrefix("2019-0") })
         _ = try await replica.reportHours(["clientId": .string(report.clientId), "providerId": .string(p2), "month": .string(report.month.description),
                                            "hours": .string(Money.format(Decimal(string: report.hours)! + 10))])
@@ -338,5 +338,19 @@ extension InvoiceIntegrationTests {
             #expect(Set(error.fieldErrors.map(\.field)) == ["pilotArea", "validFrom", "tariff"])
         }
         #expect(try await replica.tariffSchedule().versions.isEmpty)
+    }
+}
+
+extension InvoiceIntegrationTests {
+    /// A rate agreed later prices the months after it, not the ones invoiced before: the
+    /// correction of an earlier invoice keeps the terms it was issued with.
+    @Test func aNewRateIsNoCorrectionOfTheMonthsInvoicedBefore() async throws {
+        let p1 = ids["p1"]!
+        let march = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-03", issuedBy: "ely")
+        _ = try await replica.update(.provider, id: p1, set: ["capitationBase": .string("250.00")])
+        let april = try await replica.issueInvoice(providerID: p1, kind: .capitation, billed: "2019-04", issuedBy: "ely")
+        #expect(april.total == april.amount && !april.document.contains(march.number))
+        #expect(april.document.contains(#""capitationBase":"250.00""#))
+        #expect(try await replica.capitationInvoice(providerID: p1, month: try YearMonth(iso: "2019-03")).total > Decimal(string: march.amount)!)
     }
 }

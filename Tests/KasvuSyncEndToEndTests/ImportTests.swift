@@ -92,6 +92,28 @@ struct ImportTests {
                                    "state": .string("active"), "startDate": .string("2024-01-01"), "riskGroup": .int(2), "importedBy": .string("office")])
         #expect(try await forger.post([RecordEnvelope(entity: .referral, id: RecordID.random(), state: forged)]).response?.rejections.map(\.kind) == ["permission_denied"])
 
+        // The central store judges an imported history itself: it must hang together, fit the
+        // provider's cap, and importedBy never lands on a referral it holds.
+        let adminForger = Forger(admin)
+        func imported(_ fields: [String: FieldValue], counter: UInt64, id: String = RecordID.random()) async throws -> [String] {
+            var state = RecordState()
+            state.write(["clientId": .string(Self.aino), "providerId": .string(Self.provider), "chosenBy": .string("client"), "riskGroup": .int(2),
+                         "importedBy": .string("forger")].merging(fields) { $1 }, dot: Dot(adminForger.actor, counter), hlc: adminForger.hlc)
+            let answer = try await adminForger.post([RecordEnvelope(entity: .referral, id: id, state: state)], counter: counter)
+            return answer.response?.rejections.map(\.kind) ?? ["\(answer.status) \(answer.error?.kind ?? "") \(answer.error?.message ?? "")"]
+        }
+        #expect(try await imported(["state": .string("ended"), "startDate": .string("2024-05-01"), "endDate": .string("2024-04-01"),
+                                    "endReason": .string("employed")], counter: 1_000) == ["validation_failed"])
+        #expect(try await imported(["state": .string("active"), "startDate": .string("2099-01-01")], counter: 1_001) == ["validation_failed"])
+        var held = try #require(try await admin.replica.state(.referral, id: "3b8d3f74-ae3b-4e90-9c73-5b3e2e4d9c32"))
+        held.write(["importedBy": .string("again")], dot: Dot(adminForger.actor, 1_002), hlc: adminForger.hlc)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .referral, id: "3b8d3f74-ae3b-4e90-9c73-5b3e2e4d9c32", state: held)], counter: 1_002)
+            .response?.rejections.map(\.kind) == ["invalid_transition"])
+        var full = try #require(try await admin.replica.state(.provider, id: Self.provider))
+        full.write(["cap": .int(1)], dot: Dot(adminForger.actor, 1_003), hlc: adminForger.hlc)
+        #expect(try await adminForger.post([RecordEnvelope(entity: .provider, id: Self.provider, state: full)], counter: 1_003).response?.rejections.isEmpty == true)
+        #expect(try await imported(["state": .string("active"), "startDate": .string("2024-05-01")], counter: 1_004) == ["capacity_exceeded"])
+
         // Export, and import into a fresh replica: the same records.
         let fresh = try Replica.create(at: directory.path("fresh.sqlite"), replicaID: "fresh", role: .admin)
         for kind in Replica.importKinds {
@@ -122,6 +144,19 @@ struct ImportTests {
         #expect(result.stderr.contains("row 39, municipality: unknown municipality code 999"), "\(result)")
         #expect(result.stderr.contains("row 2, hetu: is required"))
         #expect(try await replica.allStates(.client).isEmpty)
+        // A spreadsheet's UTF-8 CSV: a byte-order mark and CRLF line ends, a line break in a cell.
+        try "\u{FEFF}hetu,lastName,municipality,phone\r\n131052-308T,Virtanen,749,\r\n311299W222C,\"Korhonen\r\nJr\",402,040 123\r\n"
+            .write(toFile: directory.path("excel.csv"), atomically: true, encoding: .utf8)
+        let excel = try KasvuBinary.run(["import", "--db", path, "--entity", "client", directory.path("excel.csv")])
+        #expect(excel.status == 0 && excel.stdout.contains("Imported 2 of 2"), "\(excel)")
+        #expect(try await replica.allStates(.client).contains { $0.state.value(.lastName) == .string("Korhonen\nJr") })
+        try "{\"hetu\":\"290260V4112\",\"lastName\":\"Mäkinen\",\"municipality\":\"749\"}\r\n".write(toFile: directory.path("crlf.jsonl"), atomically: true, encoding: .utf8)
+        let crlf = try KasvuBinary.run(["import", "--db", path, "--entity", "client", directory.path("crlf.jsonl")])
+        #expect(crlf.status == 0 && crlf.stdout.contains("Imported 1 of 1"), "\(crlf)")
+        // What the system derives is not imported.
+        try "hetu,lastName,municipality,riskGroupProposal\n070780U555P,Laine,749,3\n".write(toFile: directory.path("derived.csv"), atomically: true, encoding: .utf8)
+        let derived = try KasvuBinary.run(["import", "--db", path, "--entity", "client", directory.path("derived.csv")])
+        #expect(derived.status != 0 && derived.stderr.contains("unknown column 'riskGroupProposal'"), "\(derived)")
         // An unknown column stops the file before any row.
         try "id,lastName,shoeSize\n,Virtanen,44\n".write(toFile: directory.path("columns.csv"), atomically: true, encoding: .utf8)
         let columns = try KasvuBinary.run(["import", "--db", path, "--entity", "client", directory.path("columns.csv")])

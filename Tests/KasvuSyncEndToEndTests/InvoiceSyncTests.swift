@@ -43,7 +43,7 @@ struct InvoiceSyncTests {
             {"jsonrpc":"2.0","id":1,"method":"invoice/issue","params":{"providerId":"\(provider)","kind":"capitation","month":"\(Self.lastMonth)"}}
 
             """)
-        let number = "CAP-\(Self.lastMonth)-\(provider.prefix(8).uppercased())"
+        let number = "CAP-\(Self.lastMonth)-\(provider.suffix(8).uppercased())"
         #expect(answer.stdout.contains(#""number":"\#(number)""#), "\(answer)")
         let issued = try await admin.replica.issuedInvoice(number)
         // A laptop that had not seen it issues the same invoice offline: the first one stands.

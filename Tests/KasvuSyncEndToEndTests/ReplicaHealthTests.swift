@@ -37,7 +37,9 @@ struct ReplicaHealthTests {
         try await admin.sync()
 
         var listed = try Self.replicas(central)
-        #expect(listed.map(\.id) == ["laptop-never", "admin", "office-749"])  // never synced, then by last sync
+        // Never synced first, then by last sync (to the second; ties by id).
+        #expect(listed.first?.id == "laptop-never" && Set(listed.map(\.id)) == ["laptop-never", "admin", "office-749"])
+        #expect(listed.dropFirst().map { ($0.lastSyncAt ?? "") + $0.id } == listed.dropFirst().map { ($0.lastSyncAt ?? "") + $0.id }.sorted())
         #expect(listed[0].lastSyncAt == nil && listed[0].version == nil && listed[0].recordsInScope == 0)
         let officeRow = try #require(listed.first { $0.id == "office-749" })
         #expect(officeRow.lastSyncAt != nil && officeRow.lastFailureAt == nil && officeRow.lastErrorKind == nil)

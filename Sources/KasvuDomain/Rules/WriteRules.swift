@@ -169,6 +169,33 @@ public enum WriteRules {
         reason != providerSwitched && today.yearMonth <= lastOutcomeMonth(endedOn: end, reason: reason, windowMonths: windowMonths).adding(months: 1)
     }
 
+    /// What is wrong with the history of a referral the central office imports (`importedBy`):
+    /// a start for every state that had one, an end and its reason for an ended one, no end
+    /// before its start, nothing after `today`. The import checks it, and the central store
+    /// again on push.
+    public static func importedReferralErrors(_ values: [String: FieldValue], today: CalendarDate) -> [FieldError] {
+        guard let state = values[.state]?.stringValue.flatMap(ReferralState.init(rawValue:)) else { return [] }
+        var errors: [FieldError] = []
+        let start = values[.startDate]?.stringValue, end = values[.endDate]?.stringValue
+        if [.active, .ended].contains(state) && start == nil {
+            errors.append(FieldError(field: "startDate", message: "an \(state.rawValue) referral has the day it became active"))
+        }
+        if state == .ended && (end == nil || values[.endReason] == nil) {
+            errors.append(FieldError(field: end == nil ? "endDate" : "endReason", message: "an ended referral has its end day and reason"))
+        }
+        if let start, let end, end < start { errors.append(FieldError(field: "endDate", message: "is before startDate \(start)")) }
+        for (field, day) in [("startDate", start), ("endDate", end)] {
+            if let day, day > today.description { errors.append(FieldError(field: field, message: "is in the future: an import records history")) }
+        }
+        return errors
+    }
+
+    /// Whether a new referral is the central office's import of history, whose states and
+    /// dates the rules for new referrals do not judge: a pending one is a new referral like any.
+    public static func isImportedHistory(_ values: [String: FieldValue], role: ReplicaRole) -> Bool {
+        role == .admin && values[.importedBy]?.stringValue != nil && values[.state]?.stringValue != ReferralState.pending.rawValue
+    }
+
     /// The one id of an area's baseline for a period: setting it again corrects it.
     public static func baselineID(area: String, period: String) -> String {
         RecordID.derived(["baseline", area, period])

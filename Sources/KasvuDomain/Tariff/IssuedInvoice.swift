@@ -11,7 +11,7 @@ import Foundation
 /// one record, and the central store keeps the first.
 ///
 /// ```swift
-/// IssuedInvoice.number(providerID: "3f2a9c1b-…", kind: .capitation, billed: "2026-05")  // "CAP-2026-05-3F2A9C1B"
+/// IssuedInvoice.number(providerID: "…-4a5b3f2a9c1b", kind: .capitation, billed: "2026-05")  // "CAP-2026-05-3F2A9C1B"
 /// ```
 public struct IssuedInvoice: Sendable, Hashable, Encodable {
     /// The difference between what an earlier issued invoice settled and what its month or
@@ -58,17 +58,24 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
         public let amount: Decimal
         /// The audit its outcome invoice applied, to apply again when it is recomputed.
         public let audit: (seed: String, rate: String)?
+        /// The provider's terms it was computed with (``Summary``).
+        public let capitationBase: String
+        public let hourlyRate: String
 
-        public init(id: String, number: String, billed: String, amount: Decimal, audit: (seed: String, rate: String)?) {
+        public init(id: String, number: String, billed: String, amount: Decimal, audit: (seed: String, rate: String)?,
+                    capitationBase: String, hourlyRate: String) {
             self.id = id
             self.number = number
             self.billed = billed
             self.amount = amount
             self.audit = audit
+            self.capitationBase = capitationBase
+            self.hourlyRate = hourlyRate
         }
 
         public static func == (a: Earlier, b: Earlier) -> Bool {
-            (a.id, a.number, a.billed, a.amount, a.audit?.seed, a.audit?.rate) == (b.id, b.number, b.billed, b.amount, b.audit?.seed, b.audit?.rate)
+            (a.id, a.number, a.billed, a.amount) == (b.id, b.number, b.billed, b.amount)
+                && (a.audit?.seed, a.audit?.rate, a.capitationBase, a.hourlyRate) == (b.audit?.seed, b.audit?.rate, b.capitationBase, b.hourlyRate)
         }
 
         public func hash(into hasher: inout Hasher) { hasher.combine(id) }
@@ -113,9 +120,10 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
     }
 
     /// `CAP-2026-05-3F2A9C1B` or `OUT-2026-T2-3F2A9C1B`: the kind, the month or period, and
-    /// the first eight hex digits of the provider's id.
+    /// the last eight hex digits of the provider's id (random bits: the first ones of a
+    /// version 7 id are its creation time, shared by providers created together).
     public static func number(providerID: String, kind: Invoice.Kind, billed: String) -> String {
-        "\(kind == .capitation ? "CAP" : "OUT")-\(billed)-\(providerID.prefix(8).uppercased())"
+        "\(kind == .capitation ? "CAP" : "OUT")-\(billed)-\(providerID.suffix(8).uppercased())"
     }
 
     static func billed(_ invoice: Invoice) -> String {
@@ -293,11 +301,15 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
         public let corrections: [String: Decimal]
         public let auditSeed: String?
         public let auditRate: String?
+        /// The provider's terms it was computed with: a recomputation keeps them, so that a
+        /// rate agreed later does not reprice months invoiced before it.
+        public let capitationBase: String
+        public let hourlyRate: String
 
         public init(document: String) throws(KasvuError) {
             struct Document: Decodable {
                 struct Line: Decodable { let invoiceId: String; let amount: String }
-                struct Inputs: Decodable { let audit: Audit? }
+                struct Inputs: Decodable { let audit: Audit?; let capitationBase: String; let hourlyRate: String }
                 struct Audit: Decodable { let seed: String; let rate: String }
                 let corrections: [Line]
                 let inputs: Inputs
@@ -317,6 +329,8 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
             self.corrections = corrections
             auditSeed = decoded.inputs.audit?.seed
             auditRate = decoded.inputs.audit?.rate
+            capitationBase = decoded.inputs.capitationBase
+            hourlyRate = decoded.inputs.hourlyRate
         }
     }
 }

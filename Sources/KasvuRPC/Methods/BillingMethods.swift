@@ -95,7 +95,7 @@ enum BillingMethods {
         "invoice/issue",
         summary: """
             Issue a provider's invoice for a month (capitation) or four-month period (outcome) that is over: computed as \
-            invoice/compute does, numbered (CAP-YYYY-MM-xxxxxxxx, OUT-YYYY-Tn-xxxxxxxx after the provider's id) and frozen \
+            invoice/compute does, numbered (CAP-YYYY-MM-xxxxxxxx, OUT-YYYY-Tn-xxxxxxxx: the last 8 hex digits of the provider's id) and frozen \
             with its inputs. It never changes; later changes to the data of earlier issued invoices of the provider and kind \
             appear on this one as correction lines. Issuing the same invoice again answers already_exists.
             """,

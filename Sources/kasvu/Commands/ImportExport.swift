@@ -123,7 +123,7 @@ enum RecordFile {
         let specs = Dictionary(uniqueKeysWithValues: Replica.importFields(kind).map { ($0.name, $0) })
         switch format {
         case .csv:
-            let records = try CSVReader.records(String(decoding: data, as: UTF8.self))
+            let records = try CSVReader.records(decoded(data))
             guard let header = records.first?.fields else { return [] }
             for name in header where name != "id" && specs[name] == nil {
                 throw Malformed(message: "unknown column '\(name)' for \(kind.rawValue): the columns are id, \(Replica.importFields(kind).map(\.name).joined(separator: ", "))")
@@ -150,7 +150,8 @@ enum RecordFile {
             }
         case .jsonl:
             var rows: [ImportRow] = []
-            for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            // Split on line ends of either kind ("\r\n" is one Character, and so one separator).
+            for (index, line) in decoded(data).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
                 let text = line.trimmingCharacters(in: .whitespaces)
                 guard !text.isEmpty else { continue }
                 var values: [String: FieldValue] = [:], problems: [FieldError] = [], id: String?
@@ -175,6 +176,12 @@ enum RecordFile {
             }
             return rows
         }
+    }
+
+    /// The file as text, without the byte-order mark spreadsheets put before UTF-8 CSV.
+    static func decoded(_ data: Data) -> String {
+        let text = String(decoding: data, as: UTF8.self)
+        return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
     }
 
     static func write(_ records: [(id: String, values: [String: FieldValue])], kind: EntityKind, format: RecordFileFormat) -> String {
@@ -235,6 +242,8 @@ enum CSVReader {
             if quoted {
                 if scalar == "\"" {
                     if pending == "\"" { field.unicodeScalars.append("\""); pending = scalars.next() } else { quoted = false; afterQuote = true }
+                } else if scalar == "\r" && pending == "\n" {
+                    continue  // a line break inside a quoted field is kept as "\n"
                 } else {
                     if scalar == "\n" { line += 1 }
                     field.unicodeScalars.append(scalar)
