@@ -17,6 +17,8 @@ protocol CentralReads {
     func clientHasReferral(_ client: String, to provider: String?, in states: Set<ReferralState>, except: String?) throws -> Bool
     /// The assessments of a client, deleted ones included, with their ids.
     func assessments(ofClient client: String) throws -> [(id: String, state: RecordState)]
+    /// The issued invoices, with their ids (a few per provider and month).
+    func invoices() throws -> [(id: String, state: RecordState)]
 }
 
 /// ``CentralReads`` over the SQLite central store's `record` table (and its generated referral columns).
@@ -43,6 +45,10 @@ struct SQLCentralReads: CentralReads {
             SELECT 1 FROM record WHERE entity = 'referral' AND referral_client = ? AND (CAST(?2 AS TEXT) IS NULL OR referral_provider = ?2)
             AND (CAST(?3 AS TEXT) IS NULL OR id != ?3) AND referral_state IN (\(StorageSQL.list(states))) LIMIT 1
             """, [client, provider, except]) ?? false
+    }
+
+    func invoices() throws -> [(id: String, state: RecordState)] {
+        try db.all("SELECT id, state FROM record WHERE entity = 'invoice'").map { (try $0["id"], try SQLCentralStore.decode($0["state"])) }
     }
 
     func assessments(ofClient client: String) throws -> [(id: String, state: RecordState)] {

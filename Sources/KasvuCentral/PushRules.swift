@@ -1,3 +1,4 @@
+import Foundation
 import KasvuDomain
 import KasvuSync
 
@@ -65,9 +66,12 @@ struct PushRules {
             return revived ? try assessmentGateRefusal(merged) : nil
         case .invoice:
             let kind = merged.value(.kind).stringValue.flatMap(Invoice.Kind.init(rawValue:)) ?? .capitation
-            let expected = IssuedInvoice.id(providerID: merged.value(.providerId).stringValue ?? "", kind: kind,
-                                            billed: merged.value(.month).stringValue ?? merged.value(.period).stringValue ?? "")
-            return id == expected ? nil : .validationFailed(field: "id", "the id of an invoice is derived from its provider, kind and month or period")
+            let provider = merged.value(.providerId).stringValue ?? ""
+            let billed = merged.value(.month).stringValue ?? merged.value(.period).stringValue ?? ""
+            guard id == IssuedInvoice.id(providerID: provider, kind: kind, billed: billed) else {
+                return .validationFailed(field: "id", "the id of an invoice is derived from its provider, kind and month or period")
+            }
+            return try correctionRefusal(merged, provider: provider, kind: kind, billed: billed)
         case .tariff:
             let expected = Tariff.recordID(area: merged.value(.pilotArea).stringValue ?? "", validFrom: merged.value(.validFrom).stringValue ?? "")
             return id == expected ? nil : .validationFailed(field: "id", "the id of a tariff version is derived from its area and first day")
@@ -128,6 +132,25 @@ struct PushRules {
             }
         }
         return nil
+    }
+
+    /// The correction lines of a new invoice against the invoices the store holds
+    /// (``IssuedInvoice/correctionRefusal(_:billed:issued:)``).
+    private func correctionRefusal(_ merged: RecordState, provider: String, kind: Invoice.Kind, billed: String) throws -> KasvuError? {
+        do {
+            let summary = try IssuedInvoice.Summary(document: merged.value(.document).stringValue ?? "")
+            guard !summary.lines.isEmpty else { return nil }
+            let issued = try reads.invoices().filter {
+                $0.state.value(.providerId).stringValue == provider && $0.state.value(.kind).stringValue == kind.rawValue && !$0.state.isDeleted
+            }.map { invoice throws(KasvuError) in
+                (id: invoice.id, billed: invoice.state.value(.month).stringValue ?? invoice.state.value(.period).stringValue ?? "",
+                 amount: Decimal(string: invoice.state.value(.amount).stringValue ?? "", locale: Locale(identifier: "en_US_POSIX")) ?? 0,
+                 summary: try IssuedInvoice.Summary(document: invoice.state.value(.document).stringValue ?? ""))
+            }
+            return IssuedInvoice.correctionRefusal(summary, billed: billed, issued: issued).map { .validationFailed(field: "document", $0) }
+        } catch let error as KasvuError {
+            return error
+        }
     }
 
     /// An imported referral's history must hang together, and an active one must fit its

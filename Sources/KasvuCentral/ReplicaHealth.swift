@@ -24,17 +24,14 @@ public struct ReplicaHealth: Sendable, Hashable, Encodable {
     /// the ones delivered to it and not evicted for the others.
     public let recordsInScope: Int
 
-    /// Whole days since its last sync (since its registration when it never synced), by `now`.
-    public func daysSinceSync(now: Date) -> Int {
-        let since = ISO8601DateFormatter().date(from: lastSyncAt ?? registeredAt) ?? now
-        return max(0, Int(now.timeIntervalSince(since) / 86_400))
-    }
-
-    /// Seconds since its last sync (or registration), for `/metrics`.
+    /// Seconds since its last sync (since its registration when it never synced), by `now`.
     public func secondsSinceSync(now: Date) -> Int {
         let since = ISO8601DateFormatter().date(from: lastSyncAt ?? registeredAt) ?? now
         return max(0, Int(now.timeIntervalSince(since)))
     }
+
+    /// Whole days since its last sync (or registration).
+    public func daysSinceSync(now: Date) -> Int { secondsSinceSync(now: now) / 86_400 }
 
     private enum CodingKeys: String, CodingKey {
         case id, role, registeredAt, lastSyncAt, lastFailureAt, lastErrorKind, version, schemaVersion, pendingChanges, recordsInScope

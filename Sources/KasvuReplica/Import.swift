@@ -116,18 +116,19 @@ private struct ImportChecker {
     var openReferral: [String: Int] = [:]
     var activeInFile: [String: Int] = [:]
     var live: [String: Bool] = [:]
+    let allowed: Set<String>
 
     init(db: Database, kind: EntityKind, importedBy: String, today: CalendarDate) {
         self.db = db
         self.kind = kind
         self.importedBy = importedBy
         self.today = today
+        allowed = Set(Replica.importFields(kind).map(\.name))
     }
 
     mutating func check(_ row: ImportRow) throws -> Result<(id: String, values: [String: FieldValue]), ImportErrors> {
         var errors = row.problems
         let schema = kind.schema
-        let allowed = Set(Replica.importFields(kind).map(\.name))
         var values: [String: FieldValue] = [:]
         for (field, value) in row.values.sorted(by: { $0.key < $1.key }) where !value.isNull {
             guard allowed.contains(field) else {

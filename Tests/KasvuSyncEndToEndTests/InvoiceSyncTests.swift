@@ -160,4 +160,41 @@ struct InvoiceSyncTests {
         #expect(try await adminForger.post([RecordEnvelope(entity: .tariff, id: stored.id, state: broken)], counter: 1_001)
             .response?.rejections.map(\.kind) == ["validation_failed"])
     }
+
+    @Test(arguments: CentralBackend.allCases) static func twoLaptopsCannotBothCarryOneCorrection(_ backend: CentralBackend) async throws {
+        try await Self(backend).twoLaptopsCannotBothCarryOneCorrection()
+    }
+
+    /// A late contact changes a month invoiced already. One central-office laptop carries the
+    /// correction on its next invoice; another that had not synced since would carry it again:
+    /// the central store refuses that invoice, so the change is paid once.
+    func twoLaptopsCannotBothCarryOneCorrection() async throws {
+        let thisMonth = CalendarDate.today(now: Date()).yearMonth
+        let (m1, m2, m3) = (thisMonth.adding(months: -3).description, thisMonth.adding(months: -2).description, thisMonth.adding(months: -1).description)
+        let client = RecordID.random()
+        let clients = try await admin.replica.importRecords(.client, rows: [ImportRow(row: 2, id: client, values: [
+            "hetu": .string("131052-308T"), "lastName": .string("Virtanen"), "municipality": .string("749"), "riskGroup": .int(2)])], importedBy: "test")
+        let referrals = try await admin.replica.importRecords(.referral, rows: [ImportRow(row: 2, id: nil, values: [
+            "clientId": .string(client), "providerId": .string(provider), "chosenBy": .string("client"), "state": .string("active"),
+            "startDate": .string("2024-01-01")])], importedBy: "test")
+        #expect(clients.imported == 1 && referrals.imported == 1, "\(clients.problems) \(referrals.problems)")
+        let first = try await admin.replica.issueInvoice(providerID: provider, kind: .capitation, billed: m1, issuedBy: "a")
+        #expect(try await admin.sync().rejections.isEmpty)
+        try await secondAdmin.sync()
+        _ = try await admin.replica.create(.contact, fields: ["clientId": .string(client), "providerId": .string(provider),
+                                                              "date": .string("\(m1)-10"), "kind": .string("meeting")])
+        #expect(try await admin.sync().rejections.isEmpty)
+        try await secondAdmin.sync()
+        let second = try await admin.replica.issueInvoice(providerID: provider, kind: .capitation, billed: m2, issuedBy: "a")
+        #expect(second.document.contains(#""invoiceNumber":"\#(first.number)""#) && second.total != second.amount)
+        #expect(try await admin.sync().rejections.isEmpty)
+
+        let stale = try await secondAdmin.replica.issueInvoice(providerID: provider, kind: .capitation, billed: m3, issuedBy: "b")
+        #expect(stale.document.contains(#""invoiceNumber":"\#(first.number)""#))  // it had not seen the second invoice
+        let refused = try await secondAdmin.sync()
+        #expect(refused.rejections.map(\.kind) == ["validation_failed"], "\(refused)")
+        let third = try TestReplica("admin-3", in: directory, central: central, role: "admin")
+        try await third.sync()
+        #expect(try await third.replica.issuedInvoices(providerID: provider).map(\.number) == [first.number, second.number])
+    }
 }

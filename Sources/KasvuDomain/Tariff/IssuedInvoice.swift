@@ -196,8 +196,10 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
         }
         struct Document: Decodable {
             struct Computed: Decodable { let total: String }
+            struct Correction: Decodable { let amount: String }
             let id: String, number: String, providerId: String, kind: String, month: String?, period: String?, total: String
             let invoice: Computed
+            let corrections: [Correction]
         }
         guard let text = record[.document]?.stringValue,
               let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8)) else {
@@ -206,7 +208,30 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
         let same = document.id == Self.id(providerID: provider, kind: kind, billed: billed) && document.number == number
             && document.providerId == provider && document.kind == kindText && document.month == month && document.period == period
             && document.total == record[.total]?.stringValue && document.invoice.total == record[.amount]?.stringValue
-        return same ? [] : [FieldError(field: "document", message: "does not match the invoice's number, provider, month or period and totals")]
+        // The payable total is the invoice's own and its correction lines.
+        var sum = Money.number(document.invoice.total)
+        for line in document.corrections { sum = sum.flatMap { total in Money.number(line.amount).map { total + $0 } } }
+        let adds = sum.map { Money.format($0) } == document.total
+        return same && adds ? [] : [FieldError(field: "document", message: "does not match the invoice's number, provider, month or period and totals")]
+    }
+
+    /// Why the correction lines of a new invoice disagree with the invoices issued before it
+    /// (`issued`: the same provider's and kind's, as the central store holds them), or nil.
+    /// Each line must correct an earlier invoice, and say as settled for it what its own
+    /// amount and the corrections already issued for it add up to: two laptops that issued
+    /// before either synced cannot both carry one change.
+    public static func correctionRefusal(_ document: Summary, billed: String,
+                                         issued: [(id: String, billed: String, amount: Decimal, summary: Summary)]) -> String? {
+        for line in document.lines {
+            guard let corrected = issued.first(where: { $0.id == line.invoiceId }), corrected.billed < billed else {
+                return "a correction line names invoice \(line.invoiceId), which is not an earlier issued invoice of this provider and kind"
+            }
+            let settled = issued.reduce(corrected.amount) { $0 + ($1.summary.corrections[line.invoiceId] ?? 0) }
+            if settled != line.settled {
+                return "the correction of invoice \(line.invoiceId) starts from \(Money.format(line.settled)) settled, but \(Money.format(settled)) is; issue it again after a sync"
+            }
+        }
+        return nil
     }
 
     // MARK: The document
@@ -297,8 +322,10 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
 
     /// What a stored document says that the next invoice's corrections need: the corrections
     /// it carried (invoice id → amount) and the audit it applied.
-    public struct Summary: Sendable, Hashable {
+    public struct Summary: Sendable {
         public let corrections: [String: Decimal]
+        /// Each correction line: the invoice it corrects and what it says was settled for it.
+        public let lines: [(invoiceId: String, settled: Decimal)]
         public let auditSeed: String?
         public let auditRate: String?
         /// The provider's terms it was computed with: a recomputation keeps them, so that a
@@ -308,7 +335,7 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
 
         public init(document: String) throws(KasvuError) {
             struct Document: Decodable {
-                struct Line: Decodable { let invoiceId: String; let amount: String }
+                struct Line: Decodable { let invoiceId: String; let amount: String; let settled: String }
                 struct Inputs: Decodable { let audit: Audit?; let capitationBase: String; let hourlyRate: String }
                 struct Audit: Decodable { let seed: String; let rate: String }
                 let corrections: [Line]
@@ -321,12 +348,15 @@ public struct IssuedInvoice: Sendable, Hashable, Encodable {
                 throw .validationFailed(field: "document", "is not an issued invoice document")
             }
             var corrections: [String: Decimal] = [:]
+            var lines: [(invoiceId: String, settled: Decimal)] = []
             for line in decoded.corrections {
                 do throws(FieldError) {
                     corrections[line.invoiceId, default: 0] += try Money.parse(line.amount, field: "document.corrections.amount", allowNegative: true)
+                    lines.append((line.invoiceId, try Money.parse(line.settled, field: "document.corrections.settled", allowNegative: true)))
                 } catch { throw .validationFailed([error]) }
             }
             self.corrections = corrections
+            self.lines = lines
             auditSeed = decoded.inputs.audit?.seed
             auditRate = decoded.inputs.audit?.rate
             capitationBase = decoded.inputs.capitationBase

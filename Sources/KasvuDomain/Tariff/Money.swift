@@ -22,6 +22,11 @@ public enum Money {
         return value
     }
 
+    /// Decimal text already known to be valid (negative allowed), or nil.
+    static func number(_ text: String) -> Decimal? {
+        try? parse(text, field: "", maxFractionDigits: 6, allowNegative: true)
+    }
+
     /// Rounds half away from zero ("half-up" for money) to `scale` decimals:
     /// `0.005 → 0.01`, `-0.005 → -0.01`, `2.675 → 2.68`.
     public static func round(_ value: Decimal, scale: Int = 2) -> Decimal {
