@@ -20,40 +20,20 @@ struct Compute: AsyncParsableCommand {
     )
 
     @OptionGroup var replica: ReplicaOptions
-
-    @Option(help: "The provider's id.")
-    var provider: String
-
-    @Option(help: "Month of a capitation invoice, YYYY-MM.")
-    var month: String?
-
-    @Option(help: "Four-month period of an outcome invoice, YYYY-T1, -T2 or -T3.")
-    var period: String?
-
-    @Option(help: "Seed of the audit sample (outcome invoices).")
-    var auditSeed: String?
-
-    @Option(help: "Share of hours reports sampled, e.g. 0.4 (outcome invoices).")
-    var auditRate: String?
+    @OptionGroup var billed: Billed
 
     @Option(help: "json or csv.")
     var format: OutputFormat = .json
-
-    func validate() throws {
-        guard (month == nil) != (period == nil) else { throw ValidationError("give exactly one of --month or --period") }
-        guard (auditSeed == nil) == (auditRate == nil) else { throw ValidationError("--audit-seed and --audit-rate go together") }
-    }
 
     func run() async throws {
         let invoice: Invoice
         do {
             let opened = try replica.openAuthorized(for: "invoice/compute")
-            if let month {
-                invoice = try await opened.capitationInvoice(providerID: provider, month: try parse { () throws(FieldError) in try YearMonth(iso: month) })
+            if let month = billed.month {
+                invoice = try await opened.capitationInvoice(providerID: billed.provider, month: try parse { () throws(FieldError) in try YearMonth(iso: month) })
             } else {
-                let term = try parse { () throws(FieldError) in try BillingPeriod(iso: period ?? "") }
-                invoice = try await opened.outcomeInvoice(providerID: provider, period: term,
-                                                          audit: auditSeed.map { AuditRequest(seed: $0, rate: auditRate ?? "0") })
+                let term = try parse { () throws(FieldError) in try BillingPeriod(iso: billed.period ?? "") }
+                invoice = try await opened.outcomeInvoice(providerID: billed.provider, period: term, audit: billed.audit)
             }
         } catch let error as KasvuError {
             throw CLIError(error)
@@ -132,6 +112,8 @@ extension InvoiceCommand {
             guard (month == nil) != (period == nil) else { throw ValidationError("give exactly one of --month or --period") }
             guard (auditSeed == nil) == (auditRate == nil) else { throw ValidationError("--audit-seed and --audit-rate go together") }
         }
+
+        var audit: AuditRequest? { auditSeed.map { AuditRequest(seed: $0, rate: auditRate ?? "0") } }
     }
 
     struct Issue: AsyncParsableCommand {
@@ -151,7 +133,7 @@ extension InvoiceCommand {
             do {
                 issued = try await replica.openAuthorized(for: "invoice/issue").issueInvoice(
                     providerID: billed.provider, kind: billed.month == nil ? .outcome : .capitation, billed: billed.month ?? billed.period ?? "",
-                    audit: billed.auditSeed.map { AuditRequest(seed: $0, rate: billed.auditRate ?? "0") },
+                    audit: billed.audit,
                     issuedBy: ProcessInfo.processInfo.environment["USER"] ?? "kasvu")
             } catch let error as KasvuError {
                 throw CLIError(error)
