@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "JSONRPC", targets: ["JSONRPC"]),
         .library(name: "KasvuRPC", targets: ["KasvuRPC"]),
         .library(name: "KasvuCentral", targets: ["KasvuCentral"]),
+        .library(name: "KasvuDashboard", targets: ["KasvuDashboard"]),
         .library(name: "KasvuCurl", targets: ["KasvuCurl"]),
         .library(name: "KasvuSQL", targets: ["KasvuSQL"]),
         .library(name: "KasvuPostgres", targets: ["KasvuPostgres"]),
@@ -32,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .target(name: "KasvuDomain", resources: [
@@ -78,6 +81,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The central office's web dashboard, served by `kasvu central serve` beside the sync API:
+        // pages computed by the replica's report code over an admin replica kept in step in process.
+        .target(name: "KasvuDashboard", dependencies: [
+            "KasvuDomain", "KasvuSync", "KasvuReplica", "KasvuCentral",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [.copy("Templates"), .copy("Static")]),
         .target(name: "JSONRPC", dependencies: ["JSONBytes", .product(name: "Logging", package: "swift-log")]),
         // Every method declared once (Methods/); the OpenRPC catalogue is generated from them.
         .target(
@@ -92,7 +105,7 @@ let package = Package(
             "KasvuSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kasvu", dependencies: [
-            "JSONRPC", "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuPostgres", "KasvuCurl", "KasvuSync", "KasvuDomain",
+            "JSONRPC", "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuDashboard", "KasvuPostgres", "KasvuCurl", "KasvuSync", "KasvuDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -119,6 +132,9 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The dashboard's parts: tables, charts, sessions, languages (its pages over HTTP and in
+        // Chromium are in KasvuSyncEndToEndTests, against the real binary).
+        .testTarget(name: "KasvuDashboardTests", dependencies: ["KasvuDashboard", "KasvuDomain", "KasvuReplica"]),
         .testTarget(
             name: "KasvuSyncEndToEndTests",
             dependencies: [

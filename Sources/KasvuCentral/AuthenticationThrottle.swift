@@ -5,7 +5,7 @@ import Synchronization
 
 /// Slows down guessing: after `limit` failed authentications from one address within
 /// `window`, that address gets 429 with `Retry-After` until the window has passed.
-final class AuthenticationThrottle: Sendable {
+public final class AuthenticationThrottle: Sendable {
     let limit: Int
     let window: TimeInterval
     private let failures = Mutex([String: [Date]]())
@@ -16,7 +16,7 @@ final class AuthenticationThrottle: Sendable {
     }
 
     /// Seconds to wait before trying again, or nil when the address may try now.
-    func blockedFor(_ address: String, now: Date = Date()) -> Int? {
+    public func blockedFor(_ address: String, now: Date = Date()) -> Int? {
         failures.withLock { table in
             let recent = (table[address] ?? []).filter { now.timeIntervalSince($0) < window }
             table[address] = recent.isEmpty ? nil : recent
@@ -25,7 +25,7 @@ final class AuthenticationThrottle: Sendable {
         }
     }
 
-    func recordFailure(_ address: String, now: Date = Date()) {
+    public func recordFailure(_ address: String, now: Date = Date()) {
         failures.withLock { table in
             var recent = (table[address] ?? []).filter { now.timeIntervalSince($0) < window }
             recent.append(now)
@@ -40,14 +40,14 @@ final class AuthenticationThrottle: Sendable {
 
 /// The request context of the central server: Hummingbird's basics plus the peer address,
 /// which the authentication throttle keys on.
-struct CentralRequestContext: RequestContext, RemoteAddressRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let remoteAddress: SocketAddress?
+public struct CentralRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
 
-    init(source: ApplicationRequestContextSource) {
+    public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
 
-    var peer: String { remoteAddress?.ipAddress ?? "unknown" }
+    public var peer: String { remoteAddress?.ipAddress ?? "unknown" }
 }

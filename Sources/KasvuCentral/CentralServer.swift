@@ -8,6 +8,7 @@ import KasvuDomain
 import KasvuSync
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// The central HTTP server: `POST /v1/sync`, `GET /healthz`, `GET /metrics`.
@@ -57,15 +58,29 @@ public enum CentralServer {
         public init() {}
     }
 
+    /// Routes and services served beside the sync API by a module above this one (the
+    /// dashboard), given the server's authentication throttle so that guessing a token is
+    /// slowed down the same way on every path.
+    public struct Extension: Sendable {
+        public var routes: @Sendable (Router<CentralRequestContext>, AuthenticationThrottle) -> Void
+        public var services: [any Service]
+        public init(routes: @escaping @Sendable (Router<CentralRequestContext>, AuthenticationThrottle) -> Void, services: [any Service] = []) {
+            self.routes = routes
+            self.services = services
+        }
+    }
+
     /// Builds the server and runs it until SIGTERM or SIGINT, then shuts down gracefully.
     public static func serve(store: any CentralStore, host: String, port: Int, limits: Limits = Limits(), tls: TLSFiles? = nil,
-                             logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await application(store: store, host: host, port: port, limits: limits, tls: tls, logger: logger, onRunning: onRunning)
+                             extensions: [Extension] = [], logger: Logger,
+                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await application(store: store, host: host, port: port, limits: limits, tls: tls, extensions: extensions, logger: logger,
+                              onRunning: onRunning)
             .runService()
     }
 
     public static func application(store: any CentralStore, host: String, port: Int, limits: Limits = Limits(),
-                                   tls: TLSFiles? = nil, logger: Logger,
+                                   tls: TLSFiles? = nil, extensions: [Extension] = [], logger: Logger,
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let metrics = ServerMetrics()
         let throttle = AuthenticationThrottle()
@@ -101,13 +116,15 @@ public enum CentralServer {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(
                 statistics, replicas: health, syncsInProgress: admission.running))))
         }
+        for added in extensions { added.routes(router, throttle) }
         let nanoseconds = limits.idleTimeout.components.seconds * 1_000_000_000
         let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds)))
         return Application(
             router: router,
             server: try tls.map { try .tls(http, tlsConfiguration: try $0.configuration()) } ?? http,
             configuration: .init(address: .hostname(host, port: port), serverName: "kasvu-central"),
-            services: [MaintenanceService(store: store, interval: limits.maintenanceInterval, inactiveAfterDays: limits.replicaInactiveAfterDays, logger: logger)],
+            services: [MaintenanceService(store: store, interval: limits.maintenanceInterval, inactiveAfterDays: limits.replicaInactiveAfterDays, logger: logger)]
+                + extensions.flatMap(\.services),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )

@@ -194,3 +194,74 @@ extension Replica {
         return Municipalities.shipped.region(text)?.code ?? text
     }
 }
+
+/// A referral as the funnel and the waitlist see it.
+public struct ReferralFact: Sendable, Hashable {
+    public let id: String
+    public let providerID: String
+    /// The provider's region code (`MK11`).
+    public let pilotArea: String
+    public let state: ReferralState
+    public let riskGroup: Int?
+    /// The day (Finnish time) of the referral's first write: when it was made.
+    public let madeOn: CalendarDate
+    public let endReason: String?
+}
+
+/// Referrals made in one pilot area and month, by where they stand now.
+public struct FunnelRow: Sendable, Hashable {
+    /// The region code (`MK11`).
+    public let pilotArea: String
+    public var pilotAreaName: String { Municipalities.shipped.regions[pilotArea]?.name ?? "" }
+    public let month: YearMonth
+    public private(set) var made = 0
+    public private(set) var byState: [ReferralState: Int] = [:]
+    /// Ended referrals by their end reason.
+    public private(set) var endedByReason: [String: Int] = [:]
+
+    public func count(_ state: ReferralState) -> Int { byState[state] ?? 0 }
+
+    /// Rows by area and month, oldest month first.
+    public static func rows(_ referrals: [ReferralFact]) -> [FunnelRow] {
+        struct Key: Hashable { let area: String; let month: YearMonth }
+        var rows: [Key: FunnelRow] = [:]
+        for referral in referrals {
+            let key = Key(area: referral.pilotArea, month: referral.madeOn.yearMonth)
+            var row = rows[key] ?? FunnelRow(pilotArea: key.area, month: key.month)
+            row.made += 1
+            row.byState[referral.state, default: 0] += 1
+            if referral.state == .ended { row.endedByReason[referral.endReason ?? "", default: 0] += 1 }
+            rows[key] = row
+        }
+        return rows.values.sorted { ($0.month, $0.pilotArea) < ($1.month, $1.pilotArea) }
+    }
+}
+
+extension Replica {
+    /// Every live referral with the provider's area and the day it was made.
+    public func referralFacts() async throws -> [ReferralFact] {
+        try await read { db in
+            var areas: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE deleted IS NOT 1") {
+                areas[row["id"]] = Self.pilotArea(try Self.decodeState(row["sync_state"]))
+            }
+            return try Row.fetchAll(db, sql: "SELECT id, sync_state FROM referral WHERE deleted IS NOT 1 ORDER BY id").compactMap { row in
+                let state = try Self.decodeState(row["sync_state"])
+                // The client id is written once, when the referral is made: its stamp dates the referral.
+                guard let provider = state.value(.providerId).stringValue,
+                      let current = state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)),
+                      let made = state.fields[FieldKey.clientId.rawValue]?.map(\.hlc).min() else { return nil }
+                return ReferralFact(id: row["id"], providerID: provider, pilotArea: areas[provider] ?? "", state: current,
+                                    riskGroup: state.value(.riskGroup).intValue.map(Int.init),
+                                    madeOn: CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(made.millis) / 1000)),
+                                    endReason: state.value(.endReason).stringValue)
+            }
+        }
+    }
+
+    /// The referral funnel: per pilot area and month made, how many referrals are pending,
+    /// waitlisted, active, rejected, cancelled or ended (by reason) now.
+    public func funnelReport() async throws -> [FunnelRow] {
+        FunnelRow.rows(try await referralFacts())
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @_exported import struct KasvuDomain.SplitMix64
 import KasvuDomain
 
@@ -71,8 +72,18 @@ public enum KasvuBinary {
     /// must fit a pipe's buffer) is its whole standard input.
     @discardableResult
     public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try Program.run(path, arguments, environment: environment, input: input)
+    }
+}
+
+/// Any program, run to completion.
+public enum Program {
+    /// Runs `executable ARGS` and returns its status and output, both read as they come (a
+    /// chatty standard error cannot block it); `input` (small) is its whole standard input.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                           input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe(), stdin = Pipe()
@@ -84,9 +95,16 @@ public enum KasvuBinary {
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try stdin.fileHandleForWriting.close()
         }
+        let stderrData = Mutex(Data())
+        let errorRead = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            stderrData.withLock { $0 = data }
+            errorRead.signal()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        errorRead.wait()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderrData.withLock { $0 }, as: UTF8.self))
     }
 }

@@ -5,7 +5,7 @@ import KasvuReplica
 
 /// The central office's reports and the audit trail of a record.
 enum ReportMethods {
-    static var declarations: [MethodDeclaration] { [caseload, outcomes, overlaps, costs, baselineSet, auditTrail] }
+    static var declarations: [MethodDeclaration] { [caseload, funnel, outcomes, overlaps, costs, baselineSet, auditTrail] }
 
     private static let caseload = MethodDeclaration(
         "report/caseload",
@@ -31,6 +31,33 @@ enum ReportMethods {
                 "waitlisted": .int(Int64(row.waitlisted)), "free": .int(row.free),
                 "activeByRiskGroup": .object(Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", JSONValue.int(Int64(row.activeByRiskGroup[$0] ?? 0))) })),
             ])
+        })])
+    }
+
+    private static let funnel = MethodDeclaration(
+        "report/funnel",
+        summary: """
+            The referral funnel: per pilot area and month a referral was made (its first write, Finnish time), how many \
+            were made and where they stand now: pending, waitlisted, active, rejected, cancelled, ended (and ended by reason).
+            """,
+        result: ("report", JSONSchema.items(JSONSchema.object([
+            "pilotArea": JSONSchema.string("region code, e.g. MK11"), "pilotAreaName": JSONSchema.string("the region's Finnish name"),
+            "month": JSONSchema.month, "made": JSONSchema.integer(),
+            "pending": JSONSchema.integer(), "waitlisted": JSONSchema.integer(), "active": JSONSchema.integer(),
+            "rejected": JSONSchema.integer(), "cancelled": JSONSchema.integer(), "ended": JSONSchema.integer(),
+            "endedByReason": ["type": "object", "additionalProperties": JSONSchema.integer()],
+        ]))),
+        errors: [.permissionDenied], roles: .centralOffice
+    ) { call in
+        try call.params.check()
+        return .object(["items": .array(try await call.replica.funnelReport().map { row in
+            var fields: [String: JSONValue] = [
+                "pilotArea": .string(row.pilotArea), "pilotAreaName": .string(row.pilotAreaName), "month": .string(row.month.description),
+                "made": .int(Int64(row.made)),
+                "endedByReason": .object(row.endedByReason.mapValues { .int(Int64($0)) }),
+            ]
+            for state in ReferralState.allCases { fields[state.rawValue] = .int(Int64(row.count(state))) }
+            return .object(fields)
         })])
     }
 

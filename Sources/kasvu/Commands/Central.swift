@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KasvuCentral
+import KasvuDashboard
 import KasvuPostgres
 import KasvuSync
 import KasvuDomain
@@ -65,8 +66,11 @@ struct Central: AsyncParsableCommand {
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve POST /v1/sync, GET /healthz and GET /metrics over HTTP.",
-            discussion: "Prints `listening on http://HOST:PORT` once ready (port 0 picks a free port). Shuts down gracefully on SIGTERM or SIGINT."
+            abstract: "Serve POST /v1/sync, GET /healthz and GET /metrics over HTTP, and the central office's dashboard at /.",
+            discussion: """
+                Prints `listening on http://HOST:PORT` once ready (port 0 picks a free port). Shuts down gracefully on SIGTERM or SIGINT.
+                The dashboard signs in with an admin replica's token. At the first sign-in it creates its own admin replica                 (--dashboard-db, by default the store's file + `.dashboard`) and keeps it in step with the store.
+                """
         )
 
         @OptionGroup var store: StoreOptions
@@ -92,6 +96,15 @@ struct Central: AsyncParsableCommand {
         @Option(help: "Days after it last pushed everything it had that a replica no longer holds back tombstone collection (run hourly).")
         var replicaInactiveAfterDays: Int = SQLCentralStore.defaultInactiveAfterDays
 
+        @Option(help: "The dashboard's own admin replica file (default: --db + `.dashboard`; with --store, no dashboard unless given).")
+        var dashboardDB: String?
+
+        @Flag(help: "Serve no dashboard.")
+        var noDashboard = false
+
+        @Option(help: "Days without a sync after which the dashboard warns about a replica.")
+        var staleAfterDays: Int = 7
+
         @Option(help: "Log level on stderr.")
         var logLevel: Logger.Level = .info
 
@@ -113,9 +126,19 @@ struct Central: AsyncParsableCommand {
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
             let tls = tlsCert.map { CentralServer.TLSFiles(certificateChain: $0, privateKey: tlsKey ?? "") }
             let scheme = tls == nil ? "http" : "https"
+            guard staleAfterDays > 0 else { throw ValidationError("--stale-after-days must be positive") }
+            let mirror = noDashboard ? nil : dashboardDB ?? store.db.map { $0 + ".dashboard" }
             do {
                 try await store.withStore { opened in
-                    try await CentralServer.serve(store: opened, host: host, port: port, limits: limits, tls: tls, logger: logger) { port in
+                    var extensions: [CentralServer.Extension] = []
+                    if let mirror {
+                        var options = Dashboard.Options()
+                        options.staleAfterDays = staleAfterDays
+                        options.secureCookies = tls != nil
+                        extensions.append(try await Dashboard(store: opened, mirrorPath: mirror, options: options, logger: logger).serverExtension)
+                    }
+                    try await CentralServer.serve(store: opened, host: host, port: port, limits: limits, tls: tls, extensions: extensions,
+                                                  logger: logger) { port in
                         // Unbuffered: scripts and tests wait for this line to learn the port.
                         FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
                     }
