@@ -4,6 +4,7 @@ import PackageDescription
 // Dependencies point downwards only:
 //   kasvu → KasvuRPC → (JSONRPC, KasvuReplica) → KasvuSync → (KasvuDomain, JSONBytes)
 //   kasvu → (KasvuCentral, KasvuPostgres) → KasvuSQL
+//   kasvu → KasvuDashboard → (KasvuCentral, KasvuReplica)
 // See Sources/README.md for one line per module.
 let package = Package(
     name: "Kasvu",
