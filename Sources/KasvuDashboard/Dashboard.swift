@@ -66,6 +66,7 @@ public final class Dashboard: Sendable {
     static let loginCookie = "kasvu_login"
     static let languageCookie = "kasvu_lang"
     static let maxFormBytes = 8192
+    static let formTimeout: Duration = .seconds(30)
 
     func addRoutes(to router: Router<CentralRequestContext>, throttle: AuthenticationThrottle) {
         router.get("/") { request, _ in
@@ -84,9 +85,12 @@ public final class Dashboard: Sendable {
         }
         router.post("/logout") { request, _ in
             let form = try await Self.form(request)
-            if let id = Self.cookie(request, Self.sessionCookie), let session = self.sessions.session(id), Sessions.same(form["csrf"], session.csrf) {
-                self.sessions.close(id)
+            // Another site's post must not sign anyone out, not even in the browser.
+            guard let id = Self.cookie(request, Self.sessionCookie), let session = self.sessions.session(id),
+                  Sessions.same(form["csrf"], session.csrf) else {
+                return Self.response(.forbidden, contentType: "text/plain; charset=utf-8", body: Data(self.language(request).text("formExpired").utf8))
             }
+            self.sessions.close(id)
             var response = Self.redirect("/login")
             response.headers.append(HTTPField(name: .setCookie, value: self.cookie(Self.sessionCookie, "", maxAge: 0)))
             return response
@@ -109,18 +113,19 @@ public final class Dashboard: Sendable {
         guard Sessions.same(form["csrf"], Self.cookie(request, Self.loginCookie)) else {
             return loginPage(language: language, status: .forbidden, message: language.text("formExpired"))
         }
+        // Unlike a sync, a person signing in waits out the throttle even with the right token:
+        // guesses from a blocked address are not even checked.
+        if let wait = throttle.blockedFor(address) {
+            var response = loginPage(language: language, status: .tooManyRequests, message: language.text("tooMany"))
+            response.headers[.retryAfter] = "\(wait)"
+            return response
+        }
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if !token.isEmpty, let replica = try await store.authenticate(token: token), replica.role == .admin {
-            _ = try await mirror.refreshed()
             let id = sessions.open(token: token, replicaID: replica.id)
             var response = Self.redirect("/caseload")
             response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, id, maxAge: Int(Sessions.lifetime))))
             response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.loginCookie, "", maxAge: 0)))
-            return response
-        }
-        if let wait = throttle.blockedFor(address) {
-            var response = loginPage(language: language, status: .tooManyRequests, message: language.text("tooMany"))
-            response.headers[.retryAfter] = "\(wait)"
             return response
         }
         throttle.recordFailure(address)
@@ -154,11 +159,7 @@ public final class Dashboard: Sendable {
     private func page(_ key: String, _ request: Request) async throws -> Response {
         guard let session = try await signedIn(request) else { return Self.redirect("/login") }
         let language = language(request)
-        let replica: Replica
-        do { replica = try await mirror.refreshed() } catch {
-            logger.error("dashboard: the mirror could not sync", metadata: ["kind": "\((error as? KasvuError)?.kind.rawValue ?? "internal")"])
-            return Self.response(.serviceUnavailable, contentType: "text/plain; charset=utf-8", body: Data(language.text("unavailable").utf8))
-        }
+        guard let replica = await mirror(language) else { return Self.unavailable(language) }
         let pages = Pages(replica: replica, store: store, language: language, staleAfterDays: options.staleAfterDays, now: Date())
         guard let page = try await pages.page(key) else { return Response(status: .notFound) }
         let sort = request.uri.queryParameters.get("sort")
@@ -187,7 +188,7 @@ public final class Dashboard: Sendable {
     private func invoice(_ id: String, _ request: Request) async throws -> Response {
         guard let session = try await signedIn(request) else { return Self.redirect("/login") }
         let language = language(request)
-        let replica = try await mirror.refreshed()
+        guard let replica = await mirror(language) else { return Self.unavailable(language) }
         guard (try? RecordID.validate(id)) == id, let record = try? await replica.issuedInvoice(id) else {
             return Self.response(.notFound, contentType: "text/plain; charset=utf-8", body: Data(language.text("notFound").utf8))
         }
@@ -205,6 +206,18 @@ public final class Dashboard: Sendable {
             "tables": page.tables.map { $0.context(path: path, sortedBy: nil, descending: false, language: language) },
         ]) { $1 })
         return Self.response(.ok, contentType: "text/html; charset=utf-8", body: Data(html.utf8))
+    }
+
+    /// The mirror, refreshed; nil (logged by its kind only) when it could not sync.
+    private func mirror(_ language: Language) async -> Replica? {
+        do { return try await mirror.refreshed() } catch {
+            logger.error("dashboard: the mirror could not sync", metadata: ["kind": "\((error as? KasvuError)?.kind.rawValue ?? "internal")"])
+            return nil
+        }
+    }
+
+    private static func unavailable(_ language: Language) -> Response {
+        response(.serviceUnavailable, contentType: "text/plain; charset=utf-8", body: Data(language.text("unavailable").utf8))
     }
 
     // MARK: Rendering
@@ -268,9 +281,16 @@ public final class Dashboard: Sendable {
         return nil
     }
 
-    /// An `application/x-www-form-urlencoded` body of at most ``maxFormBytes``.
+    /// An `application/x-www-form-urlencoded` body of at most ``maxFormBytes``, arriving within
+    /// ``formTimeout`` (a sender trickling bytes holds a connection no longer).
     static func form(_ request: Request) async throws -> [String: String] {
-        let body = try await request.body.collect(upTo: maxFormBytes)
+        let body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await request.body.collect(upTo: maxFormBytes) }
+            group.addTask { try await Task.sleep(for: formTimeout); return nil }
+            defer { group.cancelAll() }
+            guard let body = try await group.next() ?? nil else { throw HTTPError(.requestTimeout) }
+            return body
+        }
         var fields: [String: String] = [:]
         for pair in String(buffer: body).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -9,8 +9,9 @@ struct InvoicePage {
         struct Line: Decodable {
             let id: String?, clientId: String, riskGroup: Int, days: Int?, daysInMonth: Int?, month: String?, hours: String?, amount: String
         }
-        struct Adjustment: Decodable { let reason: String, clientId: String?, amount: String }
-        struct Computed: Decodable { let lines: [Line], adjustments: [Adjustment], subtotal: String, total: String }
+        struct Adjustment: Decodable { let reason: String, clientId: String?, sampled: [String]?, errorRate: String?, amount: String }
+        struct HeldBack: Decodable { let id: String, clientId: String, month: String, reason: String }
+        struct Computed: Decodable { let lines: [Line], adjustments: [Adjustment], subtotal: String, total: String, heldBack: [HeldBack]? }
         struct Correction: Decodable { let invoiceNumber: String, billed: String, settled: String, recomputed: String, amount: String }
         let number: String, providerId: String, kind: String, month: String?, period: String?
         let issuedAt: String, issuedBy: String, tariffVersion: String
@@ -45,8 +46,15 @@ struct InvoicePage {
                       return [.text(line.clientId), .int(line.riskGroup), .text(detail), .decimal(text: line.amount)]
                   }),
             Table(id: "adjustments", caption: t("adjustments"),
-                  columns: [("reason", t("reason"), false), ("client", t("client"), false), ("amount", t("amount"), true)],
-                  rows: document.invoice.adjustments.map { [.text($0.reason), .text($0.clientId ?? ""), .decimal(text: $0.amount)] }),
+                  columns: [("reason", t("reason"), false), ("client", t("client"), false), ("detail", t("detail"), false), ("amount", t("amount"), true)],
+                  rows: document.invoice.adjustments.map { adjustment in
+                      // An audit recovery names the sampled reports and the error rate found.
+                      let detail = adjustment.sampled.map { "\(t("audit")): \($0.count), \(adjustment.errorRate ?? "")" } ?? ""
+                      return [.text(adjustment.reason), .text(adjustment.clientId ?? ""), .text(detail), .decimal(text: adjustment.amount)]
+                  }),
+            Table(id: "heldBack", caption: t("heldBack"),
+                  columns: [("hours", t("detail"), false), ("client", t("client"), false), ("month", t("month"), false), ("reason", t("reason"), false)],
+                  rows: (document.invoice.heldBack ?? []).map { [.text($0.id), .text($0.clientId), .text($0.month), .text($0.reason)] }),
             Table(id: "corrections", caption: t("corrections"),
                   columns: [("invoice", t("invoice"), false), ("billed", t("billed"), false), ("settled", t("settled"), true),
                             ("recomputed", t("recomputed"), true), ("amount", t("amount"), true)],

@@ -116,7 +116,10 @@ enum Labels {
         "pendingChanges": ("Lähettämättä", "Pending"),
         "recordsInScope": ("Tietueita", "Records in scope"),
         "stale": ("Vanhentunut", "Stale"),
-        "staleWarning": ("replikaa ei ole synkronoitu yli %d päivään.", "replicas have not synced for over %d days."),
+        "staleWarning": ("replikaa ei ole synkronoitu vähintään %d päivään:", "replicas have not synced for %d days or more:"),
+        "position": ("Sija jonossa", "Position"),
+        "heldBack": ("Pidätetyt tuntiilmoitukset", "Held-back hours reports"),
+        "audit": ("Tarkastus", "Audit"),
         "never": ("ei koskaan", "never"),
         // Conflicts
         "conflictsTable": ("Avoimet ristiriidat ja mahdolliset kaksoiskappaleet", "Open conflicts and possible duplicates"),

@@ -52,7 +52,7 @@ struct Pages {
         let full = rows.filter { $0.cap > 0 && Int64($0.active) >= $0.cap }
         if !full.isEmpty { page.warnings.append("\(t("overCap")): " + full.map(\.name).joined(separator: ", ")) }
         page.charts.append(BarChart(id: "caseload-chart", title: t("caseloadChart"), bars: rows.map { row in
-            BarChart.Bar(label: row.name, value: Decimal(row.active), text: "\(row.active) / \(row.cap)", mark: Decimal(row.cap))
+            BarChart.Bar(label: row.name, value: Decimal(row.active), text: "\(row.active) / \(row.cap)", mark: row.cap > 0 ? Decimal(row.cap) : nil)
         }))
         page.tables.append(Table(
             id: "caseload", caption: t("caseloadTable"),
@@ -64,13 +64,17 @@ struct Pages {
                  .int(Int(row.free))] + (1...3).map { .int(row.activeByRiskGroup[$0] ?? 0) }
             }))
         let names = Dictionary(uniqueKeysWithValues: rows.map { ($0.providerID, $0.name) })
-        let waiting = try await replica.referralFacts().filter { $0.state == .waitlisted }.sorted { ($0.madeOn, $0.id) < ($1.madeOn, $1.id) }
+        // In queue order, as `queuePosition` numbers it: by provider, then when each was queued.
+        let waiting = try await replica.referralFacts().filter { $0.state == .waitlisted }
+            .sorted { ($0.providerID, $0.queuedAt, $0.id) < ($1.providerID, $1.queuedAt, $1.id) }
+        var position: [String: Int] = [:]
         page.tables.append(Table(
             id: "waitlist", caption: t("waitlist"),
-            columns: columns(["referral", "provider", "area", "riskGroup", "madeOn"], numeric: ["riskGroup"]),
+            columns: columns(["provider", "position", "referral", "area", "riskGroup", "madeOn"], numeric: ["position", "riskGroup"]),
             rows: waiting.map { referral in
-                [.text(referral.id), .text(names[referral.providerID] ?? referral.providerID), .text(Self.areaName(referral.pilotArea)),
-                 referral.riskGroup.map { .int($0) } ?? .text(""), .text(referral.madeOn.description)]
+                position[referral.providerID, default: 0] += 1
+                return [.text(names[referral.providerID] ?? referral.providerID), .int(position[referral.providerID]!), .text(referral.id),
+                        .text(Self.areaName(referral.pilotArea)), referral.riskGroup.map { .int($0) } ?? .text(""), .text(referral.madeOn.description)]
             }))
         return page
     }

@@ -31,8 +31,11 @@ struct Table: Sendable {
             let text = Money.format(value, scale: scale)
             return Cell(text: text, value: text, number: value)
         }
-        /// A decimal string as stored (money in a record), sorted as a number.
-        static func decimal(text: String) -> Cell { Cell(text: text, value: text, number: Decimal(string: text)) }
+        /// A decimal string as stored (money in a record), sorted as a number when it is one
+        /// through and through (`Decimal(string:)` alone takes `1+x` as 1).
+        static func decimal(text: String) -> Cell {
+            Cell(text: text, value: text, number: text.wholeMatch(of: /-?[0-9]{1,30}(\.[0-9]{1,10})?/) != nil ? Decimal(string: text) : nil)
+        }
     }
 
     let id: String

@@ -30,7 +30,8 @@ public enum OpenData {
 
         /// One RFC 4180 field: quoted when it holds a comma, quote or line break.
         public static func field(_ text: String) -> String {
-            guard text.contains(where: { ",\"\n\r".contains($0) }) else { return text }
+            // Scalars, not Characters: "\r\n" is one Character, which `contains("\n")` misses.
+            guard text.unicodeScalars.contains(where: { ",\"\n\r".unicodeScalars.contains($0) }) else { return text }
             return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
     }

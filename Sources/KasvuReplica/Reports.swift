@@ -203,8 +203,12 @@ public struct ReferralFact: Sendable, Hashable {
     public let pilotArea: String
     public let state: ReferralState
     public let riskGroup: Int?
-    /// The day (Finnish time) of the referral's first write: when it was made.
+    /// The day (Finnish time) the referral was made: when its `providerId`, which never
+    /// changes, was first written (a merge of clients moves `clientId`; a recovery re-stamps
+    /// but keeps the first write).
     public let madeOn: CalendarDate
+    /// Its place in the provider's queue orders by this (``KasvuSync/RecordState/creationHLC``).
+    public let queuedAt: HLC
     public let endReason: String?
 }
 
@@ -247,13 +251,13 @@ extension Replica {
             }
             return try Row.fetchAll(db, sql: "SELECT id, sync_state FROM referral WHERE deleted IS NOT 1 ORDER BY id").compactMap { row in
                 let state = try Self.decodeState(row["sync_state"])
-                // The client id is written once, when the referral is made: its stamp dates the referral.
                 guard let provider = state.value(.providerId).stringValue,
                       let current = state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)),
-                      let made = state.fields[FieldKey.clientId.rawValue]?.map(\.hlc).min() else { return nil }
+                      let made = state.entries(.providerId).first?.firstWrite.hlc else { return nil }
                 return ReferralFact(id: row["id"], providerID: provider, pilotArea: areas[provider] ?? "", state: current,
                                     riskGroup: state.value(.riskGroup).intValue.map(Int.init),
                                     madeOn: CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(made.millis) / 1000)),
+                                    queuedAt: state.creationHLC,
                                     endReason: state.value(.endReason).stringValue)
             }
         }

@@ -19,10 +19,18 @@ struct DashboardPartTests {
         #expect(Self.table.sorted(by: "nosuch", descending: true).rows.map(\.[0].text) == ["b", "A", "c", "a2"])
     }
 
-    @Test(arguments: [("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("@x", "'@x"), ("-x", "'-x"), ("a,b", "\"a,b\""), ("Työ \"Oy\"", "\"Työ \"\"Oy\"\"\"")])
+    @Test(arguments: [("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("@x", "'@x"), ("-x", "'-x"), ("a,b", "\"a,b\""), ("Työ \"Oy\"", "\"Työ \"\"Oy\"\"\""),
+                     ("x\r\n=1", "\"x\r\n=1\"")])  // CRLF is one Character: quoted all the same
     func textThatASpreadsheetWouldRunIsQuoted(_ text: String, _ expected: String) {
         let csv = Table(id: "t", caption: "", columns: [("name", "", false), ("amount", "", true)], rows: [[.text(text), .decimal(-5)]]).csv()
         #expect(csv == "name,amount\r\n\(expected),-5.00\r\n")  // a negative amount stays a number
+    }
+
+    @Test func onlyAWholeDecimalIsANumber() {
+        #expect(Table.Cell.decimal(text: "-12.50").number == Decimal(string: "-12.50"))
+        #expect(Table.Cell.decimal(text: "1+cmd|' /C calc'!A0").number == nil)
+        let csv = Table(id: "t", caption: "", columns: [("amount", "", true)], rows: [[.decimal(text: "-1+2")]]).csv()
+        #expect(csv == "amount\r\n'-1+2\r\n")
     }
 
     @Test func theHeaderLinksToTheOtherOrder() throws {

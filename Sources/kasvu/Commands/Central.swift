@@ -69,7 +69,7 @@ struct Central: AsyncParsableCommand {
             abstract: "Serve POST /v1/sync, GET /healthz and GET /metrics over HTTP, and the central office's dashboard at /.",
             discussion: """
                 Prints `listening on http://HOST:PORT` once ready (port 0 picks a free port). Shuts down gracefully on SIGTERM or SIGINT.
-                The dashboard signs in with an admin replica's token. At the first sign-in it creates its own admin replica                 (--dashboard-db, by default the store's file + `.dashboard`) and keeps it in step with the store.
+                The dashboard signs in with an admin replica's token. It keeps its own admin replica (--dashboard-db, by default the store's file + `.dashboard`), created when a page is first read and kept in step with the store.
                 """
         )
 

@@ -27,7 +27,9 @@ PAGES = ["caseload", "funnel", "outcomes", "invoices", "replicas", "conflicts"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
 
 
-def tables(driver):
+def tables(driver, shown_differently=None):
+    """Each table's rows as {column key: data-value}. A number whose shown text is not its
+    data-value is listed in shown_differently: the figures compared are the figures shown."""
     found = {}
     for table in driver.find_elements(By.CSS_SELECTOR, "table[id]"):
         rows = []
@@ -35,6 +37,9 @@ def tables(driver):
             cells = row.find_elements(By.CSS_SELECTOR, "td[data-key]")
             if cells:
                 rows.append({cell.get_attribute("data-key"): cell.get_attribute("data-value") for cell in cells})
+            for cell in cells:
+                if shown_differently is not None and "num" in (cell.get_attribute("class") or "") and cell.text != cell.get_attribute("data-value"):
+                    shown_differently.append([table.get_attribute("id"), cell.get_attribute("data-key"), cell.text, cell.get_attribute("data-value")])
         found[table.get_attribute("id")] = rows
     return found
 
@@ -67,7 +72,7 @@ def main():
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(60)
-    out = {"pages": {}, "violations": []}
+    out = {"pages": {}, "violations": [], "shownDifferently": []}
     try:
         driver.get(args.url + "/?lang=" + args.language)
         out["signInUrl"] = driver.current_url
@@ -85,18 +90,20 @@ def main():
             out["pages"][page] = {"url": driver.current_url, "title": driver.title,
                                   "h1": driver.find_element(By.TAG_NAME, "h1").text,
                                   "charts": len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg")),
+                                  "chartValues": [t.text for t in driver.find_elements(By.CSS_SELECTOR, "figure.chart svg text.value")],
                                   "warnings": [p.text for p in driver.find_elements(By.CSS_SELECTOR, ".warnings p")],
-                                  "tables": tables(driver)}
+                                  "tables": tables(driver, out["shownDifferently"])}
             accessibility(driver, page, out["violations"])
             driver.save_screenshot(str(artefacts / f"{page}.png"))
 
         # Sorting: click the header of the caseload's "active" column twice (ascending, then descending).
         driver.get(f"{args.url}/caseload")
+        out["sorted"] = {}
         for order in ["asc", "desc"]:
             driver.find_element(By.CSS_SELECTOR, "table#caseload th[data-key=active] a").click()
             wait.until(arrived.url_contains(f"dir={order}"))
-        out["sorted"] = [row["active"] for row in tables(driver)["caseload"]]
-        out["sortedAria"] = driver.find_element(By.CSS_SELECTOR, "table#caseload th[data-key=active]").get_attribute("aria-sort")
+            out["sorted"][order] = {"active": [row["active"] for row in tables(driver)["caseload"]],
+                                    "aria": driver.find_element(By.CSS_SELECTOR, "table#caseload th[data-key=active]").get_attribute("aria-sort")}
 
         # The first issued invoice's printable page.
         driver.get(f"{args.url}/invoices")
