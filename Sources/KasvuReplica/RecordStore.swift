@@ -324,13 +324,23 @@ extension Replica {
         return state
     }
 
+    /// The one statement that writes a record: its state and, beside it, the list columns
+    /// (``ReplicaSchema/listColumns``) of its winning values.
     static func saveState(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO "\(kind.rawValue)" (id, sync_state, has_conflict) VALUES (?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET sync_state = excluded.sync_state, has_conflict = excluded.has_conflict
-            """).execute(arguments: [id, encodeState(state), !state.conflicts.isEmpty])
+        let fields = ReplicaSchema.listColumns[kind] ?? []
+        var arguments: [(any DatabaseValueConvertible)?] = [id, encodeState(state), !state.conflicts.isEmpty]
+        for field in fields { arguments.append(ReplicaSchema.listValue(kind, field, state)) }
+        try db.cachedStatement(sql: saveStatements[kind] ?? "").execute(arguments: StatementArguments(arguments))
         if kind == .client { try ClientSearch.index(db, id, state) }
     }
+
+    private static let saveStatements: [EntityKind: String] = Dictionary(uniqueKeysWithValues: EntityKind.allCases.map { kind in
+        let columns = ["id", "sync_state", "has_conflict"] + (ReplicaSchema.listColumns[kind] ?? []).map(ReplicaSchema.column)
+        return (kind, """
+            INSERT INTO "\(kind.rawValue)" (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
+            ON CONFLICT (id) DO UPDATE SET \(columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            """)
+    })
 
     static func decodeState(_ text: String) throws -> RecordState {
         do { return try RecordState(json: text.utf8) } catch {

@@ -6,13 +6,46 @@ import KasvuDomain
 /// The replica's SQL schema and its migrations.
 ///
 /// Each entity has one table whose `sync_state` column holds the record's full sync state as JSON
-/// (``KasvuSync/RecordState``). The columns list queries filter on are *virtual generated
-/// columns* extracted from the winning entries of that JSON, so the state is the single source
-/// of truth: nothing can drift between "the data" and "the sync metadata", and indexes on the
-/// generated columns make the list queries fast without storing values twice.
+/// (``KasvuSync/RecordState``), the single source of truth. The columns list queries filter on
+/// (``listColumns``) hold the winning values of some fields, written with the state by the one
+/// statement that saves a record (`Replica.saveState`). Until v15 they were virtual generated
+/// columns over the JSON: every index then parsed the whole state again on each insert, and
+/// twice on each update.
 enum ReplicaSchema {
     /// Exchanged with the central store on every sync; bump on incompatible changes.
     static let version = SyncSchema.version
+
+    /// The fields each entity table keeps a column of (``column(_:)`` names it), in table order.
+    static let listColumns: [EntityKind: [String]] = [
+        .client: ["hetu", "businessId", "lastName", "municipality", "riskGroup", "status", "deleted", "duplicateOf", "clientType", "name",
+                  "associationNumber"],
+        .provider: ["name", "businessId", "pilotArea", "deleted"],
+        .referral: ["clientId", "providerId", "state", "deleted"],
+        .contact: ["clientId", "providerId", "date", "deleted"],
+        .hours: ["clientId", "providerId", "month", "deleted"],
+        .event: ["clientId", "providerId", "date", "kind", "deleted"],
+        .assessment: ["clientId", "date", "outcome", "state", "deleted"],
+        .service: ["name", "organiserKind", "category", "deleted"],
+        .enrolment: ["clientId", "serviceId", "providerId", "state", "deleted"],
+        .baseline: ["pilotArea", "period", "deleted"],
+        .invoice: ["providerId", "kind", "month", "period", "number", "deleted"],
+        .tariff: ["pilotArea", "validFrom", "deleted"],
+    ]
+
+    /// What a list column holds when the record has no value: a client without a type is a
+    /// person (the schema's default since version 1).
+    static let listColumnDefaults: [EntityKind: [String: String]] = [.client: ["clientType": "person"]]
+
+    /// A list column's value for a state: the winning entry's, as `json_extract` reads it from
+    /// the stored JSON (`true` as 1), or the column's default.
+    static func listValue(_ kind: EntityKind, _ field: String, _ state: RecordState) -> (any DatabaseValueConvertible)? {
+        switch state.fields[field]?.first?.value ?? .null {
+        case .null: listColumnDefaults[kind]?[field]
+        case .bool(let value): value ? 1 : 0
+        case .int(let value): value
+        case .string(let value): value
+        }
+    }
 
     static func column(_ field: String) -> String {
         var result = ""
@@ -416,6 +449,36 @@ enum ReplicaSchema {
                     DELETE FROM write_history WHERE entity = 'tariff' AND id = old.id;
                 END;
                 """)
+        }
+        migrator.registerMigration("v15: ordinary list columns") { db in
+            // The generated list columns become ordinary ones, filled once from the JSON here
+            // and written with the state from now on. SQLite cannot change a column's kind, so
+            // each table is made anew (its indexes and triggers dropped with it, then again).
+            let triggers = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL")
+            for name in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") {
+                try db.execute(sql: "DROP TRIGGER \"\(name)\"")
+            }
+            for kind in EntityKind.allCases {
+                let table = kind.rawValue, fields = listColumns[kind] ?? []
+                let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                                                  arguments: [table])
+                let extracted = fields.map { field in
+                    let value = "json_extract(sync_state, '$.f.\(field)[0][0]')"
+                    return listColumnDefaults[kind]?[field].map { "coalesce(\(value), '\($0)')" } ?? value
+                }
+                try db.execute(sql: """
+                    CREATE TABLE "\(table)_v15" (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        sync_state TEXT NOT NULL,
+                        has_conflict INTEGER NOT NULL DEFAULT 0\(fields.map { ",\n    \(column($0))" }.joined())
+                    ) WITHOUT ROWID;
+                    INSERT INTO "\(table)_v15" SELECT id, sync_state, has_conflict\(extracted.map { ", " + $0 }.joined()) FROM "\(table)";
+                    DROP TABLE "\(table)";
+                    ALTER TABLE "\(table)_v15" RENAME TO "\(table)";
+                    """)
+                for index in indexes { try db.execute(sql: index) }
+            }
+            for trigger in triggers { try db.execute(sql: trigger) }
         }
         return migrator
     }
