@@ -69,11 +69,25 @@ public enum ClientSearch {
         return tokens
     }
 
+    /// The tokens of a client written once, with `values` (an imported one: no conflicts).
+    static func tokens(ofNew values: [String: FieldValue]) -> Set<String> {
+        guard values[EntitySchema.deletedField] != .bool(true) else { return [] }
+        var tokens: Set<String> = []
+        for key in [FieldKey.firstName, .lastName, .name] {
+            if let text = values[key.rawValue]?.stringValue { tokens.formUnion(words(text)) }
+        }
+        return tokens
+    }
+
     /// Brings the client's tokens in line with `state`, in the caller's transaction.
     static func index(_ db: Database, _ id: String, _ state: RecordState) throws {
         try db.cachedStatement(sql: "DELETE FROM client_search WHERE id = ?").execute(arguments: [id])
+        try insert(db, tokens(of: state).map { ($0, id) })
+    }
+
+    static func insert(_ db: Database, _ tokens: [(token: String, id: String)]) throws {
         let insert = try db.cachedStatement(sql: "INSERT INTO client_search (token, id) VALUES (?, ?)")
-        for token in tokens(of: state) { try insert.execute(arguments: [token, id]) }
+        for (token, id) in tokens { try insert.execute(arguments: [token, id]) }
     }
 
     /// Builds the index afresh when it was made by another version of ``tokens(of:)`` (or not

@@ -196,13 +196,14 @@ extension Replica {
     }
 
     /// Writes `changes` under an existing stamp, notes who wrote what (``WriteNote``) and
-    /// queues the record for push.
+    /// queues the record for push. `searchIndexed` false leaves the client's search tokens to
+    /// the caller (a bulk import inserts them all at the end, in order).
     func apply(_ db: Database, _ kind: EntityKind, _ id: String, state before: RecordState, changes: [String: FieldValue],
-               stamp: (dot: Dot, hlc: HLC), importing: Bool = false) throws -> Record {
+               stamp: (dot: Dot, hlc: HLC), importing: Bool = false, searchIndexed: Bool = true) throws -> Record {
         try WriteRules.check(kind, changes, role: role, importing: importing)  // the central store checks the same on push
         var state = before
         state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
-        try Self.saveState(db, kind, id, state)
+        try Self.saveState(db, kind, id, state, searchIndexed: searchIndexed)
         try db.cachedStatement(sql: """
             INSERT INTO outbox (entity, id, version, first_version) VALUES (?, ?, ?, ?)
             ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version
@@ -326,12 +327,12 @@ extension Replica {
 
     /// The one statement that writes a record: its state and, beside it, the list columns
     /// (``ReplicaSchema/listColumns``) of its winning values.
-    static func saveState(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState) throws {
+    static func saveState(_ db: Database, _ kind: EntityKind, _ id: String, _ state: RecordState, searchIndexed: Bool = true) throws {
         let fields = ReplicaSchema.listColumns[kind] ?? []
         var arguments: [(any DatabaseValueConvertible)?] = [id, encodeState(state), !state.conflicts.isEmpty]
         for field in fields { arguments.append(ReplicaSchema.listValue(kind, field, state)) }
         try db.cachedStatement(sql: saveStatements[kind] ?? "").execute(arguments: StatementArguments(arguments))
-        if kind == .client { try ClientSearch.index(db, id, state) }
+        if kind == .client && searchIndexed { try ClientSearch.index(db, id, state) }
     }
 
     private static let saveStatements: [EntityKind: String] = Dictionary(uniqueKeysWithValues: EntityKind.allCases.map { kind in
