@@ -162,21 +162,13 @@ public final class Dashboard: Sendable {
         guard let replica = await mirror(language) else { return Self.unavailable(language) }
         let pages = Pages(replica: replica, store: store, language: language, staleAfterDays: options.staleAfterDays, now: Date())
         guard let page = try await pages.page(key) else { return Response(status: .notFound) }
-        let sort = request.uri.queryParameters.get("sort")
-        let descending = request.uri.queryParameters.get("dir") == "desc"
-        let tables = page.tables.map { table in
-            sort.flatMap { sort in sort.hasPrefix(table.id + ".") ? table.sorted(by: String(sort.dropFirst(table.id.count + 1)), descending: descending) : nil } ?? table
-        }
-        if request.uri.queryParameters.get("format") == "csv" {
-            let name = request.uri.queryParameters.get("table") ?? ""
-            guard let table = tables.first(where: { $0.id == name }) else { return Response(status: .notFound) }
-            return Self.csv(table, filename: "\(key)-\(table.id).csv")
-        }
+        let view = Self.view(page.tables, request) { "\(key)-\($0.id).csv" }
+        if let csv = view.csv { return csv }
         let html = render("page", base(language: language, current: key, session: session).merging([
             "title": language.text(key),
             "hasWarnings": !page.warnings.isEmpty, "warnings": page.warnings,
             "charts": page.charts.map { $0.context() },
-            "tables": tables.map { $0.context(path: "/\(key)", sortedBy: sort, descending: descending, language: language) },
+            "tables": view.tables.map { $0.context(path: "/\(key)", sortedBy: view.sort, descending: view.descending, language: language) },
         ]) { $1 })
         var response = Self.response(.ok, contentType: "text/html; charset=utf-8", body: Data(html.utf8))
         if let chosen = request.uri.queryParameters.get("lang").flatMap({ Language(rawValue: String($0)) }) {
@@ -195,17 +187,27 @@ public final class Dashboard: Sendable {
         let provider = try? await replica.get(.provider, id: record.providerId)
         let page = try InvoicePage(record: record, providerName: provider?.values["name"]?.stringValue ?? record.providerId,
                                    businessID: provider?.values["businessId"]?.stringValue ?? "", language: language)
-        let path = "/invoices/\(id)"
-        if request.uri.queryParameters.get("format") == "csv" {
-            let name = request.uri.queryParameters.get("table") ?? ""
-            guard let table = page.tables.first(where: { $0.id == name }) else { return Response(status: .notFound) }
-            return Self.csv(table, filename: "\(record.number)-\(table.id).csv")
-        }
+        let view = Self.view(page.tables, request) { "\(record.number)-\($0.id).csv" }
+        if let csv = view.csv { return csv }
         let html = render("invoice", base(language: language, current: "invoices", session: session).merging([
             "title": "\(language.text("invoice")) \(record.number)", "facts": page.facts,
-            "tables": page.tables.map { $0.context(path: path, sortedBy: nil, descending: false, language: language) },
+            "tables": view.tables.map { $0.context(path: "/invoices/\(id)", sortedBy: view.sort, descending: view.descending, language: language) },
         ]) { $1 })
         return Self.response(.ok, contentType: "text/html; charset=utf-8", body: Data(html.utf8))
+    }
+
+    /// `tables` sorted as the request asks (`sort=TABLE.COLUMN`, `dir=asc|desc`), and the answer
+    /// when it asks for one of them as CSV (`format=csv&table=ID`; 404 for an unknown table).
+    private static func view(_ tables: [Table], _ request: Request, filename: (Table) -> String)
+        -> (tables: [Table], sort: String?, descending: Bool, csv: Response?) {
+        let sort = request.uri.queryParameters.get("sort").map { String($0) }
+        let descending = request.uri.queryParameters.get("dir") == "desc"
+        let sorted = tables.map { table in
+            sort.flatMap { $0.hasPrefix(table.id + ".") ? table.sorted(by: String($0.dropFirst(table.id.count + 1)), descending: descending) : nil } ?? table
+        }
+        guard request.uri.queryParameters.get("format") == "csv" else { return (sorted, sort, descending, nil) }
+        let name = request.uri.queryParameters.get("table").map { String($0) } ?? ""
+        return (sorted, sort, descending, sorted.first { $0.id == name }.map { csv($0, filename: filename($0)) } ?? Response(status: .notFound))
     }
 
     /// The mirror, refreshed; nil (logged by its kind only) when it could not sync.
