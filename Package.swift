@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "kasvu", targets: ["kasvu"]),
         .executable(name: "kasvu-simulate", targets: ["kasvu-simulate"]),
+        .executable(name: "kasvu-load", targets: ["kasvu-load"]),
         .library(name: "KasvuDomain", targets: ["KasvuDomain"]),
         .library(name: "JSONBytes", targets: ["JSONBytes"]),
         .library(name: "KasvuSync", targets: ["KasvuSync"]),
@@ -104,6 +105,11 @@ let package = Package(
         ]),
         .executableTarget(name: "kasvu-simulate", dependencies: [
             "KasvuSimulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The load generator: many simulated replicas in one process against one `kasvu central serve`.
+        .executableTarget(name: "kasvu-load", dependencies: [
+            "KasvuDomain", "KasvuSync", "KasvuReplica", "KasvuCentral", "KasvuCurl",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kasvu", dependencies: [
             "JSONRPC", "KasvuRPC", "KasvuReplica", "KasvuCentral", "KasvuDashboard", "KasvuPostgres", "KasvuCurl", "KasvuSync", "KasvuDomain",

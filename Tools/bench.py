@@ -1,8 +1,10 @@
 """Kasvu benchmarks: every row compares Kasvu with a baseline measured in the same run.
 
 Usage: python3 Tools/bench.py PATH_TO_RELEASE_KASVU [--records N] [--writes N] [--replicas N]
-                              [--replica-records N] [--markdown FILE] [--postgres]
-                              (--replicas 0 skips the many-replicas rows)
+                              [--replica-records N] [--load-replicas N,N,…] [--load-seconds S]
+                              [--markdown FILE] [--postgres]
+                              (--replicas 0 skips the many-replicas rows; --load-replicas 0
+                              skips the load generator's)
 
 Rows (issue 6; BENCHMARKS.md explains each baseline):
 - local writes through `kasvu rpc` (client/update, one request at a time and pipelined) vs raw
@@ -15,6 +17,10 @@ Rows (issue 6; BENCHMARKS.md explains each baseline):
   vs the floor of one JSON-RPC round trip plus one HTTP round trip;
 - the replica file vs the same rows in a plain table with the same indexes, and without them;
 - R office replicas syncing at once against one central server vs the same syncs one by one;
+- the load generator (`kasvu-load`, beside PATH_TO_RELEASE_KASVU; issue 17): at each level of
+  --load-replicas (default 100,250,500,1000), that many simulated replicas in one process, each
+  changing one client and syncing every 3 s over its own connection, against one `kasvu central
+  serve`: p50 and p99 round trip vs one replica alone in the same run, throughput, failed syncs;
 - client/search in the initially synced replica (p95 over names and henkilötunnus) vs a
   replica/info round trip;
 - with --postgres, on a throw-away PostgreSQL cluster (Tools/pgcluster.py; fsync on, as the
@@ -55,6 +61,8 @@ records = option("--records", 100_000)
 writes = option("--writes", 2000)
 replica_count = option("--replicas", 100)
 replica_records = option("--replica-records", 100)
+load_levels = [int(n) for n in (args[args.index("--load-replicas") + 1] if "--load-replicas" in args else "100,250,500,1000").split(",") if int(n) > 0]
+load_seconds = option("--load-seconds", 20)
 markdown = args[args.index("--markdown") + 1] if "--markdown" in args else None
 work = tempfile.mkdtemp(prefix="kasvu-bench-")
 rows = []
@@ -558,6 +566,32 @@ def many_replicas():
 
 if replica_count > 0:  # --replicas 0 skips this part (for a large --records run)
     many_replicas()
+
+
+# 6. The load generator: many simulated replicas in one process, over real HTTP, one server.
+def load_generator():
+    results_file = f"{work}/load.json"
+    levels = [1] + load_levels  # one replica alone is the same-run baseline
+    log(f"kasvu-load at {levels} replicas, {load_seconds} s each")
+    table = run([os.path.join(os.path.dirname(kasvu), "kasvu-load"), "--replicas", ",".join(map(str, levels)),
+                 "--duration", str(load_seconds), "--json", results_file])
+    log("\n" + table)
+    results = json.load(open(results_file))
+    alone = results[0]
+    for level in results[1:]:
+        n = level["replicas"]
+        row(f"{n:,} replicas in one process, a change every 3 s each: round trip p50", level["roundTripP50Ms"],
+            "one replica alone", alone["roundTripP50Ms"], "ms", "report", higher_is_better=False)
+        row(f"{n:,} replicas in one process, a change every 3 s each: round trip p99", level["roundTripP99Ms"],
+            "one replica alone", alone["roundTripP99Ms"], "ms", "≤ 50 ms at 1,000", higher_is_better=False)
+        row(f"{n:,} replicas in one process: syncs completed", level["syncs"] / level["seconds"],
+            "syncs due (replicas / 3 s)", n / 3, "syncs/s", "all")
+        row(f"{n:,} replicas in one process: failed syncs (ratio: share of those due)", sum(level["failures"].values()),
+            "syncs due", n / 3 * level["seconds"], "syncs", "none")
+
+
+if load_levels:
+    load_generator()
 
 stop_servers([central])
 
