@@ -336,7 +336,17 @@ extension SQLCentralStore {
         var scanned = 0, bytes = 0
         let tracks = replica.scope != .all
         let held = db.statement("SELECT 1 FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?")
-        try db.forEachRow("SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?", [batch.cursor, scanLimit + 1]) { row in
+        // A scoped replica's scan also reads whether it holds each record and, for an office,
+        // the values its scope rests on: most records changed since its cursor are other
+        // offices', and these are passed over without decoding their states or a query each.
+        let (scan, arguments): (String, [any SQLValueConvertible]) = tracks
+            ? ("""
+               SELECT r.entity, r.id, r.state, r.seq, CASE WHEN d.id IS NULL THEN 0 ELSE 1 END AS held, \(scopeValues(db.dialect))
+               FROM record r LEFT JOIN delivered d ON d.replica_id = ? AND d.entity = r.entity AND d.id = r.id
+               WHERE r.seq > ? ORDER BY r.seq LIMIT ?
+               """, [replica.id, batch.cursor, scanLimit + 1])
+            : ("SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?", [batch.cursor, scanLimit + 1])
+        try db.forEachRow(scan, arguments) { row in
             guard scanned < scanLimit, batch.records.count < limit, bytes < SyncLimits.maxPullBytes else {
                 batch.more = true
                 return false
@@ -347,12 +357,20 @@ extension SQLCentralStore {
             let id: String = try row["id"]
             let text: String = try row["state"]
             if !tracks, let sent = skipping["\(kind.rawValue)/\(id)"], sent == text { return true }
-            let state = try decode(text)
-            if try resolver.isVisible(kind, id, state) {
+            var state: RecordState?
+            let visible: Bool
+            if tracks, let known = try resolver.visibility(kind, municipality: row["municipality"], clientID: row["client_id"]) {
+                visible = known
+            } else {
+                let decoded = try decode(text)
+                state = decoded
+                visible = try resolver.isVisible(kind, id, decoded)
+            }
+            if visible {
                 bytes += text.utf8.count
-                batch.records.append(RecordEnvelope(entity: kind, id: id, state: resolver.projected(kind, state)))
+                batch.records.append(RecordEnvelope(entity: kind, id: id, state: resolver.projected(kind, try state ?? decode(text))))
                 if tracks { batch.delivered.append(RecordKey(entity: kind, id: id)) }
-            } else if tracks, try held.exists([replica.id, kind.rawValue, id]) {
+            } else if tracks, try row["held"] as Int64 == 1 {
                 // The delivered row stays: should this answer be lost, or never applied, the
                 // next pull from the replica's older cursor passes this row again and sends the
                 // eviction again (evicting a record the replica no longer holds is a no-op).
@@ -366,6 +384,21 @@ extension SQLCentralStore {
         // everything is past the tombstone horizon too.
         if !batch.more { batch.cursor = max(batch.cursor, sequence) }
         return batch
+    }
+
+    /// The winning values an office's scope rests on, read from a stored state `r.state` in
+    /// SQL: `municipality` of a client and `client_id` of any other record, each only when it
+    /// is a JSON string (as `RecordState.value(_:).stringValue`), else null.
+    /// `PullScopeValuesTests` checks them against the decoded state on both backends.
+    static func scopeValues(_ dialect: SQLDialect) -> String {
+        func winning(_ field: String) -> String {
+            switch dialect {
+            case .sqlite: "CASE WHEN json_type(r.state, '$.f.\(field)[0][0]') = 'text' THEN json_extract(r.state, '$.f.\(field)[0][0]') END"
+            case .postgres: "CASE WHEN jsonb_typeof(r.state::jsonb #> '{f,\(field),0,0}') = 'string' THEN r.state::jsonb #>> '{f,\(field),0,0}' END"
+            }
+        }
+        return "CASE WHEN r.entity = 'client' THEN \(winning("municipality")) END AS municipality, "
+            + "CASE WHEN r.entity <> 'client' THEN \(winning("clientId")) END AS client_id"
     }
 
     /// Adds the collected tombstones the batch passes, as evictions for a replica that may hold

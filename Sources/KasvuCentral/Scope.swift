@@ -46,12 +46,7 @@ struct ScopeResolver {
         case .all:
             return true
         case .municipalities(let codes):
-            switch kind {
-            case .provider, .service, .baseline, .tariff: return true
-            case .invoice: return false
-            case .client: return codes.contains(state.value(.municipality).stringValue ?? "")
-            default: return try clientVisible(state.value(.clientId).stringValue)
-            }
+            return try officeSees(kind, codes, municipality: state.value(.municipality).stringValue, clientID: state.value(.clientId).stringValue)
         case .provider(let provider):
             switch kind {
             case .provider: return id == provider
@@ -69,6 +64,24 @@ struct ScopeResolver {
                 let all = try reads.assessments(ofClient: client).map { (id: $0.id, values: $0.state.values) }
                 return AssessmentGate.latestCompleted(all)?.id == id
             }
+        }
+    }
+
+    /// Whether an office replica sees a record, from the two winning values its scope rests on
+    /// (a client's municipality, another record's clientId), or nil for other scopes. The pull
+    /// reads these values beside the state (``SQLCentralStore/scopeValues(_:)``), so that the
+    /// records of other offices are passed over without decoding their states.
+    mutating func visibility(_ kind: EntityKind, municipality: String?, clientID: String?) throws -> Bool? {
+        guard case .municipalities(let codes) = scope else { return nil }
+        return try officeSees(kind, codes, municipality: municipality, clientID: clientID)
+    }
+
+    private mutating func officeSees(_ kind: EntityKind, _ codes: Set<String>, municipality: String?, clientID: String?) throws -> Bool {
+        switch kind {
+        case .provider, .service, .baseline, .tariff: return true
+        case .invoice: return false
+        case .client: return codes.contains(municipality ?? "")
+        default: return try clientVisible(clientID)
         }
     }
 
