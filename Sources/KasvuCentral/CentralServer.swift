@@ -49,6 +49,9 @@ public enum CentralServer {
         /// concurrent-sync slot (``SyncLimits/maxConcurrentSyncs``) while it trickles.
         public var bodyTimeout: Duration = .seconds(30)
         public var maxConcurrentSyncs = SyncLimits.maxConcurrentSyncs
+        /// How long a sync waits for a free slot before it is refused with 503 (zero: refused at
+        /// once). Below the refusal's `Retry-After` second, so that waiting never costs more.
+        public var admissionPatience: Duration = .milliseconds(500)
         public var idleTimeout: Duration = .seconds(60)
         /// How often the periodic jobs run (``MaintenanceService``): hourly is far finer than
         /// the day the outcome window is counted in.
@@ -84,7 +87,7 @@ public enum CentralServer {
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let metrics = ServerMetrics()
         let throttle = AuthenticationThrottle()
-        let admission = Admission(limit: limits.maxConcurrentSyncs)
+        let admission = Admission(limit: limits.maxConcurrentSyncs, patience: limits.admissionPatience)
         let router = Router(context: CentralRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
         router.add(middleware: MethodGuard(allowed: ["/v1/sync": ["POST"], "/v1/audit": ["GET"], "/v1/writes": ["GET"], "/healthz": ["GET"], "/metrics": ["GET"]]))
@@ -114,7 +117,7 @@ public enum CentralServer {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText(
-                statistics, replicas: health, syncsInProgress: admission.running))))
+                statistics, replicas: health, syncsInProgress: admission.running, syncsWaiting: admission.waiting))))
         }
         for added in extensions { added.routes(router, throttle) }
         let nanoseconds = limits.idleTimeout.components.seconds * 1_000_000_000
@@ -147,7 +150,7 @@ public enum CentralServer {
 
     static func sync(_ request: Request, replica: RegisteredReplica, store: any CentralStore, limits: Limits, metrics: ServerMetrics,
                      admission: Admission, logger: Logger) async throws -> Response {
-        guard admission.enter() else {
+        guard await admission.enter() else {
             throw ServerError(.serviceUnavailable, KasvuError(.syncBusy, "the central store is serving \(limits.maxConcurrentSyncs) syncs; retry shortly"),
                               retryAfter: 1)
         }
@@ -297,23 +300,74 @@ struct MethodGuard<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Counts the syncs in progress and turns away those beyond the limit.
+/// The concurrent-sync slots. A sync that finds them all taken waits, first come first served,
+/// up to `patience` for one to free: a burst of syncs is served a few milliseconds late instead
+/// of being sent away for the whole `Retry-After` second. At most `maxWaiting` wait; beyond
+/// that, and after `patience`, the sync is refused (503), so that an overloaded server sheds
+/// load instead of queueing without end.
 final class Admission: Sendable {
     let limit: Int
-    private let count = Mutex(0)
+    let maxWaiting: Int
+    let patience: Duration
+    private struct State {
+        var running = 0
+        var waiting: [(ticket: UInt64, admit: CheckedContinuation<Bool, Never>)] = []
+        var nextTicket: UInt64 = 0
+    }
+    private let state = Mutex(State())
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, patience: Duration, maxWaiting: Int? = nil) {
+        self.limit = limit
+        self.patience = patience
+        self.maxWaiting = maxWaiting ?? 4 * limit
+    }
 
-    var running: Int { count.withLock { $0 } }
+    var running: Int { state.withLock { $0.running } }
+    var waiting: Int { state.withLock { $0.waiting.count } }
 
-    func enter() -> Bool {
-        count.withLock { count in
-            guard count < limit else { return false }
-            count += 1
-            return true
+    /// Takes a slot, waiting for one up to `patience`; false when refused.
+    func enter() async -> Bool {
+        await withCheckedContinuation { (admit: CheckedContinuation<Bool, Never>) in
+            let ticket: UInt64? = state.withLock { state in
+                if state.running < limit {
+                    state.running += 1
+                    return nil
+                }
+                guard patience > .zero, state.waiting.count < maxWaiting else { return UInt64.max }
+                state.nextTicket += 1
+                state.waiting.append((state.nextTicket, admit))
+                return state.nextTicket
+            }
+            switch ticket {
+            case nil: admit.resume(returning: true)
+            case UInt64.max?: admit.resume(returning: false)
+            case let ticket?:
+                Task { [patience] in
+                    try? await Task.sleep(for: patience)
+                    self.giveUp(ticket)
+                }
+            }
         }
     }
 
-    func leave() { count.withLock { $0 -= 1 } }
+    /// Frees a slot: handed to the first sync waiting, if any.
+    func leave() {
+        let next = state.withLock { state in
+            guard !state.waiting.isEmpty else {
+                state.running -= 1
+                return CheckedContinuation<Bool, Never>?.none
+            }
+            return state.waiting.removeFirst().admit
+        }
+        next?.resume(returning: true)
+    }
+
+    private func giveUp(_ ticket: UInt64) {
+        let refused = state.withLock { state in
+            state.waiting.firstIndex { $0.ticket == ticket }.map { state.waiting.remove(at: $0).admit }
+        }
+        refused?.resume(returning: false)
+    }
 }
 
 /// An error with the HTTP status to answer it with.

@@ -25,7 +25,7 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    func prometheusText(_ statistics: CentralStatistics?, replicas: [ReplicaHealth] = [], syncsInProgress: Int, now: Date = Date()) -> String {
+    func prometheusText(_ statistics: CentralStatistics?, replicas: [ReplicaHealth] = [], syncsInProgress: Int, syncsWaiting: Int = 0, now: Date = Date()) -> String {
         let snapshot = counters.withLock { $0 }
         var lines = ["# HELP kasvu_http_requests_total HTTP requests by path and status.", "# TYPE kasvu_http_requests_total counter"]
         for (labels, count) in snapshot.requests.sorted(by: { $0.key < $1.key }) {
@@ -40,6 +40,8 @@ final class ServerMetrics: Sendable {
             "kasvu_sync_records_pulled_total \(snapshot.pulled)",
             "# HELP kasvu_syncs_in_progress Syncs being served now.", "# TYPE kasvu_syncs_in_progress gauge",
             "kasvu_syncs_in_progress \(syncsInProgress)",
+            "# HELP kasvu_syncs_waiting Syncs waiting for a free slot.", "# TYPE kasvu_syncs_waiting gauge",
+            "kasvu_syncs_waiting \(syncsWaiting)",
         ]
         if let statistics {
             lines += [

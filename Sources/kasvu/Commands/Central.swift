@@ -84,8 +84,11 @@ struct Central: AsyncParsableCommand {
         @Option(help: "Seconds a request body may take to arrive (408 after).")
         var bodyTimeout: Int = 30
 
-        @Option(help: "Syncs served at once; more get 503 with Retry-After.")
+        @Option(help: "Syncs served at once; more wait for a slot (--sync-wait-ms), then get 503 with Retry-After.")
         var maxConcurrentSyncs: Int = SyncLimits.maxConcurrentSyncs
+
+        @Option(help: "Milliseconds a sync waits for a free slot before it gets 503 (0: at once); at most 4 × --max-concurrent-syncs wait.")
+        var syncWaitMs: Int = 500
 
         @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).")
         var tlsCert: String?
@@ -121,6 +124,8 @@ struct Central: AsyncParsableCommand {
             guard bodyTimeout > 0, maxConcurrentSyncs > 0 else { throw ValidationError("--body-timeout and --max-concurrent-syncs must be positive") }
             limits.bodyTimeout = .seconds(bodyTimeout)
             limits.maxConcurrentSyncs = maxConcurrentSyncs
+            guard syncWaitMs >= 0 else { throw ValidationError("--sync-wait-ms must not be negative") }
+            limits.admissionPatience = .milliseconds(syncWaitMs)
             guard replicaInactiveAfterDays >= 0 else { throw ValidationError("--replica-inactive-after-days must not be negative") }
             limits.replicaInactiveAfterDays = replicaInactiveAfterDays
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
