@@ -587,7 +587,7 @@ def load_generator():
         row(f"{n:,} replicas in one process: syncs completed", level["syncs"] / level["seconds"],
             "syncs due (replicas / 3 s)", n / 3, "syncs/s", "all")
         row(f"{n:,} replicas in one process: failed syncs (ratio: share of those due)", sum(level["failures"].values()),
-            "syncs due", n / 3 * level["seconds"], "syncs", "none")
+            "syncs due", n / 3 * load_seconds, "syncs", "none")
 
 
 if load_levels:

@@ -313,6 +313,9 @@ final class Admission: Sendable {
         var running = 0
         var waiting: [(ticket: UInt64, admit: CheckedContinuation<Bool, Never>)] = []
         var nextTicket: UInt64 = 0
+        /// Each waiting sync's timer, cancelled when it is admitted (a long `patience` would
+        /// otherwise leave one sleeping task per admitted sync).
+        var timers: [UInt64: Task<Void, Never>] = [:]
     }
     private let state = Mutex(State())
 
@@ -342,10 +345,17 @@ final class Admission: Sendable {
             case nil: admit.resume(returning: true)
             case UInt64.max?: admit.resume(returning: false)
             case let ticket?:
-                Task { [patience] in
-                    try? await Task.sleep(for: patience)
+                let timer = Task { [patience] in
+                    guard (try? await Task.sleep(for: patience)) != nil else { return }
                     self.giveUp(ticket)
                 }
+                // Admitted (or timed out) already: the timer has nothing left to do.
+                let decided = state.withLock { state in
+                    guard state.waiting.contains(where: { $0.ticket == ticket }) else { return true }
+                    state.timers[ticket] = timer
+                    return false
+                }
+                if decided { timer.cancel() }
             }
         }
     }
@@ -355,16 +365,19 @@ final class Admission: Sendable {
         let next = state.withLock { state in
             guard !state.waiting.isEmpty else {
                 state.running -= 1
-                return CheckedContinuation<Bool, Never>?.none
+                return (CheckedContinuation<Bool, Never>, Task<Void, Never>?)?.none
             }
-            return state.waiting.removeFirst().admit
+            let first = state.waiting.removeFirst()
+            return (first.admit, state.timers.removeValue(forKey: first.ticket))
         }
-        next?.resume(returning: true)
+        next?.1?.cancel()
+        next?.0.resume(returning: true)
     }
 
     private func giveUp(_ ticket: UInt64) {
         let refused = state.withLock { state in
-            state.waiting.firstIndex { $0.ticket == ticket }.map { state.waiting.remove(at: $0).admit }
+            state.timers[ticket] = nil
+            return state.waiting.firstIndex { $0.ticket == ticket }.map { state.waiting.remove(at: $0).admit }
         }
         refused?.resume(returning: false)
     }

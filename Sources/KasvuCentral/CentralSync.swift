@@ -339,9 +339,11 @@ extension SQLCentralStore {
         // A scoped replica's scan also reads whether it holds each record and, for an office,
         // the values its scope rests on: most records changed since its cursor are other
         // offices', and these are passed over without decoding their states or a query each.
+        let office = if case .municipalities = replica.scope { true } else { false }
         let (scan, arguments): (String, [any SQLValueConvertible]) = tracks
             ? ("""
-               SELECT r.entity, r.id, r.state, r.seq, CASE WHEN d.id IS NULL THEN 0 ELSE 1 END AS held, \(scopeValues(db.dialect))
+               SELECT r.entity, r.id, r.state, r.seq, CASE WHEN d.id IS NULL THEN 0 ELSE 1 END AS held,
+               \(office ? scopeValues(db.dialect) : "NULL AS municipality, NULL AS client_id")
                FROM record r LEFT JOIN delivered d ON d.replica_id = ? AND d.entity = r.entity AND d.id = r.id
                WHERE r.seq > ? ORDER BY r.seq LIMIT ?
                """, [replica.id, batch.cursor, scanLimit + 1])

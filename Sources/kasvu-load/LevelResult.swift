@@ -19,10 +19,10 @@ struct LevelResult {
     static func measure(fleet: [SimulatedReplica], interval: Double, duration: Double, central: CentralProcess,
                         recorder: Recorder) async -> LevelResult {
         _ = recorder.take()
-        let (serverBefore, ownBefore) = (central.cpuSeconds(), ownCPUSeconds())
         let clock = ContinuousClock()
         let start = clock.now + .milliseconds(100)
         let end = start + .seconds(duration)
+        let (serverBefore, ownBefore, measuredFrom) = (central.cpuSeconds(), ownCPUSeconds(), clock.now)
         await withTaskGroup(of: Void.self) { group in
             for member in fleet {
                 let offset = Double.random(in: 0..<interval)
@@ -44,16 +44,17 @@ struct LevelResult {
                 }
             }
         }
+        let finished = clock.now
+        func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
         // The syncs were due within `duration`; a server that fell behind stretches it.
-        let elapsed = max(duration, Double((clock.now - start).components.seconds) + Double((clock.now - start).components.attoseconds) / 1e18)
+        let elapsed = max(duration, seconds(finished - start))
+        let measured = seconds(finished - measuredFrom)
         let totals = recorder.take()
-        func ms(_ durations: [Duration]) -> [Double] {
-            durations.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }.sorted()
-        }
+        func ms(_ durations: [Duration]) -> [Double] { durations.map { seconds($0) * 1000 }.sorted() }
         return LevelResult(replicas: fleet.count, seconds: elapsed, syncs: totals.syncs.count, pulled: totals.pulled,
                            failures: totals.failures, roundTripMs: ms(totals.roundTrips), syncMs: ms(totals.syncs),
-                           serverCores: (central.cpuSeconds() - serverBefore) / elapsed,
-                           generatorCores: (ownCPUSeconds() - ownBefore) / elapsed)
+                           serverCores: (central.cpuSeconds() - serverBefore) / measured,
+                           generatorCores: (ownCPUSeconds() - ownBefore) / measured)
     }
 
     /// Nearest-rank percentile of sorted values (0 when there are none).

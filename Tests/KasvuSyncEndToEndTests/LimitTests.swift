@@ -19,77 +19,86 @@ struct LimitTests {
             + "Content-Length: \(contentLength)\r\n\r\n\(body)"
     }
 
-    /// A sync that waited `--sync-wait-ms` (500 by default) without a slot freeing is refused.
-    @Test(arguments: CentralBackend.allCases)
-    func syncsBeyondTheLimitGet503WithRetryAfter(_ backend: CentralBackend) async throws {
-        let central = try CentralProcess(backend, in: directory, extraArguments: ["--max-concurrent-syncs", "1"])
-        let office = try TestReplica("office", in: directory, central: central)
-        let body = SyncRequest(header: try await office.replica.syncHeader(pullLimit: 10, userName: nil), push: []).jsonBytes
-        let text = String(decoding: body, as: UTF8.self)
-        // One sync holds the only slot while its body arrives.
-        let slow = try RawConnection(port: central.port)
-        slow.send(request(office, contentLength: body.count, body: String(text.prefix(10))))
-        var options = HTTPClientOptions()
-        options.maxAttempts = 1
-        let client = try CurlHTTPClient(options: options)
-        // Wait (bounded) until the server has taken it in; the assertions below are made once.
-        let admin = [(name: "Authorization", value: "Bearer \(try central.adminToken())")]
-        for _ in 0..<500 {
-            let metrics = try await client.send(HTTPRequest(method: "GET", url: central.url + "/metrics", headers: admin))
-            if String(decoding: metrics.body, as: UTF8.self).contains("kasvu_syncs_in_progress 1") { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        let headers = [(name: "Authorization", value: "Bearer \(office.token)"), (name: "Content-Type", value: "application/json")]
-        let busy = try await client.send(HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body))
-        #expect(busy.status == 503)
-        #expect(busy.header("retry-after") == "1")
-        #expect((try? JSONDecoder().decode(SyncErrorBody.self, from: Data(busy.body)))?.error.kind == "sync_busy")
-        // The held sync completes; its slot is free again once it has answered.
-        slow.send(String(text.dropFirst(10)))
-        #expect(slow.response()?.status == 200)
-        #expect(try await client.send(HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body)).status == 200)
-    }
+    /// A central server with one sync slot, held by a sync whose body has half arrived, and
+    /// what the tests need to talk to it.
+    struct HeldSlot {
+        let central: CentralProcess
+        let slow: RawConnection
+        let rest: String
+        let sync: HTTPRequest
+        let options: HTTPClientOptions
+        let metrics: CurlHTTPClient
+        let admin: [(name: String, value: String)]
 
-    /// Syncs that find every slot taken wait for one, first come first served, up to
-    /// `--sync-wait-ms`; once 4 × the slots wait, the next is refused at once.
-    @Test(arguments: CentralBackend.allCases)
-    func syncsWaitForAFreeSlotAndOnlyABoundedNumberWait(_ backend: CentralBackend) async throws {
-        let central = try CentralProcess(backend, in: directory, extraArguments: ["--max-concurrent-syncs", "1", "--sync-wait-ms", "120000"])
-        let office = try TestReplica("office", in: directory, central: central)
-        let body = SyncRequest(header: try await office.replica.syncHeader(pullLimit: 10, userName: nil), push: []).jsonBytes
-        let text = String(decoding: body, as: UTF8.self)
-        let slow = try RawConnection(port: central.port)
-        slow.send(request(office, contentLength: body.count, body: String(text.prefix(10))))
-        var options = HTTPClientOptions()
-        options.maxAttempts = 1
-        let admin = [(name: "Authorization", value: "Bearer \(try central.adminToken())")]
-        let metricsClient = try CurlHTTPClient(options: options)
-        func gauges() async throws -> String {
-            String(decoding: try await metricsClient.send(HTTPRequest(method: "GET", url: central.url + "/metrics", headers: admin)).body, as: UTF8.self)
+        init(_ test: LimitTests, _ backend: CentralBackend, _ arguments: [String]) async throws {
+            central = try CentralProcess(backend, in: test.directory, extraArguments: ["--max-concurrent-syncs", "1"] + arguments)
+            let office = try TestReplica("office", in: test.directory, central: central)
+            let body = SyncRequest(header: try await office.replica.syncHeader(pullLimit: 10, userName: nil), push: []).jsonBytes
+            let text = String(decoding: body, as: UTF8.self)
+            slow = try RawConnection(port: central.port)
+            slow.send(test.request(office, contentLength: body.count, body: String(text.prefix(10))))
+            rest = String(text.dropFirst(10))
+            sync = HTTPRequest(method: "POST", url: central.url + "/v1/sync",
+                               headers: [(name: "Authorization", value: "Bearer \(office.token)"), (name: "Content-Type", value: "application/json")], body: body)
+            var options = HTTPClientOptions()
+            options.maxAttempts = 1
+            self.options = options
+            metrics = try CurlHTTPClient(options: options)
+            admin = [(name: "Authorization", value: "Bearer \(try central.adminToken())")]
+            try await waitFor("kasvu_syncs_in_progress 1")
         }
-        // Bounded waits until the server shows the expected state; the assertions are made once.
+
+        func gauges() async throws -> String {
+            String(decoding: try await metrics.send(HTTPRequest(method: "GET", url: central.url + "/metrics", headers: admin)).body, as: UTF8.self)
+        }
+
+        /// Waits (bounded) until the server shows `gauge`; the tests' assertions are made once.
         func waitFor(_ gauge: String) async throws {
             for _ in 0..<500 {
                 if try await gauges().contains(gauge) { return }
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
-        try await waitFor("kasvu_syncs_in_progress 1")
-        let headers = [(name: "Authorization", value: "Bearer \(office.token)"), (name: "Content-Type", value: "application/json")]
-        let sync = HTTPRequest(method: "POST", url: central.url + "/v1/sync", headers: headers, body: body)
-        let waiting = try (0..<4).map { _ in try CurlHTTPClient(options: options) }.map { client in
+
+        /// The rest of the held sync's body: its answer.
+        func release() -> Int? {
+            slow.send(rest)
+            return slow.response()?.status
+        }
+    }
+
+    /// A sync refused at once (`--sync-wait-ms 0`), or after waiting without a slot freeing.
+    @Test(arguments: CentralBackend.allCases, ["0", "300"])
+    func syncsBeyondTheLimitGet503WithRetryAfter(_ backend: CentralBackend, _ waitMs: String) async throws {
+        let held = try await HeldSlot(self, backend, ["--sync-wait-ms", waitMs])
+        let client = try CurlHTTPClient(options: held.options)
+        let busy = try await client.send(held.sync)
+        #expect(busy.status == 503)
+        #expect(busy.header("retry-after") == "1")
+        #expect((try? JSONDecoder().decode(SyncErrorBody.self, from: Data(busy.body)))?.error.kind == "sync_busy")
+        // The held sync completes; its slot is free again once it has answered.
+        #expect(held.release() == 200)
+        #expect(try await client.send(held.sync).status == 200)
+    }
+
+    /// Syncs that find every slot taken wait for one, first come first served, up to
+    /// `--sync-wait-ms`; once 4 × the slots wait, the next is refused at once.
+    @Test(arguments: CentralBackend.allCases)
+    func syncsWaitForAFreeSlotAndOnlyABoundedNumberWait(_ backend: CentralBackend) async throws {
+        let held = try await HeldSlot(self, backend, ["--sync-wait-ms", "120000"])
+        let sync = held.sync
+        let waiting = try (0..<4).map { _ in try CurlHTTPClient(options: held.options) }.map { client in
             Task { try await client.send(sync).status }
         }
-        try await waitFor("kasvu_syncs_waiting 4")
-        #expect(try await gauges().contains("kasvu_syncs_waiting 4"))
+        try await held.waitFor("kasvu_syncs_waiting 4")
+        #expect(try await held.gauges().contains("kasvu_syncs_waiting 4"))
         // A fifth is refused while the slot is still held: it did not wait out the two minutes.
-        let refused = try await CurlHTTPClient(options: options).send(sync)
+        let refused = try await CurlHTTPClient(options: held.options).send(sync)
         #expect(refused.status == 503 && refused.header("retry-after") == "1")
         // The held sync completes, and each waiting one gets the slot in turn.
-        slow.send(String(text.dropFirst(10)))
-        #expect(slow.response()?.status == 200)
+        #expect(held.release() == 200)
         for task in waiting { #expect(try await task.value == 200) }
-        #expect(try await gauges().contains("kasvu_syncs_waiting 0\n"))
+        #expect(try await held.gauges().contains("kasvu_syncs_waiting 0\n"))
     }
 
     @Test(arguments: CentralBackend.allCases)
