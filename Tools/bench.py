@@ -237,8 +237,10 @@ for n in range(writes):
     raw.execute("UPDATE client SET phone = ? WHERE id = ?", (f"040 {n:07d}", str(n)))
     raw.execute("COMMIT")
 raw_writes = writes / (time.perf_counter() - start)
-row("local write, one at a time (client/update via kasvu rpc)", serial, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.5")
-row("local write, pipelined (client/update via kasvu rpc)", pipelined, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.5")
+# Targets of issue 17.
+row("local write, one at a time (client/update via kasvu rpc)", serial, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.8")
+row("local write, pipelined (client/update via kasvu rpc)", pipelined, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "report")
+row("local write, pipelined vs one at a time", pipelined, "the same writes one at a time", serial, "writes/s", "ratio ≥ 3")
 
 def serve(store):
     """A `kasvu central serve` on a free loopback port; returns the process and its URL."""
@@ -298,9 +300,9 @@ insert = plain_insert(plain_table(f"{work}/plain-for-insert.sqlite", indexes=Fal
 row(f"push of {records:,} clients to the central server (kasvu sync)", push, "plain-table INSERT, one transaction", insert,
     "records/s", "ratio ≥ 0.25 and ≥ 50,000/s")
 row(f"initial sync of {records:,} clients into an empty replica (kasvu sync)", pull, "plain-table INSERT, one transaction", insert,
-    "records/s", "ratio ≥ 0.25 and ≥ 50,000/s")
+    "records/s", "ratio ≥ 0.5 and ≥ 100,000/s")
 row(f"peak memory of the initial sync of {records:,} clients", pull_rss, "the same process syncing nothing", idle_rss, "MB",
-    "< 200 MB at 1,000,000", higher_is_better=False)
+    "≤ 100 MB at 1,000,000", higher_is_better=False)
 
 def copy_rows(count, id_of):
     """The rows plain_insert writes, as the text COPY reads (tab-separated, \\N for NULL)."""
@@ -492,7 +494,7 @@ plain_insert(plain_bare, records, lambda n: f"00000000-0000-4000-8000-{n:012d}")
 plain_bare.close()
 size = file_size(fresh_db)
 row(f"replica file, {records:,} clients", size, "plain table, same indexes", file_size(f"{work}/plain-indexed.sqlite"), "MB",
-    "≤ 2×", higher_is_better=False)
+    "≤ 1.3× (ratio ≥ 0.77)", higher_is_better=False)
 row(f"replica file, {records:,} clients", size, "plain table, no secondary index", file_size(f"{work}/plain-bare.sqlite"), "MB",
     "(for reference)", higher_is_better=False)
 
