@@ -101,7 +101,7 @@ struct PushRules {
         // ended or cancelled later does not make an earlier correction illegal.
         guard written.contains(where: { $0.field == "month" }), let parsed = try? YearMonth(iso: month) else { return nil }
         if let refusal = WriteRules.hoursMonthRefusal(parsed, today: today) { return .validationFailed(field: "month", refusal) }
-        let started = try reads.referrals(ofClient: client).filter { !$0.isDeleted }.map(\.values)
+        let started = try reads.referrals(ofClient: client).filter { !$0.isDeleted }.map { $0.values }
         return WriteRules.hoursReferralRefusal(parsed, providerID: provider, referrals: started).map { .validationFailed(field: "month", $0) }
     }
 
@@ -182,7 +182,7 @@ struct PushRules {
     /// for a writer that had seen it completed.
     private func assessmentRefusal(pushed: RecordState, stored: RecordState?, merged: RecordState,
                                    written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
-        let seen = (stored?.entries(.state) ?? []).filter { pushed.vv.covers($0.dot) }.compactMap(\.value.stringValue)
+        let seen = (stored?.entries(.state) ?? []).filter { pushed.vv.covers($0.dot) }.compactMap { $0.value.stringValue }
         for (field, entry) in written {
             if field == FieldKey.state.rawValue, let next = entry.value.stringValue,
                let refusal = WriteRules.assessmentStateRefusal(next: next, seen: seen) {
