@@ -299,7 +299,6 @@ struct MethodGuard<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Counts the syncs in progress and turns away those beyond the limit.
 /// The concurrent-sync slots. A sync that finds them all taken waits, first come first served,
 /// up to `patience` for one to free: a burst of syncs is served a few milliseconds late instead
 /// of being sent away for the whole `Retry-After` second. At most `maxWaiting` wait; beyond
@@ -336,7 +335,7 @@ final class Admission: Sendable {
                     state.running += 1
                     return nil
                 }
-                guard patience > .zero, state.waiting.count < maxWaiting else { return UInt64.max }
+                guard patience > .zero, state.waiting.count < maxWaiting else { return UInt64.max }  // refused
                 state.nextTicket += 1
                 state.waiting.append((state.nextTicket, admit))
                 return state.nextTicket
