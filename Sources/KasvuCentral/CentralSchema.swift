@@ -190,6 +190,10 @@ extension SQLCentralStore {
             try db.execute(sql: "UPDATE replica SET settled_ms = CAST(strftime('%s', created_at) AS INTEGER) * 1000 WHERE settled_ms IS NULL")
         }
         migrator.registerMigration("v13: replica health") { db in try db.execute(sql: CentralSchema.replicaHealthColumns) }
+        migrator.registerMigration("v14: record homes and departures") { db in
+            try db.execute(sql: RecordHome.schema)
+            try RecordHome.fill(SQLiteConnection(db))
+        }
         return migrator
     }
 
@@ -329,6 +333,10 @@ public enum CentralSchema {
                 """)
         },
         Migration(version: 3, name: "replica health") { connection in try connection.execute(replicaHealthColumns) },
+        Migration(version: 4, name: "record homes and departures") { connection in
+            try connection.execute(RecordHome.schema)
+            try RecordHome.fill(connection)
+        },
     ]
 
     /// What `kasvu central replicas` lists about each replica: its last successful sync, its

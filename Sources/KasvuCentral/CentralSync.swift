@@ -164,6 +164,7 @@ extension SQLCentralStore {
         let startSequence = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
         var sequence = startSequence
         var merged: [RecordEnvelope] = []
+        var savedClients: [String: RecordState] = [:]
         // Clients whose visibility may have changed: their records get new sequence numbers,
         // so that they reach replicas they entered and leave replicas they left.
         var moved: Set<String> = []
@@ -229,7 +230,7 @@ extension SQLCentralStore {
             if let text {
                 try dots.register(envelope.state)
                 sequence += 1
-                try Self.save(db, envelope.entity, envelope.id, text: text, sequence: sequence)
+                try Self.save(db, envelope.entity, envelope.id, state, text: text, sequence: sequence, new: current == nil)
                 if state == envelope.state { result.sentText[key] = text }
                 if envelope.writes.isEmpty {
                     try Self.audit(db, envelope.entity, envelope.id, before: current, after: state, at: at,
@@ -238,6 +239,7 @@ extension SQLCentralStore {
                     try Self.audit(db, envelope.entity, envelope.id, notes: envelope.writes, at: at, replica: replica.id, actor: header.actor.rawValue)
                 }
                 merged.append(envelope)
+                if envelope.entity == .client { savedClients[envelope.id] = state }
                 if let current, current.erasesPersonalValues(envelope.entity, merged: state) {
                     result.erased = true
                     try Scrub.markPending(db)
@@ -249,7 +251,7 @@ extension SQLCentralStore {
             if state == envelope.state { result.echoed[key] = state }
         }
         try scheduleReferrals(db, touchedBy: merged, sequence: &sequence, moved: &moved, at: at)
-        try Self.flagDuplicates(db, clients: Set(merged.filter { $0.entity == .client }.map(\.id)), sequence: &sequence, at: at, nowMillis: nowMillis)
+        try Self.flagDuplicates(db, clients: Set(savedClients.keys), stored: savedClients, sequence: &sequence, at: at, nowMillis: nowMillis)
         try Self.renumber(db, clients: moved, numberedBefore: startSequence, sequence: &sequence)
         try db.execute("UPDATE sequence SET value = ?", [sequence])
         try db.execute("""
@@ -272,15 +274,26 @@ extension SQLCentralStore {
     }
 
     /// Gives the records of clients whose visibility may have changed new sequence numbers, so
-    /// that they reach the replicas they entered and leave the ones they left. Records already
-    /// numbered in this transaction (above `numberedBefore`) are past every cursor already.
+    /// that they reach the replicas they entered and leave the ones they left, and moves the
+    /// client's other records to its home (``RecordHome``). Records already numbered in this
+    /// transaction (above `numberedBefore`) are past every cursor already.
     static func renumber(_ db: any SQLConnection, clients: Set<String>, numberedBefore: Int64, sequence: inout Int64) throws {
-        let related = db.statement("SELECT entity, id FROM record WHERE client_ref = ? AND seq <= ? ORDER BY entity, id")
-        let renumber = db.statement("UPDATE record SET seq = ? WHERE entity = ? AND id = ?")
+        let related = db.statement("SELECT entity, id, seq, home FROM record WHERE client_ref = ? ORDER BY entity, id")
+        let clientHome = db.statement("SELECT home FROM record WHERE entity = 'client' AND id = ?")
+        let update = db.statement("UPDATE record SET seq = ?, home = ? WHERE entity = ? AND id = ?")
         for client in clients.sorted() where !client.isEmpty {
-            for row in try related.all([client, numberedBefore]) {
-                sequence += 1
-                try renumber.execute([sequence, row["entity"] as String, row["id"] as String])
+            let home = try clientHome.value(String.self, [client])
+            for row in try related.all([client]) {
+                let entity: String = try row["entity"], id: String = try row["id"], before: String? = try row["home"]
+                let after = EntityKind(rawValue: entity).map(RecordHome.followsClient) == true ? home : before
+                var seq: Int64 = try row["seq"]
+                guard seq <= numberedBefore || after != before else { continue }
+                if seq <= numberedBefore {
+                    sequence += 1
+                    seq = sequence
+                }
+                if let before, before != after { try RecordHome.depart(db, from: before, entity, id, seq: seq) }
+                try update.execute([seq, after, entity, id])
             }
         }
     }
@@ -322,7 +335,7 @@ extension SQLCentralStore {
     /// `skipping`: stored texts (by `entity/id`) the replica already holds; a replica that sees
     /// everything is not sent them, and they are not even decoded.
     static func pull(_ db: any SQLConnection, replica: RegisteredReplica, cursor requested: Int64, limit: Int, resolver: inout ScopeResolver,
-                     skipping: [String: String] = [:]) throws -> PullBatch {
+                     skipping: [String: String] = [:], byHome: Bool = true) throws -> PullBatch {
         var batch = PullBatch(cursor: requested)
         batch.incarnation = try db.value(String.self, "SELECT value FROM central_state WHERE name = 'incarnation'")
         batch.horizon = try horizon(db)
@@ -337,16 +350,20 @@ extension SQLCentralStore {
         let tracks = replica.scope != .all
         let held = db.statement("SELECT 1 FROM delivered WHERE replica_id = ? AND entity = ? AND id = ?")
         // A scoped replica's scan also reads whether it holds each record and, for an office,
-        // the values its scope rests on: most records changed since its cursor are other
-        // offices', and these are passed over without decoding their states or a query each.
+        // the values its scope rests on, so that a record is judged without decoding its state.
+        // An office reads only the records of its homes (``RecordHome``), and learns from their
+        // departures what left them; a rescan (its scope changed) reads every record.
+        var homes: [String] = []
+        if case .municipalities(let codes) = replica.scope, byHome, batch.rescan == 0 { homes = codes.sorted() + [RecordHome.everyOffice] }
         let office = if case .municipalities = replica.scope { true } else { false }
+        let ofHomes = homes.isEmpty ? "" : "r.home IN (\(homes.map { _ in "?" }.joined(separator: ", "))) AND "
         let (scan, arguments): (String, [any SQLValueConvertible]) = tracks
             ? ("""
                SELECT r.entity, r.id, r.state, r.seq, CASE WHEN d.id IS NULL THEN 0 ELSE 1 END AS held,
                \(office ? scopeValues(db.dialect) : "NULL AS municipality, NULL AS client_id")
                FROM record r LEFT JOIN delivered d ON d.replica_id = ? AND d.entity = r.entity AND d.id = r.id
-               WHERE r.seq > ? ORDER BY r.seq LIMIT ?
-               """, [replica.id, batch.cursor, scanLimit + 1])
+               WHERE \(ofHomes)r.seq > ? ORDER BY r.seq LIMIT ?
+               """, [replica.id] + homes + [batch.cursor, scanLimit + 1])
             : ("SELECT entity, id, state, seq FROM record WHERE seq > ? ORDER BY seq LIMIT ?", [batch.cursor, scanLimit + 1])
         try db.forEachRow(scan, arguments) { row in
             guard scanned < scanLimit, batch.records.count < limit, bytes < SyncLimits.maxPullBytes else {
@@ -380,6 +397,7 @@ extension SQLCentralStore {
             }
             return true
         }
+        if !homes.isEmpty { try passDepartures(db, &batch, from: homes, after: start, limit: limit, replica: replica, held: held, resolver: &resolver) }
         try passCollected(db, &batch, after: start, limit: limit, replica: replica, held: held)
         // Nothing left: the cursor moves to the end of the sequence, past numbers no record
         // holds any more (collected and forgotten tombstones), so that a replica that pulled
@@ -393,14 +411,42 @@ extension SQLCentralStore {
     /// is a JSON string (as `RecordState.value(_:).stringValue`), else null.
     /// `PullScopeValuesTests` checks them against the decoded state on both backends.
     static func scopeValues(_ dialect: SQLDialect) -> String {
-        func winning(_ field: String) -> String {
-            switch dialect {
-            case .sqlite: "CASE WHEN json_type(r.state, '$.f.\(field)[0][0]') = 'text' THEN json_extract(r.state, '$.f.\(field)[0][0]') END"
-            case .postgres: "CASE WHEN jsonb_typeof(r.state::jsonb #> '{f,\(field),0,0}') = 'string' THEN r.state::jsonb #>> '{f,\(field),0,0}' END"
-            }
+        "CASE WHEN r.entity = 'client' THEN \(winningString("municipality", of: "r", dialect)) END AS municipality, "
+            + "CASE WHEN r.entity <> 'client' THEN \(winningString("clientId", of: "r", dialect)) END AS client_id"
+    }
+
+    /// The winning value of `field` in the state of the row `table`, when it is a JSON string
+    /// (as `RecordState.value(_:).stringValue`), else null.
+    static func winningString(_ field: String, of table: String, _ dialect: SQLDialect) -> String {
+        switch dialect {
+        case .sqlite: "CASE WHEN json_type(\(table).state, '$.f.\(field)[0][0]') = 'text' THEN json_extract(\(table).state, '$.f.\(field)[0][0]') END"
+        case .postgres: "CASE WHEN jsonb_typeof(\(table).state::jsonb #> '{f,\(field),0,0}') = 'string' THEN \(table).state::jsonb #>> '{f,\(field),0,0}' END"
         }
-        return "CASE WHEN r.entity = 'client' THEN \(winning("municipality")) END AS municipality, "
-            + "CASE WHEN r.entity <> 'client' THEN \(winning("clientId")) END AS client_id"
+    }
+
+    /// Adds, as evictions, the records that left the office's homes in the sequence numbers the
+    /// batch passes, that it holds and may no longer see; at most `limit` departures per batch.
+    private static func passDepartures(_ db: any SQLConnection, _ batch: inout PullBatch, from homes: [String], after start: Int64, limit: Int,
+                                       replica: RegisteredReplica, held: SQLStatement, resolver: inout ScopeResolver) throws {
+        let through = batch.more ? batch.cursor : .max
+        let departures = try db.all("""
+            SELECT DISTINCT entity, id, seq FROM departure
+            WHERE home IN (\(homes.map { _ in "?" }.joined(separator: ", "))) AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?
+            """, homes + [start, through, limit + 1])
+        let passed = departures.prefix(limit)
+        let evicting = Set(batch.evict)
+        for row in passed {
+            guard let kind = EntityKind(rawValue: try row["entity"]) else { continue }
+            let key = RecordKey(entity: kind, id: try row["id"])
+            guard !evicting.contains(key), try held.value(Bool.self, [replica.id, key.entity.rawValue, key.id]) == true,
+                  let state = try load(db, kind, key.id), try !resolver.isVisible(kind, key.id, state) else { continue }
+            batch.evict.append(key)
+        }
+        if departures.count > limit, let last = passed.last {
+            // As for collected tombstones: records above `last` come again next time.
+            batch.cursor = try last["seq"]
+            batch.more = true
+        }
     }
 
     /// Adds the collected tombstones the batch passes, as evictions for a replica that may hold

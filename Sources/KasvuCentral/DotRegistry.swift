@@ -16,8 +16,10 @@ struct DotRegistry {
     /// Dots of this sync already looked up or registered, with their HLC.
     private var known: [UInt64: HLC] = [:]
     private let actor: ActorID
-    /// The highest counter of the actor the central store had seen before this sync: every
-    /// registered dot is at most this, so a higher one needs no lookup (the usual push).
+    /// The highest counter of the actor's registered dots before this sync: a higher one needs
+    /// no lookup (the usual push). Not the actor's `max_counter`, which is the counter its
+    /// header claimed: after the first request of a push cut into several, that covers every
+    /// later request's writes, and each of them would be looked up.
     private let seenBefore: UInt64
 
     /// The pushing replica's former actors (it recovered from them): the only ones whose writes
@@ -42,7 +44,7 @@ struct DotRegistry {
         ownerOf = db.statement("SELECT replica_id FROM actor WHERE actor = ?")
         claimActor = db.statement("INSERT INTO actor (actor, replica_id, max_counter) VALUES (?, ?, 0) ON CONFLICT DO NOTHING")
         actorStampedAgain = try db.value(Bool.self, "SELECT 1 FROM stamped_again WHERE actor = ? LIMIT 1", [actor.rawValue]) ?? false
-        seenBefore = UInt64(try db.value(Int64.self, "SELECT max_counter FROM actor WHERE actor = ?", [actor.rawValue]) ?? 0)
+        seenBefore = UInt64(try db.value(Int64.self, "SELECT max(counter) FROM dot WHERE actor = ?", [actor.rawValue]) ?? 0)
         lookup = db.statement("SELECT hlc FROM dot WHERE actor = ? AND counter = ?")
         insert = db.statement("INSERT INTO dot (actor, counter, hlc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
         lookupOrigin = db.statement("SELECT as_actor, as_counter FROM stamped_again WHERE actor = ? AND counter = ? AND hlc = ?")

@@ -11,8 +11,9 @@ import KasvuSync
 /// as kind `duplicate_identity`.
 extension SQLCentralStore {
     /// Flags or unflags `clients` and every client sharing a henkilötunnus with one of them or
-    /// flagged as a duplicate of one. Writes only what changes.
-    static func flagDuplicates(_ db: any SQLConnection, clients touched: Set<String>, sequence: inout Int64, at: String,
+    /// flagged as a duplicate of one. Writes only what changes. `stored`: states of `clients`
+    /// the caller just saved, so that they are not read and decoded again.
+    static func flagDuplicates(_ db: any SQLConnection, clients touched: Set<String>, stored: [String: RecordState] = [:], sequence: inout Int64, at: String,
                                nowMillis: @Sendable () -> UInt64) throws {
         guard !touched.isEmpty else { return }
         let sameIdentity = db.statement("SELECT id FROM record WHERE entity = 'client' AND client_hetu = ?")
@@ -20,7 +21,7 @@ extension SQLCentralStore {
         var affected: Set<String> = []
         for id in touched {
             let flaggers = try flaggedAs.values(String.self, [id])
-            let state = try load(db, .client, id)
+            let state = try stored[id] ?? load(db, .client, id)
             let sharing = try state?.value(.hetu).stringValue.map { try sameIdentity.values(String.self, [$0]) } ?? []
             // The common case, one client per person and no flag: nothing to decide.
             if flaggers.isEmpty && sharing.allSatisfy({ $0 == id }) && state?.fields[FieldKey.duplicateOf.rawValue] == nil { continue }

@@ -258,17 +258,21 @@ public final class SQLCentralStore: CentralStore {
         try db.value(String.self, "SELECT state FROM record WHERE entity = ? AND id = ?", [kind.rawValue, id]).map(decode)
     }
 
-    /// Stores a state under a new sequence number.
-    static func save(_ db: any SQLConnection, _ kind: EntityKind, _ id: String, _ state: RecordState, sequence: Int64) throws {
-        try save(db, kind, id, text: encode(state), sequence: sequence)
-    }
-
-    /// Stores an encoded state under a new sequence number.
-    static func save(_ db: any SQLConnection, _ kind: EntityKind, _ id: String, text: String, sequence: Int64) throws {
+    /// Stores a state (encoded as `text`, when the caller has it) under a new sequence number,
+    /// with its ``RecordHome``; a record that leaves its home departs from it. `new`: the store
+    /// holds no state of it, so it has no home to leave.
+    static func save(_ db: any SQLConnection, _ kind: EntityKind, _ id: String, _ state: RecordState, text: String? = nil,
+                     sequence: Int64, new: Bool = false) throws {
+        let home = try RecordHome.of(db, kind, state)
+        if !new, kind == .client || RecordHome.followsClient(kind),
+           let before = try db.statement("SELECT home FROM record WHERE entity = ? AND id = ?").value(String.self, [kind.rawValue, id]),
+           before != home {
+            try RecordHome.depart(db, from: before, kind.rawValue, id, seq: sequence)
+        }
         try db.statement("""
-            INSERT INTO record (entity, id, state, seq) VALUES (?, ?, ?, ?)
-            ON CONFLICT (entity, id) DO UPDATE SET state = excluded.state, seq = excluded.seq
-            """).execute([kind.rawValue, id, text, sequence])
+            INSERT INTO record (entity, id, state, seq, home) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (entity, id) DO UPDATE SET state = excluded.state, seq = excluded.seq, home = excluded.home
+            """).execute([kind.rawValue, id, text ?? encode(state), sequence, home])
     }
 
     static func encode(_ state: RecordState) -> String {

@@ -36,7 +36,7 @@ public enum StoreCopy {
         ("replica", ["id", "role", "token_hash", "created_at", "revoked_at", "municipalities", "provider_id", "rescan", "settled_cursor", "settled_ms",
                      "last_sync_at", "last_failure_at", "last_error_kind", "app_version", "schema_version", "pending_changes"]),
         ("actor", ["actor", "replica_id", "max_counter"]),
-        ("record", ["entity", "id", "state", "seq"]),
+        ("record", ["entity", "id", "state", "seq", "home"]),
         ("sequence", ["singleton", "value"]),
         ("central_actor", ["singleton", "actor", "counter", "hlc"]),
         ("central_state", ["name", "value"]),
@@ -46,6 +46,7 @@ public enum StoreCopy {
         ("audit_trail", ["entity", "id", "at", "replica_id", "actor", "user_name", "fields", "counter", "written_at", "changes"]),
         ("dot", ["actor", "counter", "hlc"]),
         ("collected", ["entity", "id", "seq"]),
+        ("departure", ["home", "entity", "id", "seq"]),
         ("stamped_again", ["actor", "counter", "hlc", "as_actor", "as_counter"]),
     ]
 

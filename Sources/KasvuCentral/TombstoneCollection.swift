@@ -74,6 +74,9 @@ extension SQLCentralStore {
                 run.collected += 1
             }
             try db.execute("UPDATE sequence SET value = ?", [sequence])
+            // A replica whose cursor is below the horizon syncs again from the start: what left
+            // its homes before it no replica needs.
+            try db.execute("DELETE FROM departure WHERE seq <= ?", [run.horizon])
             try db.execute("INSERT INTO central_state (name, value) VALUES ('tombstone_horizon', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", ["\(run.horizon)"])
             return run
         }

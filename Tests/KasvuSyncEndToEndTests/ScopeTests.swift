@@ -176,6 +176,48 @@ struct ScopeTests {
         #expect(try await other.replica.allStates(.client).isEmpty)
     }
 
+    /// An office pulls only the records of its municipalities (`RecordHome`): a client who
+    /// moves leaves the first office's laptop with its referral and reaches the other's, and
+    /// back again; an office that pulls after both moves holds it as before.
+    @Test(arguments: CentralBackend.allCases) static func aClientWhoMovesLeavesOneOfficeAndReachesTheOther(_ backend: CentralBackend) async throws {
+        try await Self(backend).aClientWhoMovesLeavesOneOfficeAndReachesTheOther()
+    }
+
+    func aClientWhoMovesLeavesOneOfficeAndReachesTheOther() async throws {
+        let other = try TestReplica("office-402", in: directory, central: central, scope: ["--municipalities", "402"])
+        let referred = try await referredClient(5, to: providers[0])
+        try await other.sync()
+        let keys = [(EntityKind.client, referred.client), (.referral, referred.referral)]
+        func holds(_ replica: TestReplica) async throws -> [Bool] {
+            var held: [Bool] = []
+            for (kind, id) in keys { held.append(try await replica.replica.state(kind, id: id) != nil) }
+            return held
+        }
+        #expect(try await holds(office) == [true, true])
+        #expect(try await holds(other) == [false, false])
+        try await admin.sync()
+        for (municipality, from, to) in [("402", office, other), ("749", other, office)] {
+            _ = try await admin.replica.update(.client, id: referred.client, set: ["municipality": .string(municipality)])
+            try await admin.sync()
+            #expect(try await from.sync().evicted == 2)
+            #expect(try await from.replica.allStates(.client).isEmpty)
+            #expect(try await holds(from) == [false, false])
+            try await to.sync()
+            #expect(try await holds(to) == [true, true])
+        }
+        // Away during both moves: it passes the departure from its municipality and the return.
+        let away = try TestReplica("office-749-b", in: directory, central: central, scope: ["--municipalities", "749"])
+        try await away.sync()
+        #expect(try await holds(away) == [true, true])
+        _ = try await admin.replica.update(.client, id: referred.client, set: ["municipality": .string("402")])
+        try await admin.sync()
+        _ = try await admin.replica.update(.client, id: referred.client, set: ["municipality": .string("749")])
+        try await admin.sync()
+        #expect(try await away.sync().evicted == 0)
+        #expect(try await holds(away) == [true, true])
+        try await Oracle.expectHomes(central: central)
+    }
+
     @Test(arguments: CentralBackend.allCases) static func anEvictionWhoseAnswerIsLostIsSentAgain(_ backend: CentralBackend) async throws {
         try await Self(backend).anEvictionWhoseAnswerIsLostIsSentAgain()
     }
@@ -200,7 +242,7 @@ struct ScopeTests {
     }
 }
 
-/// Random referrals, endings, switches and service records across two offices and two
+/// Random referrals, endings, switches, moves and service records across two offices and two
 /// providers: after every sync, every record a replica holds is in its scope, and after a
 /// final full sync each holds exactly its scope.
 @Suite("Scopes hold under random schedules", .serialized)
@@ -234,7 +276,7 @@ struct RandomScopeTests {
 
         for _ in 0..<30 {
             let (replica, scope) = scopes.randomElement(using: &rng)!
-            switch (scope, Int.random(in: 0..<4, using: &rng)) {
+            switch (scope, Int.random(in: 0..<5, using: &rng)) {
             case (.municipalities(let codes), 0):
                 person += 1
                 let client = try await CapTests.referableClient(replica.replica, person)
@@ -250,6 +292,14 @@ struct RandomScopeTests {
                 if let referral = active.randomElement(using: &rng) {
                     _ = try await replica.replica.transitionReferral(id: referral.id, to: .ended, date: nil, reason: "employed")
                 }
+            case (.municipalities(let codes), 3):
+                // The central office moves one of this office's clients to the other office.
+                try await admin.sync()
+                let here = codes.first!, there = here == "749" ? "402" : "749"
+                if let client = try await admin.replica.list(.client, where: ["municipality": .string(here)]).items.randomElement(using: &rng) {
+                    _ = try await admin.replica.update(.client, id: client.id, set: ["municipality": .string(there)])
+                    try await admin.sync()
+                }
             case (.provider(let id), 0), (.provider(let id), 1):
                 if let client = try await replica.replica.list(.client).items.randomElement(using: &rng) {
                     _ = try await replica.replica.create(.contact, fields: ["clientId": .string(client.id), "providerId": .string(id),
@@ -262,6 +312,7 @@ struct RandomScopeTests {
         }
         for _ in 0..<2 { for (replica, _) in [(admin, Oracle.Scope.all)] + scopes { try await replica.sync() } }
         for (replica, scope) in scopes { try await Oracle.expectInScope(replica, scope, central: central, exact: true) }
+        try await Oracle.expectHomes(central: central)
     }
 }
 
@@ -281,6 +332,30 @@ enum Oracle {
         let outside = held.subtracting(visible).subtracting(rejected)
         #expect(outside.isEmpty, "\(replica.replica.path) holds records outside its scope: \(outside.sorted())")
         if exact { #expect(visible.subtracting(held).isEmpty, "missing records in scope") }
+    }
+
+    /// Every stored record's home (`RecordHome`), which an office's pull reads by, is what its
+    /// state and its client's say now: a client's municipality, its client's for its other
+    /// records, "*" for what every office sees, none for invoices.
+    static func expectHomes(central: CentralProcess) async throws {
+        let rows = try await central.rows("SELECT entity, id, home, state FROM record")
+        var municipalities: [String: String] = [:]
+        for row in rows where try row["entity"] as String == "client" {
+            municipalities[try row["id"]] = try RecordState(json: (try row["state"] as String).utf8).value("municipality").stringValue
+        }
+        var wrong: [String] = []
+        for row in rows {
+            let kind: String = try row["entity"], home: String? = try row["home"]
+            let state = try RecordState(json: (try row["state"] as String).utf8)
+            let expected: String? = switch kind {
+            case "provider", "service", "baseline", "tariff": "*"
+            case "invoice": nil
+            case "client": state.value("municipality").stringValue
+            default: state.value("clientId").stringValue.flatMap { municipalities[$0] }
+            }
+            if home != expected { wrong.append("\(kind)/\(try row["id"] as String): \(home ?? "null"), not \(expected ?? "null")") }
+        }
+        #expect(rows.count > 0 && wrong.isEmpty, "homes out of step: \(wrong)")
     }
 
     static func visibleKeys(_ scope: Scope, central: CentralProcess) async throws -> Set<String> {
