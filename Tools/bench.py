@@ -2,7 +2,7 @@
 
 Usage: python3 Tools/bench.py PATH_TO_RELEASE_KASVU [--records N] [--writes N] [--replicas N]
                               [--replica-records N] [--load-replicas N,N,…] [--load-seconds S]
-                              [--markdown FILE] [--postgres]
+                              [--markdown FILE] [--postgres] [--only-import | --only-writes]
                               (--replicas 0 skips the many-replicas rows; --load-replicas 0
                               skips the load generator's)
 
@@ -241,6 +241,8 @@ raw_writes = writes / (time.perf_counter() - start)
 row("local write, one at a time (client/update via kasvu rpc)", serial, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "ratio ≥ 0.8")
 row("local write, pipelined (client/update via kasvu rpc)", pipelined, "raw SQLite UPDATE transaction", raw_writes, "writes/s", "report")
 row("local write, pipelined vs one at a time", pipelined, "the same writes one at a time", serial, "writes/s", "ratio ≥ 3")
+if "--only-writes" in args:
+    sys.exit(0)
 
 def serve(store):
     """A `kasvu central serve` on a free loopback port; returns the process and its URL."""

@@ -44,6 +44,7 @@ public final class JSONRPCServer: Sendable {
     private let dispatcher: Dispatcher
     private let logger: Logger
     private let errorMapper: @Sendable (any Error) -> ResponseError
+    private let commitBarrier: (@Sendable () async throws -> Void)?
 
     /// Creates a server; nothing is read until ``run()``.
     ///
@@ -55,18 +56,26 @@ public final class JSONRPCServer: Sendable {
     ///   - errorMapper: Converts handler errors that are not
     ///     ``ResponseError`` (and not cancellation) into the error sent to the
     ///     client. The default hides details behind a generic -32603.
+    ///   - commitBarrier: Group commit. When given, it is called before answers
+    ///     are written and must make the effects of every request handled so far
+    ///     durable (for example, sync the database's write-ahead log). Answers to
+    ///     requests that arrived while earlier ones ran are held and released
+    ///     together after one barrier, so the handlers may commit without
+    ///     syncing. If it throws, the held requests are answered with errors.
     public init(
         input: Int32,
         output: Int32,
         dispatcher: Dispatcher,
         logger: Logger,
-        errorMapper: @escaping @Sendable (any Error) -> ResponseError = { _ in .internalError("internal error") }
+        errorMapper: @escaping @Sendable (any Error) -> ResponseError = { _ in .internalError("internal error") },
+        commitBarrier: (@Sendable () async throws -> Void)? = nil
     ) {
         self.input = input
         self.output = output
         self.dispatcher = dispatcher
         self.logger = logger
         self.errorMapper = errorMapper
+        self.commitBarrier = commitBarrier
     }
 
     /// Serves messages until the input reaches end of file, then returns
@@ -84,15 +93,18 @@ public final class JSONRPCServer: Sendable {
             writer: writer,
             registry: registry,
             logger: logger,
-            errorMapper: errorMapper
+            errorMapper: errorMapper,
+            commitBarrier: commitBarrier
         )
+        let queued = JobQueueDepth()
         let (jobs, jobSink) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .unbounded)
         let frames = InputThread.frames(from: input, maxMessageBytes: MessageReader.defaultMaxMessageBytes)
 
         logger.debug("JSON-RPC server started", metadata: ["methods": "\(dispatcher.methodNames)"])
-        async let executed: Void = executor.run(jobs)
+        async let executed: Void = executor.run(jobs, queued: queued)
         for await frame in frames {
             if let job = router.route(frame) {
+                queued.add()
                 jobSink.yield(job)
             }
         }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Executes jobs strictly one after another, in arrival order.
 ///
@@ -6,21 +7,69 @@ import Logging
 /// by an "update" must apply in that order), so there is exactly one
 /// executor per server run, and each request's handler runs in its own task
 /// only so that it can be cancelled individually.
+///
+/// With a `commitBarrier` (group commit), answers are held while more jobs are
+/// already queued, up to ``maxHeldAnswers``; then one barrier makes the effects
+/// of every held request durable, and only after it are their answers written.
+/// An answer is never written before the barrier that covers its request.
 struct RequestExecutor: Sendable {
     let dispatcher: Dispatcher
     let writer: OutputWriter
     let registry: CancellationRegistry
     let logger: Logger
     let errorMapper: @Sendable (any Error) -> ResponseError
+    var commitBarrier: (@Sendable () async throws -> Void)? = nil
 
-    func run(_ jobs: AsyncStream<Job>) async {
-        for await job in jobs {
-            await execute(job)
-        }
+    /// Answers held for one barrier at most: a client that never stops sending still hears back.
+    static let maxHeldAnswers = 64
+
+    /// An answer to one job: a response, or a batch's array, and the ids it answers.
+    struct Answer {
+        let message: JSONValue
+        let framing: Framing
+        let ids: [RequestID]
+        let isBatch: Bool
     }
 
-    private func execute(_ job: Job) async {
+    func run(_ jobs: AsyncStream<Job>, queued: JobQueueDepth) async {
+        var held: [Answer] = []
+        for await job in jobs {
+            queued.take()
+            let answers = await execute(job)
+            guard commitBarrier != nil else {
+                for answer in answers { await writer.send(answer.message, framing: answer.framing) }
+                continue
+            }
+            held += answers
+            if queued.isEmpty || held.count >= Self.maxHeldAnswers { await release(&held) }
+        }
+        await release(&held)
+    }
+
+    /// Runs the barrier, then writes the held answers; if the barrier fails, each held request
+    /// is answered with an internal error instead (its effects may not survive a crash).
+    private func release(_ held: inout [Answer]) async {
+        guard let commitBarrier, !held.isEmpty else { return }
+        defer { held = [] }
+        do {
+            try await commitBarrier()
+        } catch {
+            logger.critical("JSON-RPC commit barrier failed; answering the held requests with errors",
+                            metadata: ["error": "\(String(reflecting: error))", "requests": "\(held.count)"])
+            let failure = errorMapper(error)
+            for answer in held {
+                // An answer decided while routing (a parse error) ran nothing: it stands.
+                let errors = answer.ids.map { OutgoingMessage.errorResponse(id: $0, error: failure) }
+                await writer.send(errors.isEmpty ? answer.message : answer.isBatch ? .array(errors) : errors[0], framing: answer.framing)
+            }
+            return
+        }
+        for answer in held { await writer.send(answer.message, framing: answer.framing) }
+    }
+
+    private func execute(_ job: Job) async -> [Answer] {
         var replies: [JSONValue] = []
+        var ids: [RequestID] = []
         for entry in job.entries {
             switch entry {
             case .reply(let reply):
@@ -29,18 +78,14 @@ struct RequestExecutor: Sendable {
                 await runNotification(method: method, params: params, framing: job.framing)
             case .request(let ticket, let method, let params):
                 replies.append(await runRequest(ticket, method: method, params: params, framing: job.framing))
+                ids.append(ticket.id)
             }
         }
         if job.isBatch {
             // A batch made only of notifications gets no reply at all.
-            if !replies.isEmpty {
-                await writer.send(.array(replies), framing: job.framing)
-            }
-        } else {
-            for reply in replies {
-                await writer.send(reply, framing: job.framing)
-            }
+            return replies.isEmpty ? [] : [Answer(message: .array(replies), framing: job.framing, ids: ids, isBatch: true)]
         }
+        return replies.map { Answer(message: $0, framing: job.framing, ids: ids, isBatch: false) }
     }
 
     private func runRequest(
@@ -131,4 +176,14 @@ struct RequestExecutor: Sendable {
             await writer.send(OutgoingMessage.notification(method: method, params: params), framing: framing)
         }
     }
+}
+
+/// How many routed jobs the executor has not taken yet: whether more requests are already
+/// queued behind the one it just ran.
+final class JobQueueDepth: Sendable {
+    private let count = Atomic<Int>(0)
+
+    func add() { count.add(1, ordering: .sequentiallyConsistent) }
+    func take() { count.subtract(1, ordering: .sequentiallyConsistent) }
+    var isEmpty: Bool { count.load(ordering: .sequentiallyConsistent) <= 0 }
 }

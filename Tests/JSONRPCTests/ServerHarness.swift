@@ -21,15 +21,17 @@ final class ServerHarness {
     private let runTask: Task<Void, Never>
     private var output: AsyncStream<Frame>.Iterator
 
-    init(dispatcher: Dispatcher, errorMapper: (@Sendable (any Error) -> ResponseError)? = nil) {
+    /// - Parameter commitBarrier: the server's group-commit barrier; it is given the server's
+    ///   output descriptor, so that it can mark in the output where it ran.
+    init(dispatcher: Dispatcher, errorMapper: (@Sendable (any Error) -> ResponseError)? = nil,
+         commitBarrier: (@Sendable (_ output: Int32) async throws -> Void)? = nil) {
         let toServer = PipePair()
         let fromServer = PipePair()
         let logger = Logger(label: "JSONRPCTests") { _ in SwiftLogNoOpLogHandler() }
-        let server = if let errorMapper {
-            JSONRPCServer(input: toServer.readEnd, output: fromServer.writeEnd, dispatcher: dispatcher, logger: logger, errorMapper: errorMapper)
-        } else {
-            JSONRPCServer(input: toServer.readEnd, output: fromServer.writeEnd, dispatcher: dispatcher, logger: logger)
-        }
+        let output = fromServer.writeEnd
+        let barrier = commitBarrier.map { barrier in { @Sendable in try await barrier(output) } }
+        let server = JSONRPCServer(input: toServer.readEnd, output: output, dispatcher: dispatcher, logger: logger,
+                                   errorMapper: errorMapper ?? { _ in .internalError("internal error") }, commitBarrier: barrier)
         self.toServer = toServer
         self.fromServer = fromServer
         self.runTask = Task { await server.run() }

@@ -199,6 +199,27 @@ struct RPCEndToEndTests {
         #expect(try await replica.info().pendingChanges == 1)
     }
 
+    /// Group commit at full durability: requests sent before their answers are read are
+    /// answered after one sync of the write-ahead log for many; every answered one survives.
+    @Test func pipelinedAcknowledgedWritesSurviveKill9() async throws {
+        let rpc = try RPCProcess(db: db)
+        let id = try #require(try await rpc.result("client/create", ainoParams)["id"])
+        let count = 300
+        rpc.send((1...count).map { n in
+            JSONValue.object(["jsonrpc": "2.0", "id": .int(Int64(n)), "method": "client/update",
+                              "params": ["id": id, "set": ["phone": .string("040 \(1000 + n)")]]]).jsonString + "\n"
+        }.joined())
+        var answered: [Int64] = []
+        while answered.count < count, let message = await rpc.receive()?.message {
+            #expect(message["error"] == nil)
+            if let number = message["id"]?.intValue { answered.append(number) }
+        }
+        #expect(answered == (1...Int64(count)).map { $0 })
+        rpc.kill()
+        let replica = try Replica.open(at: db)
+        #expect(try await replica.get(.client, id: try #require(id.stringValue))["phone"] == .string("040 \(1000 + count)"))
+    }
+
     @Test func malformedInputChangesNothing() async throws {
         let setup = try RPCProcess(db: db)
         let client = try await setup.result("client/create", ainoParams)

@@ -36,8 +36,12 @@ struct RPC: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "kasvu.rpc")
         logger.logLevel = logLevel
+        // Group commit: at full durability, requests committed one after another without a sync
+        // each are answered after one sync of the write-ahead log, which makes them as durable
+        // as `synchronous = FULL` makes each commit; no answer is written before it.
+        let groupCommit = replica.durability == .full
         let opened: Replica
-        do { opened = try Replica.open(at: replica.db, durability: replica.durability) } catch let error as KasvuError {
+        do { opened = try Replica.open(at: replica.db, durability: groupCommit ? .normal : replica.durability) } catch let error as KasvuError {
             throw CLIError(error)
         }
         let connection = Connection(cacert: cacert, allowInsecureHTTP: allowInsecureHTTP)
@@ -45,10 +49,13 @@ struct RPC: AsyncParsableCommand {
         let makeSyncClient: @Sendable () async throws -> SyncClient = {
             try await SyncRunner.client(opened, connection, batchSize: SyncClient.defaultBatchSize, userName: userName)
         }
+        let durable = opened
+        let barrier: (@Sendable () async throws -> Void)? = groupCommit ? { @Sendable in try await durable.syncWriteAheadLog() } : nil
         let server = JSONRPCServer(input: 0, output: 1, dispatcher: ReplicaMethods.dispatcher(
             for: opened, userName: userName, makeSyncClient: makeSyncClient,
             auditTrail: { entity, id in try await SyncRunner.transport(opened, connection).auditTrail(entity: entity, id: id) }),
-                                   logger: logger, errorMapper: ReplicaMethods.responseError)
+                                   logger: logger, errorMapper: ReplicaMethods.responseError,
+                                   commitBarrier: barrier)
         logger.info("serving replica", metadata: ["db": .string(replica.db)])
         await server.run()
     }
