@@ -335,7 +335,7 @@ extension SQLCentralStore {
     /// `skipping`: stored texts (by `entity/id`) the replica already holds; a replica that sees
     /// everything is not sent them, and they are not even decoded.
     static func pull(_ db: any SQLConnection, replica: RegisteredReplica, cursor requested: Int64, limit: Int, resolver: inout ScopeResolver,
-                     skipping: [String: String] = [:], byHome: Bool = true) throws -> PullBatch {
+                     skipping: [String: String] = [:]) throws -> PullBatch {
         var batch = PullBatch(cursor: requested)
         batch.incarnation = try db.value(String.self, "SELECT value FROM central_state WHERE name = 'incarnation'")
         batch.horizon = try horizon(db)
@@ -354,7 +354,7 @@ extension SQLCentralStore {
         // An office reads only the records of its homes (``RecordHome``), and learns from their
         // departures what left them; a rescan (its scope changed) reads every record.
         var homes: [String] = []
-        if case .municipalities(let codes) = replica.scope, byHome, batch.rescan == 0 { homes = codes.sorted() + [RecordHome.everyOffice] }
+        if case .municipalities(let codes) = replica.scope, batch.rescan == 0 { homes = codes.sorted() + [RecordHome.everyOffice] }
         let office = if case .municipalities = replica.scope { true } else { false }
         let ofHomes = homes.isEmpty ? "" : "r.home IN (\(homes.map { _ in "?" }.joined(separator: ", "))) AND "
         let (scan, arguments): (String, [any SQLValueConvertible]) = tracks
