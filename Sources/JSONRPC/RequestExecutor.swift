@@ -23,69 +23,96 @@ struct RequestExecutor: Sendable {
     /// Answers held for one barrier at most: a client that never stops sending still hears back.
     static let maxHeldAnswers = 64
 
-    /// An answer to one job: a response, or a batch's array, and the ids it answers.
+    /// An answer to one job: its replies (one, or a batch's), each with the id of the request
+    /// it answers (nil for a reply decided while routing, such as a parse error).
     struct Answer {
-        let message: JSONValue
+        let replies: [(reply: JSONValue, id: RequestID?)]
         let framing: Framing
-        let ids: [RequestID]
         let isBatch: Bool
+
+        var message: JSONValue { isBatch ? .array(replies.map(\.reply)) : replies[0].reply }
+
+        /// The same answer with every request's reply replaced by `error`.
+        func failing(_ error: ResponseError) -> Answer {
+            Answer(replies: replies.map { ($0.id.map { OutgoingMessage.errorResponse(id: $0, error: error) } ?? $0.reply, $0.id) },
+                   framing: framing, isBatch: isBatch)
+        }
     }
 
     func run(_ jobs: AsyncStream<Job>, queued: JobQueueDepth) async {
         var held: [Answer] = []
+        var failure: ResponseError?
         for await job in jobs {
             queued.take()
+            if let failure {
+                // Changes can no longer be made durable (after a failed fsync the kernel may have
+                // dropped them): nothing more runs, and every request hears why.
+                for answer in answers(to: job, failing: failure) { await writer.send(answer.message, framing: answer.framing) }
+                continue
+            }
             let answers = await execute(job)
             guard commitBarrier != nil else {
                 for answer in answers { await writer.send(answer.message, framing: answer.framing) }
                 continue
             }
             held += answers
-            if queued.isEmpty || held.count >= Self.maxHeldAnswers { await release(&held) }
+            if queued.isEmpty || held.count >= Self.maxHeldAnswers { failure = await release(&held) }
         }
-        await release(&held)
+        _ = await release(&held)
     }
 
-    /// Runs the barrier, then writes the held answers; if the barrier fails, each held request
-    /// is answered with an internal error instead (its effects may not survive a crash).
-    private func release(_ held: inout [Answer]) async {
-        guard let commitBarrier, !held.isEmpty else { return }
+    /// Runs the barrier, then writes the held answers. If the barrier fails, each held request
+    /// is answered with an error instead (its effects may not survive a power loss), and the
+    /// error is returned: the server runs nothing more.
+    private func release(_ held: inout [Answer]) async -> ResponseError? {
+        guard let commitBarrier, !held.isEmpty else { return nil }
         defer { held = [] }
         do {
             try await commitBarrier()
         } catch {
-            logger.critical("JSON-RPC commit barrier failed; answering the held requests with errors",
+            logger.critical("JSON-RPC commit barrier failed; answering the held requests with errors and running no more",
                             metadata: ["error": "\(String(reflecting: error))", "requests": "\(held.count)"])
             let failure = errorMapper(error)
-            for answer in held {
-                // An answer decided while routing (a parse error) ran nothing: it stands.
-                let errors = answer.ids.map { OutgoingMessage.errorResponse(id: $0, error: failure) }
-                await writer.send(errors.isEmpty ? answer.message : answer.isBatch ? .array(errors) : errors[0], framing: answer.framing)
-            }
-            return
+            for answer in held { await writer.send(answer.failing(failure).message, framing: answer.framing) }
+            return failure
         }
         for answer in held { await writer.send(answer.message, framing: answer.framing) }
+        return nil
+    }
+
+    /// The answers to a job that is not run: `failure` for each request.
+    private func answers(to job: Job, failing failure: ResponseError) -> [Answer] {
+        var replies: [(reply: JSONValue, id: RequestID?)] = []
+        for entry in job.entries {
+            switch entry {
+            case .reply(let reply): replies.append((reply, nil))
+            case .request(let ticket, _, _):
+                registry.finish(ticket)
+                replies.append((OutgoingMessage.errorResponse(id: ticket.id, error: failure), ticket.id))
+            case .notification: break
+            }
+        }
+        if replies.isEmpty { return [] }
+        return job.isBatch ? [Answer(replies: replies, framing: job.framing, isBatch: true)]
+            : replies.map { Answer(replies: [$0], framing: job.framing, isBatch: false) }
     }
 
     private func execute(_ job: Job) async -> [Answer] {
-        var replies: [JSONValue] = []
-        var ids: [RequestID] = []
+        var replies: [(reply: JSONValue, id: RequestID?)] = []
         for entry in job.entries {
             switch entry {
             case .reply(let reply):
-                replies.append(reply)
+                replies.append((reply, nil))
             case .notification(let method, let params):
                 await runNotification(method: method, params: params, framing: job.framing)
             case .request(let ticket, let method, let params):
-                replies.append(await runRequest(ticket, method: method, params: params, framing: job.framing))
-                ids.append(ticket.id)
+                replies.append((await runRequest(ticket, method: method, params: params, framing: job.framing), ticket.id))
             }
         }
-        if job.isBatch {
-            // A batch made only of notifications gets no reply at all.
-            return replies.isEmpty ? [] : [Answer(message: .array(replies), framing: job.framing, ids: ids, isBatch: true)]
-        }
-        return replies.map { Answer(message: $0, framing: job.framing, ids: ids, isBatch: false) }
+        // A batch made only of notifications gets no reply at all.
+        if replies.isEmpty { return [] }
+        return job.isBatch ? [Answer(replies: replies, framing: job.framing, isBatch: true)]
+            : replies.map { Answer(replies: [$0], framing: job.framing, isBatch: false) }
     }
 
     private func runRequest(

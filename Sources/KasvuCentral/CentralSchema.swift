@@ -193,6 +193,7 @@ extension SQLCentralStore {
         migrator.registerMigration("v14: record homes and departures") { db in
             try db.execute(sql: RecordHome.schema)
             try RecordHome.fill(SQLiteConnection(db))
+            try db.execute(sql: "UPDATE replica SET scan_all_through = (SELECT value FROM sequence)")
         }
         return migrator
     }
@@ -333,10 +334,7 @@ public enum CentralSchema {
                 """)
         },
         Migration(version: 3, name: "replica health") { connection in try connection.execute(replicaHealthColumns) },
-        Migration(version: 4, name: "record homes and departures") { connection in
-            try connection.execute(RecordHome.schema)
-            try RecordHome.fill(connection)
-        },
+        Migration(version: 4, name: "record homes and departures") { connection in try RecordHome.migrate(connection) },
     ]
 
     /// What `kasvu central replicas` lists about each replica: its last successful sync, its

@@ -44,12 +44,15 @@ extension SQLCentralStore {
             return batch
         }
         if replica.scope != .all && (!pull.delivered.isEmpty || pull.rescan > 0) {
-            let delivered = pull.delivered, rescan = pull.rescan
+            let delivered = pull.delivered, rescan = pull.rescan, scanAllThrough = pull.scanAllThrough
             try await write { db in
                 let insert = db.statement("INSERT INTO delivered (replica_id, entity, id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
                 for key in delivered { try insert.execute([replica.id, key.entity.rawValue, key.id]) }
-                // Only the rescan this pull did: a scope changed since then rescans again.
-                try db.execute("UPDATE replica SET rescan = 0 WHERE id = ? AND rescan = ?", [replica.id, rescan])
+                // Only the rescan this pull did: a scope changed since then rescans again. The
+                // pulls that follow read every record up to where this one's snapshot ended.
+                if rescan > 0 {
+                    try db.execute("UPDATE replica SET rescan = 0, scan_all_through = ? WHERE id = ? AND rescan = ?", [scanAllThrough, replica.id, rescan])
+                }
             }
         }
         // The replica just sent exactly these states: do not send them back.
@@ -340,8 +343,13 @@ extension SQLCentralStore {
         batch.incarnation = try db.value(String.self, "SELECT value FROM central_state WHERE name = 'incarnation'")
         batch.horizon = try horizon(db)
         let sequence = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
-        batch.rescan = try db.value(Int64.self, "SELECT rescan FROM replica WHERE id = ?", [replica.id]) ?? 0
-        if batch.rescan > 0 { batch.cursor = 0 }
+        let registration = try db.one("SELECT rescan, scan_all_through FROM replica WHERE id = ?", [replica.id])
+        batch.rescan = try registration?["rescan"] ?? 0
+        let scanAllThrough: Int64 = try registration?["scan_all_through"] ?? 0
+        if batch.rescan > 0 {
+            batch.cursor = 0
+            batch.scanAllThrough = sequence
+        }
         let start = batch.cursor
         let scanLimit = limit * 10
         // A cursor, not fetchAll: the loop stops as soon as the batch is full, so a replica
@@ -352,9 +360,12 @@ extension SQLCentralStore {
         // A scoped replica's scan also reads whether it holds each record and, for an office,
         // the values its scope rests on, so that a record is judged without decoding its state.
         // An office reads only the records of its homes (``RecordHome``), and learns from their
-        // departures what left them; a rescan (its scope changed) reads every record.
+        // departures what left them; up to the end of a rescan (its scope changed) or of the
+        // records stored before homes, it reads every record, and evicts what it may no longer see.
         var homes: [String] = []
-        if case .municipalities(let codes) = replica.scope, batch.rescan == 0 { homes = codes.sorted() + [RecordHome.everyOffice] }
+        if case .municipalities(let codes) = replica.scope, batch.rescan == 0, batch.cursor >= scanAllThrough {
+            homes = codes.sorted() + [RecordHome.everyOffice]
+        }
         let office = if case .municipalities = replica.scope { true } else { false }
         let ofHomes = homes.isEmpty ? "" : "r.home IN (\(homes.map { _ in "?" }.joined(separator: ", "))) AND "
         let (scan, arguments): (String, [any SQLValueConvertible]) = tracks
@@ -474,6 +485,9 @@ extension SQLCentralStore {
         var delivered: [RecordKey] = []
         /// The replica's rescan generation when read (0: no rescan).
         var rescan: Int64 = 0
+        /// For a rescan: the sequence of its snapshot, up to which the replica's next pulls
+        /// read every record, not only its homes'.
+        var scanAllThrough: Int64 = 0
         /// The store's incarnation, read in the same snapshot.
         var incarnation: String?
         /// The tombstone horizon, read in the same snapshot.

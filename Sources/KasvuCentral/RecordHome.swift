@@ -46,8 +46,15 @@ enum RecordHome {
         try db.statement("INSERT INTO departure (home, entity, id, seq) VALUES (?, ?, ?, ?)").execute([home, kind, id, seq])
     }
 
-    /// Sets every record's home from the stored states: for a store made before homes (the
-    /// migration), and after a copy. In SQL, with the same winning-string reading the pull
+    /// The migration: the schema, every record's home, and every replica reading every record
+    /// up to the current sequence (a client that moved before it left no departure).
+    static func migrate(_ db: any SQLConnection) throws {
+        try db.execute(schema)
+        try fill(db)
+        try db.execute("UPDATE replica SET scan_all_through = (SELECT value FROM sequence)")
+    }
+
+    /// Sets every record's home from the stored states (the migration). In SQL, with the same winning-string reading the pull
     /// uses (``SQLCentralStore/winningString(_:of:_:)``), clients before their records.
     static func fill(_ db: any SQLConnection) throws {
         let everyOfficeKinds = "'provider', 'service', 'baseline', 'tariff'"
@@ -61,8 +68,11 @@ enum RecordHome {
             """)
     }
 
-    /// The schema both backends share: the column, its index, the departures.
+    /// The schema both backends share: the column, its index, the departures, and each
+    /// replica's `scan_all_through`: a pull from below it reads every record (after a
+    /// rescan, and over the records stored before homes, which left no departures).
     static let schema = """
+        ALTER TABLE replica ADD COLUMN scan_all_through BIGINT NOT NULL DEFAULT 0;
         ALTER TABLE record ADD COLUMN home TEXT;
         CREATE INDEX record_by_home ON record(home, seq);
         CREATE TABLE departure (

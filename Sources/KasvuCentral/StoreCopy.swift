@@ -34,7 +34,7 @@ public enum StoreCopy {
     /// computed again by the target) and their key, in an order that satisfies foreign keys.
     static let tables: [(name: String, columns: [String])] = [
         ("replica", ["id", "role", "token_hash", "created_at", "revoked_at", "municipalities", "provider_id", "rescan", "settled_cursor", "settled_ms",
-                     "last_sync_at", "last_failure_at", "last_error_kind", "app_version", "schema_version", "pending_changes"]),
+                     "last_sync_at", "last_failure_at", "last_error_kind", "app_version", "schema_version", "pending_changes", "scan_all_through"]),
         ("actor", ["actor", "replica_id", "max_counter"]),
         ("record", ["entity", "id", "state", "seq", "home"]),
         ("sequence", ["singleton", "value"]),

@@ -3,6 +3,7 @@ import GRDB
 import KasvuDomain
 import KasvuStorage
 import KasvuSync
+import Synchronization
 
 /// A local replica: one SQLite file (WAL mode) holding the records a case worker may see,
 /// their sync state and the outbox of unpushed writes.
@@ -25,6 +26,8 @@ public final class Replica: Sendable {
     /// What the replica is for; the JSON-RPC layer refuses what the role may not do.
     public let role: ReplicaRole
     let pool: DatabasePool
+    /// The write-ahead log whose directory entry ``syncWriteAheadLog()`` made durable.
+    private let logDirectorySynced = Mutex<UInt64?>(nil)
     /// Source of wall-clock milliseconds for HLC stamps; replaceable in tests.
     let nowMillis: @Sendable () -> UInt64
 
@@ -147,16 +150,13 @@ public final class Replica: Sendable {
     /// try await replica.syncWriteAheadLog()   // now say it is saved
     /// ```
     public func syncWriteAheadLog() async throws {
-        let log = path + "-wal"
         try await writeWithoutTransaction { _ in
-            let descriptor = Glibc.open(log, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                if errno == ENOENT { return }  // no log: every commit is in the database file
-                throw KasvuError(.storageFailed, "cannot open the replica's write-ahead log: \(String(cString: strerror(errno)))")
-            }
-            defer { close(descriptor) }
-            guard fdatasync(descriptor) == 0 else {
-                throw KasvuError(.storageFailed, "cannot sync the replica's write-ahead log: \(String(cString: strerror(errno)))")
+            do throws(WriteAheadLog.SyncError) {
+                let known = self.logDirectorySynced.withLock { $0 }
+                let synced = try WriteAheadLog.sync(databaseAt: self.path, directorySyncedFor: known)
+                self.logDirectorySynced.withLock { $0 = synced }
+            } catch {
+                throw KasvuError(.storageFailed, "replica: \(error.message)")
             }
         }
     }

@@ -46,10 +46,11 @@ struct ServerGroupCommitTests {
         #expect((1...count).contains(barriers.withLock { $0 }))
     }
 
-    @Test("a failed barrier answers each held request, batches included, with an error")
+    @Test("a failed barrier answers the held requests with an error, and nothing more runs")
     func aFailedBarrierAnswersWithErrors() async {
         struct DiskFull: Error {}
-        let harness = ServerHarness(dispatcher: Self.counting(Counter()), errorMapper: { _ in .internalError("not durable") },
+        let counter = Counter()
+        let harness = ServerHarness(dispatcher: Self.counting(counter), errorMapper: { _ in .internalError("not durable") },
                                     commitBarrier: { _ in throw DiskFull() })
         harness.send(request(1, "count"))
         let single = await harness.nextMessage()?.value
@@ -59,5 +60,6 @@ struct ServerGroupCommitTests {
         #expect(batch.map { $0["id"] } == [2, 3])
         #expect(batch.allSatisfy { $0["error"]?["message"] == "not durable" })
         _ = await harness.finish()
+        #expect(counter.value == 1)  // the batch after the failure did not run
     }
 }

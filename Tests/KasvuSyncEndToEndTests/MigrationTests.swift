@@ -99,8 +99,12 @@ struct MigrationTests {
         let token = try String(contentsOf: Self.fixtures.appendingPathComponent("office-b3a69c8.sqlite.token"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let central = try CentralProcess(db: directory.path("central-b3a69c8.sqlite"))
-        // The records it held before homes have theirs (`RecordHome.fill`).
+        // The records it held before homes have theirs (`RecordHome.fill`), and every replica
+        // reads every record up to the store's sequence (moves before homes left no departure).
         try await Oracle.expectHomes(central: central)
+        let sequence: Int64 = try #require(try await central.rows("SELECT value FROM sequence").first)["value"]
+        let scanned: [Int64] = try await central.rows("SELECT scan_all_through FROM replica").map { try $0["scan_all_through"] }
+        #expect(sequence > 0 && !scanned.isEmpty && scanned.allSatisfy { $0 == sequence })
         let replica = try Replica.open(at: directory.path("office-b3a69c8.sqlite"))
         try await expectEveryIndexedFieldHasAColumn(replica)
         #expect(try Self.listColumnsOutOfStep(replica.path) == [])

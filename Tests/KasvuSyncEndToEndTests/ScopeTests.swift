@@ -162,17 +162,19 @@ struct ScopeTests {
         try await Self(backend).aChangedScopeDeliversAndEvicts()
     }
 
+    /// Pulled one record per batch, so that the rescan after each change spans several
+    /// batches: every batch up to the rescan's end reads every record, not only the homes'.
     func aChangedScopeDeliversAndEvicts() async throws {
         let other = try TestReplica("office-402", in: directory, central: central, scope: ["--municipalities", "402"])
-        _ = try await office.replica.create(.client, fields: companyClient)
+        for _ in 0..<3 { _ = try await office.replica.create(.client, fields: companyClient) }
         try await office.sync()
-        try await other.sync()
+        try await other.sync(batchSize: 1)
         #expect(try await other.replica.allStates(.client).isEmpty)
         #expect(try KasvuBinary.run(["central", "set-scope"] + central.storeArguments + ["--id", "office-402", "--municipalities", "402,749"]).status == 0)
-        try await other.sync()
-        #expect(try await other.replica.allStates(.client).count == 1)
+        try await other.sync(batchSize: 1)
+        #expect(try await other.replica.allStates(.client).count == 3)
         #expect(try KasvuBinary.run(["central", "set-scope"] + central.storeArguments + ["--id", "office-402", "--municipalities", "402"]).status == 0)
-        #expect(try await other.sync().evicted == 1)
+        #expect(try await other.sync(batchSize: 1).evicted == 3)
         #expect(try await other.replica.allStates(.client).isEmpty)
     }
 

@@ -47,7 +47,10 @@ struct RPC: AsyncParsableCommand {
         let connection = Connection(cacert: cacert, allowInsecureHTTP: allowInsecureHTTP)
         let userName = user ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
         let makeSyncClient: @Sendable () async throws -> SyncClient = {
-            try await SyncRunner.client(opened, connection, batchSize: SyncClient.defaultBatchSize, userName: userName)
+            // What a sync pushes is durable first: the central store keeps the counters it saw,
+            // and a replica that lost writes it had pushed would be refused as rewound.
+            if groupCommit { try await opened.syncWriteAheadLog() }
+            return try await SyncRunner.client(opened, connection, batchSize: SyncClient.defaultBatchSize, userName: userName)
         }
         let durable = opened
         let barrier: (@Sendable () async throws -> Void)? = groupCommit ? { @Sendable in try await durable.syncWriteAheadLog() } : nil
