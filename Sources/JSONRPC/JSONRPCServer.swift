@@ -61,7 +61,8 @@ public final class JSONRPCServer: Sendable {
     ///     durable (for example, sync the database's write-ahead log). Answers to
     ///     requests that arrived while earlier ones ran are held and released
     ///     together after one barrier, so the handlers may commit without
-    ///     syncing. If it throws, the held requests are answered with errors.
+    ///     syncing. If it throws, the held requests are answered with errors, and
+    ///     so is every later one, without running.
     public init(
         input: Int32,
         output: Int32,

@@ -92,6 +92,11 @@ struct RequestExecutor: Sendable {
             case .notification: break
             }
         }
+        return Self.answers(replies, to: job)
+    }
+
+    /// One answer for a batch (none when it held only notifications), one per reply otherwise.
+    private static func answers(_ replies: [(reply: JSONValue, id: RequestID?)], to job: Job) -> [Answer] {
         if replies.isEmpty { return [] }
         return job.isBatch ? [Answer(replies: replies, framing: job.framing, isBatch: true)]
             : replies.map { Answer(replies: [$0], framing: job.framing, isBatch: false) }
@@ -109,10 +114,7 @@ struct RequestExecutor: Sendable {
                 replies.append((await runRequest(ticket, method: method, params: params, framing: job.framing), ticket.id))
             }
         }
-        // A batch made only of notifications gets no reply at all.
-        if replies.isEmpty { return [] }
-        return job.isBatch ? [Answer(replies: replies, framing: job.framing, isBatch: true)]
-            : replies.map { Answer(replies: [$0], framing: job.framing, isBatch: false) }
+        return Self.answers(replies, to: job)
     }
 
     private func runRequest(
