@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "KasvuCurlTests", dependencies: ["KasvuCurl", "KasvuTestSupport"]),
         // The central server's routes in process, through Hummingbird's test client.
         .testTarget(name: "KasvuCentralTests", dependencies: [
-            "KasvuCentral", "KasvuPostgres", "KasvuSync", "KasvuDomain", "KasvuReplica", "KasvuTestSupport",
+            "KasvuCentral", "KasvuPostgres", "KasvuSync", "KasvuDomain", "KasvuReplica", "KasvuTestSupport", "KasvuStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

@@ -58,9 +58,9 @@ extension SQLCentralStore {
         // The replica just sent exactly these states: do not send them back.
         pull.records.removeAll { merge.echoed["\($0.entity.rawValue)/\($0.id)"] == $0.state }
         // Erased values live on in moved cells' old copies and the write-ahead log until the
-        // file is scrubbed. The merge is committed: a failed scrub stays owed (maintenance and
-        // the next start retry it) and the replica's answer does not depend on it.
-        if merge.erased, scrubsAfterEachErasure { _ = try? await scrubErasedBytes() }
+        // file is scrubbed: right after this answer, which does not wait for a rewrite of the
+        // whole file (the obligation committed with the merge).
+        if merge.erased { await backgroundScrub?.request() }
         return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
                             rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
                             clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation, horizon: pull.horizon)

@@ -33,12 +33,16 @@ public final class SQLCentralStore: CentralStore {
 
     /// Runs inside every pull's read transaction: lets a test hold a pull open.
     let whilePulling: (@Sendable () -> Void)?
+    /// The embedded store's scrub after an erasing sync has answered; nil on PostgreSQL,
+    /// whose rewrite locks national tables and is the maintenance job's.
+    let backgroundScrub: BackgroundScrub?
 
     public convenience init(path: String, nowMillis: @escaping @Sendable () -> UInt64 = SQLCentralStore.systemMillis) throws {
         try self.init(path: path, nowMillis: nowMillis, whilePulling: nil)
     }
 
-    init(path: String, nowMillis: @escaping @Sendable () -> UInt64, whilePulling: (@Sendable () -> Void)?) throws {
+    init(path: String, nowMillis: @escaping @Sendable () -> UInt64, whilePulling: (@Sendable () -> Void)?,
+         scrubGate: (@Sendable () async -> Void)? = nil) throws {
         self.whilePulling = whilePulling
         if !FileManager.default.fileExists(atPath: path) {
             do { try PrivateFile.create(atPath: path) } catch { throw KasvuError(.storageFailed, "\(error)") }
@@ -47,6 +51,7 @@ public final class SQLCentralStore: CentralStore {
         let pool = try StorageConfiguration.openPool(at: path, label: "kasvu-central", cacheMiB: 64)
         file = pool
         database = SQLiteDatabase(pool)
+        backgroundScrub = BackgroundScrub(gate: scrubGate) { try await pool.writeWithoutTransaction(Scrub.runIfPending) }
         self.nowMillis = nowMillis
         try Self.migrator.migrate(pool)
         // An erasure committed just before a crash is scrubbed before anything is served.
@@ -59,6 +64,7 @@ public final class SQLCentralStore: CentralStore {
                 whilePulling: (@Sendable () -> Void)? = nil) async throws {
         self.database = database
         file = nil
+        backgroundScrub = nil
         self.nowMillis = nowMillis
         self.whilePulling = whilePulling
         do { try await database.write { try CentralSchema.migrate($0) } } catch let error as SQLError { throw KasvuError(storage: error, in: "central") }
@@ -76,10 +82,6 @@ public final class SQLCentralStore: CentralStore {
             throw KasvuError(storage: error, in: "central")
         }
     }
-
-    /// Whether a sync that erased scrubs at once: SQLite's rewrite is of one file a pilot's
-    /// size; PostgreSQL's locks national tables, so there the maintenance job does it.
-    var scrubsAfterEachErasure: Bool { file != nil }
 
     // MARK: - Replicas and tokens
 

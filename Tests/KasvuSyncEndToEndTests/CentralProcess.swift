@@ -97,6 +97,17 @@ final class CentralProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    /// Runs `kasvu central scrub` on the store, as tests do before they look for erased bytes
+    /// in its files: the server scrubs only after the erasing sync has answered (SQLite) or in
+    /// its maintenance round (PostgreSQL). The command waits for the writer, so for a scrub the
+    /// server is running, and runs the one still owed. Returns what it printed.
+    @discardableResult
+    func scrub() throws -> String {
+        let result = try KasvuBinary.run(["central", "scrub"] + storeArguments)
+        guard result.status == 0 else { throw CentralFailure(message: "scrub failed: \(result.stderr)") }
+        return result.stdout
+    }
+
     /// The store's rows for `sql`, read from its file or database directly in one read-only
     /// snapshot: for checks against the store itself, on either backend.
     func rows(_ sql: String, _ arguments: [any SQLValueConvertible] = []) async throws -> [SQLRow] {

@@ -127,6 +127,7 @@ struct CentralRestoreTests {
             #expect(try await replica.replica.info().pendingChanges == 0)
             #expect(try !databaseFilesContain(replica.replica.path, testHetu(5)))
         }
+        try central.scrub()
         #expect(try !databaseFilesContain(central.db, testHetu(5)))
     }
 

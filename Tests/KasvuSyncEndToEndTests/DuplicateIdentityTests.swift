@@ -86,6 +86,7 @@ struct DuplicateIdentityTests {
             #expect(try await replica.replica.get(.referral, id: referral.id)["state"] == .string("active"))
         }
         // PostgreSQL's files are scrubbed by its maintenance job: ErasureTests checks them.
+        if backend == .sqlite { try central.scrub() }
         for path in [officeA.replica.path, officeB.replica.path, admin.replica.path] + (backend == .sqlite ? [central.db] : []) {
             #expect(try !databaseFilesContain(path, "Kaksoisnimi"), "\(path)")
         }

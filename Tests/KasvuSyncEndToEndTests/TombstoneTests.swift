@@ -144,6 +144,7 @@ struct TombstoneTests {
         #expect(try await holds(laptop, kept))
         #expect(try await holds(laptop, own))
         #expect(try await laptop.replica.info().pendingChanges == 0)
+        if backend == .sqlite { try central.scrub() }
         for secret in [testHetu(5201), "Poistettava", testHetu(5204), "Omapoisto", "040 5556667"] {
             #expect(try !databaseFilesContain(laptop.replica.path, secret), "\(secret)")
             // PostgreSQL's files are scrubbed by its maintenance job: ErasureTests checks them.
