@@ -8,7 +8,8 @@ replicas for the central office, a TE office and a provider, each with its scope
 office contracts providers; the office registers, profiles and refers a client; the central
 store confirms the referral; the provider sees only its client; the office and the central
 office edit the same client offline (one field in common, one not), sync, see the clean merge
-and the conflict, resolve it; the provider records hours; the central office computes invoices.
+and the conflict, resolve it; the provider records hours; the central office computes invoices;
+with capacity leases on, the office makes a referral active at once, offline, under its lease.
 """
 import json
 import os
@@ -308,6 +309,25 @@ try:
     for row in admin.call("report/costs", period=term)["areas"]:
         print(f"costs {term} in {row['area']}: {row['costPerClient']} € a client against a baseline of {row['baseline']} €, "
               f"savings {row['savingsPercent']} %, 10 % goal met: {row['goalMet']}")
+
+    step("Offline capacity leases: the office promises a place with no network")
+    subprocess.run([kasvu, "central", "leases", *store, "on"], check=True, capture_output=True)
+    office.sync()  # the central store grants the office a share of each provider's free places
+    names = {p["id"]: p["name"] for p in office.call("provider/list")["items"]}
+    for lease in office.call("replica/info")["leases"]:
+        print(f"office lease: {lease['places']} place(s) of {names.get(lease['providerId'], lease['providerId'])} until {lease['expiresAt'][:10]}")
+    helmi = office.call("client/create", hetu="020391-234R", firstName="Helmi", lastName="Korhonen", municipality="749",
+                        monthsUnemployed=8, educationLevel="vocational", monthsEmployedLast24=6, languageSkills="native")
+    office.call("client/profile", id=helmi["id"])
+    office.call("client/confirmRiskGroup", id=helmi["id"], group=1, reason="recent work history")
+    leased = office.call("referral/create", clientId=helmi["id"], providerId=p1["id"], chosenBy="client")
+    print(f"in Helmi's kitchen, offline: referral to Työpolku Oy is {leased['state']} from {leased['startDate']} "
+          f"(lease {leased['leaseId'][:8]}…): she can be told when she starts")
+    office.sync()
+    admin.sync()
+    print(f"the central store honours it: {admin.call('referral/get', id=leased['id'])['state']}")
+    row = [r for r in admin.call("report/caseload")["items"] if r["providerId"] == p1["id"]][0]
+    print(f"Työpolku Oy: cap {row['cap']}, active {row['active']}, reserved for offices {row['reserved']}, free {row['free']}")
     for r in replicas:
         r.close()
     replicas = []

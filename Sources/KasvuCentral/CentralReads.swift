@@ -19,6 +19,10 @@ protocol CentralReads {
     func assessments(ofClient client: String) throws -> [(id: String, state: RecordState)]
     /// The issued invoices, with their ids (a few per provider and month).
     func invoices() throws -> [(id: String, state: RecordState)]
+    /// A live capacity lease (``LeaseLedger``), or nil.
+    func lease(_ id: String) throws -> LeaseLedger.Lease?
+    /// The places of a provider that live leases reserve and have not spent.
+    func reservedPlaces(ofProvider provider: String) throws -> Int
 }
 
 /// ``CentralReads`` over the SQLite central store's `record` table (and its generated referral columns).
@@ -54,5 +58,13 @@ struct SQLCentralReads: CentralReads {
     func assessments(ofClient client: String) throws -> [(id: String, state: RecordState)] {
         try db.all("SELECT id, state FROM record WHERE client_ref = ? AND entity = 'assessment'", [client])
             .map { (try $0["id"], try SQLCentralStore.decode($0["state"])) }
+    }
+
+    func lease(_ id: String) throws -> LeaseLedger.Lease? {
+        try LeaseLedger.lease(db, id: id)
+    }
+
+    func reservedPlaces(ofProvider provider: String) throws -> Int {
+        try LeaseLedger.reserved(db, provider: provider)
     }
 }

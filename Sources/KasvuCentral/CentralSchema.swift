@@ -195,6 +195,7 @@ extension SQLCentralStore {
             try RecordHome.fill(SQLiteConnection(db))
             try db.execute(sql: "UPDATE replica SET scan_all_through = (SELECT value FROM sequence)")
         }
+        migrator.registerMigration("v15: capacity leases") { db in try db.execute(sql: LeaseLedger.schema) }
         return migrator
     }
 
@@ -335,6 +336,7 @@ public enum CentralSchema {
         },
         Migration(version: 3, name: "replica health") { connection in try connection.execute(replicaHealthColumns) },
         Migration(version: 4, name: "record homes and departures") { connection in try RecordHome.migrate(connection) },
+        Migration(version: 5, name: "capacity leases") { connection in try connection.execute(LeaseLedger.schema) },
     ]
 
     /// What `kasvu central replicas` lists about each replica: its last successful sync, its

@@ -63,7 +63,8 @@ extension SQLCentralStore {
         if merge.erased { await backgroundScrub?.request() }
         return SyncResponse(schemaVersion: SyncSchema.version, accepted: request.push.count - merge.rejections.count,
                             rejections: merge.rejections, pull: pull.records, cursor: pull.cursor, more: pull.more,
-                            clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation, horizon: pull.horizon)
+                            clock: HLC(millis: now), evict: merge.evict + pull.evict, incarnation: pull.incarnation, horizon: pull.horizon,
+                            leases: merge.leases, reservedPlaces: merge.reservedPlaces)
     }
 
     /// The request as a whole: schema version, identity, numbers within range, clock.
@@ -86,6 +87,9 @@ extension SQLCentralStore {
         }
         if let version = header.appVersion, !SyncLimits.isAcceptableAppVersion(version) {
             errors.append(FieldError(field: "header.appVersion", message: "at most \(SyncLimits.maxAppVersionLength) printable ASCII characters"))
+        }
+        if header.leasesReturned.count > SyncLimits.maxLeasesReturned || header.leasesReturned.contains(where: { $0.utf8.count > 64 }) {
+            errors.append(FieldError(field: "header.leasesReturned", message: "at most \(SyncLimits.maxLeasesReturned) lease ids of at most 64 characters"))
         }
         if let name = header.userName, !SyncLimits.isAcceptableUserName(name) {
             errors.append(FieldError(field: "header.userName", message: "at most \(SyncLimits.maxUserNameLength) characters, no control characters"))
@@ -132,6 +136,10 @@ extension SQLCentralStore {
         var echoed: [String: RecordState]
         /// A merged write deleted (and so erased) a record: the write-ahead log is emptied after.
         var erased = false
+        /// The capacity leases the replica holds after this request, when it asked.
+        var leases: [CapacityLease]?
+        /// What live leases reserve, by provider, for the central office's replica.
+        var reservedPlaces: [String: Int]?
     }
 
     /// The write transaction: the actor check, every pushed record checked and merged, the
@@ -161,7 +169,7 @@ extension SQLCentralStore {
             .reduce(into: [ActorID: UInt64]()) { try $0[ActorID(rawValue: $1["actor"])] = UInt64(($1["held"] as Int64?) ?? 0) }
         let ownership = PushCheck(actor: header.actor, counter: header.actorCounter, formerActors: formerActors)
         let ownActors = Set(formerActors.keys).union([header.actor])
-        let rules = PushRules(ownership: ownership, role: replica.role,
+        let rules = PushRules(ownership: ownership, role: replica.role, replicaID: replica.id,
                               today: Self.latestToday(nowMillis: nowMillis(), skew: maxClockSkewMillis), reads: reads)
         var dots = try DotRegistry(db, actor: header.actor, replicaID: replica.id, formerActors: Set(formerActors.keys))
         let startSequence = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
@@ -243,6 +251,13 @@ extension SQLCentralStore {
                 }
                 merged.append(envelope)
                 if envelope.entity == .client { savedClients[envelope.id] = state }
+                if envelope.entity == .referral, current == nil, replica.role == .office, let provider = state.value(.providerId).stringValue {
+                    try LeaseLedger.countReferral(db, replica: replica.id, provider: provider, day: today)
+                    // PushRules checked the lease: its place is spent now.
+                    if WriteRules.isLeasedCreation(state.values, role: replica.role), let lease = state.value(.leaseId).stringValue {
+                        try LeaseLedger.spend(db, lease: lease)
+                    }
+                }
                 if let current, current.erasesPersonalValues(envelope.entity, merged: state) {
                     result.erased = true
                     try Scrub.markPending(db)
@@ -253,7 +268,14 @@ extension SQLCentralStore {
             }
             if state == envelope.state { result.echoed[key] = state }
         }
-        try scheduleReferrals(db, touchedBy: merged, sequence: &sequence, moved: &moved, at: at)
+        // Returned leases first, so that the scheduler gives their places to the referrals
+        // waiting for them before any lease is granted again.
+        let released = replica.role == .office ? try LeaseLedger.giveBack(db, replica: replica.id, ids: header.leasesReturned) : []
+        try scheduleReferrals(db, touchedBy: merged, providers: released, sequence: &sequence, moved: &moved, at: at)
+        if replica.role == .office && header.leasesWanted {
+            result.leases = try LeaseLedger.grant(db, replica: replica.id, scope: replica.scope, nowMillis: nowMillis()).map(\.held)
+        }
+        if replica.role == .admin { result.reservedPlaces = try LeaseLedger.reservedByProvider(db) }
         try Self.flagDuplicates(db, clients: Set(savedClients.keys), stored: savedClients, sequence: &sequence, at: at, nowMillis: nowMillis)
         try Self.renumber(db, clients: moved, numberedBefore: startSequence, sequence: &sequence)
         try db.execute("UPDATE sequence SET value = ?", [sequence])
@@ -302,8 +324,9 @@ extension SQLCentralStore {
     }
 
     /// Caps hold in the merged state: decide the referrals of every provider this batch touched.
-    func scheduleReferrals(_ db: any SQLConnection, touchedBy merged: [RecordEnvelope], sequence: inout Int64, moved: inout Set<String>, at: String) throws {
-        var touched: Set<String> = []
+    func scheduleReferrals(_ db: any SQLConnection, touchedBy merged: [RecordEnvelope], providers: Set<String> = [], sequence: inout Int64,
+                           moved: inout Set<String>, at: String) throws {
+        var touched = providers
         for envelope in merged {
             if envelope.entity == .provider { touched.insert(envelope.id) }
             if envelope.entity == .referral, let provider = envelope.state.value(.providerId).stringValue { touched.insert(provider) }

@@ -9,6 +9,8 @@ import KasvuSync
 struct PushRules {
     let ownership: PushCheck
     let role: ReplicaRole
+    /// The pushing replica: a leased activation spends a lease it holds.
+    let replicaID: String
     let today: CalendarDate
     /// Other stored records (the referral's client, the client's referrals), in the same transaction.
     let reads: any CentralReads
@@ -24,12 +26,14 @@ struct PushRules {
         // A referral the central office imports with its history arrives with its states and
         // dates; `importedBy` is written when a referral is created, never after.
         let importing = kind == .referral && stored == nil && WriteRules.isImportedHistory(merged.values, role: role)
+        // An office's referral made active at once under its capacity lease.
+        let leased = kind == .referral && stored == nil && WriteRules.isLeasedCreation(merged.values, role: role)
         for (field, entry) in written {
             guard entry.dot.actor == ownership.actor else { return KasvuError(.permissionDenied, "a write of another actor the central store has not seen") }
             if field == FieldKey.importedBy.rawValue && stored != nil {
                 return KasvuError(.invalidTransition, "importedBy is set when a referral is imported, never on one the store holds")
             }
-            if let refusal = WriteRules.fieldRefusal(kind, field: field, value: entry.value, role: role, importing: importing) {
+            if let refusal = WriteRules.fieldRefusal(kind, field: field, value: entry.value, role: role, importing: importing, leased: leased) {
                 return KasvuError(.permissionDenied, refusal)
             }
             // Identity never changes; a deletion erases it (null), as every personal field.
@@ -47,7 +51,9 @@ struct PushRules {
             return KasvuError(.invalidTransition, "invoice \(merged.value(.number).stringValue ?? id) is issued and never changes; changes to its data appear as corrections on the provider's next invoice")
         }
         let machine: KasvuError? = switch kind {
-        case .referral: importing ? try importRefusal(merged) : try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
+        case .referral:
+            importing ? try importRefusal(merged)
+                : try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written, leased: leased) ?? (leased ? try leaseRefusal(id, merged) : nil)
         case .assessment: try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .enrolment: try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         default: nil
@@ -106,7 +112,7 @@ struct PushRules {
     }
 
     private func referralRefusal(pushed: RecordState, stored: RecordState?, merged: RecordState,
-                                 written: [(field: String, entry: FieldEntry)]) throws -> KasvuError? {
+                                 written: [(field: String, entry: FieldEntry)], leased: Bool) throws -> KasvuError? {
         for (field, entry) in written {
             switch field {
             case FieldKey.state.rawValue:
@@ -117,10 +123,10 @@ struct PushRules {
                 // A writer that had seen no state creates the referral, whether or not the store
                 // holds it already (the same creation under another dot, from a copied database).
                 let isNew = stored == nil || seen.isEmpty
-                if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: isNew) {
+                if let refusal = WriteRules.referralStateRefusal(next: next, seen: seen, isNew: isNew, leased: leased && stored == nil) {
                     return KasvuError(.invalidTransition, refusal)
                 }
-                if isNew, next == .pending, let refusal = try assessmentGateRefusal(merged) { return refusal }
+                if isNew, next == .pending || leased, let refusal = try assessmentGateRefusal(merged) { return refusal }
             case FieldKey.riskGroup.rawValue:
                 // The tariff weight comes from here: it must be a group a person confirmed.
                 let client = try merged.value(.clientId).stringValue.flatMap { try reads.record(.client, $0) }
@@ -153,6 +159,34 @@ struct PushRules {
         }
     }
 
+    /// A leased activation spends a place of a live lease this replica holds for the
+    /// referral's provider (``LeaseLedger``): the place reserved for it since the grant, so the
+    /// cap holds whatever the laptop's clock said. The merge then counts it spent.
+    /// Its start date lies between the grant and today (capitation is paid from it). And, as
+    /// for a pending referral, the client holds no other place: two offices that referred one
+    /// client offline at once cannot both be paid for it; the second to arrive is refused.
+    private func leaseRefusal(_ id: String, _ merged: RecordState) throws -> KasvuError? {
+        let leaseID = merged.value(.leaseId).stringValue ?? ""
+        guard let lease = try reads.lease(leaseID), lease.replicaID == replicaID,
+              lease.providerID == merged.value(.providerId).stringValue else {
+            return KasvuError(.capacityExceeded, "lease \(leaseID) is not a capacity lease this replica holds for the referral's provider")
+        }
+        if let refusal = CapacityLeases.activationRefusal(places: lease.places, spent: lease.spent, expiresAt: lease.expiresAt, nowMillis: nil) {
+            return KasvuError(.capacityExceeded, "lease \(leaseID): \(refusal)")
+        }
+        guard let start = merged.value(.startDate).stringValue.flatMap({ try? CalendarDate(iso: $0) }) else {
+            return .validationFailed(field: "startDate", "a referral activated under a lease has its start date")
+        }
+        if let refusal = CapacityLeases.startDateRefusal(start, expiresAt: lease.expiresAt, latestToday: today) {
+            return .validationFailed(field: "startDate", refusal)
+        }
+        if let client = merged.value(.clientId).stringValue,
+           try reads.clientHasReferral(client, to: nil, in: ReferralState.holdingPlace, except: id) {
+            return .validationFailed(field: "clientId", "client \(client) already has an active or waitlisted referral, made elsewhere")
+        }
+        return nil
+    }
+
     /// An imported referral's history must hang together, and an active one must fit its
     /// provider's cap as the store holds it.
     private func importRefusal(_ merged: RecordState) throws -> KasvuError? {
@@ -160,7 +194,7 @@ struct PushRules {
         if !errors.isEmpty { return .validationFailed(errors) }
         guard merged.value(.state) == .string(ReferralState.active.rawValue), let provider = merged.value(.providerId).stringValue else { return nil }
         let cap = try reads.record(.provider, provider)?.value(.cap).intValue ?? 0
-        if try reads.referrals(ofProvider: provider, in: [.active]).count >= cap {
+        if try reads.referrals(ofProvider: provider, in: [.active]).count + reads.reservedPlaces(ofProvider: provider) >= cap {
             return KasvuError(.capacityExceeded, "provider \(provider) has all \(cap) places taken: an imported active referral must fit its cap")
         }
         return nil

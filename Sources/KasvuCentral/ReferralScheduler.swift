@@ -5,7 +5,8 @@ import KasvuSync
 ///
 /// After a batch is merged, the central store looks at the providers whose referrals (or
 /// terms) changed and decides, as its own actor, in a deterministic order (creation HLC,
-/// then id): a pending or waitlisted referral becomes active while the provider has room;
+/// then id): a pending or waitlisted referral becomes active while the provider has room
+/// (its cap less its active referrals and the places capacity leases reserve, ``LeaseLedger``);
 /// a pending one beyond the cap is waitlisted; a pending one for a client who already has an
 /// active or waitlisted referral is rejected. The decisions are ordinary writes that sync
 /// back to every replica, so all replicas show the same outcome.
@@ -43,6 +44,8 @@ struct ReferralScheduler {
         let cap = provider.value(.cap).intValue ?? 0
         var referrals = try reads.referrals(ofProvider: providerID, in: ReferralState.undecided).filter { !$0.state.isDeleted }
         var active = referrals.filter { $0.state.value(.state) == .string("active") }.count
+        // Places that capacity leases hold for offices are not the scheduler's to give.
+        let reserved = try reads.reservedPlaces(ofProvider: providerID)
         referrals.sort { ($0.state.creationHLC, $0.id) < ($1.state.creationHLC, $1.id) }
         for referral in referrals {
             guard let current = referral.state.value(.state).stringValue.flatMap(ReferralState.init(rawValue:)),
@@ -53,7 +56,7 @@ struct ReferralScheduler {
                try reads.clientHasReferral(client, to: nil, in: ReferralState.holdingPlace, except: referral.id) {
                 next = .rejected
                 reason = "client_already_referred"
-            } else if active < cap {
+            } else if active + reserved < cap {
                 next = .active
                 active += 1
             } else if current == .pending {

@@ -162,10 +162,31 @@ public final class SQLCentralStore: CentralStore {
         return token.text
     }
 
+    /// Turns the granting of capacity leases on or off for every server of the store
+    /// (``LeaseLedger``); returns whether it was on before.
+    @discardableResult
+    public func setCapacityLeases(_ on: Bool) async throws -> Bool {
+        try await write { db in
+            let before = try LeaseLedger.isGranting(db)
+            try db.execute("""
+                INSERT INTO central_state (name, value) VALUES ('capacity_leases', ?)
+                ON CONFLICT (name) DO UPDATE SET value = excluded.value
+                """, [on ? "on" : "off"])
+            return before
+        }
+    }
+
+    /// Whether capacity leases are granted.
+    public func grantsCapacityLeases() async throws -> Bool {
+        try await read { try LeaseLedger.isGranting($0) }
+    }
+
     public func revokeReplica(id: String) async throws {
         try await write { db in
             if try db.execute("UPDATE replica SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                               [ISO8601DateFormatter().string(from: Date()), id]) == 0 { throw KasvuError.notFound(entity: "active replica", id: id) }
+            // A revoked laptop syncs no more: what its leases still reserve returns to the pool.
+            try LeaseLedger.release(db, replica: id)
         }
     }
 

@@ -48,6 +48,8 @@ public enum StoreCopy {
         ("collected", ["entity", "id", "seq"]),
         ("departure", ["home", "entity", "id", "seq"]),
         ("stamped_again", ["actor", "counter", "hlc", "as_actor", "as_counter"]),
+        ("capacity_lease", ["id", "replica_id", "provider_id", "places", "spent", "expires_at"]),
+        ("referral_demand", ["replica_id", "provider_id", "day", "referrals"]),
     ]
 
     /// Tables the target starts with a row in (its migrations write them): replaced, not added to.

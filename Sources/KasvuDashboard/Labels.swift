@@ -52,6 +52,7 @@ enum Labels {
         "active": ("Aktiiviset", "Active"),
         "pending": ("Odottavat", "Pending"),
         "waitlisted": ("Jonossa", "Waitlisted"),
+        "reserved": ("Varattu toimistoille", "Reserved for offices"),
         "free": ("Vapaana", "Free"),
         "group1": ("Ryhmä 1", "Group 1"),
         "group2": ("Ryhmä 2", "Group 2"),

@@ -56,12 +56,12 @@ struct Pages {
         }))
         page.tables.append(Table(
             id: "caseload", caption: t("caseloadTable"),
-            columns: columns(["provider", "area", "cap", "active", "pending", "waitlisted", "free", "group1", "group2", "group3"],
-                             numeric: ["cap", "active", "pending", "waitlisted", "free", "group1", "group2", "group3"]),
+            columns: columns(["provider", "area", "cap", "active", "pending", "waitlisted", "reserved", "free", "group1", "group2", "group3"],
+                             numeric: ["cap", "active", "pending", "waitlisted", "reserved", "free", "group1", "group2", "group3"]),
             rows: rows.map { row in
                 [.text(row.name), .text(row.pilotAreaName.isEmpty ? row.pilotArea : row.pilotAreaName), .int(Int(row.cap)),
                  .int(row.active, flagged: row.cap > 0 && Int64(row.active) >= row.cap), .int(row.pending), .int(row.waitlisted),
-                 .int(Int(row.free))] + (1...3).map { .int(row.activeByRiskGroup[$0] ?? 0) }
+                 .int(row.reserved), .int(Int(row.free))] + (1...3).map { .int(row.activeByRiskGroup[$0] ?? 0) }
             }))
         let names = Dictionary(uniqueKeysWithValues: rows.map { ($0.providerID, $0.name) })
         // In queue order, as `queuePosition` numbers it: by provider, then when each was queued.

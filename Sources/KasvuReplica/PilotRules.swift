@@ -111,9 +111,17 @@ extension Replica {
                                                             assessments: try Self.assessments(db, client: clientID)) {
                 throw refusal
             }
-            let cap = provider.value(.cap).intValue ?? 0
-            if try Self.count(db, provider: providerID, states: [.active]) >= cap {
-                throw KasvuError(.capacityExceeded, "provider \(providerID) has all \(cap) places taken; choose another provider")
+            // A place of this office's capacity lease makes the referral active at once, offline
+            // (Leases.swift); otherwise it waits as pending for the central store's confirmation.
+            if let lease = try self.spendLease(db, provider: providerID) {
+                values[.state] = .string(ReferralState.active.rawValue)
+                values[.startDate] = .string(today.description)
+                values[.leaseId] = .string(lease)
+            } else {
+                let cap = provider.value(.cap).intValue ?? 0
+                if try Self.count(db, provider: providerID, states: [.active]) >= cap {
+                    throw KasvuError(.capacityExceeded, "provider \(providerID) has all \(cap) places taken; choose another provider")
+                }
             }
             values[.riskGroup] = .int(group)
             let stamp = try self.stamp(db, writing: "referral \(id) \(clientID) \(providerID)")

@@ -49,6 +49,8 @@ public struct ReplicaInfo: Sendable, Hashable {
     public let pendingChanges: Int
     public let lastSyncAt: String?
     public let centralURL: String?
+    /// The capacity leases this office may spend (``Replica/heldLeases()``).
+    public let leases: [Replica.HeldLease]
 }
 
 /// How long a commit must survive (defined with the storage configuration both stores share).

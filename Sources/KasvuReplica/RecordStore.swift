@@ -200,7 +200,9 @@ extension Replica {
     /// the caller (a bulk import inserts them all at the end, in order).
     func apply(_ db: Database, _ kind: EntityKind, _ id: String, state before: RecordState, changes: [String: FieldValue],
                stamp: (dot: Dot, hlc: HLC), importing: Bool = false, searchIndexed: Bool = true) throws -> Record {
-        try WriteRules.check(kind, changes, role: role, importing: importing)  // the central store checks the same on push
+        // The central store checks the same on push, and the lease itself (CapacityLeases).
+        let leased = kind == .referral && before.fields.isEmpty && WriteRules.isLeasedCreation(changes, role: role)
+        try WriteRules.check(kind, changes, role: role, importing: importing, leased: leased)
         var state = before
         state.write(changes, dot: stamp.dot, hlc: stamp.hlc)
         try Self.saveState(db, kind, id, state, searchIndexed: searchIndexed)

@@ -107,7 +107,8 @@ public final class Replica: Sendable {
 
     /// Identity, role and sync status.
     public func info() async throws -> ReplicaInfo {
-        try await read { db in
+        let leases = try await heldLeases()
+        return try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replica WHERE singleton = 1") else {
                 throw KasvuError(.replicaNotInitialized, "replica row missing")
             }
@@ -116,7 +117,7 @@ public final class Replica: Sendable {
             return ReplicaInfo(
                 replicaID: row["replica_id"], actor: ActorID(rawValue: row["actor"]),
                 role: ReplicaRole(rawValue: role) ?? .office, schemaVersion: ReplicaSchema.version,
-                pendingChanges: pending, lastSyncAt: row["last_sync_at"], centralURL: row["central_url"])
+                pendingChanges: pending, lastSyncAt: row["last_sync_at"], centralURL: row["central_url"], leases: leases)
         }
     }
 

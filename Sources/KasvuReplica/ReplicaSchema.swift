@@ -480,6 +480,7 @@ enum ReplicaSchema {
             }
             for trigger in triggers { try db.execute(sql: trigger) }
         }
+        migrator.registerMigration("v16: capacity leases") { db in try db.execute(sql: Replica.leaseSchema) }
         return migrator
     }
 }

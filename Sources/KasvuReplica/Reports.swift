@@ -17,16 +17,21 @@ public struct CaseloadRow: Sendable, Hashable {
     public let waitlisted: Int
     /// Active referrals by the risk group recorded on the referral (1, 2, 3).
     public let activeByRiskGroup: [Int: Int]
+    /// Places capacity leases hold for offices (``Replica/heldLeases()``), as of the last sync.
+    public let reserved: Int
 
-    public var free: Int64 { max(0, cap - Int64(active)) }
+    /// Places neither taken nor reserved.
+    public var free: Int64 { max(0, cap - Int64(active) - Int64(reserved)) }
 }
 
 /// Reports for the central office, computed from what this replica holds.
 extension Replica {
     /// Per provider: active, pending and waitlisted referrals against the cap, by risk group.
     public func caseloadReport() async throws -> [CaseloadRow] {
-        try await read { db in
+        let role = self.role
+        return try await read { db in
             let providers = try Row.fetchAll(db, sql: "SELECT id, sync_state FROM provider WHERE deleted IS NOT 1 ORDER BY id")
+            let reserved = try Self.reservedPlaces(db, role: role)
             var counts: [String: (active: Int, pending: Int, waitlisted: Int, groups: [Int: Int])] = [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT provider_id, state, json_extract(sync_state, '\(StorageSQL.winningValue("riskGroup"))') AS risk_group
@@ -49,7 +54,7 @@ extension Replica {
                 let entry = counts[id] ?? (0, 0, 0, [:])
                 return CaseloadRow(providerID: id, name: state.value(.name).stringValue ?? "", pilotArea: Self.pilotArea(state),
                                    cap: state.value(.cap).intValue ?? 0, active: entry.active, pending: entry.pending,
-                                   waitlisted: entry.waitlisted, activeByRiskGroup: entry.groups)
+                                   waitlisted: entry.waitlisted, activeByRiskGroup: entry.groups, reserved: reserved[id] ?? 0)
             }
         }
     }

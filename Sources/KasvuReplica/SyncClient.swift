@@ -109,10 +109,17 @@ public struct SyncClient: Sendable {
                 if let next = prefetched {
                     (items, response, prefetched) = (next.items, next.response, nil)
                 } else {
+                    // Leases to give back are marked before the outbox is read (Leases.swift).
+                    let returning = try await replica.leasesToReturn()
                     items = try await replica.pendingPush(limit: batch)
                     var header = try await replica.syncHeader(pullLimit: pullLimit, userName: userName)
                     // A batch short of the limit is everything there is to push (for the tombstone horizon).
                     header.unpushed = items.count < batch ? 0 : max(0, try await replica.pushableCount() - items.count)
+                    // A request made here (not one sent while an answer commits) asks for leases
+                    // and returns those whose every activation the store has or gets in this
+                    // push (Leases.swift); the others leave leases as they are.
+                    header.leasesWanted = replica.role == .office
+                    header.leasesReturned = try await replica.returnable(returning, pushing: items)
                     watch?.waiting(for: "the central server's answer to round trip \(roundTrips + 1) (\(items.count) records pushed)")
                     do {
                         response = try await transport.exchange(SyncRequest(header: header, push: items.map(\.envelope),
@@ -299,6 +306,7 @@ extension Replica {
                     """, arguments: [rejection.entity, rejection.id, rejection.code, rejection.kind, rejection.message, at])
             }
             let erased = try self.mergeInTransaction(db, response.pull, cursor: response.cursor)
+            try Self.applyLeases(db, response.leases, reserved: response.reservedPlaces)
             // Records that left this replica's scope go, with their sync state and outbox rows;
             // secure_delete overwrites the freed pages. A record refused and evicted in the same
             // answer keeps its rejection, so that `sync/status` says why it went.

@@ -33,6 +33,9 @@ public enum SyncLimits {
     /// them over several round trips; one record's notes beyond it keep the newest.
     public static let maxWriteNotesPerPush = 50_000
 
+    /// Lease ids one header may return: a replica holds at most one lease per provider.
+    public static let maxLeasesReturned = 1_000
+
     /// The `unpushed` count a header may say: a laptop's records number far fewer, and the
     /// count is kept as a 32-bit integer (`kasvu central replicas`).
     public static let maxUnpushed = 1_000_000_000

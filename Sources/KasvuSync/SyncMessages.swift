@@ -50,9 +50,16 @@ public struct SyncHeader: Sendable, Hashable {
     /// The replica's release (``KasvuRelease/version``), for the central office's list of
     /// replicas (`kasvu central replicas`); nil: not said.
     public var appVersion: String?
+    /// An office replica that can spend capacity leases asks for them (``SyncResponse/leases``).
+    public var leasesWanted: Bool
+    /// Leases the replica gives back: it spends no more places of them, and every referral it
+    /// activated under them is in this request's push or an earlier one. Sent only with a push
+    /// that leaves nothing unpushed.
+    public var leasesReturned: [String]
 
     public init(schemaVersion: Int, replicaID: String, actor: ActorID, actorCounter: UInt64, clock: HLC, cursor: Int64,
-                pullLimit: Int, userName: String? = nil, unpushed: Int? = nil, incarnation: String? = nil, appVersion: String? = nil) {
+                pullLimit: Int, userName: String? = nil, unpushed: Int? = nil, incarnation: String? = nil, appVersion: String? = nil,
+                leasesWanted: Bool = false, leasesReturned: [String] = []) {
         self.schemaVersion = schemaVersion
         self.replicaID = replicaID
         self.actor = actor
@@ -64,6 +71,8 @@ public struct SyncHeader: Sendable, Hashable {
         self.unpushed = unpushed
         self.incarnation = incarnation
         self.appVersion = appVersion
+        self.leasesWanted = leasesWanted
+        self.leasesReturned = leasesReturned
     }
 }
 
@@ -116,9 +125,16 @@ public struct SyncResponse: Sendable, Hashable {
     /// no longer sent as evictions. A replica that never pulled that far may still hold one, so
     /// it pulls everything again (`KasvuReplica/Resync.swift`) rather than keep or resurrect it.
     public var horizon: Int64
+    /// Every capacity lease the replica holds, after this request's returns and grants; nil
+    /// when it asked for none (``SyncHeader/leasesWanted``).
+    public var leases: [CapacityLease]?
+    /// For the central office's replica: the places live leases reserve, by provider id, for
+    /// its caseload report; nil for other replicas.
+    public var reservedPlaces: [String: Int]?
 
     public init(schemaVersion: Int, accepted: Int, rejections: [SyncRejection], pull: [RecordEnvelope], cursor: Int64,
-                more: Bool, clock: HLC, evict: [RecordKey] = [], incarnation: String? = nil, horizon: Int64 = 0) {
+                more: Bool, clock: HLC, evict: [RecordKey] = [], incarnation: String? = nil, horizon: Int64 = 0, leases: [CapacityLease]? = nil,
+                reservedPlaces: [String: Int]? = nil) {
         self.schemaVersion = schemaVersion
         self.accepted = accepted
         self.rejections = rejections
@@ -129,6 +145,8 @@ public struct SyncResponse: Sendable, Hashable {
         self.evict = evict
         self.incarnation = incarnation
         self.horizon = horizon
+        self.leases = leases
+        self.reservedPlaces = reservedPlaces
     }
 }
 

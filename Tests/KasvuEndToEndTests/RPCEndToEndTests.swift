@@ -102,7 +102,7 @@ struct RPCEndToEndTests {
         #expect(csv.status == 0)
         #expect(csv.stdout.hasPrefix("type,id,clientId,detail,amount") && csv.stdout.contains("total,,,,0.00"))
         let report = try KasvuBinary.run(["report", "caseload", "--db", db])
-        #expect(report.stdout.contains("Työpolku Oy,MK11,Pohjois-Savo,700,0,0,0,700"))
+        #expect(report.stdout.contains("Työpolku Oy,MK11,Pohjois-Savo,700,0,0,0,0,700"))
         #expect(try KasvuBinary.run(["invoice", "--db", db, "--provider", provider]).status != 0)  // neither --month nor --period
     }
 

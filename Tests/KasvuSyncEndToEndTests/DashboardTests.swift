@@ -141,8 +141,8 @@ struct DashboardHTTPTests {
         #expect(csv.header("content-disposition") == #"attachment; filename="caseload-caseload.csv""#)
         let text = String(decoding: csv.body, as: UTF8.self)
         #expect(text == """
-            provider,area,cap,active,pending,waitlisted,free,group1,group2,group3\r
-            "'=HYPERLINK(""http://x"")",Pohjois-Savo,3,0,0,0,3,0,0,0\r
+            provider,area,cap,active,pending,waitlisted,reserved,free,group1,group2,group3\r
+            "'=HYPERLINK(""http://x"")",Pohjois-Savo,3,0,0,0,0,3,0,0,0\r
 
             """)
         #expect(try await get("/caseload?format=csv&table=nosuch", cookies: ["kasvu_session": session]).status == 404)
@@ -311,7 +311,7 @@ struct DashboardBrowserTests {
         #expect(shown.count == caseload.count && caseload.count == 2)
         for item in caseload {
             let row = try #require(shown.first { $0["provider"] == item["name"] as? String })
-            for (key, field) in [("cap", "cap"), ("active", "active"), ("pending", "pending"), ("waitlisted", "waitlisted"), ("free", "free")] {
+            for (key, field) in [("cap", "cap"), ("active", "active"), ("pending", "pending"), ("waitlisted", "waitlisted"), ("reserved", "reserved"), ("free", "free")] {
                 #expect(row[key] == text(item[field]), "\(key) of \(item["name"] ?? "")")
             }
             let groups = try #require(item["activeByRiskGroup"] as? [String: Any])
@@ -387,7 +387,7 @@ struct DashboardBrowserTests {
 
         // The CSV the browser downloaded holds the caseload table's rows.
         let csv = try #require(seen["csv"] as? String)
-        #expect(csv.hasPrefix("provider,area,cap,active,pending,waitlisted,free,group1,group2,group3\r\n"))
+        #expect(csv.hasPrefix("provider,area,cap,active,pending,waitlisted,reserved,free,group1,group2,group3\r\n"))
         #expect(csv.contains("Työpolku Oy,Pohjois-Savo,2,2,0,1,0,"))
     }
 }

@@ -164,6 +164,21 @@ struct WireFormatTests {
         #expect(try SyncResponse(json: extended.utf8) == response)
     }
 
+    @Test("capacity leases travel in the header and the response; none said is not an empty list")
+    func leases() throws {
+        let header = SyncHeader(schemaVersion: SyncSchema.version, replicaID: "office-1", actor: Self.actor, actorCounter: 9, clock: HLC(millis: 5),
+                                cursor: 3, pullLimit: 10, leasesWanted: true, leasesReturned: ["l-1", "l-2"])
+        #expect(try CentralSyncRequest(json: SyncRequest(header: header, push: []).jsonBytes).header == header)
+        let leased = SyncResponse(schemaVersion: SyncSchema.version, accepted: 0, rejections: [], pull: [], cursor: 3, more: false,
+                                  clock: HLC(millis: 9), leases: [CapacityLease(id: "l-3", providerID: "p", places: 9, expiresAt: 1_800_000_000_000)])
+        #expect(try SyncResponse(json: leased.jsonBytes) == leased)
+        let silent = SyncResponse(schemaVersion: SyncSchema.version, accepted: 0, rejections: [], pull: [], cursor: 3, more: false, clock: HLC(millis: 9))
+        #expect(try SyncResponse(json: silent.jsonBytes).leases == nil)
+        var none = leased
+        none.leases = []
+        #expect(try SyncResponse(json: none.jsonBytes).leases == [])
+    }
+
     @Test("a response of another schema version reads as just that version")
     func otherVersion() throws {
         let response = try SyncResponse(json: #"{"schemaVersion":99,"pull":"something new"}"#.utf8)

@@ -76,6 +76,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let amount = FieldKey("amount")
     public static let document = FieldKey("document")
     public static let importedBy = FieldKey("importedBy")
+    public static let leaseId = FieldKey("leaseId")
     public static let issuedAt = FieldKey("issuedAt")
     public static let issuedBy = FieldKey("issuedBy")
     public static let number = FieldKey("number")
@@ -96,7 +97,7 @@ public struct FieldKey: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static let period = FieldKey("period")
 
     /// Every key, for the test that each names a field of some entity.
-    public static let all: [FieldKey] = [.amount, .associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .costPerClient, .date, .document, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .importedBy, .issuedAt, .issuedBy, .kind, .language, .languageSkills, .lastName, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .number, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .period, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .tariffVersion, .target, .total, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours, .version]
+    public static let all: [FieldKey] = [.amount, .associationNumber, .auditedAt, .auditedBy, .auditedHours, .businessId, .cap, .capacity, .capitationBase, .category, .chosenBy, .clientId, .clientType, .completedAt, .completedBy, .contactPerson, .contractKind, .costPerClient, .date, .document, .duplicateOf, .educationLevel, .email, .employerBusinessId, .endDate, .endReason, .endedOn, .firstName, .hetu, .hourlyRate, .hours, .importedBy, .issuedAt, .issuedBy, .kind, .language, .languageSkills, .lastName, .leaseId, .mergedInto, .month, .monthsEmployedLast24, .monthsUnemployed, .municipalities, .municipality, .name, .needs, .needsAssessment, .note, .notes, .number, .organiserBusinessId, .organiserKind, .organiserName, .outcome, .participants, .period, .phone, .pilotArea, .profilingModelVersion, .providerId, .recommendedServices, .riskGroup, .riskGroupConfirmedAt, .riskGroupConfirmedBy, .riskGroupProposal, .riskGroupReason, .riskGroupScore, .serviceId, .startDate, .startedOn, .state, .status, .tariffVersion, .target, .total, .unitCostPerMonth, .validFrom, .validTo, .verifiedHours, .version]
 }
 
 extension Dictionary where Key == String, Value == FieldValue {

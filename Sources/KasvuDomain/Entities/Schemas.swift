@@ -474,6 +474,8 @@ enum Schemas {
             FieldSpec(.endReason, access: .system, check: Check.text("endReason")),
             FieldSpec(.importedBy, access: .system, summary: "who imported it with its history (kasvu import), which the central store accepts from the central office only",
                       check: Check.text("importedBy")),
+            FieldSpec(.leaseId, access: .system, summary: "the capacity lease the office activated it under, offline, when it was made (CapacityLeases)",
+                      check: Check.id("leaseId")),
         ],
         defaults: ["state": .string(ReferralState.pending.rawValue)]
     )

@@ -45,11 +45,22 @@ public enum WriteRules {
     /// `importing`: the write creates a referral the central office imports with its history
     /// (`kasvu import`, marked by `importedBy`): its states and dates are the past's, not a
     /// decision against today's caps.
-    public static func fieldRefusal(_ kind: EntityKind, field: String, value: FieldValue, role: ReplicaRole, importing: Bool = false) -> String? {
+    ///
+    /// `leased`: the write creates a referral an office activates under its capacity lease
+    /// (``isLeasedActivation(_:role:)``): its state `active` and start date are the office's.
+    public static func fieldRefusal(_ kind: EntityKind, field: String, value: FieldValue, role: ReplicaRole, importing: Bool = false,
+                                    leased: Bool = false) -> String? {
         if kind == .referral && field == FieldKey.importedBy.rawValue && role != .admin {
             return "only the central office imports referrals with their history"
         }
+        if kind == .referral && field == FieldKey.leaseId.rawValue && !(leased && role == .office) {
+            return "leaseId is written by an office that activates a new referral under its capacity lease"
+        }
         if importing && role == .admin && kind == .referral { return nil }
+        if leased && role == .office && kind == .referral
+            && (field == FieldKey.startDate.rawValue || (field == FieldKey.state.rawValue && value == .string(ReferralState.active.rawValue))) {
+            return nil
+        }
         if isCentralOwned(kind, field, value) {
             if kind == .client { return "duplicateOf of a client is set by the central store, which sees every replica's clients" }
             return "\(field) \(value.stringValue.map { "'\($0)' " } ?? "")of a referral is decided by the central office when it confirms referrals"
@@ -67,9 +78,10 @@ public enum WriteRules {
     }
 
     /// Checks every field of one write; throws `permission_denied` naming the first refusal.
-    public static func check(_ kind: EntityKind, _ changes: [String: FieldValue], role: ReplicaRole, importing: Bool = false) throws(KasvuError) {
+    public static func check(_ kind: EntityKind, _ changes: [String: FieldValue], role: ReplicaRole, importing: Bool = false,
+                             leased: Bool = false) throws(KasvuError) {
         for (field, value) in changes.sorted(by: { $0.key < $1.key }) {
-            if let refusal = fieldRefusal(kind, field: field, value: value, role: role, importing: importing) {
+            if let refusal = fieldRefusal(kind, field: field, value: value, role: role, importing: importing, leased: leased) {
                 throw KasvuError(.permissionDenied, refusal)
             }
         }
@@ -81,7 +93,9 @@ public enum WriteRules {
     ///
     /// Re-asserting one of the states seen (never pending) is allowed: it resolves a conflict
     /// between concurrent transitions by choosing one of them (each was legal where it was made).
-    public static func referralStateRefusal(next: ReferralState, seen: [ReferralState], isNew: Bool) -> String? {
+    public static func referralStateRefusal(next: ReferralState, seen: [ReferralState], isNew: Bool, leased: Bool = false) -> String? {
+        // Made active under a lease, and perhaps ended (a provider switch) before it was pushed.
+        if isNew && leased && (next == .active || ReferralState.active.allowedNext.contains(next)) { return nil }
         if isNew { return next == .pending || next == .rejected || next == .cancelled ? nil : "a new referral starts pending" }
         if next == .pending { return "a referral does not go back to pending" }
         if seen.contains(next) { return nil }
@@ -194,6 +208,13 @@ public enum WriteRules {
     /// dates the rules for new referrals do not judge: a pending one is a new referral like any.
     public static func isImportedHistory(_ values: [String: FieldValue], role: ReplicaRole) -> Bool {
         role == .admin && values[.importedBy]?.stringValue != nil && values[.state]?.stringValue != ReferralState.pending.rawValue
+    }
+
+    /// Whether a new referral is an office's activation under its capacity lease
+    /// (``CapacityLeases``): made active at once, naming the lease, which the central store
+    /// checks; it may have ended since (a provider switch before it was pushed).
+    public static func isLeasedCreation(_ values: [String: FieldValue], role: ReplicaRole) -> Bool {
+        role == .office && values[.leaseId]?.stringValue != nil
     }
 
     /// The one id of an area's baseline for a period: setting it again corrects it.

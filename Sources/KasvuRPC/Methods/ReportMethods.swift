@@ -16,7 +16,9 @@ enum ReportMethods {
         result: ("report", JSONSchema.items(JSONSchema.object([
             "providerId": JSONSchema.uuid, "name": JSONSchema.string(), "pilotArea": JSONSchema.string("region code, e.g. MK11"),
             "pilotAreaName": JSONSchema.string("the region's Finnish name"), "cap": JSONSchema.integer(),
-            "active": JSONSchema.integer(), "pending": JSONSchema.integer(), "waitlisted": JSONSchema.integer(), "free": JSONSchema.integer(),
+            "active": JSONSchema.integer(), "pending": JSONSchema.integer(), "waitlisted": JSONSchema.integer(),
+            "reserved": JSONSchema.integer("places offices' capacity leases hold, as of the last sync"),
+            "free": JSONSchema.integer("cap less active and reserved"),
             "activeByRiskGroup": ["type": "object", "additionalProperties": JSONSchema.integer()],
         ]))),
         errors: [.permissionDenied], roles: .centralOffice
@@ -28,7 +30,7 @@ enum ReportMethods {
                 "providerId": .string(row.providerID), "name": .string(row.name), "pilotArea": .string(row.pilotArea),
                 "pilotAreaName": .string(row.pilotAreaName),
                 "cap": .int(row.cap), "active": .int(Int64(row.active)), "pending": .int(Int64(row.pending)),
-                "waitlisted": .int(Int64(row.waitlisted)), "free": .int(row.free),
+                "waitlisted": .int(Int64(row.waitlisted)), "reserved": .int(Int64(row.reserved)), "free": .int(row.free),
                 "activeByRiskGroup": .object(Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", JSONValue.int(Int64(row.activeByRiskGroup[$0] ?? 0))) })),
             ])
         })])

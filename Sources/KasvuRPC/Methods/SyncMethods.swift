@@ -1,6 +1,7 @@
 import JSONRPC
 import KasvuDomain
 import KasvuReplica
+import KasvuSync
 
 /// The replica itself: who it is, its syncs with the central store, and the catalogue.
 enum SyncMethods {
@@ -26,7 +27,11 @@ enum SyncMethods {
             "role": JSONSchema.string(allowed: ReplicaRole.allCases.map(\.rawValue)), "schemaVersion": JSONSchema.integer(),
             "pendingChanges": JSONSchema.integer("records with local writes not yet acknowledged by the central store"),
             "lastSyncAt": JSONSchema.nullable(JSONSchema.string()), "centralUrl": JSONSchema.nullable(JSONSchema.string()),
-        ], required: ["replicaId", "actor", "role", "schemaVersion", "pendingChanges", "lastSyncAt", "centralUrl"])),
+            "leases": JSONSchema.array(JSONSchema.object([
+                "providerId": JSONSchema.string(), "places": JSONSchema.integer("places still to spend: referral/create makes a referral to this provider active at once, offline"),
+                "expiresAt": JSONSchema.string("ISO 8601, central clock"),
+            ], required: ["providerId", "places", "expiresAt"])),
+        ], required: ["replicaId", "actor", "role", "schemaVersion", "pendingChanges", "lastSyncAt", "centralUrl", "leases"])),
         roles: .everyone
     ) { call in
         try call.params.check()
@@ -36,6 +41,10 @@ enum SyncMethods {
             "schemaVersion": .int(Int64(info.schemaVersion)), "pendingChanges": .int(Int64(info.pendingChanges)),
             "lastSyncAt": info.lastSyncAt.map(JSONValue.string) ?? .null,
             "centralUrl": info.centralURL.map(JSONValue.string) ?? .null,
+            "leases": .array(info.leases.map { lease in
+                .object(["providerId": .string(lease.providerID), "places": .int(Int64(lease.placesLeft)),
+                         "expiresAt": .string(AuditEntry.timestamp(millis: lease.expiresAt))])
+            }),
         ])
     }
 

@@ -114,12 +114,15 @@ extension SyncHeader {
             if let unpushed { object.member("unpushed") { $0.int(unpushed) } }
             if let incarnation { object.member("incarnation") { $0.string(incarnation) } }
             if let appVersion { object.member("appVersion") { $0.string(appVersion) } }
+            if leasesWanted { object.member("leasesWanted") { $0.bool(true) } }
+            if !leasesReturned.isEmpty { object.member("leasesReturned") { $0.array(leasesReturned) { writer, id in writer.string(id) } } }
         }
     }
 
     public init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, replicaID: String?, actor: String?, actorCounter: UInt64?, clock: UInt64?
         var cursor: Int64?, pullLimit: Int?, userName: String?, unpushed: Int?, incarnation: String?, appVersion: String?
+        var leasesWanted = false, leasesReturned: [String] = []
         try reader.members { reader, name in
             switch name {
             case "schemaVersion": schemaVersion = try reader.int()
@@ -133,6 +136,8 @@ extension SyncHeader {
             case "unpushed": unpushed = try reader.int()
             case "incarnation": incarnation = try reader.null() ? nil : try reader.string()
             case "appVersion": appVersion = try reader.null() ? nil : try reader.string()
+            case "leasesWanted": leasesWanted = try reader.bool()
+            case "leasesReturned": try reader.elements { leasesReturned.append(try $0.string()) }
             default: try reader.skipValue()
             }
         }
@@ -141,7 +146,7 @@ extension SyncHeader {
         }
         self.init(schemaVersion: schemaVersion, replicaID: replicaID, actor: ActorID(rawValue: actor), actorCounter: actorCounter,
                   clock: HLC(rawValue: clock), cursor: cursor, pullLimit: pullLimit, userName: userName, unpushed: unpushed,
-                  incarnation: incarnation, appVersion: appVersion)
+                  incarnation: incarnation, appVersion: appVersion, leasesWanted: leasesWanted, leasesReturned: leasesReturned)
     }
 }
 
@@ -183,6 +188,14 @@ extension SyncResponse {
             object.member("evict") { $0.array(evict) { writer, key in key.write(to: &writer) } }
             if let incarnation { object.member("incarnation") { $0.string(incarnation) } }
             if horizon > 0 { object.member("horizon") { $0.int64(horizon) } }
+            if let leases { object.member("leases") { $0.array(leases) { writer, lease in lease.write(to: &writer) } } }
+            if let reservedPlaces {
+                object.member("reservedPlaces") { writer in
+                    writer.object { object in
+                        for (provider, places) in reservedPlaces.sorted(by: { $0.key < $1.key }) { object.member(provider) { $0.int(places) } }
+                    }
+                }
+            }
         }
         return writer.bytes
     }
@@ -208,6 +221,7 @@ extension SyncResponse {
     private init(reading reader: inout JSONReader) throws {
         var schemaVersion: Int?, accepted: Int?, cursor: Int64?, more: Bool?, clock: UInt64?
         var rejections: [SyncRejection] = [], pull: [RecordEnvelope] = [], evict: [RecordKey] = [], incarnation: String?, horizon: Int64 = 0
+        var leases: [CapacityLease]?, reservedPlaces: [String: Int]?
         try reader.members { reader, name in
             switch name {
             case "schemaVersion": schemaVersion = try reader.int()
@@ -220,6 +234,14 @@ extension SyncResponse {
             case "evict": try reader.elements { evict.append(try RecordKey(reading: &$0)) }
             case "incarnation": incarnation = try reader.string()
             case "horizon": horizon = try reader.int64()
+            case "leases":
+                var read: [CapacityLease] = []
+                try reader.elements { read.append(try CapacityLease(reading: &$0)) }
+                leases = read
+            case "reservedPlaces":
+                var read: [String: Int] = [:]
+                try reader.members { reader, provider in read[provider] = try reader.int() }
+                reservedPlaces = read
             default: try reader.skipValue()
             }
         }
@@ -227,7 +249,34 @@ extension SyncResponse {
             throw reader.shape("a sync response needs schemaVersion, accepted, cursor, more and clock")
         }
         self.init(schemaVersion: schemaVersion, accepted: accepted, rejections: rejections, pull: pull, cursor: cursor,
-                  more: more, clock: HLC(rawValue: clock), evict: evict, incarnation: incarnation, horizon: horizon)
+                  more: more, clock: HLC(rawValue: clock), evict: evict, incarnation: incarnation, horizon: horizon, leases: leases,
+                  reservedPlaces: reservedPlaces)
+    }
+}
+
+extension CapacityLease {
+    func write(to writer: inout JSONWriter) {
+        writer.object { object in
+            object.member("id") { $0.string(id) }
+            object.member("providerId") { $0.string(providerID) }
+            object.member("places") { $0.int(places) }
+            object.member("expiresAt") { $0.uint64(expiresAt) }
+        }
+    }
+
+    init(reading reader: inout JSONReader) throws {
+        var id: String?, provider: String?, places: Int?, expiresAt: UInt64?
+        try reader.members { reader, name in
+            switch name {
+            case "id": id = try reader.string()
+            case "providerId": provider = try reader.string()
+            case "places": places = try reader.int()
+            case "expiresAt": expiresAt = try reader.uint64()
+            default: try reader.skipValue()
+            }
+        }
+        guard let id, let provider, let places, let expiresAt else { throw reader.shape("a lease needs id, providerId, places and expiresAt") }
+        self.init(id: id, providerID: provider, places: places, expiresAt: expiresAt)
     }
 }
 

@@ -10,7 +10,7 @@ import Logging
 struct Central: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run and administer the central store.",
-        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Replicas.self, Purge.self, Scrub.self, CollectTombstones.self, Backup.self, Restore.self, BeginIncarnation.self, Migrate.self]
+        subcommands: [Serve.self, AddReplica.self, SetScope.self, RotateToken.self, RevokeReplica.self, Replicas.self, Purge.self, Scrub.self, Leases.self, CollectTombstones.self, Backup.self, Restore.self, BeginIncarnation.self, Migrate.self]
     )
 
     /// Where the central store is: an SQLite file (`--db`) or a PostgreSQL database (`--store`).
@@ -249,7 +249,8 @@ struct Central: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rewrite the store's files now if an erasure left old copies of erased values in them.",
             discussion: """
-                On SQLite every erasing sync does this itself (VACUUM, then an emptied write-ahead log). On PostgreSQL \
+                On SQLite the server does this itself right after it answers each erasing sync (VACUUM, then an \
+                emptied write-ahead log); this command waits for a scrub the server is running. On PostgreSQL \
                 it rewrites the store's tables (VACUUM FULL, which locks each table while it runs) and ends and \
                 checkpoints the write-ahead log; `kasvu central serve` does it every hour when an erasure owes it \
                 (README, "Erasure on PostgreSQL"). Does nothing when nothing is owed. Safe while the server runs.
@@ -262,6 +263,35 @@ struct Central: AsyncParsableCommand {
             do {
                 let scrubbed = try await store.withStore { try await $0.scrubErasedBytes() }
                 print(scrubbed ? "Scrubbed: no old copy of an erased value is left in the store's files." : "Nothing to scrub (or a scrub is running elsewhere).")
+            } catch let error as KasvuError { throw CLIError(error) }
+        }
+    }
+
+    struct Leases: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn offline capacity leases on or off, or show whether they are on.",
+            discussion: """
+                With leases on, every office replica is granted, at each sync, a share of each provider's free places \
+                that it may fill offline: a referral made there is active at once (README, "Offline capacity leases"). \
+                Off by default. Turning them off grants no more; places already leased stay reserved until the \
+                offices return them. Takes effect at the next sync, on every server of the store.
+                """
+        )
+
+        enum Setting: String, ExpressibleByArgument, CaseIterable { case on, off }
+
+        @OptionGroup var store: StoreOptions
+
+        @Argument(help: "on or off; absent: show the setting.")
+        var setting: Setting?
+
+        func run() async throws {
+            do {
+                let on = try await store.withStore { opened in
+                    if let setting { try await opened.setCapacityLeases(setting == .on) }
+                    return try await opened.grantsCapacityLeases()
+                }
+                print(on ? "Capacity leases are on: offices may fill leased places offline." : "Capacity leases are off.")
             } catch let error as KasvuError { throw CLIError(error) }
         }
     }

@@ -30,16 +30,16 @@ struct Report: AsyncParsableCommand {
             }
             switch format {
             case .csv:
-                print("providerId,name,pilotArea,pilotAreaName,cap,active,pending,waitlisted,free,activeGroup1,activeGroup2,activeGroup3")
+                print("providerId,name,pilotArea,pilotAreaName,cap,active,pending,waitlisted,reserved,free,activeGroup1,activeGroup2,activeGroup3")
                 for row in rows {
                     let cells = [row.providerID, row.name, row.pilotArea, row.pilotAreaName, "\(row.cap)", "\(row.active)", "\(row.pending)", "\(row.waitlisted)",
-                                 "\(row.free)"] + (1...3).map { "\(row.activeByRiskGroup[$0] ?? 0)" }
+                                 "\(row.reserved)", "\(row.free)"] + (1...3).map { "\(row.activeByRiskGroup[$0] ?? 0)" }
                     print(cells.map(CSV.field).joined(separator: ","))
                 }
             case .json:
                 let objects = rows.map { row -> [String: Any] in
                     ["providerId": row.providerID, "name": row.name, "pilotArea": row.pilotArea, "pilotAreaName": row.pilotAreaName, "cap": row.cap, "active": row.active,
-                     "pending": row.pending, "waitlisted": row.waitlisted, "free": row.free,
+                     "pending": row.pending, "waitlisted": row.waitlisted, "reserved": row.reserved, "free": row.free,
                      "activeByRiskGroup": Dictionary(uniqueKeysWithValues: (1...3).map { ("\($0)", row.activeByRiskGroup[$0] ?? 0) })]
                 }
                 let data = try JSONSerialization.data(withJSONObject: ["items": objects], options: [.prettyPrinted, .sortedKeys])

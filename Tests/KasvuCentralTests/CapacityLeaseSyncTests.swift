@@ -1,0 +1,293 @@
+import Foundation
+import GRDB
+@testable import KasvuCentral
+import KasvuDomain
+import KasvuReplica
+import KasvuSQL
+import KasvuSync
+import KasvuTestSupport
+import Testing
+
+/// Offline capacity leases (issue 18), through real replica files and the central store's own
+/// sync entry point on a clock the test moves: an office with a lease makes a referral active
+/// at once, offline, and the store honours it; leases, confirmations and returns never take a
+/// provider past its cap; a forged lease is refused.
+@Suite struct CapacityLeaseSyncTests {
+    let directory: TemporaryDirectory
+    let clock = OutcomeWindowTests.TestClock()
+    let store: SQLCentralStore
+    let admin: (Replica, SyncClient)
+
+    init(_ backend: CentralBackend) async throws {
+        directory = try TemporaryDirectory()
+        let clock = self.clock
+        clock.set("2026-03-02")
+        store = try await backend.openStore(in: directory, nowMillis: { clock.now })
+        try await store.setCapacityLeases(true)
+        let token = try await store.addReplica(id: "admin", role: .admin, scope: .all)
+        let replica = try Replica.create(at: directory.path("admin.sqlite"), replicaID: "admin", role: .admin, nowMillis: { clock.now })
+        admin = (replica, SyncClient(replica: replica, transport: OutcomeWindowTests.DirectTransport(store: store, token: token)))
+    }
+
+    func office(_ id: String, clock: OutcomeWindowTests.TestClock? = nil) async throws -> (replica: Replica, sync: SyncClient) {
+        let token = try await store.addReplica(id: id, role: .office, scope: .municipalities(["749"]))
+        let clock = clock ?? self.clock
+        let replica = try Replica.create(at: directory.path("\(id).sqlite"), replicaID: id, role: .office, nowMillis: { clock.now })
+        return (replica, SyncClient(replica: replica, transport: OutcomeWindowTests.DirectTransport(store: store, token: token)))
+    }
+
+    func provider(cap: Int) async throws -> String {
+        let provider = try await admin.0.create(.provider, fields: [
+            "name": .string("Työpolku Oy"), "businessId": .string("2077474-0"), "pilotArea": .string("MK11"), "cap": .int(Int64(cap)),
+            "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
+        ])
+        _ = try await admin.1.run()
+        return provider.id
+    }
+
+    /// A client with a confirmed risk group, referred to `provider`.
+    func refer(_ office: Replica, _ n: Int, to provider: String) async throws -> KasvuReplica.Record {
+        let client = try await referable(office, n)
+        return try await office.createReferral(["clientId": .string(client), "providerId": .string(provider), "chosenBy": .string("client")])
+    }
+
+    /// A client with a confirmed risk group.
+    func referable(_ office: Replica, _ n: Int) async throws -> String {
+        let client = try await office.create(.client, fields: [
+            "hetu": .string(testHetu(6100 + n)), "lastName": .string("Asiakas\(n)"), "municipality": .string("749"),
+            "monthsUnemployed": .int(12), "educationLevel": .string("basic"), "monthsEmployedLast24": .int(2), "languageSkills": .string("good"),
+        ])
+        let proposal = try await office.profile(clientID: client.id)
+        _ = try await office.confirmRiskGroup(clientID: client.id, group: proposal.group, reason: nil, confirmedBy: "tester")
+        return client.id
+    }
+
+    func centralState(_ id: String) async throws -> String? {
+        try await store.read { try SQLCentralStore.load($0, .referral, id) }?.value(.state).stringValue
+    }
+
+    /// The leases the store holds for the offices these tests register.
+    func centralLeases() async throws -> [LeaseLedger.Lease] {
+        try await store.read { db in try ["office", "office-a", "office-b"].flatMap { try LeaseLedger.held(db, replica: $0) } }
+    }
+
+    @Test(arguments: CentralBackend.allCases) static func anOfficeActivatesOfflineUnderItsLeaseAndTheStoreHonoursIt(_ backend: CentralBackend) async throws {
+        try await Self(backend).anOfficeActivatesOfflineUnderItsLeaseAndTheStoreHonoursIt()
+    }
+    func anOfficeActivatesOfflineUnderItsLeaseAndTheStoreHonoursIt() async throws {
+        let provider = try await provider(cap: 40)
+        let (office, sync) = try await office("office")
+        _ = try await sync.run()
+        // No referral of its own yet: one place to start with (a quarter of 40 would be 10).
+        let granted = try await office.info().leases
+        #expect(granted.map(\.providerID) == [provider] && granted.map(\.placesLeft) == [1])
+        #expect(granted.first?.expiresAt == clock.now + CapacityLeases.termMillis)
+
+        // Offline: the referral is active at once, under the lease.
+        let referral = try await refer(office, 1, to: provider)
+        #expect(referral["state"] == .string("active") && referral["startDate"] == .string("2026-03-02"))
+        #expect(referral["leaseId"] == .string(granted[0].id))
+        #expect(try await office.info().leases.isEmpty)  // spent
+
+        let summary = try await sync.run()
+        #expect(summary.rejections.isEmpty)
+        #expect(try await centralState(referral.id) == "active")
+        // The spent lease went back with that sync, and a new one came: the office's share of
+        // the referrals (all of them) within a quarter of the 39 free places.
+        let renewed = try await office.info().leases
+        #expect(renewed.map(\.placesLeft) == [9] && renewed.first?.id != granted[0].id)
+        #expect(try await centralLeases().map(\.places) == [9])
+        _ = try await admin.1.run()
+        #expect(try await admin.0.get(.referral, id: referral.id)["state"] == .string("active"))
+        // The central office's caseload counts the reserved places out of the free ones.
+        let caseload = try #require(try await admin.0.caseloadReport().first)
+        #expect(caseload.active == 1 && caseload.reserved == 9 && caseload.free == 30)
+        #expect(try await office.caseloadReport().first?.reserved == 9)  // an office: its own lease
+        // A provider's or the central office's replica asks for none.
+        #expect(try await admin.0.info().leases.isEmpty)
+    }
+
+    /// Off until the purchaser turns them on; turned off, no more are granted, and what an
+    /// office holds stays its own to spend.
+    @Test(arguments: CentralBackend.allCases) static func leasesAreOffUntilTurnedOn(_ backend: CentralBackend) async throws {
+        try await Self(backend).leasesAreOffUntilTurnedOn()
+    }
+    func leasesAreOffUntilTurnedOn() async throws {
+        #expect(try await store.setCapacityLeases(false))  // the suite's init turned them on
+        let provider = try await provider(cap: 40)
+        let (office, sync) = try await office("office")
+        _ = try await sync.run()
+        #expect(try await office.info().leases.isEmpty)
+        #expect(try await refer(office, 1, to: provider)["state"] == .string("pending"))
+        try await store.setCapacityLeases(true)
+        _ = try await sync.run()
+        let held = try await office.info().leases
+        #expect(held.count == 1)
+        try await store.setCapacityLeases(false)
+        _ = try await sync.run()
+        #expect(try await office.info().leases == held)
+        #expect(try await refer(office, 2, to: provider)["state"] == .string("active"))
+        _ = try await sync.run()
+        // Still held, one place fewer, on both sides; turned off, nothing new was granted.
+        #expect(try await office.info().leases.map(\.placesLeft) == [held[0].placesLeft - 1])
+        #expect(try await centralLeases().map(\.spent) == [1])
+    }
+
+    /// Cap 4: the first office's lease reserves one place; the other office's four pending
+    /// referrals get the other three and a waitlist place; the leased activation takes the
+    /// reserved place. Never more than four active.
+    @Test(arguments: CentralBackend.allCases) static func leasesAndConfirmationsStayWithinTheCap(_ backend: CentralBackend) async throws {
+        try await Self(backend).leasesAndConfirmationsStayWithinTheCap()
+    }
+    func leasesAndConfirmationsStayWithinTheCap() async throws {
+        let provider = try await provider(cap: 4)
+        let (first, firstSync) = try await office("office-a")
+        let (second, secondSync) = try await office("office-b")
+        _ = try await firstSync.run()
+        _ = try await secondSync.run()
+        #expect(try await first.info().leases.map(\.placesLeft) == [1])
+        #expect(try await second.info().leases.isEmpty)  // 3 free: fewer than four, no lease
+
+        var pending: [String] = []
+        for n in 1...4 { pending.append(try await refer(second, n, to: provider).id) }
+        #expect(try await second.get(.referral, id: pending[0])["state"] == .string("pending"))
+        _ = try await secondSync.run()
+        let decided = try await pending.asyncMap { try await centralState($0) }
+        #expect(decided.filter { $0 == "active" }.count == 3 && decided.filter { $0 == "waitlisted" }.count == 1, "\(decided)")
+
+        let leased = try await refer(first, 5, to: provider)
+        #expect(leased["state"] == .string("active"))
+        #expect(try await firstSync.run().rejections.isEmpty)
+        #expect(try await centralState(leased.id) == "active")
+        let active = try await store.read { db in try SQLCentralReads(db: db).referrals(ofProvider: provider, in: [.active]).count }
+        #expect(active == 4)
+        #expect(try await centralLeases().isEmpty)  // spent, returned, none free to grant
+        _ = try await secondSync.run()
+        #expect(try await second.info().leases.isEmpty)
+    }
+
+    /// A lease that expires unspent goes back at the next sync, and its place goes to the
+    /// referral waiting for it.
+    @Test(arguments: CentralBackend.allCases) static func anExpiredLeaseGivesItsPlacesBack(_ backend: CentralBackend) async throws {
+        try await Self(backend).anExpiredLeaseGivesItsPlacesBack()
+    }
+    func anExpiredLeaseGivesItsPlacesBack() async throws {
+        let provider = try await provider(cap: 4)
+        let (first, firstSync) = try await office("office-a")
+        let (second, secondSync) = try await office("office-b")
+        _ = try await firstSync.run()
+        _ = try await secondSync.run()
+        var referrals: [String] = []
+        for n in 1...4 { referrals.append(try await refer(second, n, to: provider).id) }
+        _ = try await secondSync.run()
+        let waiting = try await referrals.asyncFilter { try await centralState($0) == "waitlisted" }
+        #expect(waiting.count == 1)
+
+        clock.set("2026-03-10")  // past the week
+        #expect(try await first.info().leases.isEmpty)  // expired: no longer offered to spend
+        _ = try await firstSync.run()
+        #expect(try await centralState(waiting[0]) == "active")
+        #expect(try await centralLeases().isEmpty)
+        // No lease now, and the office sees the provider full: a new referral is refused there.
+        do {
+            _ = try await refer(first, 5, to: provider)
+            Issue.record("a referral to a full provider with no lease was made")
+        } catch let error as KasvuError {
+            #expect(error.kind == .capacityExceeded)
+        }
+    }
+
+    /// A laptop whose clock is ten days behind spends its lease (the laptop sees no expiry),
+    /// but the start date it gives is before the grant: capitation would be paid for days
+    /// before the place existed. The store refuses it.
+    @Test(arguments: CentralBackend.allCases) static func aLeasedReferralIsNotBackdated(_ backend: CentralBackend) async throws {
+        try await Self(backend).aLeasedReferralIsNotBackdated()
+    }
+    func aLeasedReferralIsNotBackdated() async throws {
+        let provider = try await provider(cap: 40)
+        let behind = OutcomeWindowTests.TestClock()
+        behind.set("2026-02-20")
+        let (office, sync) = try await office("office", clock: behind)
+        _ = try await sync.run()
+        let referral = try await refer(office, 1, to: provider)
+        #expect(referral["state"] == .string("active") && referral["startDate"] == .string("2026-02-20"))
+        let refusal = try #require(try await sync.run().rejections.first { $0.id == referral.id })
+        #expect(refusal.kind == "validation_failed" && refusal.message.contains("before the lease was granted (2026-03-02)"), "\(refusal)")
+        #expect(try await centralState(referral.id) == nil)
+    }
+
+    /// Two offices refer one client at once, one under its lease: only one place can be paid
+    /// for, so the leased activation that arrives second is refused, and names the reason.
+    @Test(arguments: CentralBackend.allCases) static func oneClientHoldsOnePlace(_ backend: CentralBackend) async throws {
+        try await Self(backend).oneClientHoldsOnePlace()
+    }
+    func oneClientHoldsOnePlace() async throws {
+        let provider = try await provider(cap: 40)
+        let (first, firstSync) = try await office("office-a")
+        let (second, secondSync) = try await office("office-b")
+        _ = try await firstSync.run()
+        let client = try await referable(first, 1)
+        _ = try await firstSync.run()
+        _ = try await secondSync.run()  // office B holds the client too, and a lease
+        let refer = ["clientId": FieldValue.string(client), "providerId": .string(provider), "chosenBy": .string("client")]
+        let earlier = try await second.createReferral(refer)
+        let leased = try await first.createReferral(refer)  // office A has not heard of B's
+        #expect(earlier["state"] == .string("active") && leased["state"] == .string("active"))
+        _ = try await secondSync.run()
+        #expect(try await centralState(earlier.id) == "active")
+        let refusal = try #require(try await firstSync.run().rejections.first { $0.id == leased.id })
+        #expect(refusal.kind == "validation_failed" && refusal.message.contains("already has an active or waitlisted referral"), "\(refusal)")
+        #expect(try await centralState(leased.id) == nil)
+    }
+
+    /// A laptop whose lease table was edited: a lease id of another office, or more places than
+    /// granted. The store checks its own ledger and refuses those referrals; the cap holds.
+    @Test(arguments: CentralBackend.allCases) static func aForgedLeaseIsRefused(_ backend: CentralBackend) async throws {
+        try await Self(backend).aForgedLeaseIsRefused()
+    }
+    func aForgedLeaseIsRefused() async throws {
+        let provider = try await provider(cap: 40)
+        let (first, firstSync) = try await office("office-a")
+        let (second, secondSync) = try await office("office-b")
+        _ = try await firstSync.run()
+        _ = try await secondSync.run()
+        let firstLease = try #require(try await first.info().leases.first)
+        // Office B claims office A's lease, and office A claims five places of its one.
+        let secondFile = try DatabaseQueue(path: second.path)
+        try await secondFile.write { db in
+            try db.execute(sql: "UPDATE capacity_lease SET id = ?, places = 5", arguments: [firstLease.id])
+        }
+        try secondFile.close()
+        let firstFile = try DatabaseQueue(path: first.path)
+        try await firstFile.write { db in try db.execute(sql: "UPDATE capacity_lease SET places = 5") }
+        try firstFile.close()
+
+        let stolen = try await refer(second, 1, to: provider)
+        #expect(stolen["state"] == .string("active"))  // as the edited laptop believes
+        let stolenRejections = try await secondSync.run().rejections
+        let refusal = try #require(stolenRejections.first { $0.id == stolen.id })
+        #expect(refusal.kind == "capacity_exceeded" && refusal.message.contains("not a capacity lease this replica holds"))
+        #expect(try await centralState(stolen.id) == nil)
+
+        let own = try await refer(first, 2, to: provider), extra = try await refer(first, 3, to: provider)
+        #expect(own["state"] == .string("active") && extra["state"] == .string("active"))
+        let rejections = try await firstSync.run().rejections
+        #expect(try await centralState(own.id) == "active")
+        #expect(rejections.map(\.id) == [extra.id] && rejections.first?.message.contains("all 1 places of the lease are spent") == true, "\(rejections)")
+        #expect(try await centralState(extra.id) == nil)
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+
+    func asyncFilter(_ keep: (Element) async throws -> Bool) async rethrows -> [Element] {
+        var result: [Element] = []
+        for element in self where try await keep(element) { result.append(element) }
+        return result
+    }
+}
