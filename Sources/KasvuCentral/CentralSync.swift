@@ -158,7 +158,7 @@ extension SQLCentralStore {
         }
         try Self.checkActor(db, header, replica: replica)
         var result = MergeResult(rejections: rejections, evict: [], sentText: [:], echoed: [:])
-        let at = ISO8601DateFormatter().string(from: Date())  // once: creating a formatter is costly
+        let at = UTCTimestamp.string()
         let reads = SQLCentralReads(db: db)
         var resolver = ScopeResolver(reads: reads, scope: replica.scope, today: today)
         // The replica's other actors, each bounded by the writes the central store holds from it.

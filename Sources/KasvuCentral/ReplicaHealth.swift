@@ -88,7 +88,7 @@ extension SQLCentralStore {
     /// Notes a sync of `replicaID` that failed after its token was accepted, with the error's
     /// kind (a stable snake_case word, never the message: it may quote what was sent).
     public func recordSyncFailure(replicaID: String, kind: KasvuError.Kind) async throws {
-        let at = ISO8601DateFormatter().string(from: Date())
+        let at = UTCTimestamp.string()
         try await write { db in
             _ = try db.execute("UPDATE replica SET last_failure_at = ?, last_error_kind = ? WHERE id = ?", [at, kind.rawValue, replicaID])
         }
