@@ -56,9 +56,9 @@ extension Replica {
         }
     }
 
-    /// Marks the leases that expired by this laptop's clock, or are spent, as returned; then
-    /// lists every lease marked so. Called before the outbox is read for a push, so that an
-    /// activation under a lease made before the mark travels in that push or an earlier one.
+    /// Marks the leases that expired by this laptop's clock, or are spent, as returned (no
+    /// activation spends them after); then lists every lease marked so. Which of them a request
+    /// may give back is ``returnable(_:pushing:)``'s to say.
     func leasesToReturn() async throws -> [String] {
         guard role == .office else { return [] }
         let now = Int64(clamping: nowMillis())

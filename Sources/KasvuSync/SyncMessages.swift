@@ -53,8 +53,7 @@ public struct SyncHeader: Sendable, Hashable {
     /// An office replica that can spend capacity leases asks for them (``SyncResponse/leases``).
     public var leasesWanted: Bool
     /// Leases the replica gives back: it spends no more places of them, and every referral it
-    /// activated under them is in this request's push or an earlier one. Sent only with a push
-    /// that leaves nothing unpushed.
+    /// activated under them is in this request's push or an earlier one.
     public var leasesReturned: [String]
 
     public init(schemaVersion: Int, replicaID: String, actor: ActorID, actorCounter: UInt64, clock: HLC, cursor: Int64,
