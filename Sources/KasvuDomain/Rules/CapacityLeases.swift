@@ -21,7 +21,7 @@ public enum CapacityLeases {
     /// One office holds at most this fraction of a provider's free places at a time (1/4):
     /// the rest stays for the other offices and for the referrals the central store confirms.
     public static let shareDivisor = 4
-    /// An office's demand is its referrals created in this many days.
+    /// An office's demand for a provider is its referrals to it made in this many days.
     public static let demandWindowDays = 30
 
     /// Places of a provider that are neither taken (its active referrals) nor reserved (the
@@ -32,14 +32,14 @@ public enum CapacityLeases {
     }
 
     /// The places an office is granted for one provider: in proportion to the office's share
-    /// of all recent referrals (rounded up, at least 1, so that a new office can start), never
+    /// of all offices' recent referrals to it (rounded up, at least 1, so that a new office can start), never
     /// more than a quarter of the free places (rounded down): none when fewer than four are free,
     /// so that the last places go through the central store's confirmation.
     ///
     /// - Parameters:
     ///   - free: ``free(cap:taken:reserved:)`` after the office's returned leases are released.
-    ///   - officeReferrals: the office's referrals created in the last ``demandWindowDays`` days.
-    ///   - allReferrals: all offices' referrals created in the same days.
+    ///   - officeReferrals: the office's referrals to the provider made in the last ``demandWindowDays`` days.
+    ///   - allReferrals: all offices' referrals to the provider made in the same days.
     public static func grant(free: Int, officeReferrals: Int, allReferrals: Int) -> Int {
         let ceiling = max(0, free) / shareDivisor
         guard ceiling > 0 else { return 0 }

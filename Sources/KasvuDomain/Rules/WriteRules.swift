@@ -47,7 +47,7 @@ public enum WriteRules {
     /// decision against today's caps.
     ///
     /// `leased`: the write creates a referral an office activates under its capacity lease
-    /// (``isLeasedActivation(_:role:)``): its state `active` and start date are the office's.
+    /// (``isLeasedCreation(_:role:)``): its state `active` and start date are the office's.
     public static func fieldRefusal(_ kind: EntityKind, field: String, value: FieldValue, role: ReplicaRole, importing: Bool = false,
                                     leased: Bool = false) -> String? {
         if kind == .referral && field == FieldKey.importedBy.rawValue && role != .admin {
