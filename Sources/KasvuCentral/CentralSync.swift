@@ -347,7 +347,10 @@ extension SQLCentralStore {
             if let client = state.value(.clientId).stringValue { clients.insert(client) }
         }
         let reads = SQLCentralReads(db: db)
-        for envelope in merged where envelope.entity == .referral { try scheduler.keepFinalState(reads, referral: envelope.id) }
+        for envelope in merged where envelope.entity == .referral {
+            try scheduler.keepFinalState(reads, referral: envelope.id)
+            try scheduler.endLeasedDuplicate(reads, referral: envelope.id)
+        }
         for provider in touched.sorted() { try scheduler.schedule(reads, provider: provider) }
         try CentralActor.save(centralStamp, db)
         sequence = next

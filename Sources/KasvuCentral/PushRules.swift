@@ -53,7 +53,7 @@ struct PushRules {
         let machine: KasvuError? = switch kind {
         case .referral:
             importing ? try importRefusal(merged)
-                : try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written, leased: leased) ?? (leased ? try leaseRefusal(id, merged) : nil)
+                : try referralRefusal(pushed: pushed, stored: stored, merged: merged, written: written, leased: leased) ?? (leased ? try leaseRefusal(merged) : nil)
         case .assessment: try assessmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         case .enrolment: try enrolmentRefusal(pushed: pushed, stored: stored, merged: merged, written: written)
         default: nil
@@ -162,10 +162,10 @@ struct PushRules {
     /// A leased activation spends a place of a live lease this replica holds for the
     /// referral's provider (``LeaseLedger``): the place reserved for it since the grant, so the
     /// cap holds whatever the laptop's clock said. The merge then counts it spent.
-    /// Its start date lies between the grant and today (capitation is paid from it). And, as
-    /// for a pending referral, the client holds no other place: two offices that referred one
-    /// client offline at once cannot both be paid for it; the second to arrive is refused.
-    private func leaseRefusal(_ id: String, _ merged: RecordState) throws -> KasvuError? {
+    /// Its start date lies between the grant and today (capitation is paid from it). A client
+    /// who holds a place already is the scheduler's to decide after the merge
+    /// (``ReferralScheduler/endLeasedDuplicate(_:referral:)``), as for a pending referral.
+    private func leaseRefusal(_ merged: RecordState) throws -> KasvuError? {
         let leaseID = merged.value(.leaseId).stringValue ?? ""
         guard let lease = try reads.lease(leaseID), lease.replicaID == replicaID,
               lease.providerID == merged.value(.providerId).stringValue else {
@@ -179,10 +179,6 @@ struct PushRules {
         }
         if let refusal = CapacityLeases.startDateRefusal(start, expiresAt: lease.expiresAt, latestToday: today) {
             return .validationFailed(field: "startDate", refusal)
-        }
-        if let client = merged.value(.clientId).stringValue,
-           try reads.clientHasReferral(client, to: nil, in: ReferralState.holdingPlace, except: id) {
-            return .validationFailed(field: "clientId", "client \(client) already has an active or waitlisted referral, made elsewhere")
         }
         return nil
     }

@@ -39,6 +39,24 @@ struct ReferralScheduler {
         try save(.referral, id, resolved)
     }
 
+    /// A referral an office made active under its capacity lease for a client who already
+    /// holds a place (another office referred the same person at the same time, offline): one
+    /// place only can be paid for. The place already held stands; this one is ended by the
+    /// central store as its own decision on its start day (`client_already_referred`), so every
+    /// replica converges on it and the lease's place goes back to the free ones.
+    func endLeasedDuplicate(_ reads: any CentralReads, referral id: String) throws {
+        guard let state = try reads.record(.referral, id), !state.isDeleted, state.value(.leaseId).stringValue != nil,
+              state.value(.state) == .string(ReferralState.active.rawValue), let client = state.value(.clientId).stringValue,
+              try reads.clientHasReferral(client, to: nil, in: ReferralState.holdingPlace, except: id) else { return }
+        let start = state.value(.startDate).stringValue.flatMap { try? CalendarDate(iso: $0) }
+        let changes = try ReferralState.active.transition(to: .ended, date: start ?? today, reason: "client_already_referred", today: today,
+                                                          startDate: start)
+        var ended = state
+        let stamp = try stamp()
+        ended.write(changes, dot: stamp.dot, hlc: stamp.hlc)
+        try save(.referral, id, ended)
+    }
+
     func schedule(_ reads: any CentralReads, provider providerID: String) throws {
         guard let provider = try reads.record(.provider, providerID), !provider.isDeleted else { return }
         let cap = provider.value(.cap).intValue ?? 0

@@ -50,15 +50,19 @@ public struct Simulation: Sendable {
     public let centralRestores: Bool
     /// Whether laptops are backed up, restored from their backup and copied to a second laptop.
     public let laptopRestores: Bool
+    /// Whether capacity leases are on (issue 18), with a provider cap of 12 instead of 2, so
+    /// that offices hold leases and make referrals active offline.
+    public let leases: Bool
 
     public init(seed: UInt64, replicas: Int = 3, steps: Int = 60, malicious: Bool = true, centralRestores: Bool = false,
-                laptopRestores: Bool = false, directory: URL) {
+                laptopRestores: Bool = false, leases: Bool = false, directory: URL) {
         self.seed = seed
         self.replicaCount = replicas
         self.steps = steps
         self.malicious = malicious
         self.centralRestores = centralRestores
         self.laptopRestores = laptopRestores
+        self.leases = leases
         self.directory = directory
     }
 
@@ -77,6 +81,8 @@ public struct Simulation: Sendable {
         public var laptopBackups = 0, laptopRestores = 0, laptopCopies = 0, recoveries = 0
         /// Referrals made and hours reported by honest replicas (writes that landed locally).
         public var referrals = 0, hours = 0
+        /// Of those referrals, the ones made active at once under a capacity lease.
+        public var leasedReferrals = 0
         /// Hours reports a restored central store refused because it decided their referral
         /// anew, later than the month reported (README, "Backup and restore"): kept by their
         /// replica, shown in `sync/status`, and sent again at every sync.
@@ -109,6 +115,7 @@ public struct Simulation: Sendable {
             evictions += other.evictions
             forgeries += other.forgeries
             referrals += other.referrals
+            leasedReferrals += other.leasedReferrals
             hours += other.hours
             hoursRefusedAfterRedecision += other.hoursRefusedAfterRedecision
             violations += other.violations
@@ -120,7 +127,7 @@ public struct Simulation: Sendable {
                 + "central backups \(centralBackups) and restores \(centralRestores), erased clients searched \(erasures), "
                 + "tombstone collections \(collections) (\(collectedTombstones) collected, \(refusedAsCollected) late writes refused), "
                 + "laptop backups \(laptopBackups), restores \(laptopRestores), copies \(laptopCopies), recoveries \(recoveries), conflicts \(conflicts), "
-                + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals), hours reports \(hours) "
+                + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals) (\(leasedReferrals) leased), hours reports \(hours) "
                 + "(\(hoursRefusedAfterRedecision) refused after a restore decided their referral anew), violations \(violations.count)"
         }
     }
@@ -160,8 +167,11 @@ public struct Simulation: Sendable {
         func newID() -> String { UUID(uuid: (0..<16).reduce(into: [UInt8]()) { bytes, _ in bytes.append(UInt8.random(in: 0...255, using: &rng)) }.withUnsafeBytes { $0.load(as: uuid_t.self) }).uuidString.lowercased() }
         let provider = try await replicas[0].replica.create(.provider, fields: [
             "name": .string("Työpolku Oy"), "businessId": .string("2077474-0"), "pilotArea": .string("Pohjois-Savo"),
-            "cap": .int(2), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
+            "cap": .int(Int64(cap)), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
         ], id: newID())
+        if leases { try await store.current.setCapacityLeases(true) }
+        // Leased referrals the store has held active: none may ever be taken back.
+        var leasedActive: Set<String> = []
         var log: [LoggedWrite] = []
         let sightings = laptopRestores ? nil : Sightings()
         var person = 0
@@ -328,10 +338,11 @@ public struct Simulation: Sendable {
                     }
                     // Refused locally when the client already has an open referral: only a
                     // referral made counts, so that the cap check has something to check.
-                    if (try? await replica.createReferral(["clientId": .string(target.id), "providerId": .string(provider.id), "chosenBy": .string("client")],
-                                                          id: newID())) != nil {
+                    if let made = try? await replica.createReferral(["clientId": .string(target.id), "providerId": .string(provider.id), "chosenBy": .string("client")],
+                                                                    id: newID()) {
                         report.writes += 1
                         report.referrals += 1
+                        if made["leaseId"] != .null { report.leasedReferrals += 1 }
                     }
                 }
             case 11 where !live.isEmpty && !narrow:
@@ -358,7 +369,8 @@ public struct Simulation: Sendable {
             default:
                 report.syncs += 1
                 if !(await sync(index, faulty: true)) { report.failedSyncs += 1 }
-                try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
+                try checkCaps(centralPath, provider: provider.id, cap: cap, &report)
+                if leases { try checkLeases(centralPath, provider: provider.id, cap: cap, held: &leasedActive, &report) }
             }
             switch centralRestores ? Int.random(in: 0..<60, using: &backupRandom) : -1 {
             case 0:
@@ -543,7 +555,8 @@ public struct Simulation: Sendable {
                 for write in writes { trace("  \(key): \(write.dot) by r\(write.writer) at \(write.hlc.rawValue), seen \(write.seen), former \(write.formerDots)") }
             }
         }
-        try checkCaps(centralPath, provider: provider.id, cap: 2, &report)
+        try checkCaps(centralPath, provider: provider.id, cap: cap, &report)
+        if leases { try checkLeases(centralPath, provider: provider.id, cap: cap, held: &leasedActive, &report) }
         for dot in try CentralInspection.reusedDots(centralPath) {
             report.violations.append("the central store holds two different writes under \(dot)")
         }
@@ -593,6 +606,22 @@ public struct Simulation: Sendable {
     private func checkCaps(_ centralPath: String, provider: String, cap: Int, _ report: inout Report) throws {
         let active = try CentralInspection.activeReferrals(centralPath, provider: provider)
         if active > cap { report.violations.append("provider has \(active) active referrals, cap \(cap)") }
+    }
+
+    /// The provider's cap of 2, or 12 with leases on.
+    var cap: Int { leases ? 12 : 2 }
+
+    /// With leases on: active and reserved places together within the cap (escrow), and no
+    /// leased referral the store held active ever taken back (pending, waitlisted, rejected).
+    private func checkLeases(_ centralPath: String, provider: String, cap: Int, held: inout Set<String>, _ report: inout Report) throws {
+        let active = try CentralInspection.activeReferrals(centralPath, provider: provider)
+        let reserved = try CentralInspection.reservedPlaces(centralPath, provider: provider)
+        if active + reserved > cap { report.violations.append("provider has \(active) active and \(reserved) reserved places, cap \(cap)") }
+        let states = try CentralInspection.leasedReferralStates(centralPath)
+        for id in held where ["pending", "waitlisted", "rejected"].contains(states[id] ?? "") {
+            report.violations.append("leased referral \(id) was taken back: \(states[id] ?? "")")
+        }
+        held.formUnion(states.filter { $0.value == "active" }.keys)
     }
 
     static func scope(of index: Int) -> ReplicaScope {

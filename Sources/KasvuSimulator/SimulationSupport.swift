@@ -139,6 +139,23 @@ enum CentralInspection {
         try read(path) { db in Set(try String.fetchAll(db, sql: "SELECT id FROM collected")) }
     }
 
+    /// Places the store's live capacity leases reserve for `provider` and have not spent.
+    static func reservedPlaces(_ path: String, provider: String) throws -> Int {
+        try read(path) { db in
+            try Int.fetchOne(db, sql: "SELECT coalesce(sum(places - spent), 0) FROM capacity_lease WHERE provider_id = ?", arguments: [provider]) ?? 0
+        }
+    }
+
+    /// The state of every referral made under a capacity lease, by id.
+    static func leasedReferralStates(_ path: String) throws -> [String: String] {
+        try read(path) { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, json_extract(state, '$.f.state[0][0]') AS state FROM record
+                WHERE entity = 'referral' AND json_extract(state, '$.f.leaseId[0][0]') IS NOT NULL
+                """).reduce(into: [:]) { $0[$1["id"]] = ($1["state"] as String?) ?? "" }
+        }
+    }
+
     static func activeReferrals(_ path: String, provider: String) throws -> Int {
         try read(path) { db in
             try Int.fetchOne(db, sql: """

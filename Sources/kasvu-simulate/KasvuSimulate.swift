@@ -32,6 +32,9 @@ struct KasvuSimulate: AsyncParsableCommand {
     @Flag(help: "Also back laptops up, restore them and copy them to a second laptop (not yet in CI: README, \"Proof under faults\").")
     var laptopRestores = false
 
+    @Flag(help: "Turn capacity leases on, with a provider cap of 12: offices make referrals active offline (issue 18).")
+    var leases = false
+
     func validate() throws {
         guard schedules > 0, replicas >= 2, steps > 0 else { throw ValidationError("--schedules and --steps must be positive, --replicas at least 2") }
     }
@@ -45,7 +48,8 @@ struct KasvuSimulate: AsyncParsableCommand {
             // KASVU_SIM_KEEP=1 keeps the schedule's files for inspection.
             defer { if ProcessInfo.processInfo.environment["KASVU_SIM_KEEP"] == nil { try? FileManager.default.removeItem(at: directory) } }
             let report = try await Simulation(seed: seed, replicas: replicas, steps: steps, malicious: malicious,
-                                              centralRestores: centralRestores, laptopRestores: laptopRestores, directory: directory).run()
+                                              centralRestores: centralRestores, laptopRestores: laptopRestores, leases: leases,
+                                              directory: directory).run()
             totals.add(report)
             if !report.violations.isEmpty {
                 failures += 1
