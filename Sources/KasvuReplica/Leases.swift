@@ -63,11 +63,17 @@ extension Replica {
         guard role == .office else { return [] }
         let now = Int64(clamping: nowMillis())
         let due = "returned = 0 AND (expires_at <= ? OR spent >= places)"
-        // A write transaction (and its fsync) only when a lease is due: most syncs have none.
-        if try await read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM capacity_lease WHERE \(due) LIMIT 1", arguments: [now]) ?? false }) {
-            try await write { db in try db.execute(sql: "UPDATE capacity_lease SET returned = 1 WHERE \(due)", arguments: [now]) }
+        // One read in the usual sync, where nothing is due; a write (and its fsync) only when
+        // a lease is to be marked.
+        let (returned, anyDue) = try await read { db in
+            (try String.fetchAll(db, sql: "SELECT id FROM capacity_lease WHERE returned = 1 ORDER BY id"),
+             try Bool.fetchOne(db, sql: "SELECT 1 FROM capacity_lease WHERE \(due) LIMIT 1", arguments: [now]) ?? false)
         }
-        return try await read { db in try String.fetchAll(db, sql: "SELECT id FROM capacity_lease WHERE returned = 1 ORDER BY id") }
+        guard anyDue else { return returned }
+        return try await write { db in
+            try db.execute(sql: "UPDATE capacity_lease SET returned = 1 WHERE \(due)", arguments: [now])
+            return try String.fetchAll(db, sql: "SELECT id FROM capacity_lease WHERE returned = 1 ORDER BY id")
+        }
     }
 
     /// Of the leases marked returned, those no referral still waiting in the outbox names,

@@ -72,7 +72,7 @@ public enum CapacityLeases {
 }
 
 /// A lease as a replica holds it and `replica/info` shows it.
-public struct CapacityLease: Sendable, Hashable, Codable {
+public struct CapacityLease: Sendable, Hashable {
     /// The central store's id of the grant; a leased referral names it (`leaseId`).
     public var id: String
     public var providerID: String
