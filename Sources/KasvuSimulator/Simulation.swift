@@ -83,6 +83,9 @@ public struct Simulation: Sendable {
         public var referrals = 0, hours = 0
         /// Of those referrals, the ones made active at once under a capacity lease.
         public var leasedReferrals = 0
+        /// With leases: days the clock jumped (a weekend, a holiday), leases the store granted,
+        /// and those given back only after their expiry.
+        public var daysPassed = 0, leasesGranted = 0, leasesReturnedExpired = 0
         /// Hours reports a restored central store refused because it decided their referral
         /// anew, later than the month reported (README, "Backup and restore"): kept by their
         /// replica, shown in `sync/status`, and sent again at every sync.
@@ -116,6 +119,9 @@ public struct Simulation: Sendable {
             forgeries += other.forgeries
             referrals += other.referrals
             leasedReferrals += other.leasedReferrals
+            daysPassed += other.daysPassed
+            leasesGranted += other.leasesGranted
+            leasesReturnedExpired += other.leasesReturnedExpired
             hours += other.hours
             hoursRefusedAfterRedecision += other.hoursRefusedAfterRedecision
             violations += other.violations
@@ -127,7 +133,8 @@ public struct Simulation: Sendable {
                 + "central backups \(centralBackups) and restores \(centralRestores), erased clients searched \(erasures), "
                 + "tombstone collections \(collections) (\(collectedTombstones) collected, \(refusedAsCollected) late writes refused), "
                 + "laptop backups \(laptopBackups), restores \(laptopRestores), copies \(laptopCopies), recoveries \(recoveries), conflicts \(conflicts), "
-                + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals) (\(leasedReferrals) leased), hours reports \(hours) "
+                + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals) (\(leasedReferrals) leased), "
+                + "days passed \(daysPassed), leases granted \(leasesGranted) (\(leasesReturnedExpired) given back after their expiry), hours reports \(hours) "
                 + "(\(hoursRefusedAfterRedecision) refused after a restore decided their referral anew), violations \(violations.count)"
         }
     }
@@ -170,8 +177,13 @@ public struct Simulation: Sendable {
             "cap": .int(Int64(cap)), "capitationBase": .string("200.00"), "hourlyRate": .string("10.00"),
         ], id: newID())
         if leases { try await store.current.setCapacityLeases(true) }
-        // Leased referrals the store has held active: none may ever be taken back.
-        var leasedActive: Set<String> = []
+        // Leased referrals the store has held active (none may ever be taken back), and the
+        // store's leases as last seen.
+        var leaseWatch = LeaseWatch()
+        // With leases, days pass now and then, so that leases expire, are given back and granted
+        // anew; from their own stream, so that the other faults of a seed stay what they were.
+        // At most 25 days in all: an office that does not sync for 30 days counts as away.
+        var dayRandom = SplitMix64(seed: seed ^ 0xDA75)
         var log: [LoggedWrite] = []
         let sightings = laptopRestores ? nil : Sightings()
         var person = 0
@@ -292,11 +304,22 @@ public struct Simulation: Sendable {
 
         for _ in 0..<steps {
             time.advance(by: UInt64.random(in: 1...2_000, using: &rng))
+            if leases, Int.random(in: 0..<12, using: &dayRandom) == 0 {
+                let days = Int.random(in: 1...4, using: &dayRandom)
+                if report.daysPassed + days <= 25 {
+                    time.advance(by: UInt64(days) * 86_400_000)
+                    report.daysPassed += days
+                    trace("\(days) days pass")
+                }
+            }
             let index = Int.random(in: 0..<replicas.count, using: &rng)
             let replica = replicas[index].replica
             let narrow = replicas[index].scope == .municipalities(["749"])
             let live = try await replica.list(.client, limit: 1000).items
-            let action = live.isEmpty ? 0 : Int.random(in: 0..<20, using: &rng)
+            // With leases, the wide office refers clients more often (from the days' stream), so
+            // that leases are spent and places run short.
+            let referring = leases && index == 1 && !live.isEmpty && Int.random(in: 0..<4, using: &dayRandom) == 0
+            let action = referring ? 10 : live.isEmpty ? 0 : Int.random(in: 0..<20, using: &rng)
             switch action {
             case 0..<4:
                 person += 1
@@ -368,9 +391,16 @@ public struct Simulation: Sendable {
                 replicas[index].skew.set(Int64.random(in: -60_000...60_000, using: &rng))
             default:
                 report.syncs += 1
-                if !(await sync(index, faulty: true)) { report.failedSyncs += 1 }
+                if await sync(index, faulty: true) {
+                    // After its sync, no replica sees more active referrals than the cap either.
+                    let seen = try await replicas[index].replica.list(.referral, where: ["providerId": .string(provider.id), "state": .string("active")],
+                                                                     limit: 1000).items.count
+                    if seen > cap { report.violations.append("r\(index) shows \(seen) active referrals after its sync, cap \(cap)") }
+                } else {
+                    report.failedSyncs += 1
+                }
                 try checkCaps(centralPath, provider: provider.id, cap: cap, &report)
-                if leases { try checkLeases(centralPath, provider: provider.id, cap: cap, held: &leasedActive, &report) }
+                if leases { try checkLeases(centralPath, provider: provider.id, cap: cap, watch: &leaseWatch, now: time.now(), &report) }
             }
             switch centralRestores ? Int.random(in: 0..<60, using: &backupRandom) : -1 {
             case 0:
@@ -556,7 +586,7 @@ public struct Simulation: Sendable {
             }
         }
         try checkCaps(centralPath, provider: provider.id, cap: cap, &report)
-        if leases { try checkLeases(centralPath, provider: provider.id, cap: cap, held: &leasedActive, &report) }
+        if leases { try checkLeases(centralPath, provider: provider.id, cap: cap, watch: &leaseWatch, now: time.now(), &report) }
         for dot in try CentralInspection.reusedDots(centralPath) {
             report.violations.append("the central store holds two different writes under \(dot)")
         }
@@ -611,17 +641,30 @@ public struct Simulation: Sendable {
     /// The provider's cap of 2, or 12 with leases on.
     var cap: Int { leases ? 12 : 2 }
 
+    /// What the lease check remembers between syncs.
+    struct LeaseWatch {
+        /// Leased referrals the store has held active.
+        var active: Set<String> = []
+        /// The store's leases, with their expiry.
+        var leases: [String: UInt64] = [:]
+    }
+
     /// With leases on: active and reserved places together within the cap (escrow), and no
     /// leased referral the store held active ever taken back (pending, waitlisted, rejected).
-    private func checkLeases(_ centralPath: String, provider: String, cap: Int, held: inout Set<String>, _ report: inout Report) throws {
+    /// Counts the leases granted, and those given back after their expiry.
+    private func checkLeases(_ centralPath: String, provider: String, cap: Int, watch: inout LeaseWatch, now: UInt64, _ report: inout Report) throws {
         let active = try CentralInspection.activeReferrals(centralPath, provider: provider)
         let reserved = try CentralInspection.reservedPlaces(centralPath, provider: provider)
         if active + reserved > cap { report.violations.append("provider has \(active) active and \(reserved) reserved places, cap \(cap)") }
         let states = try CentralInspection.leasedReferralStates(centralPath)
-        for id in held where ["pending", "waitlisted", "rejected"].contains(states[id] ?? "") {
+        for id in watch.active where ["pending", "waitlisted", "rejected"].contains(states[id] ?? "") {
             report.violations.append("leased referral \(id) was taken back: \(states[id] ?? "")")
         }
-        held.formUnion(states.filter { $0.value == "active" }.keys)
+        watch.active.formUnion(states.filter { $0.value == "active" }.keys)
+        let leases = try CentralInspection.leaseExpiries(centralPath)
+        report.leasesGranted += leases.keys.filter { watch.leases[$0] == nil }.count
+        report.leasesReturnedExpired += watch.leases.filter { leases[$0.key] == nil && $0.value <= now }.count
+        watch.leases = leases
     }
 
     static func scope(of index: Int) -> ReplicaScope {

@@ -146,6 +146,13 @@ enum CentralInspection {
         }
     }
 
+    /// Every live capacity lease's expiry, by id.
+    static func leaseExpiries(_ path: String) throws -> [String: UInt64] {
+        try read(path) { db in
+            try Row.fetchAll(db, sql: "SELECT id, expires_at FROM capacity_lease").reduce(into: [:]) { $0[$1["id"]] = UInt64($1["expires_at"] as Int64) }
+        }
+    }
+
     /// The state of every referral made under a capacity lease, by id.
     static func leasedReferralStates(_ path: String) throws -> [String: String] {
         try read(path) { db in

@@ -59,4 +59,21 @@ import Testing
         // The central store judges places only.
         #expect(CapacityLeases.activationRefusal(places: 3, spent: 0, expiresAt: 1_000, nowMillis: nil) == nil)
     }
+
+    /// A leased referral starts between the day before the grant and the day the lease expired,
+    /// and never after today: capitation is paid from its start date.
+    @Test(arguments: [
+        ("2026-03-01", "2026-03-10", nil),  // the grant day
+        ("2026-02-28", "2026-03-10", nil),  // a laptop clock behind across midnight
+        ("2026-02-27", "2026-03-10", "startDate 2026-02-27 is before the lease was granted (2026-03-01)"),
+        ("2026-03-08", "2026-03-10", nil),  // the expiry day
+        ("2026-03-09", "2026-03-10", "startDate 2026-03-09 is after the lease expired (2026-03-08)"),
+        ("2026-03-04", "2026-03-03", "startDate 2026-03-04 is in the future"),
+    ] as [(String, String, String?)])
+    func aLeasedStartLiesWithinTheLease(start: String, today: String, refusal: String?) throws {
+        // Granted 2026-03-01 at 12:00 UTC, expiring seven days later.
+        let granted: UInt64 = 1_772_366_400_000
+        let startDate = try CalendarDate(iso: start), latestToday = try CalendarDate(iso: today)
+        #expect(CapacityLeases.startDateRefusal(startDate, expiresAt: granted + CapacityLeases.termMillis, latestToday: latestToday) == refusal)
+    }
 }

@@ -46,8 +46,9 @@ struct SimulationTests {
 
     /// Capacity leases on (issue 18): offices hold leases and make referrals active offline,
     /// among crashes, lost answers, restarts and forged states; active and reserved places stay
-    /// within the cap and no leased referral the store held active is taken back. The schedules
-    /// together must have made leased referrals, or this would check nothing.
+    /// within the cap and no leased referral the store held active is taken back. Days pass now
+    /// and then, so leases expire. The schedules together must have made leased referrals and
+    /// given leases back after their expiry, or this would check nothing.
     @Test func leaseSchedulesKeepEveryInvariant() async throws {
         var total = Simulation.Report()
         for seed in UInt64(1)...40 {
@@ -57,6 +58,7 @@ struct SimulationTests {
             total.add(report)
         }
         #expect(total.leasedReferrals > 0, "\(total)")
+        #expect(total.leasesReturnedExpired > 0, "\(total)")
     }
 
     /// A central restore that once failed. 209: a client one office created and another deleted,

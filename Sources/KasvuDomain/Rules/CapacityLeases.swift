@@ -50,10 +50,13 @@ public enum CapacityLeases {
 
     /// Why a leased referral may not start on `startDate`: not before the day the lease was
     /// granted (a day earlier for a laptop clock a little behind across midnight), not after
-    /// `latestToday`. Capitation is paid from the start date: a laptop must not backdate it.
+    /// the day it expired (a laptop spends it only before its expiry, by its own clock), not
+    /// after `latestToday`. Capitation is paid from the start date: a laptop must not backdate it.
     public static func startDateRefusal(_ startDate: CalendarDate, expiresAt: UInt64, latestToday: CalendarDate) -> String? {
         let granted = CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(expiresAt - min(expiresAt, termMillis)) / 1000))
+        let expired = CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(expiresAt) / 1000))
         if startDate.days(since: granted) < -1 { return "startDate \(startDate) is before the lease was granted (\(granted))" }
+        if startDate > expired { return "startDate \(startDate) is after the lease expired (\(expired))" }
         if startDate > latestToday { return "startDate \(startDate) is in the future" }
         return nil
     }
