@@ -42,7 +42,8 @@ extension SQLCentralStore {
                 throw error
             }
         }
-        try await SQLCentralStore(path: path).beginIncarnation()
+        let copy = try SQLCentralStore(path: path, nowMillis: nowMillis)
+        try await copy.write { db in try copy.beginIncarnation(db, .backup) }
     }
 
     /// Puts a backup (a central store file, ``backup(to:)``) in place of everything `store`
@@ -61,7 +62,7 @@ extension SQLCentralStore {
         _ = try await store.write { target in
             try StoreCopy.wipe(target)
             let report = try file.read { db in try StoreCopy.copyTables(from: SQLiteConnection(db), to: target) }
-            try store.beginIncarnation(target)
+            try store.beginIncarnation(target, .restore)
             return report
         }
     }
@@ -80,7 +81,7 @@ extension SQLCentralStore {
 
     /// Puts a backup in place of the store at `path` (the server must be stopped), as a new
     /// incarnation: restoring the same backup twice still tells replicas both times.
-    public static func restore(from backup: String, to path: String) async throws {
+    public static func restore(from backup: String, to path: String, nowMillis: @escaping @Sendable () -> UInt64 = SQLCentralStore.systemMillis) async throws {
         try checkIsBackup(backup)
         // The copy is written beside the store and renamed into place: a restore cut short
         // leaves the old store as it was. Its write-ahead log belongs to the old file and goes.
@@ -95,7 +96,7 @@ extension SQLCentralStore {
             try? FileManager.default.removeItem(atPath: copy)
             throw KasvuError(.storageFailed, "cannot put the backup in place of \(path): \(error)")
         }
-        try await SQLCentralStore(path: path).beginIncarnation()
+        try await SQLCentralStore(path: path, nowMillis: nowMillis).beginIncarnation()
     }
 
     /// A new incarnation id and a new actor for the store's own writes (the old one is retired);
@@ -104,11 +105,20 @@ extension SQLCentralStore {
     /// after putting a store back by other means (`pg_restore`, point-in-time recovery, a copy
     /// of the file), before any server serves from it.
     public func beginIncarnation() async throws {
-        try await write { db in try self.beginIncarnation(db) }
+        try await write { db in try self.beginIncarnation(db, .restore) }
     }
 
+    /// Why an incarnation begins. A backup and a restore note their time, for the leases a
+    /// restore lost (``LeaseLedger/Restore``); a copy of a whole store loses nothing.
+    enum IncarnationStart { case backup, restore, copy }
+
     /// ``beginIncarnation()`` inside the caller's write transaction.
-    func beginIncarnation(_ db: any SQLConnection) throws {
+    func beginIncarnation(_ db: any SQLConnection, _ start: IncarnationStart) throws {
+        switch start {
+        case .backup: try LeaseLedger.note(db, "backup_taken_at", nowMillis: nowMillis())
+        case .restore: try LeaseLedger.note(db, "restored_at", nowMillis: nowMillis())
+        case .copy: break
+        }
         try db.execute("UPDATE central_state SET value = ? WHERE name = 'incarnation'", [CentralSchema.newIncarnation()])
         if let former = try db.value(String.self, "SELECT actor FROM central_actor") {
             try db.execute("INSERT INTO former_central_actor (actor) VALUES (?) ON CONFLICT DO NOTHING", [former])

@@ -23,6 +23,8 @@ protocol CentralReads {
     func lease(_ id: String) throws -> LeaseLedger.Lease?
     /// The places of a provider that live leases reserve and have not spent.
     func reservedPlaces(ofProvider provider: String) throws -> Int
+    /// The store's last restore from a backup, or nil.
+    func restore() throws -> LeaseLedger.Restore?
 }
 
 /// ``CentralReads`` over the SQLite central store's `record` table (and its generated referral columns).
@@ -66,5 +68,9 @@ struct SQLCentralReads: CentralReads {
 
     func reservedPlaces(ofProvider provider: String) throws -> Int {
         try LeaseLedger.reserved(db, provider: provider)
+    }
+
+    func restore() throws -> LeaseLedger.Restore? {
+        try LeaseLedger.restore(db)
     }
 }

@@ -179,6 +179,8 @@ extension SQLCentralStore {
         // Clients whose visibility may have changed: their records get new sequence numbers,
         // so that they reach replicas they entered and leave replicas they left.
         var moved: Set<String> = []
+        // Leased activations that found no reserved place (after a restore, LeaseLedger.Restore).
+        var unreserved: [String] = []
         for var envelope in pushed {
             let key = "\(envelope.entity.rawValue)/\(envelope.id)"
             let current = try Self.load(db, envelope.entity, envelope.id)
@@ -253,9 +255,11 @@ extension SQLCentralStore {
                 if envelope.entity == .client { savedClients[envelope.id] = state }
                 if envelope.entity == .referral, current == nil, replica.role == .office, let provider = state.value(.providerId).stringValue {
                     try LeaseLedger.countReferral(db, replica: replica.id, provider: provider, day: today)
-                    // PushRules checked the lease: its place is spent now.
-                    if WriteRules.isLeasedCreation(state.values, role: replica.role), let lease = state.value(.leaseId).stringValue {
-                        try LeaseLedger.spend(db, lease: lease)
+                    // PushRules checked the lease: its place is spent now (after a restore, an
+                    // activation under a lost lease may find none reserved: it needs a free one).
+                    if WriteRules.isLeasedCreation(state.values, role: replica.role), let lease = state.value(.leaseId).stringValue,
+                       try !LeaseLedger.spend(db, lease: lease, replica: replica.id, provider: provider) {
+                        unreserved.append(envelope.id)
                     }
                 }
                 if let current, current.erasesPersonalValues(envelope.entity, merged: state) {
@@ -271,9 +275,10 @@ extension SQLCentralStore {
         // Returned leases first, so that the scheduler gives their places to the referrals
         // waiting for them before any lease is granted again.
         let released = replica.role == .office ? try LeaseLedger.giveBack(db, replica: replica.id, ids: header.leasesReturned) : []
-        try scheduleReferrals(db, touchedBy: merged, providers: released, sequence: &sequence, moved: &moved, at: at)
+        try scheduleReferrals(db, touchedBy: merged, providers: released, unreserved: unreserved, sequence: &sequence, moved: &moved, at: at)
         if replica.role == .office && header.leasesWanted {
-            result.leases = try LeaseLedger.grant(db, replica: replica.id, scope: replica.scope, nowMillis: nowMillis()).map(\.held)
+            let restore = try LeaseLedger.restore(db)
+            result.leases = try LeaseLedger.grant(db, replica: replica.id, scope: replica.scope, nowMillis: nowMillis()).map { $0.held(after: restore) }
         }
         if replica.role == .admin { result.reservedPlaces = try LeaseLedger.reservedByProvider(db) }
         try Self.flagDuplicates(db, clients: Set(savedClients.keys), stored: savedClients, sequence: &sequence, at: at, nowMillis: nowMillis)
@@ -323,9 +328,11 @@ extension SQLCentralStore {
         }
     }
 
-    /// Caps hold in the merged state: decide the referrals of every provider this batch touched.
-    func scheduleReferrals(_ db: any SQLConnection, touchedBy merged: [RecordEnvelope], providers: Set<String> = [], sequence: inout Int64,
-                           moved: inout Set<String>, at: String) throws {
+    /// Caps hold in the merged state: decide the referrals of every provider this batch touched,
+    /// and whether each leased activation in `unreserved` (no reserved place was left for it)
+    /// found a free one.
+    func scheduleReferrals(_ db: any SQLConnection, touchedBy merged: [RecordEnvelope], providers: Set<String> = [], unreserved: [String] = [],
+                           sequence: inout Int64, moved: inout Set<String>, at: String) throws {
         var touched = providers
         for envelope in merged {
             if envelope.entity == .provider { touched.insert(envelope.id) }
@@ -351,6 +358,7 @@ extension SQLCentralStore {
             try scheduler.keepFinalState(reads, referral: envelope.id)
             try scheduler.endLeasedDuplicate(reads, referral: envelope.id)
         }
+        for id in unreserved { try scheduler.endLeasedWithoutPlace(reads, referral: id) }
         for provider in touched.sorted() { try scheduler.schedule(reads, provider: provider) }
         try CentralActor.save(centralStamp, db)
         sequence = next

@@ -27,7 +27,54 @@ enum LeaseLedger {
         let spent: Int
         let expiresAt: UInt64
 
-        var held: CapacityLease { CapacityLease(id: id, providerID: providerID, places: places, expiresAt: expiresAt) }
+        var grantedAt: UInt64 { expiresAt - min(expiresAt, CapacityLeases.termMillis) }
+
+        /// What its holder is told: a lease granted before a restore from a backup expired then
+        /// (``Restore``), so that its holder spends it no more and gives it back.
+        func held(after restore: Restore?) -> CapacityLease {
+            let expiry = restore.map { grantedAt < $0.at ? min(expiresAt, $0.at) : expiresAt } ?? expiresAt
+            return CapacityLease(id: id, providerID: providerID, places: places, expiresAt: expiry)
+        }
+    }
+
+    /// The last restore of the store from a backup. A restored store has lost the leases it
+    /// granted after the backup, and every return and activation since: it cannot tell which
+    /// leases its offices hold. So the leases it holds expire at the restore (their places stay
+    /// reserved until their holders give them back), and a leased activation made before the
+    /// restore that the store cannot honour from its lease (one it lost, or one whose places
+    /// it counts as spent) is honoured from another place (``spend(_:lease:replica:provider:)``):
+    /// one its office holds for the provider, else a free one; with neither, the store ends it
+    /// on its start day (`no_place_after_restore`), so the cap holds and every replica
+    /// converges. README, "Offline capacity leases".
+    struct Restore: Sendable, Hashable {
+        /// When the store was restored.
+        let at: UInt64
+        /// When the backup was taken, when the backup says (a store put back by other means may not).
+        let backupTakenAt: UInt64?
+
+        /// The start dates a leased activation made before the restore may have: a lease the
+        /// store lost was granted after the backup (a day earlier for a laptop clock behind
+        /// across midnight; up to the demand window before the restore when the backup's time
+        /// is unknown), and spent before its expiry, at most a term after the restore.
+        var activationDays: ClosedRange<CalendarDate> {
+            let day = { (millis: UInt64) in CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(millis) / 1000)) }
+            let backup = backupTakenAt ?? at - min(at, UInt64(CapacityLeases.demandWindowDays) * 86_400_000)
+            return day(backup - min(backup, 86_400_000))...day(at + CapacityLeases.termMillis)
+        }
+    }
+
+    static func restore(_ db: any SQLConnection) throws -> Restore? {
+        guard let at = try db.value(String.self, "SELECT value FROM central_state WHERE name = 'restored_at'").flatMap({ UInt64($0) }) else { return nil }
+        return Restore(at: at, backupTakenAt: try db.value(String.self, "SELECT value FROM central_state WHERE name = 'backup_taken_at'").flatMap { UInt64($0) })
+    }
+
+    /// Notes when a backup was taken (in the copy: `backup_taken_at`) or the store restored
+    /// (`restored_at`): ``Restore``.
+    static func note(_ db: any SQLConnection, _ name: String, nowMillis: UInt64) throws {
+        try db.execute("""
+            INSERT INTO central_state (name, value) VALUES (?, ?)
+            ON CONFLICT (name) DO UPDATE SET value = excluded.value
+            """, [name, String(nowMillis)])
     }
 
     /// Both backends' tables (SQLite migration v15, PostgreSQL migration 5).
@@ -84,9 +131,16 @@ enum LeaseLedger {
             }
     }
 
-    /// Counts a leased activation the merge kept (``PushRules`` checked the lease first).
-    static func spend(_ db: any SQLConnection, lease id: String) throws {
-        try db.execute("UPDATE capacity_lease SET spent = spent + 1 WHERE id = ?", [id])
+    /// Counts a leased activation the merge kept (``PushRules`` checked the lease first): a
+    /// place of its lease, or after a restore, when that lease is lost or spent, a place of
+    /// another lease its office holds for the provider. False when it took no reserved place
+    /// (after a restore: it needs a free one).
+    static func spend(_ db: any SQLConnection, lease id: String, replica: String, provider: String) throws -> Bool {
+        if try db.execute("UPDATE capacity_lease SET spent = spent + 1 WHERE id = ? AND spent < places", [id]) > 0 { return true }
+        return try db.execute("""
+            UPDATE capacity_lease SET spent = spent + 1
+            WHERE id = (SELECT id FROM capacity_lease WHERE replica_id = ? AND provider_id = ? AND spent < places ORDER BY id LIMIT 1)
+            """, [replica, provider]) > 0
     }
 
     /// Notes a new referral of an office replica to `provider`, for its demand.

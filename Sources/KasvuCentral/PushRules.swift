@@ -162,22 +162,33 @@ struct PushRules {
     /// A leased activation spends a place of a live lease this replica holds for the
     /// referral's provider (``LeaseLedger``): the place reserved for it since the grant, so the
     /// cap holds whatever the laptop's clock said. The merge then counts it spent.
-    /// Its start date lies between the grant and today (capitation is paid from it). A client
-    /// who holds a place already is the scheduler's to decide after the merge
-    /// (``ReferralScheduler/endLeasedDuplicate(_:referral:)``), as for a pending referral.
+    /// Its start date lies between the grant and the lease's expiry, and not after today
+    /// (capitation is paid from it). A client who holds a place already is the scheduler's to
+    /// decide after the merge (``ReferralScheduler/endLeasedDuplicate(_:referral:)``), as for a pending
+    /// referral. After a restore from a backup, an activation made before the restore under a
+    /// lease the store lost, or counts as spent, is taken (``LeaseLedger/Restore``).
     private func leaseRefusal(_ merged: RecordState) throws -> KasvuError? {
         let leaseID = merged.value(.leaseId).stringValue ?? ""
-        guard let lease = try reads.lease(leaseID), lease.replicaID == replicaID,
-              lease.providerID == merged.value(.providerId).stringValue else {
-            return KasvuError(.capacityExceeded, "lease \(leaseID) is not a capacity lease this replica holds for the referral's provider")
-        }
-        if let refusal = CapacityLeases.activationRefusal(places: lease.places, spent: lease.spent, expiresAt: lease.expiresAt, nowMillis: nil) {
-            return KasvuError(.capacityExceeded, "lease \(leaseID): \(refusal)")
-        }
         guard let start = merged.value(.startDate).stringValue.flatMap({ try? CalendarDate(iso: $0) }) else {
             return .validationFailed(field: "startDate", "a referral activated under a lease has its start date")
         }
-        if let refusal = CapacityLeases.startDateRefusal(start, expiresAt: lease.expiresAt, latestToday: today) {
+        let lease = try reads.lease(leaseID)
+        if let lease, lease.replicaID != replicaID || lease.providerID != merged.value(.providerId).stringValue {
+            return KasvuError(.capacityExceeded, "lease \(leaseID) is not a capacity lease this replica holds for the referral's provider")
+        }
+        let refusal = lease.flatMap { CapacityLeases.activationRefusal(places: $0.places, spent: $0.spent, expiresAt: $0.expiresAt, nowMillis: nil) }
+        if lease == nil || refusal != nil {
+            // Lost, or spent by the store's count: honoured only as made before a restore.
+            guard let restore = try reads.restore(), lease.map({ $0.grantedAt < restore.at }) ?? true else {
+                return KasvuError(.capacityExceeded, refusal.map { "lease \(leaseID): \($0)" }
+                                  ?? "lease \(leaseID) is not a capacity lease this replica holds for the referral's provider")
+            }
+            if !restore.activationDays.contains(start) || start > today {
+                return .validationFailed(field: "startDate", "startDate \(start) is not a day a lease granted before the restore could be spent on")
+            }
+            return nil
+        }
+        if let lease, let refusal = CapacityLeases.startDateRefusal(start, expiresAt: lease.expiresAt, latestToday: today) {
             return .validationFailed(field: "startDate", refusal)
         }
         return nil

@@ -45,12 +45,31 @@ struct ReferralScheduler {
     /// central store as its own decision on its start day (`client_already_referred`), so every
     /// replica converges on it and the lease's place goes back to the free ones.
     func endLeasedDuplicate(_ reads: any CentralReads, referral id: String) throws {
-        guard let state = try reads.record(.referral, id), !state.isDeleted, state.value(.leaseId).stringValue != nil,
-              state.value(.state) == .string(ReferralState.active.rawValue), let client = state.value(.clientId).stringValue,
+        guard let state = try activeLeased(reads, id), let client = state.value(.clientId).stringValue,
               try reads.clientHasReferral(client, to: nil, in: ReferralState.holdingPlace, except: id) else { return }
+        try endOnStartDay(id, state, reason: "client_already_referred")
+    }
+
+    /// A referral an office made active under a lease the store lost in a restore from a
+    /// backup, for which no reserved place was left (``LeaseLedger/Restore``): it stands while
+    /// the provider's cap holds it beside the places taken and reserved; otherwise the store
+    /// ends it on its start day (`no_place_after_restore`), as its own decision.
+    func endLeasedWithoutPlace(_ reads: any CentralReads, referral id: String) throws {
+        guard let state = try activeLeased(reads, id), let providerID = state.value(.providerId).stringValue else { return }
+        let cap = try reads.record(.provider, providerID)?.value(.cap).intValue ?? 0
+        let taken = try reads.referrals(ofProvider: providerID, in: [.active]).count + reads.reservedPlaces(ofProvider: providerID)
+        if taken > cap { try endOnStartDay(id, state, reason: "no_place_after_restore") }
+    }
+
+    private func activeLeased(_ reads: any CentralReads, _ id: String) throws -> RecordState? {
+        guard let state = try reads.record(.referral, id), !state.isDeleted, state.value(.leaseId).stringValue != nil,
+              state.value(.state) == .string(ReferralState.active.rawValue) else { return nil }
+        return state
+    }
+
+    private func endOnStartDay(_ id: String, _ state: RecordState, reason: String) throws {
         let start = state.value(.startDate).stringValue.flatMap { try? CalendarDate(iso: $0) }
-        let changes = try ReferralState.active.transition(to: .ended, date: start ?? today, reason: "client_already_referred", today: today,
-                                                          startDate: start)
+        let changes = try ReferralState.active.transition(to: .ended, date: start ?? today, reason: reason, today: today, startDate: start)
         var ended = state
         let stamp = try stamp()
         ended.write(changes, dot: stamp.dot, hlc: stamp.hlc)

@@ -64,7 +64,7 @@ public enum StoreCopy {
             try checkEmpty(targetConnection)
             // Under the source's write lock: a server still running on it merges nothing meanwhile.
             let report = try file.write { sourceDB in try copyTables(from: SQLiteConnection(sourceDB), to: targetConnection) }
-            try target.beginIncarnation(targetConnection)
+            try target.beginIncarnation(targetConnection, .copy)
             return report
         }
     }

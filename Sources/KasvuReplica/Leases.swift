@@ -76,20 +76,25 @@ extension Replica {
         }
     }
 
-    /// Of the leases marked returned, those no referral still waiting in the outbox names,
-    /// unless it travels in `items`: the store must have every activation made under a lease
-    /// before it frees the lease's places (a push cut short by its write-note budget, or records
-    /// held after a central restore, leave some behind).
+    /// Of the leases marked returned, those of providers no leased referral still waiting in
+    /// the outbox is for, unless it travels in `items`: the store must have every activation
+    /// made under a lease before it frees the lease's places (a push cut short by its
+    /// write-note budget, or records held after a central restore, leave some behind). Any
+    /// leased referral of the provider holds them back, not only one naming the lease: a store
+    /// restored from a backup charges an activation under a lease it lost to another lease
+    /// this office holds for the provider (``KasvuCentral`` `LeaseLedger.Restore`).
     func returnable(_ returning: [String], pushing items: [OutboxItem]) async throws -> [String] {
         guard !returning.isEmpty else { return [] }
         let pushing = Set(items.filter { $0.envelope.entity == .referral }.map(\.envelope.id))
         return try await read { db in
             let leaseID = "json_extract(r.sync_state, '\(StorageSQL.winningValue("leaseId"))')"
-            let unsettled = try Row.fetchAll(db, sql: """
-                SELECT \(leaseID) AS lease, r.id FROM referral r JOIN outbox o ON o.entity = 'referral' AND o.id = r.id
+            let unsettled = Set(try Row.fetchAll(db, sql: """
+                SELECT r.provider_id AS provider, r.id FROM referral r JOIN outbox o ON o.entity = 'referral' AND o.id = r.id
                 WHERE \(leaseID) IS NOT NULL
-                """).filter { !pushing.contains($0["id"]) }.map { $0["lease"] as String }
-            return returning.filter { !Set(unsettled).contains($0) }
+                """).filter { !pushing.contains($0["id"]) }.map { $0["provider"] as String })
+            let providers = try Row.fetchAll(db, sql: "SELECT id, provider_id FROM capacity_lease WHERE returned = 1")
+                .reduce(into: [String: String]()) { $0[$1["id"]] = $1["provider_id"] }
+            return returning.filter { !unsettled.contains(providers[$0] ?? "") }
         }
     }
 

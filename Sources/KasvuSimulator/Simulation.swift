@@ -412,7 +412,7 @@ public struct Simulation: Sendable {
             case 1 where backup != nil:
                 // The server stops, the backup is put in place, the server starts on it.
                 collectedBeforeRestore.formUnion(try CentralInspection.collected(centralPath))
-                try await SQLCentralStore.restore(from: backup!, to: centralPath)
+                try await SQLCentralStore.restore(from: backup!, to: centralPath, nowMillis: time.now)
                 try store.replace(with: SQLCentralStore(path: centralPath, nowMillis: time.now))
                 report.centralRestores += 1
                 trace("central restore from backup \(report.centralBackups)")

@@ -6,6 +6,7 @@ import KasvuReplica
 import KasvuSQL
 import KasvuSync
 import KasvuTestSupport
+import Synchronization
 import Testing
 
 /// Offline capacity leases (issue 18), through real replica files and the central store's own
@@ -33,7 +34,34 @@ import Testing
         let token = try await store.addReplica(id: id, role: .office, scope: .municipalities(["749"]))
         let clock = clock ?? self.clock
         let replica = try Replica.create(at: directory.path("\(id).sqlite"), replicaID: id, role: .office, nowMillis: { clock.now })
+        tokens.withLock { $0[replica.path] = token }
         return (replica, SyncClient(replica: replica, transport: OutcomeWindowTests.DirectTransport(store: store, token: token)))
+    }
+
+    /// Every office's token, by its replica file.
+    let tokens = Tokens()
+    final class Tokens: Sendable {
+        private let byPath = Mutex<[String: String]>([:])
+        func withLock<T>(_ body: (inout [String: String]) -> T) -> T { byPath.withLock { body(&$0) } }
+    }
+
+    /// Puts the backup at `backup` back in place of the store, at the clock's time: a new store
+    /// on SQLite (the server restarts on the file), the same one on PostgreSQL. Returns it.
+    func restore(_ backend: CentralBackend, from backup: String) async throws -> SQLCentralStore {
+        let clock = self.clock
+        switch backend {
+        case .sqlite:
+            try await SQLCentralStore.restore(from: backup, to: directory.path("restored.sqlite"), nowMillis: { clock.now })
+            return try SQLCentralStore(path: directory.path("restored.sqlite"), nowMillis: { clock.now })
+        case .postgres:
+            try await SQLCentralStore.restore(from: backup, into: store)
+            return store
+        }
+    }
+
+    /// A sync client of the office `replica` against `store`.
+    func sync(_ replica: Replica, with store: SQLCentralStore) -> SyncClient {
+        SyncClient(replica: replica, transport: OutcomeWindowTests.DirectTransport(store: store, token: tokens.withLock { $0[replica.path]! }))
     }
 
     func provider(cap: Int) async throws -> String {
@@ -281,6 +309,133 @@ import Testing
         #expect(try await centralState(own.id) == "active")
         #expect(rejections.map(\.id) == [extra.id] && rejections.first?.message.contains("all 1 places of the lease are spent") == true, "\(rejections)")
         #expect(try await centralState(extra.id) == nil)
+    }
+}
+
+extension CapacityLeaseSyncTests {
+    /// A central restore from a backup loses the leases granted since and what was spent of
+    /// them. An activation made under a lost lease is charged to a place of another lease its
+    /// office holds for the provider (here the lease of the backup, still unspent there), and
+    /// that lease is told to its office as expired at the restore, so that it is given back.
+    @Test(arguments: CentralBackend.allCases) static func anActivationUnderALeaseTheRestoreLostTakesAnotherReservedPlace(_ backend: CentralBackend) async throws {
+        try await Self(backend).anActivationUnderALeaseTheRestoreLostTakesAnotherReservedPlace(backend)
+    }
+    func anActivationUnderALeaseTheRestoreLostTakesAnotherReservedPlace(_ backend: CentralBackend) async throws {
+        let provider = try await provider(cap: 40)
+        let (office, sync) = try await office("office")
+        _ = try await sync.run()
+        let first = try await refer(office, 1, to: provider)
+        _ = try await sync.run()
+        let backed = try #require(try await office.info().leases.first)  // nine places
+        #expect(backed.placesLeft == 9)
+        try await store.backup(to: directory.path("backup.sqlite"))
+        // After the backup: one place spent, the lease expires and is given back, a new one comes
+        // and is spent offline.
+        let second = try await refer(office, 2, to: provider)
+        #expect(second["leaseId"] == .string(backed.id))
+        clock.set("2026-03-10")
+        _ = try await sync.run()
+        let lost = try #require(try await office.info().leases.first)
+        #expect(lost.id != backed.id)
+        let third = try await refer(office, 3, to: provider)
+        #expect(third["state"] == .string("active") && third["leaseId"] == .string(lost.id))
+
+        let restored = try await restore(backend, from: directory.path("backup.sqlite"))
+        let summary = try await self.sync(office, with: restored).run()
+        #expect(summary.rejections.isEmpty, "\(summary.rejections)")
+        for referral in [first, second, third] {
+            let state = try await restored.read { try SQLCentralStore.load($0, .referral, referral.id) }
+            #expect(state?.value(.state) == .string("active"))
+        }
+        // The second spent the backup's lease as before; the third, whose lease the store lost,
+        // another of its places. The backup's lease is told as expired at the restore: spent no
+        // more, and given back at the next sync, for a new one.
+        #expect(try await restored.read { db in try LeaseLedger.lease(db, id: backed.id) }?.spent == 2)
+        #expect(try await office.info().leases.isEmpty)
+        _ = try await self.sync(office, with: restored).run()
+        let ledger = try await restored.read { db in try LeaseLedger.held(db, replica: "office") }
+        #expect(!ledger.contains { $0.id == backed.id || $0.id == lost.id } && ledger.count == 1, "\(ledger)")
+        #expect(try await office.info().leases.map(\.id) == ledger.map(\.id))
+        let reserved = try await restored.read { db in try LeaseLedger.reserved(db, provider: provider) }
+        #expect(reserved == ledger.first.map { $0.places - $0.spent })
+    }
+
+    /// When the restored store has given the places away meanwhile (here to another office's
+    /// pending referrals), an activation under a lease it lost finds none: the store ends it on
+    /// its start day, as its own decision, and the cap holds. A laptop that invents a lease
+    /// after a restore cannot backdate a start before the backup with it.
+    @Test(arguments: CentralBackend.allCases) static func anActivationUnderALostLeaseWithoutAPlaceIsEnded(_ backend: CentralBackend) async throws {
+        try await Self(backend).anActivationUnderALostLeaseWithoutAPlaceIsEnded(backend)
+    }
+    func anActivationUnderALostLeaseWithoutAPlaceIsEnded(_ backend: CentralBackend) async throws {
+        let provider = try await provider(cap: 8)
+        let (first, firstSync) = try await office("office-a")
+        let (second, _) = try await office("office-b")
+        let behind = OutcomeWindowTests.TestClock()
+        behind.set("2026-02-20")
+        let (forger, _) = try await office("office-c", clock: behind)
+        _ = try await firstSync.run()
+        try await store.backup(to: directory.path("backup.sqlite"))
+        let spent = try await refer(first, 1, to: provider)
+        _ = try await firstSync.run()  // its lease spent and given back, a new one of one place
+        let lost = try await refer(first, 2, to: provider)
+        #expect(spent["state"] == .string("active") && lost["state"] == .string("active") && spent["leaseId"] != lost["leaseId"])
+
+        let restored = try await restore(backend, from: directory.path("backup.sqlite"))
+        // Office B's seven referrals take the seven places the backup's lease left free.
+        _ = try await sync(second, with: restored).run()
+        for n in 11...17 { _ = try await refer(second, n, to: provider) }
+        #expect(try await sync(second, with: restored).run().rejections.isEmpty)
+        let summary = try await sync(first, with: restored).run()
+        #expect(summary.rejections.isEmpty, "\(summary.rejections)")
+        let stateOf = { (id: String) in try await restored.read { try SQLCentralStore.load($0, .referral, id) } }
+        #expect(try await stateOf(spent.id)?.value(.state) == .string("active"))  // the backup's own lease
+        let ended = try await first.get(.referral, id: lost.id)
+        #expect(ended["state"] == .string("ended") && ended["endReason"] == .string("no_place_after_restore") && ended["endDate"] == ended["startDate"])
+        let active = try await restored.read { db in try SQLCentralReads(db: db).referrals(ofProvider: provider, in: [.active]).count }
+        #expect(active == 8)
+
+        // Office C's laptop, ten days behind, invents a lease after the restore.
+        _ = try await sync(forger, with: restored).run()
+        let forgerFile = try DatabaseQueue(path: forger.path)
+        try await forgerFile.write { db in
+            try db.execute(sql: "INSERT INTO capacity_lease (id, provider_id, places, expires_at) VALUES ('0d9c7c1e-8a4b-4c59-9f43-2f5b8f6f1a2b', ?, 3, ?)",
+                           arguments: [provider, Int64(clock.now + CapacityLeases.termMillis)])
+        }
+        try forgerFile.close()
+        let backdated = try await refer(forger, 21, to: provider)
+        #expect(backdated["state"] == .string("active") && backdated["startDate"] == .string("2026-02-20"))
+        let refusal = try #require(try await sync(forger, with: restored).run().rejections.first { $0.id == backdated.id })
+        #expect(refusal.kind == "validation_failed" && refusal.message.contains("not a day a lease granted before the restore could be spent on"), "\(refusal)")
+        #expect(try await stateOf(backdated.id) == nil)
+    }
+}
+
+/// What a restore from a backup changes of the leases the store holds (``LeaseLedger/Restore``).
+@Suite struct LeaseRestoreTests {
+    static let day: UInt64 = 86_400_000
+    /// Restored at noon on 2026-03-10 from a backup taken at noon on 2026-03-04.
+    let restore = LeaseLedger.Restore(at: OutcomeWindowTests.TestClock.millis("2026-03-10"), backupTakenAt: OutcomeWindowTests.TestClock.millis("2026-03-04"))
+
+    /// A lease granted before the restore is told to its holder as expired at the restore, so
+    /// that it is spent no more and given back; one granted since keeps its term.
+    @Test func leasesGrantedBeforeARestoreExpireAtIt() {
+        let before = LeaseLedger.Lease(id: "a", replicaID: "office", providerID: "p", places: 3, spent: 1,
+                                       expiresAt: restore.at - Self.day + CapacityLeases.termMillis)
+        #expect(before.held(after: restore).expiresAt == restore.at)
+        #expect(before.held(after: nil).expiresAt == before.expiresAt)
+        let since = LeaseLedger.Lease(id: "b", replicaID: "office", providerID: "p", places: 3, spent: 0,
+                                      expiresAt: restore.at + Self.day + CapacityLeases.termMillis)
+        #expect(since.held(after: restore).expiresAt == since.expiresAt)
+    }
+
+    /// An activation under a lease the restore lost started after the backup (a day earlier for
+    /// a laptop clock behind across midnight) and at most a term after the restore; without the
+    /// backup's time, up to the demand window before the restore.
+    @Test func aLostLeaseWasSpentBetweenTheBackupAndATermAfterTheRestore() throws {
+        #expect(restore.activationDays == (try CalendarDate(iso: "2026-03-03"))...(try CalendarDate(iso: "2026-03-17")))
+        let unknownBackup = LeaseLedger.Restore(at: restore.at, backupTakenAt: nil)
+        #expect(unknownBackup.activationDays.lowerBound == (try CalendarDate(iso: "2026-02-07")))
     }
 }
 
