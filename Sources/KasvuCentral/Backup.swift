@@ -124,12 +124,6 @@ extension SQLCentralStore {
             try db.execute("INSERT INTO former_central_actor (actor) VALUES (?) ON CONFLICT DO NOTHING", [former])
             try db.execute("UPDATE central_actor SET actor = ?, counter = 0", [ActorID.random().rawValue])
         }
-        let providers = try db.values(String.self, "SELECT id FROM record WHERE entity = 'provider' ORDER BY id")
-        let start = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
-        var sequence = start, moved: Set<String> = []
-        try scheduleReferrals(db, touchedBy: providers.map { RecordEnvelope(entity: .provider, id: $0, state: RecordState()) },
-                              sequence: &sequence, moved: &moved, at: ISO8601DateFormatter().string(from: Date()))
-        try Self.renumber(db, clients: moved, numberedBefore: start, sequence: &sequence)
-        try db.execute("UPDATE sequence SET value = ?", [sequence])
+        try schedule(db, providers: Set(try db.values(String.self, "SELECT id FROM record WHERE entity = 'provider'")))
     }
 }

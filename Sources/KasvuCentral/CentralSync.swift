@@ -328,6 +328,17 @@ extension SQLCentralStore {
         }
     }
 
+    /// Decides the referrals of `providers` outside a sync (a restore, a revoked replica's
+    /// leases released), as the store's own writes under new sequence numbers.
+    func schedule(_ db: any SQLConnection, providers: Set<String>) throws {
+        guard !providers.isEmpty else { return }
+        let start = try db.value(Int64.self, "SELECT value FROM sequence") ?? 0
+        var sequence = start, moved: Set<String> = []
+        try scheduleReferrals(db, touchedBy: [], providers: providers, sequence: &sequence, moved: &moved, at: UTCTimestamp.string())
+        try Self.renumber(db, clients: moved, numberedBefore: start, sequence: &sequence)
+        try db.execute("UPDATE sequence SET value = ?", [sequence])
+    }
+
     /// Caps hold in the merged state: decide the referrals of every provider this batch touched,
     /// and whether each leased activation in `unreserved` (no reserved place was left for it)
     /// found a free one.

@@ -211,7 +211,10 @@ enum LeaseLedger {
     }
 
     /// Frees every lease of a replica that can no longer sync (revoked): its places return.
-    static func release(_ db: any SQLConnection, replica: String) throws {
+    /// Returns the providers whose places came back, for the scheduler.
+    static func release(_ db: any SQLConnection, replica: String) throws -> Set<String> {
+        let providers = try db.values(String.self, "SELECT provider_id FROM capacity_lease WHERE replica_id = ?", [replica])
         try db.execute("DELETE FROM capacity_lease WHERE replica_id = ?", [replica])
+        return Set(providers)
     }
 }

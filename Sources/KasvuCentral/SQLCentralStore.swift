@@ -185,8 +185,9 @@ public final class SQLCentralStore: CentralStore {
         try await write { db in
             if try db.execute("UPDATE replica SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                               [ISO8601DateFormatter().string(from: Date()), id]) == 0 { throw KasvuError.notFound(entity: "active replica", id: id) }
-            // A revoked laptop syncs no more: what its leases still reserve returns to the pool.
-            try LeaseLedger.release(db, replica: id)
+            // A revoked laptop syncs no more: what its leases still reserve returns to the pool,
+            // first to the referrals waiting for the provider.
+            try self.schedule(db, providers: try LeaseLedger.release(db, replica: id))
         }
     }
 

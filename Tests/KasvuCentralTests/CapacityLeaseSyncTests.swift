@@ -225,6 +225,27 @@ import Testing
         }
     }
 
+    /// A lost laptop's lease comes back when the central office revokes the replica, and its
+    /// place goes at once to the referral waiting for it.
+    @Test(arguments: CentralBackend.allCases) static func aRevokedOfficesPlacesGoToTheWaitlist(_ backend: CentralBackend) async throws {
+        try await Self(backend).aRevokedOfficesPlacesGoToTheWaitlist()
+    }
+    func aRevokedOfficesPlacesGoToTheWaitlist() async throws {
+        let provider = try await provider(cap: 4)
+        let (_, lostSync) = try await office("office-a")
+        let (second, secondSync) = try await office("office-b")
+        _ = try await lostSync.run()
+        _ = try await secondSync.run()
+        var referrals: [String] = []
+        for n in 1...4 { referrals.append(try await refer(second, n, to: provider).id) }
+        _ = try await secondSync.run()
+        let waiting = try await referrals.asyncFilter { try await centralState($0) == "waitlisted" }
+        #expect(waiting.count == 1)
+        try await store.revokeReplica(id: "office-a")
+        #expect(try await centralState(waiting[0]) == "active")
+        #expect(try await centralLeases().isEmpty)
+    }
+
     /// A laptop whose clock is ten days behind spends its lease (the laptop sees no expiry),
     /// but the start date it gives is before the grant: capitation would be paid for days
     /// before the place existed. The store refuses it.
