@@ -109,15 +109,15 @@ extension SQLCentralStore {
     }
 
     /// Why an incarnation begins. A backup and a restore note their time, for the leases a
-    /// restore lost (``LeaseLedger/Restore``); a copy of a whole store loses nothing.
+    /// restore lost (``LeaseLedger/Restore``); a copy to another database is a restore from a
+    /// backup taken now (a server left running on the old one may acknowledge more).
     enum IncarnationStart { case backup, restore, copy }
 
     /// ``beginIncarnation()`` inside the caller's write transaction.
     func beginIncarnation(_ db: any SQLConnection, _ start: IncarnationStart) throws {
         switch start {
-        case .backup: try LeaseLedger.note(db, "backup_taken_at", nowMillis: nowMillis())
-        case .restore: try LeaseLedger.note(db, "restored_at", nowMillis: nowMillis())
-        case .copy: break
+        case .backup: try LeaseLedger.noteBackup(db, nowMillis: nowMillis())
+        case .restore, .copy: try LeaseLedger.noteRestore(db, nowMillis: nowMillis(), copy: start == .copy)
         }
         try db.execute("UPDATE central_state SET value = ? WHERE name = 'incarnation'", [CentralSchema.newIncarnation()])
         if let former = try db.value(String.self, "SELECT actor FROM central_actor") {

@@ -114,7 +114,7 @@ extension SQLCentralStore {
     /// Today in Finland as the furthest-ahead clock the central store accepts sees it: a
     /// laptop up to the allowed skew ahead may already be in the next month (or day).
     static func latestToday(nowMillis: UInt64, skew: UInt64) -> CalendarDate {
-        CalendarDate.today(now: Date(timeIntervalSince1970: Double(nowMillis + skew) / 1000))
+        CalendarDate(millis: nowMillis + skew)
     }
 
     /// The store was restored since the replica last synced (``SyncHeader/incarnation``).
@@ -258,7 +258,7 @@ extension SQLCentralStore {
                     // PushRules checked the lease: its place is spent now (after a restore, an
                     // activation under a lost lease may find none reserved: it needs a free one).
                     if WriteRules.isLeasedCreation(state.values, role: replica.role), let lease = state.value(.leaseId).stringValue,
-                       try !LeaseLedger.spend(db, lease: lease, replica: replica.id, provider: provider) {
+                       try !LeaseLedger.spend(db, lease: lease, replica: replica.id, provider: provider, restore: reads.restore()) {
                         unreserved.append(envelope.id)
                     }
                 }

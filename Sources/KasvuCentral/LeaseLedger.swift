@@ -27,25 +27,26 @@ enum LeaseLedger {
         let spent: Int
         let expiresAt: UInt64
 
-        var grantedAt: UInt64 { expiresAt - min(expiresAt, CapacityLeases.termMillis) }
+        var grantedAt: UInt64 { CapacityLeases.grantedAt(expiresAt: expiresAt) }
 
-        /// What its holder is told: a lease granted before a restore from a backup expired then
-        /// (``Restore``), so that its holder spends it no more and gives it back.
+        /// What its holder is told: a lease granted before a restore from a backup has no place
+        /// left to spend (``Restore``), so that its holder gives it back, whatever its clock says.
         func held(after restore: Restore?) -> CapacityLease {
-            let expiry = restore.map { grantedAt < $0.at ? min(expiresAt, $0.at) : expiresAt } ?? expiresAt
-            return CapacityLease(id: id, providerID: providerID, places: places, expiresAt: expiry)
+            let before = restore.map { grantedAt < $0.at } ?? false
+            return CapacityLease(id: id, providerID: providerID, places: before ? 0 : places, expiresAt: expiresAt)
         }
     }
 
-    /// The last restore of the store from a backup. A restored store has lost the leases it
-    /// granted after the backup, and every return and activation since: it cannot tell which
-    /// leases its offices hold. So the leases it holds expire at the restore (their places stay
-    /// reserved until their holders give them back), and a leased activation made before the
-    /// restore that the store cannot honour from its lease (one it lost, or one whose places
-    /// it counts as spent) is honoured from another place (``spend(_:lease:replica:provider:)``):
-    /// one its office holds for the provider, else a free one; with neither, the store ends it
-    /// on its start day (`no_place_after_restore`), so the cap holds and every replica
-    /// converges. README, "Offline capacity leases".
+    /// The last restore of the store from a backup (or copy to another database). A restored
+    /// store has lost the leases it granted after the backup, and every return and activation
+    /// since: it cannot tell which leases its offices hold. So the leases it holds are told to
+    /// their offices as having no place left (their places stay reserved until the offices give
+    /// them back), and a leased activation made before the restore that the store cannot honour
+    /// from its lease (one it lost, or one whose places it counts as spent) is honoured from
+    /// another place (``spend(_:lease:replica:provider:restore:)``): one left of the lease its
+    /// office held for the provider before the restore, else a free one; with neither, the
+    /// store ends it on its start day (`no_place_after_restore`), so the cap holds and every
+    /// replica converges. README, "Offline capacity leases".
     struct Restore: Sendable, Hashable {
         /// When the store was restored.
         let at: UInt64
@@ -57,24 +58,36 @@ enum LeaseLedger {
         /// across midnight; up to the demand window before the restore when the backup's time
         /// is unknown), and spent before its expiry, at most a term after the restore.
         var activationDays: ClosedRange<CalendarDate> {
-            let day = { (millis: UInt64) in CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(millis) / 1000)) }
-            let backup = backupTakenAt ?? at - min(at, UInt64(CapacityLeases.demandWindowDays) * 86_400_000)
-            return day(backup - min(backup, 86_400_000))...day(at + CapacityLeases.termMillis)
+            let backup = min(backupTakenAt ?? at - min(at, UInt64(CapacityLeases.demandWindowDays) * CapacityLeases.dayMillis), at)
+            return CalendarDate(millis: backup - min(backup, CapacityLeases.dayMillis))...CalendarDate(millis: at + CapacityLeases.termMillis)
         }
     }
 
     static func restore(_ db: any SQLConnection) throws -> Restore? {
         guard let at = try db.value(String.self, "SELECT value FROM central_state WHERE name = 'restored_at'").flatMap({ UInt64($0) }) else { return nil }
-        return Restore(at: at, backupTakenAt: try db.value(String.self, "SELECT value FROM central_state WHERE name = 'backup_taken_at'").flatMap { UInt64($0) })
+        return Restore(at: at, backupTakenAt: try db.value(String.self, "SELECT value FROM central_state WHERE name = 'restored_backup_taken_at'").flatMap { UInt64($0) })
     }
 
-    /// Notes when a backup was taken (in the copy: `backup_taken_at`) or the store restored
-    /// (`restored_at`): ``Restore``.
-    static func note(_ db: any SQLConnection, _ name: String, nowMillis: UInt64) throws {
+    /// Notes when a backup was taken, in the copy (`backup_taken_at`).
+    static func noteBackup(_ db: any SQLConnection, nowMillis: UInt64) throws {
+        try setState(db, "backup_taken_at", String(nowMillis))
+    }
+
+    /// Notes a restore (``Restore``): now, from the backup whose time the store holds, which
+    /// this restore uses up (a later restore by other means, of a dump, must not take it for
+    /// its own); a copy is a restore from a backup taken now.
+    static func noteRestore(_ db: any SQLConnection, nowMillis: UInt64, copy: Bool) throws {
+        let taken = copy ? String(nowMillis) : try db.value(String.self, "SELECT value FROM central_state WHERE name = 'backup_taken_at'")
+        try db.execute("DELETE FROM central_state WHERE name IN ('backup_taken_at', 'restored_backup_taken_at')")
+        if let taken { try setState(db, "restored_backup_taken_at", taken) }
+        try setState(db, "restored_at", String(nowMillis))
+    }
+
+    private static func setState(_ db: any SQLConnection, _ name: String, _ value: String) throws {
         try db.execute("""
             INSERT INTO central_state (name, value) VALUES (?, ?)
             ON CONFLICT (name) DO UPDATE SET value = excluded.value
-            """, [name, String(nowMillis)])
+            """, [name, value])
     }
 
     /// Both backends' tables (SQLite migration v15, PostgreSQL migration 5).
@@ -132,15 +145,17 @@ enum LeaseLedger {
     }
 
     /// Counts a leased activation the merge kept (``PushRules`` checked the lease first): a
-    /// place of its lease, or after a restore, when that lease is lost or spent, a place of
-    /// another lease its office holds for the provider. False when it took no reserved place
-    /// (after a restore: it needs a free one).
-    static func spend(_ db: any SQLConnection, lease id: String, replica: String, provider: String) throws -> Bool {
+    /// place of its lease, or after a restore, when that lease is lost or spent, a place left
+    /// of the lease its office held for the provider before the restore (not one granted
+    /// since: its office spends that one itself). False when it took no reserved place (after
+    /// a restore: it needs a free one).
+    static func spend(_ db: any SQLConnection, lease id: String, replica: String, provider: String, restore: Restore?) throws -> Bool {
         if try db.execute("UPDATE capacity_lease SET spent = spent + 1 WHERE id = ? AND spent < places", [id]) > 0 { return true }
+        guard let restore else { return false }
         return try db.execute("""
             UPDATE capacity_lease SET spent = spent + 1
-            WHERE id = (SELECT id FROM capacity_lease WHERE replica_id = ? AND provider_id = ? AND spent < places ORDER BY id LIMIT 1)
-            """, [replica, provider]) > 0
+            WHERE replica_id = ? AND provider_id = ? AND spent < places AND expires_at < ?
+            """, [replica, provider, Int64(clamping: restore.at + CapacityLeases.termMillis)]) > 0
     }
 
     /// Notes a new referral of an office replica to `provider`, for its demand.
@@ -180,8 +195,7 @@ enum LeaseLedger {
         guard try isGranting(db), case .municipalities(let codes) = scope else { return held }
         let regions = Set(codes.compactMap { Municipalities.shipped[$0] }.flatMap { [$0.regionCode, $0.regionName] }.filter { !$0.isEmpty })
         let holding = Set(held.map(\.providerID))
-        let window = TimeInterval(CapacityLeases.demandWindowDays * 24 * 60 * 60)
-        let since = CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(nowMillis) / 1000 - window)).description
+        let since = CalendarDate(millis: nowMillis - min(nowMillis, UInt64(CapacityLeases.demandWindowDays) * CapacityLeases.dayMillis)).description
         let demand = db.statement("""
             SELECT coalesce(sum(CASE WHEN replica_id = ? THEN referrals ELSE 0 END), 0) AS office, coalesce(sum(referrals), 0) AS total
             FROM referral_demand WHERE provider_id = ? AND day > ?

@@ -173,15 +173,13 @@ struct PushRules {
             return .validationFailed(field: "startDate", "a referral activated under a lease has its start date")
         }
         let lease = try reads.lease(leaseID)
-        if let lease, lease.replicaID != replicaID || lease.providerID != merged.value(.providerId).stringValue {
-            return KasvuError(.capacityExceeded, "lease \(leaseID) is not a capacity lease this replica holds for the referral's provider")
-        }
+        let notHeld = KasvuError(.capacityExceeded, "lease \(leaseID) is not a capacity lease this replica holds for the referral's provider")
+        if let lease, lease.replicaID != replicaID || lease.providerID != merged.value(.providerId).stringValue { return notHeld }
         let refusal = lease.flatMap { CapacityLeases.activationRefusal(places: $0.places, spent: $0.spent, expiresAt: $0.expiresAt, nowMillis: nil) }
         if lease == nil || refusal != nil {
             // Lost, or spent by the store's count: honoured only as made before a restore.
             guard let restore = try reads.restore(), lease.map({ $0.grantedAt < restore.at }) ?? true else {
-                return KasvuError(.capacityExceeded, refusal.map { "lease \(leaseID): \($0)" }
-                                  ?? "lease \(leaseID) is not a capacity lease this replica holds for the referral's provider")
+                return refusal.map { KasvuError(.capacityExceeded, "lease \(leaseID): \($0)") } ?? notHeld
             }
             if !restore.activationDays.contains(start) || start > today {
                 return .validationFailed(field: "startDate", "startDate \(start) is not a day a lease granted before the restore could be spent on")

@@ -9,8 +9,9 @@ import KasvuSync
 ///
 /// Every sync asks for leases; the answer lists every lease the replica holds. A lease that
 /// expired by this laptop's clock, or is spent, is marked returned first (nothing spends it
-/// after), and given back in a request whose push leaves nothing unpushed, so that the central
-/// store has every activation made under it before it frees the rest.
+/// after), and given back once no leased referral to its provider waits outside the request's
+/// push (``returnable(_:pushing:)``), so that the central store has every activation made under
+/// it before it frees the rest.
 ///
 /// ```swift
 /// let leases = try await replica.heldLeases()   // replica/info
@@ -124,7 +125,7 @@ extension Replica {
     /// of its last sync), this office's own unspent ones at an office.
     static func reservedPlaces(_ db: Database, role: ReplicaRole) throws -> [String: Int] {
         let sql = role == .admin ? "SELECT provider_id, places FROM reserved_place"
-            : "SELECT provider_id, sum(places - spent) AS places FROM capacity_lease WHERE returned = 0 GROUP BY provider_id"
+            : "SELECT provider_id, sum(max(places - spent, 0)) AS places FROM capacity_lease WHERE returned = 0 GROUP BY provider_id"
         return try Row.fetchAll(db, sql: sql).reduce(into: [:]) { $0[$1["provider_id"]] = $1["places"] }
     }
 

@@ -84,7 +84,7 @@ public struct Simulation: Sendable {
         /// Of those referrals, the ones made active at once under a capacity lease.
         public var leasedReferrals = 0
         /// With leases: days the clock jumped (a weekend, a holiday), leases the store granted,
-        /// and those given back only after their expiry.
+        /// and those given back with places unspent after their expiry.
         public var daysPassed = 0, leasesGranted = 0, leasesReturnedExpired = 0
         /// Hours reports a restored central store refused because it decided their referral
         /// anew, later than the month reported (README, "Backup and restore"): kept by their
@@ -134,7 +134,7 @@ public struct Simulation: Sendable {
                 + "tombstone collections \(collections) (\(collectedTombstones) collected, \(refusedAsCollected) late writes refused), "
                 + "laptop backups \(laptopBackups), restores \(laptopRestores), copies \(laptopCopies), recoveries \(recoveries), conflicts \(conflicts), "
                 + "evictions \(evictions), forgeries refused \(forgeries), referrals \(referrals) (\(leasedReferrals) leased), "
-                + "days passed \(daysPassed), leases granted \(leasesGranted) (\(leasesReturnedExpired) given back after their expiry), hours reports \(hours) "
+                + "days passed \(daysPassed), leases granted \(leasesGranted) (\(leasesReturnedExpired) given back unspent after their expiry), hours reports \(hours) "
                 + "(\(hoursRefusedAfterRedecision) refused after a restore decided their referral anew), violations \(violations.count)"
         }
     }
@@ -181,8 +181,9 @@ public struct Simulation: Sendable {
         // store's leases as last seen.
         var leaseWatch = LeaseWatch()
         // With leases, days pass now and then, so that leases expire, are given back and granted
-        // anew; from their own stream, so that the other faults of a seed stay what they were.
-        // At most 25 days in all: an office that does not sync for 30 days counts as away.
+        // anew; at most 25 days in all (an office that does not sync for 30 days counts as
+        // away). From their own stream, as are the wide office's extra referrals; only lease
+        // schedules differ from what their seeds made before leases.
         var dayRandom = SplitMix64(seed: seed ^ 0xDA75)
         var log: [LoggedWrite] = []
         let sightings = laptopRestores ? nil : Sightings()
@@ -645,13 +646,13 @@ public struct Simulation: Sendable {
     struct LeaseWatch {
         /// Leased referrals the store has held active.
         var active: Set<String> = []
-        /// The store's leases, with their expiry.
-        var leases: [String: UInt64] = [:]
+        /// The store's leases: their expiry, and whether places of theirs are unspent.
+        var leases: [String: (expiresAt: UInt64, unspent: Bool)] = [:]
     }
 
     /// With leases on: active and reserved places together within the cap (escrow), and no
     /// leased referral the store held active ever taken back (pending, waitlisted, rejected).
-    /// Counts the leases granted, and those given back after their expiry.
+    /// Counts the leases granted, and those given back unspent after their expiry.
     private func checkLeases(_ centralPath: String, provider: String, cap: Int, watch: inout LeaseWatch, now: UInt64, _ report: inout Report) throws {
         let active = try CentralInspection.activeReferrals(centralPath, provider: provider)
         let reserved = try CentralInspection.reservedPlaces(centralPath, provider: provider)
@@ -663,7 +664,7 @@ public struct Simulation: Sendable {
         watch.active.formUnion(states.filter { $0.value == "active" }.keys)
         let leases = try CentralInspection.leaseExpiries(centralPath)
         report.leasesGranted += leases.keys.filter { watch.leases[$0] == nil }.count
-        report.leasesReturnedExpired += watch.leases.filter { leases[$0.key] == nil && $0.value <= now }.count
+        report.leasesReturnedExpired += watch.leases.filter { leases[$0.key] == nil && $0.value.unspent && $0.value.expiresAt <= now }.count
         watch.leases = leases
     }
 

@@ -146,10 +146,12 @@ enum CentralInspection {
         }
     }
 
-    /// Every live capacity lease's expiry, by id.
-    static func leaseExpiries(_ path: String) throws -> [String: UInt64] {
+    /// Every live capacity lease's expiry and whether places of it are unspent, by id.
+    static func leaseExpiries(_ path: String) throws -> [String: (expiresAt: UInt64, unspent: Bool)] {
         try read(path) { db in
-            try Row.fetchAll(db, sql: "SELECT id, expires_at FROM capacity_lease").reduce(into: [:]) { $0[$1["id"]] = UInt64($1["expires_at"] as Int64) }
+            try Row.fetchAll(db, sql: "SELECT id, expires_at, spent < places AS unspent FROM capacity_lease").reduce(into: [:]) {
+                $0[$1["id"]] = (UInt64($1["expires_at"] as Int64), $1["unspent"] as Bool)
+            }
         }
     }
 

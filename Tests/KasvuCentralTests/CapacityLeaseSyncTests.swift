@@ -60,8 +60,9 @@ import Testing
     }
 
     /// A sync client of the office `replica` against `store`.
-    func sync(_ replica: Replica, with store: SQLCentralStore) -> SyncClient {
-        SyncClient(replica: replica, transport: OutcomeWindowTests.DirectTransport(store: store, token: tokens.withLock { $0[replica.path]! }))
+    func sync(_ replica: Replica, with store: SQLCentralStore, batchSize: Int = SyncClient.defaultBatchSize) -> SyncClient {
+        SyncClient(replica: replica, transport: OutcomeWindowTests.DirectTransport(store: store, token: tokens.withLock { $0[replica.path]! }),
+                   batchSize: batchSize)
     }
 
     func provider(cap: Int) async throws -> String {
@@ -369,7 +370,7 @@ extension CapacityLeaseSyncTests {
             #expect(state?.value(.state) == .string("active"))
         }
         // The second spent the backup's lease as before; the third, whose lease the store lost,
-        // another of its places. The backup's lease is told as expired at the restore: spent no
+        // another of its places. The backup's lease is told as having no place left: spent no
         // more, and given back at the next sync, for a new one.
         #expect(try await restored.read { db in try LeaseLedger.lease(db, id: backed.id) }?.spent == 2)
         #expect(try await office.info().leases.isEmpty)
@@ -379,6 +380,37 @@ extension CapacityLeaseSyncTests {
         #expect(try await office.info().leases.map(\.id) == ledger.map(\.id))
         let reserved = try await restored.read { db in try LeaseLedger.reserved(db, provider: provider) }
         #expect(reserved == ledger.first.map { $0.places - $0.spent })
+    }
+
+    /// An office that held no lease at the backup re-syncs one record per request: a request
+    /// before its lost activations arrive grants it a new lease, which it spends itself. The
+    /// lost activations take free places, never that new lease's (the office would find its
+    /// own activations under it refused as spent).
+    @Test(arguments: CentralBackend.allCases) static func lostActivationsLeaveALeaseGrantedAfterTheRestoreToItsOffice(_ backend: CentralBackend) async throws {
+        try await Self(backend).lostActivationsLeaveALeaseGrantedAfterTheRestoreToItsOffice(backend)
+    }
+    func lostActivationsLeaveALeaseGrantedAfterTheRestoreToItsOffice(_ backend: CentralBackend) async throws {
+        let provider = try await provider(cap: 40)
+        let (office, sync) = try await office("office")
+        try await store.setCapacityLeases(false)
+        _ = try await sync.run()
+        try await store.backup(to: directory.path("backup.sqlite"))  // no lease, leases off
+        try await store.setCapacityLeases(true)
+        _ = try await sync.run()
+        _ = try await refer(office, 1, to: provider)
+        _ = try await sync.run()  // spent, given back; nine places now
+        var lost: [String] = []
+        for n in 2...4 { lost.append(try await refer(office, n, to: provider).id) }
+
+        let restored = try await restore(backend, from: directory.path("backup.sqlite"))
+        try await restored.setCapacityLeases(true)
+        #expect(try await self.sync(office, with: restored, batchSize: 1).run().rejections.isEmpty)
+        let granted = try #require(try await office.info().leases.first)
+        let ledger = try #require(try await restored.read { db in try LeaseLedger.lease(db, id: granted.id) })
+        #expect(ledger.spent == 0 && granted.placesLeft == ledger.places)
+        for n in 5..<(5 + granted.placesLeft) { _ = try await refer(office, n, to: provider) }
+        #expect(try await self.sync(office, with: restored).run().rejections.isEmpty)
+        for id in lost { #expect(try await restored.read { try SQLCentralStore.load($0, .referral, id) }?.value(.state) == .string("active")) }
     }
 
     /// When the restored store has given the places away meanwhile (here to another office's
@@ -438,16 +470,17 @@ extension CapacityLeaseSyncTests {
     /// Restored at noon on 2026-03-10 from a backup taken at noon on 2026-03-04.
     let restore = LeaseLedger.Restore(at: OutcomeWindowTests.TestClock.millis("2026-03-10"), backupTakenAt: OutcomeWindowTests.TestClock.millis("2026-03-04"))
 
-    /// A lease granted before the restore is told to its holder as expired at the restore, so
-    /// that it is spent no more and given back; one granted since keeps its term.
-    @Test func leasesGrantedBeforeARestoreExpireAtIt() {
+    /// A lease granted before the restore is told to its holder as having no place left, so
+    /// that it is spent no more (whatever the laptop's clock says) and given back; one granted
+    /// since is told as it is.
+    @Test func leasesGrantedBeforeARestoreHaveNoPlaceLeft() {
         let before = LeaseLedger.Lease(id: "a", replicaID: "office", providerID: "p", places: 3, spent: 1,
                                        expiresAt: restore.at - Self.day + CapacityLeases.termMillis)
-        #expect(before.held(after: restore).expiresAt == restore.at)
-        #expect(before.held(after: nil).expiresAt == before.expiresAt)
+        #expect(before.held(after: restore).places == 0)
+        #expect(before.held(after: nil).places == 3)
         let since = LeaseLedger.Lease(id: "b", replicaID: "office", providerID: "p", places: 3, spent: 0,
                                       expiresAt: restore.at + Self.day + CapacityLeases.termMillis)
-        #expect(since.held(after: restore).expiresAt == since.expiresAt)
+        #expect(since.held(after: restore).places == 3)
     }
 
     /// An activation under a lease the restore lost started after the backup (a day earlier for
@@ -457,6 +490,10 @@ extension CapacityLeaseSyncTests {
         #expect(restore.activationDays == (try CalendarDate(iso: "2026-03-03"))...(try CalendarDate(iso: "2026-03-17")))
         let unknownBackup = LeaseLedger.Restore(at: restore.at, backupTakenAt: nil)
         #expect(unknownBackup.activationDays.lowerBound == (try CalendarDate(iso: "2026-02-07")))
+        // A backup whose time is after the restore's (the restoring machine's clock behind):
+        // the window opens the day before the restore.
+        let clockBehind = LeaseLedger.Restore(at: restore.at, backupTakenAt: restore.at + 10 * Self.day)
+        #expect(clockBehind.activationDays == (try CalendarDate(iso: "2026-03-09"))...(try CalendarDate(iso: "2026-03-17")))
     }
 }
 

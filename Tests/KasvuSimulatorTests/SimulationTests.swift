@@ -61,6 +61,19 @@ struct SimulationTests {
         #expect(total.leasesReturnedExpired > 0, "\(total)")
     }
 
+    /// Leases with central restores: the restored store has lost leases, activations and
+    /// returns, and every invariant above still holds (README, "Offline capacity leases").
+    @Test func leaseSchedulesWithCentralRestoresKeepEveryInvariant() async throws {
+        var total = Simulation.Report()
+        for seed in UInt64(1)...20 {
+            let directory = try TemporaryDirectory()
+            let report = try await Simulation(seed: seed, centralRestores: true, leases: true, directory: directory.url).run()
+            #expect(report.violations.isEmpty, "seed \(seed): \(report.violations) — replay with Tools/simulate --seed \(seed) --leases --central-restores")
+            total.add(report)
+        }
+        #expect(total.centralRestores > 0 && total.leasedReferrals > 0, "\(total)")
+    }
+
     /// A central restore that once failed. 209: a client one office created and another deleted,
     /// both lost by the restore, waited forever on both offices (each held half of it). 286,
     /// 289, 521: a client whose creation values others' lost edits had superseded, or whose

@@ -17,7 +17,8 @@ import Foundation
 public enum CapacityLeases {
     /// How long a lease lasts from its grant, by the central clock: one working week, so that
     /// a case worker out for a few days keeps the places promised to their clients.
-    public static let termMillis: UInt64 = 7 * 24 * 60 * 60 * 1000
+    public static let termMillis: UInt64 = 7 * dayMillis
+    public static let dayMillis: UInt64 = 24 * 60 * 60 * 1000
     /// One office holds at most this fraction of a provider's free places at a time (1/4):
     /// the rest stays for the other offices and for the referrals the central store confirms.
     public static let shareDivisor = 4
@@ -48,13 +49,17 @@ public enum CapacityLeases {
         return min(ceiling, max(1, demand))
     }
 
+    /// When a lease expiring at `expiresAt` was granted.
+    public static func grantedAt(expiresAt: UInt64) -> UInt64 {
+        expiresAt - min(expiresAt, termMillis)
+    }
+
     /// Why a leased referral may not start on `startDate`: not before the day the lease was
     /// granted (a day earlier for a laptop clock a little behind across midnight), not after
     /// the day it expired (a laptop spends it only before its expiry, by its own clock), not
     /// after `latestToday`. Capitation is paid from the start date: a laptop must not backdate it.
     public static func startDateRefusal(_ startDate: CalendarDate, expiresAt: UInt64, latestToday: CalendarDate) -> String? {
-        let granted = CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(expiresAt - min(expiresAt, termMillis)) / 1000))
-        let expired = CalendarDate.today(now: Date(timeIntervalSince1970: TimeInterval(expiresAt) / 1000))
+        let granted = CalendarDate(millis: grantedAt(expiresAt: expiresAt)), expired = CalendarDate(millis: expiresAt)
         if startDate.days(since: granted) < -1 { return "startDate \(startDate) is before the lease was granted (\(granted))" }
         if startDate > expired { return "startDate \(startDate) is after the lease expired (\(expired))" }
         if startDate > latestToday { return "startDate \(startDate) is in the future" }

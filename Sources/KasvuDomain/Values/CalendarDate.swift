@@ -122,4 +122,9 @@ extension CalendarDate {
         let parts = calendar.dateComponents([.year, .month, .day], from: now)
         return CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)!
     }
+
+    /// The day in Finland at `millis` milliseconds since 1970.
+    public init(millis: UInt64) {
+        self = .today(now: Date(timeIntervalSince1970: TimeInterval(millis) / 1000))
+    }
 }
