@@ -195,12 +195,9 @@ import Testing
         #expect(try await second.info().leases.isEmpty)
     }
 
-    /// A lease that expires unspent goes back at the next sync, and its place goes to the
-    /// referral waiting for it.
-    @Test(arguments: CentralBackend.allCases) static func anExpiredLeaseGivesItsPlacesBack(_ backend: CentralBackend) async throws {
-        try await Self(backend).anExpiredLeaseGivesItsPlacesBack()
-    }
-    func anExpiredLeaseGivesItsPlacesBack() async throws {
+    /// Cap 4: office A holds a lease of one place; office B's four referrals take the other
+    /// three places and one waits (`waiting`).
+    func aLeaseAndAWaitlist() async throws -> (provider: String, first: Replica, firstSync: SyncClient, waiting: String) {
         let provider = try await provider(cap: 4)
         let (first, firstSync) = try await office("office-a")
         let (second, secondSync) = try await office("office-b")
@@ -211,11 +208,20 @@ import Testing
         _ = try await secondSync.run()
         let waiting = try await referrals.asyncFilter { try await centralState($0) == "waitlisted" }
         #expect(waiting.count == 1)
+        return (provider, first, firstSync, try #require(waiting.first))
+    }
 
+    /// A lease that expires unspent goes back at the next sync, and its place goes to the
+    /// referral waiting for it.
+    @Test(arguments: CentralBackend.allCases) static func anExpiredLeaseGivesItsPlacesBack(_ backend: CentralBackend) async throws {
+        try await Self(backend).anExpiredLeaseGivesItsPlacesBack()
+    }
+    func anExpiredLeaseGivesItsPlacesBack() async throws {
+        let (provider, first, firstSync, waiting) = try await aLeaseAndAWaitlist()
         clock.set("2026-03-10")  // past the week
         #expect(try await first.info().leases.isEmpty)  // expired: no longer offered to spend
         _ = try await firstSync.run()
-        #expect(try await centralState(waiting[0]) == "active")
+        #expect(try await centralState(waiting) == "active")
         #expect(try await centralLeases().isEmpty)
         // No lease now, and the office sees the provider full: a new referral is refused there.
         do {
@@ -232,18 +238,9 @@ import Testing
         try await Self(backend).aRevokedOfficesPlacesGoToTheWaitlist()
     }
     func aRevokedOfficesPlacesGoToTheWaitlist() async throws {
-        let provider = try await provider(cap: 4)
-        let (_, lostSync) = try await office("office-a")
-        let (second, secondSync) = try await office("office-b")
-        _ = try await lostSync.run()
-        _ = try await secondSync.run()
-        var referrals: [String] = []
-        for n in 1...4 { referrals.append(try await refer(second, n, to: provider).id) }
-        _ = try await secondSync.run()
-        let waiting = try await referrals.asyncFilter { try await centralState($0) == "waitlisted" }
-        #expect(waiting.count == 1)
+        let waiting = try await aLeaseAndAWaitlist().waiting
         try await store.revokeReplica(id: "office-a")
-        #expect(try await centralState(waiting[0]) == "active")
+        #expect(try await centralState(waiting) == "active")
         #expect(try await centralLeases().isEmpty)
     }
 
