@@ -164,9 +164,10 @@ struct PushRules {
     /// cap holds whatever the laptop's clock said. The merge then counts it spent.
     /// Its start date lies between the grant and the lease's expiry, and not after today
     /// (capitation is paid from it). A client who holds a place already is the scheduler's to
-    /// decide after the merge (``ReferralScheduler/endLeasedDuplicate(_:referral:)``), as for a pending
-    /// referral. After a restore from a backup, an activation made before the restore under a
-    /// lease the store lost, or counts as spent, is taken (``LeaseLedger/Restore``).
+    /// decide after the merge (``ReferralScheduler/endLeasedDuplicate(_:referral:)``), as for
+    /// a pending referral. After a restore from a backup, an activation made before the
+    /// restore under a lease the store lost, or counts as spent, is taken within the restore's
+    /// window (``LeaseLedger/Restore``).
     private func leaseRefusal(_ merged: RecordState) throws -> KasvuError? {
         let leaseID = merged.value(.leaseId).stringValue ?? ""
         guard let start = merged.value(.startDate).stringValue.flatMap({ try? CalendarDate(iso: $0) }) else {

@@ -82,8 +82,8 @@ extension Replica {
     /// made under a lease before it frees the lease's places (a push cut short by its
     /// write-note budget, or records held after a central restore, leave some behind). Any
     /// leased referral of the provider holds them back, not only one naming the lease: a store
-    /// restored from a backup charges an activation under a lease it lost to another lease
-    /// this office holds for the provider (``KasvuCentral`` `LeaseLedger.Restore`).
+    /// restored from a backup charges an activation under a lease it lost to the lease this
+    /// office held for the provider before the restore (``KasvuCentral`` `LeaseLedger.Restore`).
     func returnable(_ returning: [String], pushing items: [OutboxItem]) async throws -> [String] {
         guard !returning.isEmpty else { return [] }
         let pushing = Set(items.filter { $0.envelope.entity == .referral }.map(\.envelope.id))
